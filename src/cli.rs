@@ -1,0 +1,242 @@
+//! Subcommands. Each is a thin call into the library.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use dhakira::tsv::ImportSummary;
+use dhakira::{LookupRequest, TranslationMemory, UnitInput};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, Parser)]
+#[command(name = "dhakira", version, about = "Arabic–English translation memory server")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the translation memory over gRPC.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, env = "DHAKIRA_ADDR", default_value = "127.0.0.1:50051")]
+        addr: SocketAddr,
+        #[command(flatten)]
+        db: Db,
+        /// Do not load the bundled sample into an empty database.
+        #[arg(long)]
+        no_sample: bool,
+    },
+    /// Import TSV files (arabic<TAB>english per line) into a database.
+    Import {
+        /// The files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        db: Db,
+        /// The memory to import into.
+        #[arg(long, default_value = dhakira::DEFAULT_MEMORY)]
+        memory: String,
+        /// Domain recorded on every imported unit.
+        #[arg(long, default_value = "")]
+        domain: String,
+    },
+    /// Find the stored units most similar to a sentence.
+    Lookup {
+        /// The sentence to look up.
+        text: String,
+        /// Its language: ar or en (ar-EG, en_US… accepted).
+        #[arg(long)]
+        lang: String,
+        #[command(flatten)]
+        db: Db,
+        /// Lowest score shown (0–101).
+        #[arg(long)]
+        min_score: Option<u32>,
+        /// Most matches shown.
+        #[arg(long)]
+        max_results: Option<u32>,
+        /// Search only these memories (repeatable).
+        #[arg(long = "memory")]
+        memories: Vec<String>,
+    },
+    /// Count units per memory.
+    Stats {
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Db {
+    /// The database directory (sled); created when missing.
+    #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
+    path: PathBuf,
+}
+
+impl Db {
+    fn open(&self) -> anyhow::Result<TranslationMemory> {
+        Ok(TranslationMemory::open(&self.path)?)
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { addr, db, no_sample } => serve(addr, &db, no_sample),
+        Command::Import {
+            files,
+            db,
+            memory,
+            domain,
+        } => import(&files, &db, memory, domain),
+        Command::Lookup {
+            text,
+            lang,
+            db,
+            min_score,
+            max_results,
+            memories,
+        } => {
+            let tm = db.open()?;
+            let request = LookupRequest {
+                text,
+                source_lang: lang,
+                min_score,
+                max_results,
+                memories,
+            };
+            let matches = tm.lookup(request)?;
+            let mut out = std::io::stdout().lock();
+            if matches.is_empty() {
+                writeln!(out, "no match")?;
+            }
+            for m in matches {
+                writeln!(
+                    out,
+                    "{:>3}  #{} [{}]  {}",
+                    m.score,
+                    m.unit.id,
+                    m.unit.memory,
+                    m.source()
+                )?;
+                writeln!(out, "     → {}", m.target())?;
+                for p in &m.penalties {
+                    writeln!(out, "     −{} {}: {}", p.points, p.kind, p.reason)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { db } => {
+            let stats = db.open()?.stats();
+            for (memory, units) in &stats.memories {
+                println!("{memory}\t{units}");
+            }
+            println!("total\t{}", stats.total_units);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn serve(addr: SocketAddr, db: &Db, no_sample: bool) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let tm = db.open()?;
+    if !no_sample {
+        if let Some(summary) = dhakira::sample::load_if_empty(&tm)? {
+            tracing::info!(units = summary.added, "empty database: loaded the bundled sample");
+        }
+    }
+    let stats = tm.stats();
+    tracing::info!(db = %db.path.display(), units = stats.total_units, "database open");
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        // Scripts and tests read this line to find the port.
+        println!("dhakira listening on {local}");
+        std::io::stdout().flush()?;
+        dhakira::server::serve(tm, listener, shutdown_signal()).await?;
+        tracing::info!("stopped: every acknowledged write is on disk");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow::Result<ExitCode> {
+    let tm = db.open()?;
+    let mut total = ImportSummary::default();
+    for path in files {
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let bar = ProgressBar::new(file.metadata()?.len()).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")?
+                .progress_chars("=> "),
+        );
+        bar.set_message(path.display().to_string());
+        let template = UnitInput {
+            memory: memory.clone(),
+            domain: domain.clone(),
+            source_document: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        let summary = dhakira::tsv::import(&tm, BufReader::new(bar.wrap_read(file)), &template, |_| {})
+            .with_context(|| format!("importing {}", path.display()))?;
+        bar.finish_and_clear();
+        println!(
+            "{}: {} added, {} duplicates skipped, {} rejected",
+            path.display(),
+            summary.added,
+            summary.duplicates,
+            summary.rejected.len()
+        );
+        for rejected in summary.rejected.iter().take(20) {
+            println!("  line {}: {}", rejected.line, rejected.reason);
+        }
+        if summary.rejected.len() > 20 {
+            println!("  … and {} more", summary.rejected.len() - 20);
+        }
+        total.added += summary.added;
+        total.duplicates += summary.duplicates;
+        total.rejected.extend(summary.rejected);
+    }
+    if files.len() > 1 {
+        println!(
+            "total: {} added, {} duplicates skipped, {} rejected",
+            total.added,
+            total.duplicates,
+            total.rejected.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+}

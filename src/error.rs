@@ -1,0 +1,89 @@
+//! The one error type of the library, and its one mapping to `tonic::Status`.
+
+use std::path::PathBuf;
+
+/// What can go wrong in Dhakira. Each variant says when it happens; the
+/// message is written for the person who sent the request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request field holds a value that cannot be accepted (empty text, an
+    /// unknown language, a limit out of range…). `field` is the request
+    /// field's path, e.g. `units[3].arabic`.
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+
+    /// The thing a request names does not exist (a unit id, a memory name).
+    #[error("{field}: {reason}")]
+    NotFound { field: String, reason: String },
+
+    /// Another process holds the database directory (sled locks it).
+    #[error(
+        "the database at {} is in use by another process (is a Dhakira server running on it? \
+         stop it, or talk to it over gRPC instead)",
+        path.display()
+    )]
+    Locked { path: PathBuf },
+
+    /// The storage engine failed (I/O error, disk full…). Nothing that
+    /// failed this way was acknowledged.
+    #[error("storage failure: {0}")]
+    Storage(String),
+
+    /// A stored record could not be decoded: the database is damaged.
+    #[error("stored record {key} is damaged: {reason}")]
+    Corrupt { key: String, reason: String },
+
+    /// The engine is shutting down and takes no more writes.
+    #[error("the translation memory is shutting down")]
+    ShuttingDown,
+
+    /// An input file could not be read or parsed.
+    #[error("{path}: {reason}")]
+    Input { path: String, reason: String },
+}
+
+/// A `Result` with Dhakira's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::InvalidArgument`] for `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::NotFound`] for `field`.
+    pub fn not_found(field: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::NotFound {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(err: sled::Error) -> Error {
+        Error::Storage(err.to_string())
+    }
+}
+
+/// The one place where library errors become gRPC statuses: handlers just
+/// use `?`.
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> tonic::Status {
+        use tonic::Code;
+        let code = match &err {
+            Error::InvalidArgument { .. } | Error::Input { .. } => Code::InvalidArgument,
+            Error::NotFound { .. } => Code::NotFound,
+            Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
+            Error::Storage(_) => Code::Internal,
+            Error::Corrupt { .. } => Code::DataLoss,
+        };
+        if code == Code::Internal || code == Code::DataLoss {
+            tracing::error!(error = %err, "request failed");
+        }
+        tonic::Status::new(code, err.to_string())
+    }
+}

@@ -1,0 +1,25 @@
+//! Dhakira (ذاكرة): an Arabic–English translation memory.
+//!
+//! A [`TranslationMemory`] stores aligned sentence pairs ([`Unit`]s) in named
+//! memories and, for a new sentence in either language, returns the stored
+//! pairs whose source side is most similar ([`Match`]es), scored by one
+//! function whatever found them. See `ARCHITECTURE.md` for the design.
+
+pub mod error;
+pub mod matching;
+mod memory;
+pub mod proto;
+pub mod sample;
+pub mod server;
+pub mod store;
+pub mod text;
+pub mod tsv;
+pub mod unit;
+
+pub use error::{Error, Result};
+pub use memory::{
+    Added, Lookup, LookupRequest, Match, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE,
+    MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST,
+};
+pub use text::Lang;
+pub use unit::{Unit, UnitId, UnitInput, DEFAULT_MEMORY};

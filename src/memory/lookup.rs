@@ -1,0 +1,205 @@
+//! Lookups: validated queries, the matches they return, and ranking.
+
+use std::cmp::Reverse;
+
+use super::Shared;
+use crate::error::{Error, Result};
+use crate::matching::{score_with_distance, similarity, upper_bound, Penalty};
+use crate::text::{words, Lang};
+use crate::unit::{check_segment, memory_name, Unit, UnitId};
+
+/// The CAT-tool convention: matches below 70 % are rarely worth editing.
+pub const DEFAULT_MIN_SCORE: u8 = 70;
+/// Matches returned when the request does not say.
+pub const DEFAULT_MAX_RESULTS: usize = 5;
+/// Most matches one lookup may ask for.
+pub const MAX_RESULTS_LIMIT: usize = 100;
+/// The highest score there is (an in-context exact match).
+pub const MAX_SCORE: u8 = 101;
+
+/// A lookup as a client sends it, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct LookupRequest {
+    pub text: String,
+    pub source_lang: String,
+    pub min_score: Option<u32>,
+    pub max_results: Option<u32>,
+    pub memories: Vec<String>,
+}
+
+/// A validated lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub text: String,
+    pub lang: Lang,
+    pub min_score: u8,
+    pub max_results: usize,
+    /// Empty means every memory.
+    pub memories: Vec<String>,
+}
+
+impl LookupRequest {
+    /// Checks every field; errors name the field.
+    pub fn validate(self) -> Result<Lookup> {
+        check_segment(&self.text, "text")?;
+        let lang = Lang::parse(&self.source_lang, "source_lang")?;
+        let min_score = match self.min_score {
+            None => DEFAULT_MIN_SCORE,
+            Some(s) if s <= MAX_SCORE as u32 => s as u8,
+            Some(s) => {
+                return Err(Error::invalid(
+                    "min_score",
+                    format!("is {s}; it must be between 0 and {MAX_SCORE}"),
+                ))
+            }
+        };
+        let max_results = match self.max_results {
+            None => DEFAULT_MAX_RESULTS,
+            Some(n) if (1..=MAX_RESULTS_LIMIT as u32).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(Error::invalid(
+                    "max_results",
+                    format!("is {n}; it must be between 1 and {MAX_RESULTS_LIMIT}"),
+                ))
+            }
+        };
+        let memories = self
+            .memories
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                if name.is_empty() {
+                    return Err(Error::invalid(format!("memories[{i}]"), "must not be empty"));
+                }
+                memory_name(name, &format!("memories[{i}]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Lookup {
+            text: self.text,
+            lang,
+            min_score,
+            max_results,
+            memories,
+        })
+    }
+}
+
+/// A stored unit that resembles the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub unit: Unit,
+    /// The language of the query (the unit's source side).
+    pub lang: Lang,
+    pub score: u8,
+    pub penalties: Vec<Penalty>,
+    /// Word-level edit distance between the normalized query and source.
+    pub distance: usize,
+    pub query_words: usize,
+    pub source_words: usize,
+}
+
+impl Match {
+    /// The stored side in the query's language.
+    pub fn source(&self) -> &str {
+        self.unit.side(self.lang)
+    }
+
+    /// The stored side in the other language.
+    pub fn target(&self) -> &str {
+        self.unit.side(self.lang.other())
+    }
+}
+
+/// Finds the best matches: candidates whose score can reach the minimum,
+/// scored by the one score function, ranked by score, then character
+/// similarity of the normalized texts, then newest first.
+pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
+    let query_words = words(&lookup.text);
+    let (query, candidates) = {
+        let index = shared.index.read();
+        let memories = lookup
+            .memories
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                index
+                    .memory_id(name)
+                    .ok_or_else(|| Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")))
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        let query = index.encode(&query_words);
+        let memories = (!memories.is_empty()).then_some(memories.as_slice());
+        let candidates = index.scan(&query, lookup.lang, memories, lookup.min_score);
+        (query, candidates)
+    };
+
+    // Score every candidate. Only word-equal candidates need their text
+    // (identical, or a normalization-level difference); the others are scored
+    // from the distance alone, and loaded only if they make the top.
+    let mut scored = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        if upper_bound(c.distance, query.len(), c.source_words) < lookup.min_score {
+            continue;
+        }
+        let (score, unit) = if c.distance == 0 {
+            let Some(unit) = shared.store.get(c.id)? else { continue };
+            let score = score_with_distance(&lookup.text, unit.side(lookup.lang), 0, query.len(), c.source_words);
+            (score, Some(unit))
+        } else {
+            (
+                score_with_distance("", "", c.distance, query.len(), c.source_words),
+                None,
+            )
+        };
+        if score.value >= lookup.min_score {
+            scored.push((c.id, c.source_words, score, unit));
+        }
+    }
+    scored.sort_by_key(|(id, _, score, _)| (Reverse(score.value), Reverse(*id)));
+    // Ties at the last place are broken by similarity, so every candidate
+    // with the last place's score takes part.
+    if let Some(last) = scored.get(lookup.max_results.saturating_sub(1)).map(|s| s.2.value) {
+        scored.retain(|s| s.2.value >= last);
+    }
+
+    let query_key = query_words.join(" ");
+    let mut matches = Vec::with_capacity(scored.len());
+    for (id, source_words, score, unit) in scored {
+        let unit = match unit {
+            Some(unit) => unit,
+            None => match shared.store.get(id)? {
+                Some(unit) => unit,
+                None => continue, // deleted since the scan
+            },
+        };
+        let tie_break = similarity(&query_key, &words(unit.side(lookup.lang)).join(" "));
+        matches.push((
+            tie_break,
+            Match {
+                unit,
+                lang: lookup.lang,
+                score: score.value,
+                penalties: score.penalties,
+                distance: score.distance,
+                query_words: query.len(),
+                source_words,
+            },
+        ));
+    }
+    matches.sort_by(|(sa, a), (sb, b)| {
+        b.score
+            .cmp(&a.score)
+            .then(sb.total_cmp(sa))
+            .then(b.unit.id.cmp(&a.unit.id))
+    });
+    matches.truncate(lookup.max_results);
+    Ok(matches.into_iter().map(|(_, m)| m).collect())
+}
+
+/// A unit id from a request: 0 is "unset".
+pub(super) fn check_id(id: UnitId) -> Result<UnitId> {
+    if id == 0 {
+        return Err(Error::invalid("unit_id", "is required (ids start at 1)"));
+    }
+    Ok(id)
+}

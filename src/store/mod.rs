@@ -1,0 +1,151 @@
+//! Durable storage of units behind a small trait, with a sled implementation
+//! for real use and an in-memory one for tests.
+//!
+//! The store knows nothing of matching: the in-memory index is rebuilt from
+//! [`Store::for_each_unit`] at start-up.
+
+mod in_memory;
+mod sled_store;
+
+pub use in_memory::InMemoryStore;
+pub use sled_store::SledStore;
+
+use crate::error::Result;
+use crate::unit::{Fingerprint, Unit, UnitId};
+
+/// One change to the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Stores a unit (its record and its fingerprint entry).
+    Put(Unit),
+    /// Removes a unit (its record and its fingerprint entry).
+    Delete(Unit),
+}
+
+/// Where units live.
+///
+/// Contract: after [`Store::apply`] returns, reads see the writes; after
+/// [`Store::flush`] returns, they survive a crash. Each [`Write`] is atomic
+/// (a unit and its fingerprint entry appear or vanish together).
+pub trait Store: Send + Sync + 'static {
+    /// A fresh id, larger than every id handed out before (gaps are allowed).
+    fn next_id(&self) -> Result<UnitId>;
+
+    /// The unit with this id.
+    fn get(&self, id: UnitId) -> Result<Option<Unit>>;
+
+    /// Ids of the units with this fingerprint (usually none or one).
+    fn ids_with_fingerprint(&self, fingerprint: Fingerprint) -> Result<Vec<UnitId>>;
+
+    /// Applies the writes in order.
+    fn apply(&self, writes: &[Write]) -> Result<()>;
+
+    /// Makes every applied write durable.
+    fn flush(&self) -> Result<()>;
+
+    /// Calls `f` for every unit, in id order.
+    fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()>;
+}
+
+/// The conformance suite every [`Store`] implementation passes.
+#[cfg(test)]
+mod conformance {
+    use super::*;
+
+    fn unit(store: &dyn Store, memory: &str, arabic: &str, english: &str) -> Unit {
+        Unit {
+            id: store.next_id().unwrap(),
+            memory: memory.into(),
+            arabic: arabic.into(),
+            english: english.into(),
+            created_at_ms: 1,
+            ..Default::default()
+        }
+    }
+
+    fn all(store: &dyn Store) -> Vec<Unit> {
+        let mut units = Vec::new();
+        store
+            .for_each_unit(&mut |u| {
+                units.push(u);
+                Ok(())
+            })
+            .unwrap();
+        units
+    }
+
+    pub fn ids_grow(store: &dyn Store) {
+        let a = store.next_id().unwrap();
+        let b = store.next_id().unwrap();
+        assert!(a >= 1 && b > a);
+    }
+
+    pub fn put_get_delete(store: &dyn Store) {
+        let u = unit(store, "news", "مرحبا", "Hello");
+        assert_eq!(store.get(u.id).unwrap(), None);
+        store.apply(&[Write::Put(u.clone())]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.get(u.id).unwrap(), Some(u.clone()));
+        assert_eq!(store.ids_with_fingerprint(u.fingerprint()).unwrap(), vec![u.id]);
+        store.apply(&[Write::Delete(u.clone())]).unwrap();
+        assert_eq!(store.get(u.id).unwrap(), None);
+        assert!(store.ids_with_fingerprint(u.fingerprint()).unwrap().is_empty());
+    }
+
+    pub fn scans_in_id_order(store: &dyn Store) {
+        let units: Vec<Unit> = (0..300)
+            .map(|i| unit(store, "m", &format!("جملة {i}"), &format!("sentence {i}")))
+            .collect();
+        let mut writes: Vec<Write> = units.iter().rev().cloned().map(Write::Put).collect();
+        writes.push(Write::Delete(units[7].clone()));
+        store.apply(&writes).unwrap();
+        let mut expected = units.clone();
+        expected.remove(7);
+        assert_eq!(all(store), expected);
+    }
+
+    pub fn same_fingerprint_keeps_both_ids(store: &dyn Store) {
+        let a = unit(store, "m", "نص", "text");
+        let b = Unit {
+            id: store.next_id().unwrap(),
+            ..a.clone()
+        };
+        store.apply(&[Write::Put(a.clone()), Write::Put(b.clone())]).unwrap();
+        assert_eq!(store.ids_with_fingerprint(a.fingerprint()).unwrap(), vec![a.id, b.id]);
+    }
+
+    macro_rules! suite {
+        ($name:ident, $make:expr) => {
+            mod $name {
+                use super::*;
+                #[test]
+                fn ids_grow() {
+                    let (_guard, store) = $make;
+                    super::ids_grow(&store);
+                }
+                #[test]
+                fn put_get_delete() {
+                    let (_guard, store) = $make;
+                    super::put_get_delete(&store);
+                }
+                #[test]
+                fn scans_in_id_order() {
+                    let (_guard, store) = $make;
+                    super::scans_in_id_order(&store);
+                }
+                #[test]
+                fn same_fingerprint_keeps_both_ids() {
+                    let (_guard, store) = $make;
+                    super::same_fingerprint_keeps_both_ids(&store);
+                }
+            }
+        };
+    }
+
+    suite!(in_memory, ((), InMemoryStore::default()));
+    suite!(sled, {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        (dir, store)
+    });
+}

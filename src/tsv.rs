@@ -1,0 +1,121 @@
+//! Tab-separated pairs (`arabic<TAB>english`, one per line, no header), the
+//! format of the shared corpus: reading and importing.
+
+use std::io::BufRead;
+
+use crate::error::{Error, Result};
+use crate::memory::TranslationMemory;
+use crate::unit::UnitInput;
+
+/// Units sent to the engine per add request (one flush each).
+const IMPORT_BATCH: usize = 5_000;
+
+/// A line that could not become a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// 1-based line number.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Reads one line into a pair. Blank lines are `Ok(None)`.
+pub fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let mut columns = line.split('\t');
+    match (columns.next(), columns.next(), columns.next()) {
+        (Some(arabic), Some(english), None) => Ok(Some((arabic.to_owned(), english.to_owned()))),
+        (_, None, _) => Err("expected two tab-separated columns (arabic, english), found one".into()),
+        _ => Err(format!(
+            "expected two tab-separated columns (arabic, english), found {}",
+            line.split('\t').count()
+        )),
+    }
+}
+
+/// Imports pairs from `reader` into `memory`, `template` giving the other
+/// metadata. Bad lines are rejected with their line number and reason; they
+/// never stop the import. `progress` is called with the number of lines
+/// read after each batch.
+pub fn import(
+    tm: &TranslationMemory,
+    reader: impl BufRead,
+    template: &UnitInput,
+    mut progress: impl FnMut(usize),
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary::default();
+    let mut batch = Vec::with_capacity(IMPORT_BATCH);
+    let flush = |batch: &mut Vec<UnitInput>, summary: &mut ImportSummary| -> Result<()> {
+        if !batch.is_empty() {
+            let added = tm.add_units(std::mem::take(batch))?;
+            summary.added += added.added;
+            summary.duplicates += added.duplicates;
+        }
+        Ok(())
+    };
+    let mut lines = 0;
+    for (i, line) in reader.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.map_err(|err| Error::Input {
+            path: format!("line {line_no}"),
+            reason: err.to_string(),
+        })?;
+        lines = line_no;
+        let (arabic, english) = match parse_line(&line) {
+            Ok(Some(pair)) => pair,
+            Ok(None) => continue,
+            Err(reason) => {
+                summary.rejected.push(Rejected { line: line_no, reason });
+                continue;
+            }
+        };
+        let unit = UnitInput {
+            arabic,
+            english,
+            ..template.clone()
+        };
+        // Validate here so one bad line is rejected alone, not its whole batch.
+        if let Err(err) = unit.clone().validate("unit") {
+            let reason = err.to_string();
+            let reason = reason.strip_prefix("unit.").unwrap_or(&reason).to_owned();
+            summary.rejected.push(Rejected { line: line_no, reason });
+            continue;
+        }
+        batch.push(unit);
+        if batch.len() == IMPORT_BATCH {
+            flush(&mut batch, &mut summary)?;
+            progress(line_no);
+        }
+    }
+    flush(&mut batch, &mut summary)?;
+    progress(lines);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_lines_alone_with_their_numbers() {
+        let tm = TranslationMemory::in_memory();
+        let text = "مرحبا\tHello\n\nبلا ترجمة\nواحد\tone\ttwo\n\tempty arabic\nشكرا\tThanks\r\nمرحبا\tHello\n";
+        let summary = import(&tm, text.as_bytes(), &UnitInput::default(), |_| {}).unwrap();
+        assert_eq!(summary.added, 2);
+        assert_eq!(summary.duplicates, 1);
+        let lines: Vec<usize> = summary.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert_eq!(summary.rejected[2].reason, "arabic: must not be empty");
+        assert_eq!(tm.stats().total_units, 2);
+    }
+}
