@@ -127,3 +127,6 @@ impl TranslationMemory {
         self.shared.index.read().is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -160,7 +160,7 @@ pub fn fold_word(word: &str, folds: Folds) -> String {
             '\u{0660}'..='\u{0669}' if folds.digit_script => char::from(b'0' + (c as u32 - 0x0660) as u8),
             '\u{06F0}'..='\u{06F9}' if folds.digit_script => char::from(b'0' + (c as u32 - 0x06F0) as u8),
             '\u{066B}' if folds.digit_script => '.',
-            '\u{066C}' if folds.digit_script => ',',
+            '\u{066C}' | '\u{060C}' if folds.digit_script => ',',
             c => c,
         };
         if !folds.diacritics {

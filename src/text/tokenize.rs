@@ -63,7 +63,7 @@ fn word_end(chars: &[(usize, char)], start: usize) -> Option<usize> {
                 let (prev, next) = (chars[i - 1].1, at(i + 1));
                 let joins = match (c, next) {
                     ('-' | '_', Some(n)) => is_word_char(n),
-                    ('.' | ',' | '\u{066B}' | '\u{066C}', Some(n)) => is_digit(prev) && is_digit(n),
+                    ('.' | ',' | '\u{060C}' | '\u{066B}' | '\u{066C}', Some(n)) => is_digit(prev) && is_digit(n),
                     ('\'' | '\u{2019}', Some(n)) => prev.is_alphabetic() && n.is_alphabetic(),
                     _ => false,
                 };
