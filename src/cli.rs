@@ -5,6 +5,7 @@ use std::io::{BufReader, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -31,6 +32,9 @@ enum Command {
         /// Do not load the bundled sample into an empty database.
         #[arg(long)]
         no_sample: bool,
+        /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
+        #[arg(long, env = "DHAKIRA_DRAIN_SECONDS", default_value_t = 10)]
+        drain_seconds: u64,
     },
     /// Import TSV files (arabic<TAB>english per line) into a database.
     Import {
@@ -87,7 +91,12 @@ impl Db {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { addr, db, no_sample } => serve(addr, &db, no_sample),
+        Command::Serve {
+            addr,
+            db,
+            no_sample,
+            drain_seconds,
+        } => serve(addr, &db, no_sample, Duration::from_secs(drain_seconds)),
         Command::Import {
             files,
             db,
@@ -142,7 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(addr: SocketAddr, db: &Db, no_sample: bool) -> anyhow::Result<ExitCode> {
+fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow::Result<ExitCode> {
     init_logging();
     let tm = db.open()?;
     if !no_sample {
@@ -161,7 +170,7 @@ fn serve(addr: SocketAddr, db: &Db, no_sample: bool) -> anyhow::Result<ExitCode>
         // Scripts and tests read this line to find the port.
         println!("dhakira listening on {local}");
         std::io::stdout().flush()?;
-        dhakira::server::serve(tm, listener, shutdown_signal()).await?;
+        dhakira::server::serve(tm, listener, shutdown_signal(), drain).await?;
         tracing::info!("stopped: every acknowledged write is on disk");
         anyhow::Ok(())
     })?;

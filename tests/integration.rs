@@ -1,1 +1,10 @@
-//! placeholder
+//! Dhakira's integration tests: one binary (linking is the slow part). Each
+//! test starts the real `dhakira` server on 127.0.0.1 with a temporary
+//! database and talks to it with the generated tonic client.
+
+/// Starting servers, clients and reading the shared corpus.
+mod common;
+/// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
+mod grpc;
+/// Restarts (graceful and kill -9), the database lock, the bundled sample.
+mod lifecycle;

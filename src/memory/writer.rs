@@ -106,10 +106,21 @@ enum Planned {
 }
 
 fn commit(shared: &Shared, group: Vec<Command>) {
+    let started = std::time::Instant::now();
     let mut writes = Vec::new();
     let outcome = plan(shared, &group, &mut writes).and_then(|planned| {
+        let planned_at = started.elapsed();
         shared.store.apply(&writes)?;
+        let applied_at = started.elapsed();
         shared.store.flush()?;
+        tracing::debug!(
+            requests = group.len(),
+            writes = writes.len(),
+            plan_ms = planned_at.as_secs_f64() * 1e3,
+            apply_ms = (applied_at - planned_at).as_secs_f64() * 1e3,
+            flush_ms = (started.elapsed() - applied_at).as_secs_f64() * 1e3,
+            "group committed"
+        );
         Ok(planned)
     });
     match outcome {

@@ -4,24 +4,48 @@
 mod grpc;
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::sync::oneshot;
+use tonic::transport::server::TcpIncoming;
 
 pub use grpc::Service;
 
 use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
 
-/// Serves `tm` on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish.
+/// Serves `tm` on `listener` until `shutdown` completes, then stops accepting
+/// and lets requests in flight finish for at most `drain` (a client that
+/// keeps its connection open cannot hold the server up for longer).
 pub async fn serve(
     tm: TranslationMemory,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
+    drain: Duration,
 ) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
+    let (fired, signalled) = oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = fired.send(());
+    };
+    let server = tonic::transport::Server::builder()
         .add_service(TranslationMemoryServer::new(Service::new(tm)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
+        // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        _ = signalled => {}
+    }
+    match tokio::time::timeout(drain, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                ?drain,
+                "requests still in flight after the drain period; stopping anyway"
+            );
+            Ok(())
+        }
+    }
 }

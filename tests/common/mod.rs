@@ -1,0 +1,111 @@
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use dhakira::proto::translation_memory_client::TranslationMemoryClient;
+use dhakira::proto::UnitInput;
+use tonic::transport::Channel;
+
+pub type Client = TranslationMemoryClient<Channel>;
+
+/// A `dhakira serve` process on a loopback port.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts a server on `db` without the bundled sample.
+    pub fn start(db: &Path) -> Server {
+        Server::start_with(db, &["--no-sample"])
+    }
+
+    pub fn start_with(db: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra)
+            .env("RUST_LOG", std::env::var("DHAKIRA_TEST_LOG").unwrap_or("warn".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting dhakira serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("dhakira listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+            .to_owned();
+        Server { child, addr }
+    }
+
+    pub async fn client(&self) -> Client {
+        let url = format!("http://{}", self.addr);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match TranslationMemoryClient::connect(url.clone()).await {
+                Ok(client) => return client,
+                Err(err) if Instant::now() > deadline => panic!("cannot connect to {url}: {err}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait for the exit (without blocking the runtime, so
+    /// clients can answer the server's GOAWAY).
+    pub async fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shared Arabic–English corpus (`../shared/data/corpus`, or
+/// `$DHAKIRA_CORPUS`).
+pub fn corpus_dir() -> PathBuf {
+    std::env::var_os("DHAKIRA_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
+}
+
+/// Up to `limit` pairs from one corpus file, in file order.
+pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
+    let path = corpus_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    text.lines()
+        .filter_map(|line| line.split_once('\t'))
+        .map(|(ar, en)| (ar.to_owned(), en.to_owned()))
+        .take(limit)
+        .collect()
+}
+
+pub fn unit(arabic: &str, english: &str, memory: &str) -> UnitInput {
+    UnitInput {
+        arabic: arabic.into(),
+        english: english.into(),
+        memory: memory.into(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,221 @@
+use dhakira::proto::{AddUnitsRequest, DeleteUnitRequest, GetUnitRequest, LookupRequest, StatsRequest, UnitInput};
+use tonic::Code;
+
+use crate::common::{corpus_pairs, unit, Client, Server};
+
+fn lookup(text: &str, lang: &str) -> LookupRequest {
+    LookupRequest {
+        text: text.into(),
+        source_lang: lang.into(),
+        ..Default::default()
+    }
+}
+
+async fn add(client: &mut Client, units: Vec<UnitInput>) -> Vec<u64> {
+    client
+        .add_units(AddUnitsRequest { units })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit_ids
+}
+
+#[tokio::test]
+async fn lookup_finds_real_news_in_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    let pairs = corpus_pairs("ntrex128.tsv", 300);
+    let ids = add(&mut client, pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect()).await;
+    assert_eq!(ids.len(), pairs.len());
+
+    // ar → en, exact.
+    let (arabic, english) = &pairs[42];
+    let matches = client.lookup(lookup(arabic, "ar")).await.unwrap().into_inner().matches;
+    assert_eq!(matches[0].score, 100);
+    assert_eq!(matches[0].unit_id, ids[42]);
+    assert_eq!(&matches[0].source, arabic);
+    assert_eq!(&matches[0].target, english);
+    assert_eq!(matches[0].memory, "news");
+
+    // en → ar, with the last word dropped: d = 1, score = 100·(n−1)/n.
+    let (arabic, english) = &pairs[7];
+    let shorter = english.rsplit_once(' ').unwrap().0;
+    let n = dhakira::text::words(english).len() as u32;
+    let matches = client
+        .lookup(lookup(shorter, "en_US"))
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert_eq!(&matches[0].target, arabic);
+    assert_eq!(matches[0].score, 100 * (n - 1) / n);
+    assert!(matches[0].score < 100 && matches[0].score >= 70);
+    assert_eq!(matches[0].word_distance, 1);
+}
+
+#[tokio::test]
+async fn arabic_spelling_variants_score_below_100_with_named_penalties() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    let stored = "كشفت شركة Tencent عن نموذج Hunyuan في عام 2023";
+    add(
+        &mut client,
+        vec![unit(stored, "Tencent unveiled its Hunyuan model in 2023", "")],
+    )
+    .await;
+    let variant = "كَشَفَتْ شركه Tencent عن نموذج Hunyuan في عام ٢٠٢٣";
+    let best = client
+        .lookup(lookup(variant, "AR"))
+        .await
+        .unwrap()
+        .into_inner()
+        .matches
+        .remove(0);
+    assert_eq!(best.source, stored);
+    assert_eq!(best.score, 97);
+    let kinds: Vec<&str> = best.penalties.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["diacritics", "ta_marbuta", "digit_script"]);
+    assert_eq!(best.memory, "default");
+}
+
+#[tokio::test]
+async fn duplicates_get_delete_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    let pairs = corpus_pairs("tico19_test.tsv", 20);
+    let units: Vec<UnitInput> = pairs.iter().map(|(ar, en)| unit(ar, en, "tico")).collect();
+    let first = client
+        .add_units(AddUnitsRequest { units: units.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((first.added, first.duplicates), (20, 0));
+    let again = client.add_units(AddUnitsRequest { units }).await.unwrap().into_inner();
+    assert_eq!((again.added, again.duplicates), (0, 20));
+    assert_eq!(again.unit_ids, first.unit_ids);
+
+    let mut with_metadata = unit(&pairs[0].0, &pairs[0].1, "other");
+    with_metadata.created_by = "translator-7".into();
+    with_metadata.domain = "health".into();
+    let id = add(&mut client, vec![with_metadata]).await[0];
+    let got = client
+        .get_unit(GetUnitRequest { unit_id: id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (got.arabic.as_str(), got.english.as_str()),
+        (pairs[0].0.as_str(), pairs[0].1.as_str())
+    );
+    assert_eq!(
+        (got.memory.as_str(), got.created_by.as_str(), got.domain.as_str()),
+        ("other", "translator-7", "health")
+    );
+    assert!(got.created_at_ms > 1_700_000_000_000);
+
+    let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.total_units, 21);
+    let per_memory: Vec<(&str, u64)> = stats.memories.iter().map(|m| (m.name.as_str(), m.units)).collect();
+    assert_eq!(per_memory, [("other", 1), ("tico", 20)]);
+
+    client.delete_unit(DeleteUnitRequest { unit_id: id }).await.unwrap();
+    let gone = client.get_unit(GetUnitRequest { unit_id: id }).await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let twice = client.delete_unit(DeleteUnitRequest { unit_id: id }).await.unwrap_err();
+    assert_eq!(twice.code(), Code::NotFound);
+    let matches = client
+        .lookup(lookup(&pairs[0].0, "ar"))
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert!(matches.iter().all(|m| m.unit_id != id));
+    assert_eq!(matches[0].memory, "tico");
+
+    // Memory filter.
+    let only = LookupRequest {
+        memories: vec!["tico".into()],
+        ..lookup(&pairs[3].1, "en")
+    };
+    let matches = client.lookup(only).await.unwrap().into_inner().matches;
+    assert!(!matches.is_empty() && matches.iter().all(|m| m.memory == "tico"));
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_statuses_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    add(&mut client, vec![unit("مرحبا بالعالم", "Hello world", "")]).await;
+
+    let cases: Vec<(LookupRequest, Code, &str)> = vec![
+        (lookup("", "ar"), Code::InvalidArgument, "text: must not be empty"),
+        (lookup("hello", ""), Code::InvalidArgument, "source_lang: is required"),
+        (
+            lookup("hello", "fr-FR"),
+            Code::InvalidArgument,
+            "source_lang: unknown language \"fr-FR\"",
+        ),
+        (
+            LookupRequest {
+                min_score: Some(500),
+                ..lookup("hello", "en")
+            },
+            Code::InvalidArgument,
+            "min_score:",
+        ),
+        (
+            LookupRequest {
+                max_results: Some(0),
+                ..lookup("hello", "en")
+            },
+            Code::InvalidArgument,
+            "max_results:",
+        ),
+        (
+            LookupRequest {
+                memories: vec!["typo".into()],
+                ..lookup("hello", "en")
+            },
+            Code::NotFound,
+            "memories[0]:",
+        ),
+        (
+            lookup("hello\u{0}", "en"),
+            Code::InvalidArgument,
+            "text: contains the control character U+0000",
+        ),
+    ];
+    for (request, code, message) in cases {
+        let status = client.lookup(request.clone()).await.unwrap_err();
+        assert_eq!(status.code(), code, "{request:?}: {}", status.message());
+        assert!(
+            status.message().starts_with(message),
+            "{request:?}: {}",
+            status.message()
+        );
+    }
+
+    // One bad unit rejects the whole request, and nothing is stored.
+    let units = vec![unit("نص", "text", ""), unit("نص آخر", "  ", "")];
+    let status = client.add_units(AddUnitsRequest { units }).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "units[1].english: must not be empty");
+    let status = client.add_units(AddUnitsRequest { units: vec![] }).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 1);
+
+    let status = client.get_unit(GetUnitRequest { unit_id: 0 }).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::InvalidArgument, "unit_id: is required (ids start at 1)")
+    );
+    let status = client.get_unit(GetUnitRequest { unit_id: 999_999 }).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::NotFound, "unit_id: no unit has id 999999")
+    );
+}

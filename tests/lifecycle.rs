@@ -1,0 +1,177 @@
+use std::collections::HashMap;
+use std::process::Command;
+
+use dhakira::proto::{AddUnitsRequest, GetUnitRequest, LookupRequest, StatsRequest};
+
+use crate::common::{corpus_pairs, unit, Server};
+
+#[tokio::test]
+async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = corpus_pairs("un_v1_testsets.tsv", 2_000);
+    let server = Server::start(dir.path());
+
+    // Eight concurrent writers, 250 units each in batches of 50: group commit
+    // at work. Record what was acknowledged.
+    let mut tasks = Vec::new();
+    for (w, chunk) in pairs.chunks(250).enumerate() {
+        let mut client = server.client().await;
+        let chunk = chunk.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for batch in chunk.chunks(50) {
+                let units = batch.iter().map(|(ar, en)| unit(ar, en, &format!("w{w}"))).collect();
+                let ids = client
+                    .add_units(AddUnitsRequest { units })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .unit_ids;
+                acked.extend(ids.into_iter().zip(batch.iter().cloned()));
+            }
+            acked
+        }));
+    }
+    let mut acknowledged: HashMap<u64, (String, String)> = HashMap::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    let stored = acknowledged.len() as u64;
+    server.kill();
+
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    assert_eq!(
+        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
+        stored
+    );
+    for (&id, (arabic, english)) in &acknowledged {
+        let unit = client
+            .get_unit(GetUnitRequest { unit_id: id })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((&unit.arabic, &unit.english), (arabic, english));
+    }
+    // The index was rebuilt: lookups find the units again.
+    let (arabic, _) = &pairs[1234];
+    let best = client
+        .lookup(LookupRequest {
+            text: arabic.clone(),
+            source_lang: "ar".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .matches
+        .remove(0);
+    assert_eq!((best.score, &best.source), (100, arabic));
+
+    // Retrying after the crash adds nothing.
+    let retry = pairs[..50].iter().map(|(ar, en)| unit(ar, en, "w0")).collect();
+    let again = client
+        .add_units(AddUnitsRequest { units: retry })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.added, again.duplicates), (0, 50));
+
+    drop(client);
+    let status = server.terminate().await;
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let server = Server::start(dir.path());
+    let mut client = server.client().await;
+    assert_eq!(
+        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
+        stored
+    );
+}
+
+#[tokio::test]
+async fn a_locked_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let _server = Server::start(dir.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+        .arg("stats")
+        .arg("--db")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_empty_database_gets_the_bundled_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[]);
+    let mut client = server.client().await;
+    let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.memories.len(), 1);
+    assert_eq!(stats.memories[0].name, "sample");
+    assert_eq!(stats.total_units, 539);
+    let matches = client
+        .lookup(LookupRequest {
+            text: "Is that your car?".into(),
+            source_lang: "en".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert_eq!(matches[0].target, "هل تلك سيارتك؟");
+    drop(server);
+    // Loaded once: a restart on the same database adds nothing.
+    let server = Server::start_with(dir.path(), &[]);
+    let mut client = server.client().await;
+    assert_eq!(
+        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
+        539
+    );
+}
+
+#[test]
+fn offline_import_and_lookup_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let tsv = crate::common::corpus_dir().join("flores200_devtest.tsv");
+    let dhakira = env!("CARGO_BIN_EXE_dhakira");
+    let output = Command::new(dhakira)
+        .arg("import")
+        .arg(&tsv)
+        .arg("--db")
+        .arg(&db)
+        .args(["--memory", "flores"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("707 added, 0 duplicates skipped, 0 rejected"),
+        "{stdout}"
+    );
+
+    let (arabic, english) = corpus_pairs("flores200_devtest.tsv", 1).remove(0);
+    let output = Command::new(dhakira)
+        .args(["lookup", &arabic, "--lang", "ar", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(stdout.starts_with("100  #"), "{stdout}");
+    assert!(stdout.contains(&english), "{stdout}");
+
+    let output = Command::new(dhakira).args(["stats", "--db"]).arg(&db).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "flores\t707\ntotal\t707\n");
+
+    let output = Command::new(dhakira)
+        .args(["lookup", "x", "--lang", "xx", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}
