@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use dhakira::proto::{self, translation_memory_client::TranslationMemoryClient};
 use dhakira::tsv::ImportSummary;
 use dhakira::{LookupRequest, TranslationMemory, UnitInput};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,6 +69,10 @@ enum Command {
         /// Search only these memories (repeatable).
         #[arg(long = "memory")]
         memories: Vec<String>,
+        /// Ask a running server (e.g. http://127.0.0.1:50051) instead of
+        /// opening the database, which the server holds locked.
+        #[arg(long)]
+        server: Option<String>,
     },
     /// Count units per memory.
     Stats {
@@ -110,8 +115,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_score,
             max_results,
             memories,
+            server,
         } => {
-            let tm = db.open()?;
             let request = LookupRequest {
                 text,
                 source_lang: lang,
@@ -119,25 +124,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_results,
                 memories,
             };
-            let matches = tm.lookup(request)?;
-            let mut out = std::io::stdout().lock();
-            if matches.is_empty() {
-                writeln!(out, "no match")?;
-            }
-            for m in matches {
-                writeln!(
-                    out,
-                    "{:>3}  #{} [{}]  {}",
-                    m.score,
-                    m.unit.id,
-                    m.unit.memory,
-                    m.source()
-                )?;
-                writeln!(out, "     → {}", m.target())?;
-                for p in &m.penalties {
-                    writeln!(out, "     −{} {}: {}", p.points, p.kind, p.reason)?;
-                }
-            }
+            let matches = match server {
+                Some(url) => remote_lookup(&url, request)?,
+                None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
+            };
+            print_matches(&matches)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats { db } => {
@@ -241,6 +232,42 @@ fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow:
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto::Match>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = TranslationMemoryClient::connect(url.to_owned())
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?;
+        let request = proto::LookupRequest {
+            text: request.text,
+            source_lang: request.source_lang,
+            min_score: request.min_score,
+            max_results: request.max_results,
+            memories: request.memories,
+        };
+        let response = client
+            .lookup(request)
+            .await
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+        Ok(response.into_inner().matches)
+    })
+}
+
+fn print_matches(matches: &[proto::Match]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if matches.is_empty() {
+        writeln!(out, "no match")?;
+    }
+    for m in matches {
+        writeln!(out, "{:>3}  #{} [{}]  {}", m.score, m.unit_id, m.memory, m.source)?;
+        writeln!(out, "     → {}", m.target)?;
+        for p in &m.penalties {
+            writeln!(out, "     −{} {}: {}", p.points, p.kind, p.reason)?;
+        }
+    }
+    Ok(())
 }
 
 fn init_logging() {

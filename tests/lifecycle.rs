@@ -123,6 +123,25 @@ async fn an_empty_database_gets_the_bundled_sample() {
         .into_inner()
         .matches;
     assert_eq!(matches[0].target, "هل تلك سيارتك؟");
+    // The command line asks the running server (the database is locked).
+    let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+        .args([
+            "lookup",
+            "هل تلك سيارتك",
+            "--lang",
+            "ar",
+            "--server",
+            &format!("http://{}", server.addr),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with(" 99  #"), "{stdout}");
+    assert!(
+        stdout.contains("→ Is that your car?\n     −1 punctuation: differs in punctuation"),
+        "{stdout}"
+    );
     drop(server);
     // Loaded once: a restart on the same database adds nothing.
     let server = Server::start_with(dir.path(), &[]);
