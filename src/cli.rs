@@ -69,16 +69,63 @@ enum Command {
         /// Search only these memories (repeatable).
         #[arg(long = "memory")]
         memories: Vec<String>,
+        /// Compare with every unit instead of using the index (same answer).
+        #[arg(long)]
+        exhaustive: bool,
         /// Ask a running server (e.g. http://127.0.0.1:50051) instead of
         /// opening the database, which the server holds locked.
         #[arg(long)]
         server: Option<String>,
     },
+    /// Measure lookups: build a memory of N units from the corpus, run Q
+    /// seeded queries, print a summary and, last, one JSON line.
+    Bench(BenchArgs),
     /// Count units per memory.
     Stats {
         #[command(flatten)]
         db: Db,
     },
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Directory of arabic<TAB>english .tsv files.
+    #[arg(long, default_value = "../shared/data/corpus")]
+    corpus: PathBuf,
+    /// Units in the memory (real pairs first, then pairs grown from them).
+    #[arg(long, default_value_t = 116_550)]
+    units: usize,
+    /// Lookups to time.
+    #[arg(long, default_value_t = 2_000)]
+    queries: usize,
+    #[arg(long, default_value_t = dhakira::DEFAULT_MIN_SCORE)]
+    min_score: u8,
+    #[arg(long, default_value_t = dhakira::DEFAULT_MAX_RESULTS)]
+    max_results: usize,
+    /// Query language: ar or en.
+    #[arg(long, default_value = "ar")]
+    lang: String,
+    /// Also run a sample of the queries exhaustively and report the share
+    /// with identical answers.
+    #[arg(long)]
+    check_recall: bool,
+    /// Queries in the recall sample.
+    #[arg(long, default_value_t = 200)]
+    recall_sample: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep the memory in a sled database here instead of in RAM.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Query a running server at this address (e.g. http://127.0.0.1:50051).
+    #[arg(long)]
+    grpc: Option<String>,
+    /// Concurrent gRPC clients.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// With --grpc: first add the generated units to the server.
+    #[arg(long)]
+    load: bool,
 }
 
 #[derive(Debug, Args)]
@@ -96,34 +143,12 @@ impl Db {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve {
-            addr,
-            db,
-            no_sample,
-            drain_seconds,
-        } => serve(addr, &db, no_sample, Duration::from_secs(drain_seconds)),
-        Command::Import {
-            files,
-            db,
-            memory,
-            domain,
-        } => import(&files, &db, memory, domain),
-        Command::Lookup {
-            text,
-            lang,
-            db,
-            min_score,
-            max_results,
-            memories,
-            server,
-        } => {
-            let request = LookupRequest {
-                text,
-                source_lang: lang,
-                min_score,
-                max_results,
-                memories,
-            };
+        Command::Serve { addr, db, no_sample, drain_seconds } => {
+            serve(addr, &db, no_sample, Duration::from_secs(drain_seconds))
+        }
+        Command::Import { files, db, memory, domain } => import(&files, &db, memory, domain),
+        Command::Lookup { text, lang, db, min_score, max_results, memories, exhaustive, server } => {
+            let request = LookupRequest { text, source_lang: lang, min_score, max_results, memories, exhaustive };
             let matches = match server {
                 Some(url) => remote_lookup(&url, request)?,
                 None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
@@ -131,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_matches(&matches)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(args) => bench(args),
         Command::Stats { db } => {
             let stats = db.open()?.stats();
             for (memory, units) in &stats.memories {
@@ -154,9 +180,7 @@ fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow:
     tracing::info!(db = %db.path.display(), units = stats.total_units, "database open");
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         // Scripts and tests read this line to find the port.
         println!("dhakira listening on {local}");
@@ -197,10 +221,7 @@ fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow:
         let template = UnitInput {
             memory: memory.clone(),
             domain: domain.clone(),
-            source_document: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            source_document: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             ..Default::default()
         };
         let summary = dhakira::tsv::import(&tm, BufReader::new(bar.wrap_read(file)), &template, |_| {})
@@ -246,11 +267,9 @@ fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto:
             min_score: request.min_score,
             max_results: request.max_results,
             memories: request.memories,
+            exhaustive: request.exhaustive,
         };
-        let response = client
-            .lookup(request)
-            .await
-            .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+        let response = client.lookup(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(response.into_inner().matches)
     })
 }
@@ -268,6 +287,65 @@ fn print_matches(matches: &[proto::Match]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use dhakira::bench::{read_corpus, run_grpc, run_in_process, Settings, Workload};
+    let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
+    let pairs = read_corpus(&args.corpus)?;
+    let mut workload = Workload::new(pairs, args.seed);
+    let units = workload.units(args.units);
+    let queries = workload.queries(&units, args.queries, lang);
+    let settings = Settings {
+        lang,
+        min_score: args.min_score,
+        max_results: args.max_results,
+        recall_sample: if args.check_recall { args.recall_sample } else { 0 },
+    };
+    let report = match &args.grpc {
+        Some(url) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let load = args.load.then_some(units);
+            runtime.block_on(run_grpc(url, load, queries, &settings, args.concurrency))?
+        }
+        None => {
+            let tm = match &args.db {
+                Some(path) => TranslationMemory::open(path)?,
+                None => TranslationMemory::in_memory(),
+            };
+            let started = std::time::Instant::now();
+            let bar = ProgressBar::new(units.len() as u64).with_style(ProgressStyle::with_template(
+                "building memory [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+            )?);
+            for chunk in units.chunks(10_000) {
+                tm.add_units(chunk.to_vec())?;
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+            run_in_process(&tm, &queries, &settings, started.elapsed())?
+        }
+    };
+    println!(
+        "{} lookups ({}, {} units, min_score {}, max_results {}, {}): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {:.0} lookups/s, {:.0} % with a match",
+        report.queries,
+        report.lang,
+        report.units,
+        report.min_score,
+        report.max_results,
+        if report.mode == "grpc" { format!("gRPC, concurrency {}", report.concurrency) } else { "one thread in-process".into() },
+        report.p50_ms,
+        report.p90_ms,
+        report.p99_ms,
+        report.max_ms,
+        report.qps,
+        report.hit_rate * 100.0,
+    );
+    if let Some(recall) = report.recall {
+        println!("recall: {:.4} ({} sampled queries, index vs exhaustive scan)", recall, report.recall_sample);
+    }
+    println!("memory built in {:.1} s, RSS {:.0} MiB", report.build_s, report.rss_mb);
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging() {

@@ -48,18 +48,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An [`Error::InvalidArgument`] for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::InvalidArgument {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::InvalidArgument { field: field.into(), reason: reason.into() }
     }
 
     /// An [`Error::NotFound`] for `field`.
     pub fn not_found(field: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::NotFound {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::NotFound { field: field.into(), reason: reason.into() }
     }
 }
 

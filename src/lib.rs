@@ -5,6 +5,7 @@
 //! pairs whose source side is most similar ([`Match`]es), scored by one
 //! function whatever found them. See `ARCHITECTURE.md` for the design.
 
+pub mod bench;
 pub mod error;
 pub mod matching;
 mod memory;

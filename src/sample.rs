@@ -12,21 +12,9 @@ pub const SAMPLE_MEMORY: &str = "sample";
 
 /// (file name, domain, contents)
 const FILES: [(&str, &str, &str); 3] = [
-    (
-        "tico19_cc0_sample150.tsv",
-        "covid-news",
-        include_str!("../data/sample/tico19_cc0_sample150.tsv"),
-    ),
-    (
-        "flores200_wikinews_sample150.tsv",
-        "news",
-        include_str!("../data/sample/flores200_wikinews_sample150.tsv"),
-    ),
-    (
-        "tatoeba_fuzzy_clusters.tsv",
-        "everyday",
-        include_str!("../data/sample/tatoeba_fuzzy_clusters.tsv"),
-    ),
+    ("tico19_cc0_sample150.tsv", "covid-news", include_str!("../data/sample/tico19_cc0_sample150.tsv")),
+    ("flores200_wikinews_sample150.tsv", "news", include_str!("../data/sample/flores200_wikinews_sample150.tsv")),
+    ("tatoeba_fuzzy_clusters.tsv", "everyday", include_str!("../data/sample/tatoeba_fuzzy_clusters.tsv")),
 ];
 
 /// Loads the sample into `tm` when it holds no unit; `None` when it did.

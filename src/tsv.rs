@@ -36,10 +36,7 @@ pub fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
     match (columns.next(), columns.next(), columns.next()) {
         (Some(arabic), Some(english), None) => Ok(Some((arabic.to_owned(), english.to_owned()))),
         (_, None, _) => Err("expected two tab-separated columns (arabic, english), found one".into()),
-        _ => Err(format!(
-            "expected two tab-separated columns (arabic, english), found {}",
-            line.split('\t').count()
-        )),
+        _ => Err(format!("expected two tab-separated columns (arabic, english), found {}", line.split('\t').count())),
     }
 }
 
@@ -66,10 +63,7 @@ pub fn import(
     let mut lines = 0;
     for (i, line) in reader.lines().enumerate() {
         let line_no = i + 1;
-        let line = line.map_err(|err| Error::Input {
-            path: format!("line {line_no}"),
-            reason: err.to_string(),
-        })?;
+        let line = line.map_err(|err| Error::Input { path: format!("line {line_no}"), reason: err.to_string() })?;
         lines = line_no;
         let (arabic, english) = match parse_line(&line) {
             Ok(Some(pair)) => pair,
@@ -79,11 +73,7 @@ pub fn import(
                 continue;
             }
         };
-        let unit = UnitInput {
-            arabic,
-            english,
-            ..template.clone()
-        };
+        let unit = UnitInput { arabic, english, ..template.clone() };
         // Validate here so one bad line is rejected alone, not its whole batch.
         if let Err(err) = unit.clone().validate("unit") {
             let reason = err.to_string();

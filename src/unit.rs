@@ -125,10 +125,7 @@ pub fn check_segment(text: &str, field: &str) -> Result<()> {
     }
     let chars = text.chars().count();
     if chars > MAX_SEGMENT_CHARS {
-        return Err(Error::invalid(
-            field,
-            format!("is {chars} characters long; the limit is {MAX_SEGMENT_CHARS}"),
-        ));
+        return Err(Error::invalid(field, format!("is {chars} characters long; the limit is {MAX_SEGMENT_CHARS}")));
     }
     check_controls(text, field)
 }
@@ -136,24 +133,16 @@ pub fn check_segment(text: &str, field: &str) -> Result<()> {
 fn check_metadata(value: &str, field: &str) -> Result<()> {
     let chars = value.chars().count();
     if chars > MAX_METADATA_CHARS {
-        return Err(Error::invalid(
-            field,
-            format!("is {chars} characters long; the limit is {MAX_METADATA_CHARS}"),
-        ));
+        return Err(Error::invalid(field, format!("is {chars} characters long; the limit is {MAX_METADATA_CHARS}")));
     }
     check_controls(value, field)
 }
 
 fn check_controls(text: &str, field: &str) -> Result<()> {
-    match text
-        .chars()
-        .enumerate()
-        .find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        Some((at, c)) => Err(Error::invalid(
-            field,
-            format!("contains the control character U+{:04X} at character {at}", c as u32),
-        )),
+    match text.chars().enumerate().find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        Some((at, c)) => {
+            Err(Error::invalid(field, format!("contains the control character U+{:04X} at character {at}", c as u32)))
+        }
         None => Ok(()),
     }
 }
@@ -170,10 +159,7 @@ pub fn memory_name(name: &str, field: &str) -> Result<String> {
             format!("memory name is {chars} characters long; the limit is {MAX_MEMORY_NAME_CHARS}"),
         ));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
+    if let Some(c) = name.chars().find(|&c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
         return Err(Error::invalid(
             field,
             format!("memory name {name:?} contains {c:?}: use letters, digits, '-', '_' or '.'"),
@@ -187,11 +173,7 @@ mod tests {
     use super::*;
 
     fn input(arabic: &str, english: &str) -> UnitInput {
-        UnitInput {
-            arabic: arabic.into(),
-            english: english.into(),
-            ..Default::default()
-        }
+        UnitInput { arabic: arabic.into(), english: english.into(), ..Default::default() }
     }
 
     #[test]
@@ -205,15 +187,9 @@ mod tests {
         let cases = [
             (input("  ", "Hello"), "units[2].arabic: must not be empty"),
             (input("مرحبا", ""), "units[2].english: must not be empty"),
+            (input("مرحبا", "a\0b"), "units[2].english: contains the control character U+0000 at character 1"),
             (
-                input("مرحبا", "a\0b"),
-                "units[2].english: contains the control character U+0000 at character 1",
-            ),
-            (
-                UnitInput {
-                    memory: "my memory".into(),
-                    ..input("مرحبا", "Hello")
-                },
+                UnitInput { memory: "my memory".into(), ..input("مرحبا", "Hello") },
                 "units[2].memory: memory name \"my memory\" contains ' ': use letters, digits, '-', '_' or '.'",
             ),
         ];

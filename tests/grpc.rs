@@ -4,20 +4,11 @@ use tonic::Code;
 use crate::common::{corpus_pairs, unit, Client, Server};
 
 fn lookup(text: &str, lang: &str) -> LookupRequest {
-    LookupRequest {
-        text: text.into(),
-        source_lang: lang.into(),
-        ..Default::default()
-    }
+    LookupRequest { text: text.into(), source_lang: lang.into(), ..Default::default() }
 }
 
 async fn add(client: &mut Client, units: Vec<UnitInput>) -> Vec<u64> {
-    client
-        .add_units(AddUnitsRequest { units })
-        .await
-        .unwrap()
-        .into_inner()
-        .unit_ids
+    client.add_units(AddUnitsRequest { units }).await.unwrap().into_inner().unit_ids
 }
 
 #[tokio::test]
@@ -42,12 +33,7 @@ async fn lookup_finds_real_news_in_both_directions() {
     let (arabic, english) = &pairs[7];
     let shorter = english.rsplit_once(' ').unwrap().0;
     let n = dhakira::text::words(english).len() as u32;
-    let matches = client
-        .lookup(lookup(shorter, "en_US"))
-        .await
-        .unwrap()
-        .into_inner()
-        .matches;
+    let matches = client.lookup(lookup(shorter, "en_US")).await.unwrap().into_inner().matches;
     assert_eq!(&matches[0].target, arabic);
     assert_eq!(matches[0].score, 100 * (n - 1) / n);
     assert!(matches[0].score < 100 && matches[0].score >= 70);
@@ -60,19 +46,9 @@ async fn arabic_spelling_variants_score_below_100_with_named_penalties() {
     let server = Server::start(dir.path());
     let mut client = server.client().await;
     let stored = "كشفت شركة Tencent عن نموذج Hunyuan في عام 2023";
-    add(
-        &mut client,
-        vec![unit(stored, "Tencent unveiled its Hunyuan model in 2023", "")],
-    )
-    .await;
+    add(&mut client, vec![unit(stored, "Tencent unveiled its Hunyuan model in 2023", "")]).await;
     let variant = "كَشَفَتْ شركه Tencent عن نموذج Hunyuan في عام ٢٠٢٣";
-    let best = client
-        .lookup(lookup(variant, "AR"))
-        .await
-        .unwrap()
-        .into_inner()
-        .matches
-        .remove(0);
+    let best = client.lookup(lookup(variant, "AR")).await.unwrap().into_inner().matches.remove(0);
     assert_eq!(best.source, stored);
     assert_eq!(best.score, 97);
     let kinds: Vec<&str> = best.penalties.iter().map(|p| p.kind.as_str()).collect();
@@ -87,11 +63,7 @@ async fn duplicates_get_delete_and_stats() {
     let mut client = server.client().await;
     let pairs = corpus_pairs("tico19_test.tsv", 20);
     let units: Vec<UnitInput> = pairs.iter().map(|(ar, en)| unit(ar, en, "tico")).collect();
-    let first = client
-        .add_units(AddUnitsRequest { units: units.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let first = client.add_units(AddUnitsRequest { units: units.clone() }).await.unwrap().into_inner();
     assert_eq!((first.added, first.duplicates), (20, 0));
     let again = client.add_units(AddUnitsRequest { units }).await.unwrap().into_inner();
     assert_eq!((again.added, again.duplicates), (0, 20));
@@ -101,15 +73,8 @@ async fn duplicates_get_delete_and_stats() {
     with_metadata.created_by = "translator-7".into();
     with_metadata.domain = "health".into();
     let id = add(&mut client, vec![with_metadata]).await[0];
-    let got = client
-        .get_unit(GetUnitRequest { unit_id: id })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (got.arabic.as_str(), got.english.as_str()),
-        (pairs[0].0.as_str(), pairs[0].1.as_str())
-    );
+    let got = client.get_unit(GetUnitRequest { unit_id: id }).await.unwrap().into_inner();
+    assert_eq!((got.arabic.as_str(), got.english.as_str()), (pairs[0].0.as_str(), pairs[0].1.as_str()));
     assert_eq!(
         (got.memory.as_str(), got.created_by.as_str(), got.domain.as_str()),
         ("other", "translator-7", "health")
@@ -126,20 +91,12 @@ async fn duplicates_get_delete_and_stats() {
     assert_eq!(gone.code(), Code::NotFound);
     let twice = client.delete_unit(DeleteUnitRequest { unit_id: id }).await.unwrap_err();
     assert_eq!(twice.code(), Code::NotFound);
-    let matches = client
-        .lookup(lookup(&pairs[0].0, "ar"))
-        .await
-        .unwrap()
-        .into_inner()
-        .matches;
+    let matches = client.lookup(lookup(&pairs[0].0, "ar")).await.unwrap().into_inner().matches;
     assert!(matches.iter().all(|m| m.unit_id != id));
     assert_eq!(matches[0].memory, "tico");
 
     // Memory filter.
-    let only = LookupRequest {
-        memories: vec!["tico".into()],
-        ..lookup(&pairs[3].1, "en")
-    };
+    let only = LookupRequest { memories: vec!["tico".into()], ..lookup(&pairs[3].1, "en") };
     let matches = client.lookup(only).await.unwrap().into_inner().matches;
     assert!(!matches.is_empty() && matches.iter().all(|m| m.memory == "tico"));
 }
@@ -154,49 +111,16 @@ async fn bad_requests_get_clear_statuses_naming_the_field() {
     let cases: Vec<(LookupRequest, Code, &str)> = vec![
         (lookup("", "ar"), Code::InvalidArgument, "text: must not be empty"),
         (lookup("hello", ""), Code::InvalidArgument, "source_lang: is required"),
-        (
-            lookup("hello", "fr-FR"),
-            Code::InvalidArgument,
-            "source_lang: unknown language \"fr-FR\"",
-        ),
-        (
-            LookupRequest {
-                min_score: Some(500),
-                ..lookup("hello", "en")
-            },
-            Code::InvalidArgument,
-            "min_score:",
-        ),
-        (
-            LookupRequest {
-                max_results: Some(0),
-                ..lookup("hello", "en")
-            },
-            Code::InvalidArgument,
-            "max_results:",
-        ),
-        (
-            LookupRequest {
-                memories: vec!["typo".into()],
-                ..lookup("hello", "en")
-            },
-            Code::NotFound,
-            "memories[0]:",
-        ),
-        (
-            lookup("hello\u{0}", "en"),
-            Code::InvalidArgument,
-            "text: contains the control character U+0000",
-        ),
+        (lookup("hello", "fr-FR"), Code::InvalidArgument, "source_lang: unknown language \"fr-FR\""),
+        (LookupRequest { min_score: Some(500), ..lookup("hello", "en") }, Code::InvalidArgument, "min_score:"),
+        (LookupRequest { max_results: Some(0), ..lookup("hello", "en") }, Code::InvalidArgument, "max_results:"),
+        (LookupRequest { memories: vec!["typo".into()], ..lookup("hello", "en") }, Code::NotFound, "memories[0]:"),
+        (lookup("hello\u{0}", "en"), Code::InvalidArgument, "text: contains the control character U+0000"),
     ];
     for (request, code, message) in cases {
         let status = client.lookup(request.clone()).await.unwrap_err();
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());
-        assert!(
-            status.message().starts_with(message),
-            "{request:?}: {}",
-            status.message()
-        );
+        assert!(status.message().starts_with(message), "{request:?}: {}", status.message());
     }
 
     // One bad unit rejects the whole request, and nothing is stored.
@@ -209,13 +133,7 @@ async fn bad_requests_get_clear_statuses_naming_the_field() {
     assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 1);
 
     let status = client.get_unit(GetUnitRequest { unit_id: 0 }).await.unwrap_err();
-    assert_eq!(
-        (status.code(), status.message()),
-        (Code::InvalidArgument, "unit_id: is required (ids start at 1)")
-    );
+    assert_eq!((status.code(), status.message()), (Code::InvalidArgument, "unit_id: is required (ids start at 1)"));
     let status = client.get_unit(GetUnitRequest { unit_id: 999_999 }).await.unwrap_err();
-    assert_eq!(
-        (status.code(), status.message()),
-        (Code::NotFound, "unit_id: no unit has id 999999")
-    );
+    assert_eq!((status.code(), status.message()), (Code::NotFound, "unit_id: no unit has id 999999"));
 }

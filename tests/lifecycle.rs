@@ -21,12 +21,7 @@ async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
             let mut acked = Vec::new();
             for batch in chunk.chunks(50) {
                 let units = batch.iter().map(|(ar, en)| unit(ar, en, &format!("w{w}"))).collect();
-                let ids = client
-                    .add_units(AddUnitsRequest { units })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .unit_ids;
+                let ids = client.add_units(AddUnitsRequest { units }).await.unwrap().into_inner().unit_ids;
                 acked.extend(ids.into_iter().zip(batch.iter().cloned()));
             }
             acked
@@ -41,26 +36,15 @@ async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
 
     let server = Server::start(dir.path());
     let mut client = server.client().await;
-    assert_eq!(
-        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
-        stored
-    );
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, stored);
     for (&id, (arabic, english)) in &acknowledged {
-        let unit = client
-            .get_unit(GetUnitRequest { unit_id: id })
-            .await
-            .unwrap()
-            .into_inner();
+        let unit = client.get_unit(GetUnitRequest { unit_id: id }).await.unwrap().into_inner();
         assert_eq!((&unit.arabic, &unit.english), (arabic, english));
     }
     // The index was rebuilt: lookups find the units again.
     let (arabic, _) = &pairs[1234];
     let best = client
-        .lookup(LookupRequest {
-            text: arabic.clone(),
-            source_lang: "ar".into(),
-            ..Default::default()
-        })
+        .lookup(LookupRequest { text: arabic.clone(), source_lang: "ar".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
@@ -70,11 +54,7 @@ async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
 
     // Retrying after the crash adds nothing.
     let retry = pairs[..50].iter().map(|(ar, en)| unit(ar, en, "w0")).collect();
-    let again = client
-        .add_units(AddUnitsRequest { units: retry })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = client.add_units(AddUnitsRequest { units: retry }).await.unwrap().into_inner();
     assert_eq!((again.added, again.duplicates), (0, 50));
 
     drop(client);
@@ -82,22 +62,14 @@ async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
     let server = Server::start(dir.path());
     let mut client = server.client().await;
-    assert_eq!(
-        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
-        stored
-    );
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, stored);
 }
 
 #[tokio::test]
 async fn a_locked_database_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let _server = Server::start(dir.path());
-    let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
-        .arg("stats")
-        .arg("--db")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_dhakira")).arg("stats").arg("--db").arg(dir.path()).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is in use by another process"), "{stderr}");
@@ -113,11 +85,7 @@ async fn an_empty_database_gets_the_bundled_sample() {
     assert_eq!(stats.memories[0].name, "sample");
     assert_eq!(stats.total_units, 539);
     let matches = client
-        .lookup(LookupRequest {
-            text: "Is that your car?".into(),
-            source_lang: "en".into(),
-            ..Default::default()
-        })
+        .lookup(LookupRequest { text: "Is that your car?".into(), source_lang: "en".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
@@ -125,31 +93,18 @@ async fn an_empty_database_gets_the_bundled_sample() {
     assert_eq!(matches[0].target, "هل تلك سيارتك؟");
     // The command line asks the running server (the database is locked).
     let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
-        .args([
-            "lookup",
-            "هل تلك سيارتك",
-            "--lang",
-            "ar",
-            "--server",
-            &format!("http://{}", server.addr),
-        ])
+        .args(["lookup", "هل تلك سيارتك", "--lang", "ar", "--server", &format!("http://{}", server.addr)])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.starts_with(" 99  #"), "{stdout}");
-    assert!(
-        stdout.contains("→ Is that your car?\n     −1 punctuation: differs in punctuation"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("→ Is that your car?\n     −1 punctuation: differs in punctuation"), "{stdout}");
     drop(server);
     // Loaded once: a restart on the same database adds nothing.
     let server = Server::start_with(dir.path(), &[]);
     let mut client = server.client().await;
-    assert_eq!(
-        client.stats(StatsRequest {}).await.unwrap().into_inner().total_units,
-        539
-    );
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 539);
 }
 
 #[test]
@@ -168,17 +123,10 @@ fn offline_import_and_lookup_from_the_command_line() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("707 added, 0 duplicates skipped, 0 rejected"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("707 added, 0 duplicates skipped, 0 rejected"), "{stdout}");
 
     let (arabic, english) = corpus_pairs("flores200_devtest.tsv", 1).remove(0);
-    let output = Command::new(dhakira)
-        .args(["lookup", &arabic, "--lang", "ar", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let output = Command::new(dhakira).args(["lookup", &arabic, "--lang", "ar", "--db"]).arg(&db).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
     assert!(stdout.starts_with("100  #"), "{stdout}");
@@ -187,10 +135,6 @@ fn offline_import_and_lookup_from_the_command_line() {
     let output = Command::new(dhakira).args(["stats", "--db"]).arg(&db).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "flores\t707\ntotal\t707\n");
 
-    let output = Command::new(dhakira)
-        .args(["lookup", "x", "--lang", "xx", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
+    let output = Command::new(dhakira).args(["lookup", "x", "--lang", "xx", "--db"]).arg(&db).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
 }

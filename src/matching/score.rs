@@ -13,6 +13,9 @@ use crate::text::differences;
 /// Most points taken off for normalization-level differences.
 const MAX_NORMALIZATION_PENALTY: u8 = 5;
 
+/// The lowest score of a pair whose normalized words are equal.
+pub const MIN_NORMALIZED_SCORE: u8 = 100 - MAX_NORMALIZATION_PENALTY;
+
 /// A named reason a score is lower.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Penalty {
@@ -79,26 +82,14 @@ pub fn score_with_distance(
     source_words: usize,
 ) -> Score {
     if distance > 0 {
-        return Score {
-            value: fuzzy_score(distance, query_words, source_words),
-            distance,
-            penalties: Vec::new(),
-        };
+        return Score { value: fuzzy_score(distance, query_words, source_words), distance, penalties: Vec::new() };
     }
     if query == source {
-        return Score {
-            value: 100,
-            distance,
-            penalties: Vec::new(),
-        };
+        return Score { value: 100, distance, penalties: Vec::new() };
     }
     let mut penalties: Vec<Penalty> = differences(query, source)
         .into_iter()
-        .map(|kind| Penalty {
-            kind: kind.name(),
-            points: 1,
-            reason: kind.reason(),
-        })
+        .map(|kind| Penalty { kind: kind.name(), points: 1, reason: kind.reason() })
         .collect();
     if penalties.is_empty() {
         penalties.push(Penalty {
@@ -108,11 +99,7 @@ pub fn score_with_distance(
         });
     }
     let total: u8 = penalties.iter().map(|p| p.points).sum();
-    Score {
-        value: 100 - total.min(MAX_NORMALIZATION_PENALTY),
-        distance,
-        penalties,
-    }
+    Score { value: 100 - total.min(MAX_NORMALIZATION_PENALTY), distance, penalties }
 }
 
 /// Character-level similarity (0–1) of two normalized texts: the tie-break
@@ -142,10 +129,7 @@ mod tests {
         assert_eq!(score_with_distance("مرحبا", "مرحبا", 0, 1, 1).value, 100);
         let s = score_with_distance("أعلنت الشركة", "اعلنت الشركه", 0, 2, 2);
         assert_eq!(s.value, 98);
-        assert_eq!(
-            s.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(),
-            ["alef_hamza", "ta_marbuta"]
-        );
+        assert_eq!(s.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(), ["alef_hamza", "ta_marbuta"]);
     }
 
     #[test]

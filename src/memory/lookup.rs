@@ -25,6 +25,9 @@ pub struct LookupRequest {
     pub min_score: Option<u32>,
     pub max_results: Option<u32>,
     pub memories: Vec<String>,
+    /// Compare with every unit instead of using the index (same answer,
+    /// slower: for checking).
+    pub exhaustive: bool,
 }
 
 /// A validated lookup.
@@ -36,6 +39,7 @@ pub struct Lookup {
     pub max_results: usize,
     /// Empty means every memory.
     pub memories: Vec<String>,
+    pub exhaustive: bool,
 }
 
 impl LookupRequest {
@@ -47,10 +51,7 @@ impl LookupRequest {
             None => DEFAULT_MIN_SCORE,
             Some(s) if s <= MAX_SCORE as u32 => s as u8,
             Some(s) => {
-                return Err(Error::invalid(
-                    "min_score",
-                    format!("is {s}; it must be between 0 and {MAX_SCORE}"),
-                ))
+                return Err(Error::invalid("min_score", format!("is {s}; it must be between 0 and {MAX_SCORE}")))
             }
         };
         let max_results = match self.max_results {
@@ -74,13 +75,7 @@ impl LookupRequest {
                 memory_name(name, &format!("memories[{i}]"))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Lookup {
-            text: self.text,
-            lang,
-            min_score,
-            max_results,
-            memories,
-        })
+        Ok(Lookup { text: self.text, lang, min_score, max_results, memories, exhaustive: self.exhaustive })
     }
 }
 
@@ -129,7 +124,11 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             .collect::<Result<Vec<u32>>>()?;
         let query = index.encode(&query_words);
         let memories = (!memories.is_empty()).then_some(memories.as_slice());
-        let candidates = index.scan(&query, lookup.lang, memories, lookup.min_score);
+        let candidates = if lookup.exhaustive {
+            index.scan(&query, lookup.lang, memories, lookup.min_score)
+        } else {
+            index.candidates(&query, lookup.lang, memories, lookup.min_score, lookup.max_results).0
+        };
         (query, candidates)
     };
 
@@ -146,10 +145,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             let score = score_with_distance(&lookup.text, unit.side(lookup.lang), 0, query.len(), c.source_words);
             (score, Some(unit))
         } else {
-            (
-                score_with_distance("", "", c.distance, query.len(), c.source_words),
-                None,
-            )
+            (score_with_distance("", "", c.distance, query.len(), c.source_words), None)
         };
         if score.value >= lookup.min_score {
             scored.push((c.id, c.source_words, score, unit));
@@ -186,12 +182,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             },
         ));
     }
-    matches.sort_by(|(sa, a), (sb, b)| {
-        b.score
-            .cmp(&a.score)
-            .then(sb.total_cmp(sa))
-            .then(b.unit.id.cmp(&a.unit.id))
-    });
+    matches.sort_by(|(sa, a), (sb, b)| b.score.cmp(&a.score).then(sb.total_cmp(sa)).then(b.unit.id.cmp(&a.unit.id)));
     matches.truncate(lookup.max_results);
     Ok(matches.into_iter().map(|(_, m)| m).collect())
 }

@@ -63,10 +63,7 @@ impl TranslationMemory {
             index.insert(&unit);
             Ok(())
         })?;
-        let shared = Arc::new(Shared {
-            store,
-            index: RwLock::new(index),
-        });
+        let shared = Arc::new(Shared { store, index: RwLock::new(index) });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         Ok(TranslationMemory { shared, writer })
     }
@@ -80,10 +77,7 @@ impl TranslationMemory {
         if units.len() > MAX_UNITS_PER_REQUEST {
             return Err(Error::invalid(
                 "units",
-                format!(
-                    "{} units in one request; the limit is {MAX_UNITS_PER_REQUEST}",
-                    units.len()
-                ),
+                format!("{} units in one request; the limit is {MAX_UNITS_PER_REQUEST}", units.len()),
             ));
         }
         let units = units
@@ -102,10 +96,7 @@ impl TranslationMemory {
     /// One unit by id.
     pub fn get_unit(&self, id: UnitId) -> Result<Unit> {
         let id = lookup::check_id(id)?;
-        self.shared
-            .store
-            .get(id)?
-            .ok_or_else(|| Error::not_found("unit_id", format!("no unit has id {id}")))
+        self.shared.store.get(id)?.ok_or_else(|| Error::not_found("unit_id", format!("no unit has id {id}")))
     }
 
     /// Deletes one unit; returns once the deletion is durable.
@@ -116,10 +107,7 @@ impl TranslationMemory {
     /// Units per memory.
     pub fn stats(&self) -> Stats {
         let index = self.shared.index.read();
-        Stats {
-            memories: index.memory_counts(),
-            total_units: index.len() as u64,
-        }
+        Stats { memories: index.memory_counts(), total_units: index.len() as u64 }
     }
 
     /// True when no unit is stored.

@@ -10,10 +10,7 @@ const NEWS: [&str; 2] = [
 ];
 
 fn news_pairs() -> Vec<(String, String)> {
-    NEWS.iter()
-        .flat_map(|file| file.lines())
-        .filter_map(|line| tsv::parse_line(line).unwrap())
-        .collect()
+    NEWS.iter().flat_map(|file| file.lines()).filter_map(|line| tsv::parse_line(line).unwrap()).collect()
 }
 
 fn news_memory() -> (TranslationMemory, Vec<(String, String)>) {
@@ -21,11 +18,7 @@ fn news_memory() -> (TranslationMemory, Vec<(String, String)>) {
     let pairs = news_pairs();
     let units = pairs
         .iter()
-        .map(|(arabic, english)| UnitInput {
-            arabic: arabic.clone(),
-            english: english.clone(),
-            ..Default::default()
-        })
+        .map(|(arabic, english)| UnitInput { arabic: arabic.clone(), english: english.clone(), ..Default::default() })
         .collect();
     let added = tm.add_units(units).unwrap();
     assert_eq!(added.added, pairs.len(), "the sample has no duplicate pairs");
@@ -33,12 +26,7 @@ fn news_memory() -> (TranslationMemory, Vec<(String, String)>) {
 }
 
 fn lookup(tm: &TranslationMemory, text: &str, lang: &str) -> Vec<Match> {
-    tm.lookup(LookupRequest {
-        text: text.into(),
-        source_lang: lang.into(),
-        ..Default::default()
-    })
-    .unwrap()
+    tm.lookup(LookupRequest { text: text.into(), source_lang: lang.into(), ..Default::default() }).unwrap()
 }
 
 /// Ways Arabic text reaches a memory spelled differently.
@@ -85,16 +73,10 @@ fn orthographic_variants_of_real_news_find_the_original_at_95_to_99() {
     for (arabic, english) in &pairs {
         for (kind, variant) in variants(arabic) {
             let matches = lookup(&tm, &variant, "ar");
-            let best = matches
-                .first()
-                .unwrap_or_else(|| panic!("{kind}: no match for {variant}"));
+            let best = matches.first().unwrap_or_else(|| panic!("{kind}: no match for {variant}"));
             assert_eq!(best.source(), arabic, "{kind}");
             assert_eq!(best.target(), english, "{kind}");
-            assert!(
-                (95..=99).contains(&best.score),
-                "{kind}: score {} for {variant}",
-                best.score
-            );
+            assert!((95..=99).contains(&best.score), "{kind}: score {} for {variant}", best.score);
             assert!(!best.penalties.is_empty(), "{kind}: no penalty named");
             checked += 1;
         }
@@ -124,11 +106,7 @@ fn each_variant_kind_names_its_penalty() {
     for (query, kind) in cases {
         let best = &lookup(&tm, query, "ar-EG")[0];
         assert_eq!(best.score, 99, "{query}");
-        assert_eq!(
-            best.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(),
-            [kind],
-            "{query}"
-        );
+        assert_eq!(best.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(), [kind], "{query}");
     }
     assert_eq!(lookup(&tm, stored, "ar")[0].score, 100);
 }
@@ -170,6 +148,7 @@ fn results_are_ranked_and_respect_limits() {
         min_score,
         max_results,
         memories: vec![],
+        exhaustive: false,
     };
     let all = tm.lookup(request(Some(0), Some(100))).unwrap();
     assert_eq!(all.len(), 100);
@@ -184,34 +163,22 @@ fn results_are_ranked_and_respect_limits() {
 #[test]
 fn duplicates_are_not_stored_twice_and_deletes_are_final() {
     let tm = TranslationMemory::in_memory();
-    let unit = UnitInput {
-        arabic: "شكرا جزيلا".into(),
-        english: "Thank you very much".into(),
-        ..Default::default()
-    };
+    let unit =
+        UnitInput { arabic: "شكرا جزيلا".into(), english: "Thank you very much".into(), ..Default::default() };
     let first = tm.add_units(vec![unit.clone(), unit.clone()]).unwrap();
     assert_eq!((first.added, first.duplicates), (1, 1));
     assert_eq!(first.ids[0], first.ids[1]);
-    let other_memory = UnitInput {
-        memory: "client-a".into(),
-        ..unit.clone()
-    };
+    let other_memory = UnitInput { memory: "client-a".into(), ..unit.clone() };
     let second = tm.add_units(vec![unit.clone(), other_memory]).unwrap();
     assert_eq!(second.ids[0], first.ids[0]);
     assert_ne!(second.ids[1], first.ids[0]);
-    assert_eq!(
-        tm.stats().memories,
-        [("client-a".to_owned(), 1), ("default".to_owned(), 1)]
-    );
+    assert_eq!(tm.stats().memories, [("client-a".to_owned(), 1), ("default".to_owned(), 1)]);
 
     tm.delete_unit(first.ids[0]).unwrap();
     assert!(matches!(tm.get_unit(first.ids[0]), Err(Error::NotFound { .. })));
     assert!(matches!(tm.delete_unit(first.ids[0]), Err(Error::NotFound { .. })));
     let found = lookup(&tm, "شكرا جزيلا", "ar");
-    assert_eq!(
-        found.iter().map(|m| m.unit.memory.as_str()).collect::<Vec<_>>(),
-        ["client-a"]
-    );
+    assert_eq!(found.iter().map(|m| m.unit.memory.as_str()).collect::<Vec<_>>(), ["client-a"]);
     // Adding it again after deletion stores it again, with a new id.
     let again = tm.add_units(vec![unit]).unwrap();
     assert_eq!(again.added, 1);
@@ -221,47 +188,13 @@ fn duplicates_are_not_stored_twice_and_deletes_are_final() {
 #[test]
 fn invalid_lookups_name_their_field() {
     let tm = TranslationMemory::in_memory();
-    let base = || LookupRequest {
-        text: "hello".into(),
-        source_lang: "en".into(),
-        ..Default::default()
-    };
+    let base = || LookupRequest { text: "hello".into(), source_lang: "en".into(), ..Default::default() };
     let cases = [
-        (
-            LookupRequest {
-                text: " ".into(),
-                ..base()
-            },
-            "text: must not be empty",
-        ),
-        (
-            LookupRequest {
-                source_lang: "de".into(),
-                ..base()
-            },
-            "source_lang: unknown language",
-        ),
-        (
-            LookupRequest {
-                min_score: Some(102),
-                ..base()
-            },
-            "min_score: is 102",
-        ),
-        (
-            LookupRequest {
-                max_results: Some(0),
-                ..base()
-            },
-            "max_results: is 0",
-        ),
-        (
-            LookupRequest {
-                memories: vec!["nope".into()],
-                ..base()
-            },
-            "memories[0]: no memory is named \"nope\"",
-        ),
+        (LookupRequest { text: " ".into(), ..base() }, "text: must not be empty"),
+        (LookupRequest { source_lang: "de".into(), ..base() }, "source_lang: unknown language"),
+        (LookupRequest { min_score: Some(102), ..base() }, "min_score: is 102"),
+        (LookupRequest { max_results: Some(0), ..base() }, "max_results: is 0"),
+        (LookupRequest { memories: vec!["nope".into()], ..base() }, "memories[0]: no memory is named \"nope\""),
     ];
     for (request, message) in cases {
         let err = tm.lookup(request).unwrap_err().to_string();

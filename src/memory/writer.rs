@@ -47,10 +47,7 @@ impl Writer {
             .name("dhakira-writer".into())
             .spawn(move || run(&shared, &commands))
             .expect("spawning the writer thread");
-        Writer {
-            queue: Some(queue),
-            thread: Some(thread),
-        }
+        Writer { queue: Some(queue), thread: Some(thread) }
     }
 
     /// Stores units (validated, without ids); blocks until they are durable.
@@ -68,11 +65,7 @@ impl Writer {
     }
 
     fn send(&self, command: Command) -> Result<()> {
-        self.queue
-            .as_ref()
-            .ok_or(Error::ShuttingDown)?
-            .send(command)
-            .map_err(|_| Error::ShuttingDown)
+        self.queue.as_ref().ok_or(Error::ShuttingDown)?.send(command).map_err(|_| Error::ShuttingDown)
     }
 }
 
@@ -206,11 +199,7 @@ fn plan(shared: &Shared, group: &[Command], writes: &mut Vec<Write>) -> Result<V
                         None => {
                             let id = shared.store.next_id()?;
                             added_here.entry(fingerprint).or_default().push(writes.len());
-                            writes.push(Write::Put(Unit {
-                                id,
-                                created_at_ms: now,
-                                ..unit.clone()
-                            }));
+                            writes.push(Write::Put(Unit { id, created_at_ms: now, ..unit.clone() }));
                             added.ids.push(id);
                             added.added += 1;
                         }
@@ -219,11 +208,7 @@ fn plan(shared: &Shared, group: &[Command], writes: &mut Vec<Write>) -> Result<V
                 planned.push(Planned::Add(added));
             }
             Command::Delete(id, _) => {
-                let stored = if deleted_here.contains(id) {
-                    None
-                } else {
-                    shared.store.get(*id)?
-                };
+                let stored = if deleted_here.contains(id) { None } else { shared.store.get(*id)? };
                 planned.push(Planned::Delete(match stored {
                     Some(unit) => {
                         deleted_here.insert(*id);
@@ -257,7 +242,5 @@ fn reconcile(shared: &Shared, writes: &[Write]) {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

@@ -50,9 +50,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     async fn lookup(&self, request: Request<proto::LookupRequest>) -> Result<Response<proto::LookupResponse>, Status> {
         let request = LookupRequest::from(request.into_inner());
         let matches = self.blocking(move |tm| tm.lookup(request)).await?;
-        Ok(Response::new(proto::LookupResponse {
-            matches: matches.into_iter().map(proto::Match::from).collect(),
-        }))
+        Ok(Response::new(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() }))
     }
 
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
@@ -89,6 +87,20 @@ impl From<proto::UnitInput> for UnitInput {
     }
 }
 
+impl From<UnitInput> for proto::UnitInput {
+    fn from(u: UnitInput) -> proto::UnitInput {
+        proto::UnitInput {
+            arabic: u.arabic,
+            english: u.english,
+            memory: u.memory,
+            created_by: u.created_by,
+            domain: u.domain,
+            source_document: u.source_document,
+            note: u.note,
+        }
+    }
+}
+
 impl From<proto::LookupRequest> for LookupRequest {
     fn from(r: proto::LookupRequest) -> LookupRequest {
         LookupRequest {
@@ -97,6 +109,7 @@ impl From<proto::LookupRequest> for LookupRequest {
             min_score: r.min_score,
             max_results: r.max_results,
             memories: r.memories,
+            exhaustive: r.exhaustive,
         }
     }
 }
@@ -128,11 +141,7 @@ impl From<Match> for proto::Match {
             penalties: m
                 .penalties
                 .iter()
-                .map(|p| proto::Penalty {
-                    kind: p.kind.into(),
-                    points: p.points.into(),
-                    reason: p.reason.into(),
-                })
+                .map(|p| proto::Penalty { kind: p.kind.into(), points: p.points.into(), reason: p.reason.into() })
                 .collect(),
             word_distance: m.distance as u32,
             query_words: m.query_words as u32,
@@ -145,11 +154,7 @@ impl From<Match> for proto::Match {
 impl From<Stats> for proto::StatsResponse {
     fn from(s: Stats) -> proto::StatsResponse {
         proto::StatsResponse {
-            memories: s
-                .memories
-                .into_iter()
-                .map(|(name, units)| proto::MemoryStats { name, units })
-                .collect(),
+            memories: s.memories.into_iter().map(|(name, units)| proto::MemoryStats { name, units }).collect(),
             total_units: s.total_units,
         }
     }

@@ -41,10 +41,7 @@ pub async fn serve(
     match tokio::time::timeout(drain, server).await {
         Ok(result) => result,
         Err(_) => {
-            tracing::warn!(
-                ?drain,
-                "requests still in flight after the drain period; stopping anyway"
-            );
+            tracing::warn!(?drain, "requests still in flight after the drain period; stopping anyway");
             Ok(())
         }
     }

@@ -33,11 +33,7 @@ impl Store for InMemoryStore {
 
     fn ids_with_fingerprint(&self, fingerprint: Fingerprint) -> Result<Vec<UnitId>> {
         let state = self.state.lock();
-        Ok(state
-            .fingerprints
-            .range((fingerprint, 0)..=(fingerprint, UnitId::MAX))
-            .map(|&(_, id)| id)
-            .collect())
+        Ok(state.fingerprints.range((fingerprint, 0)..=(fingerprint, UnitId::MAX)).map(|&(_, id)| id).collect())
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {

@@ -93,9 +93,8 @@ mod conformance {
     }
 
     pub fn scans_in_id_order(store: &dyn Store) {
-        let units: Vec<Unit> = (0..300)
-            .map(|i| unit(store, "m", &format!("جملة {i}"), &format!("sentence {i}")))
-            .collect();
+        let units: Vec<Unit> =
+            (0..300).map(|i| unit(store, "m", &format!("جملة {i}"), &format!("sentence {i}"))).collect();
         let mut writes: Vec<Write> = units.iter().rev().cloned().map(Write::Put).collect();
         writes.push(Write::Delete(units[7].clone()));
         store.apply(&writes).unwrap();
@@ -106,10 +105,7 @@ mod conformance {
 
     pub fn same_fingerprint_keeps_both_ids(store: &dyn Store) {
         let a = unit(store, "m", "نص", "text");
-        let b = Unit {
-            id: store.next_id().unwrap(),
-            ..a.clone()
-        };
+        let b = Unit { id: store.next_id().unwrap(), ..a.clone() };
         store.apply(&[Write::Put(a.clone()), Write::Put(b.clone())]).unwrap();
         assert_eq!(store.ids_with_fingerprint(a.fingerprint()).unwrap(), vec![a.id, b.id]);
     }

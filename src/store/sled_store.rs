@@ -86,10 +86,7 @@ fn fingerprint_key(fingerprint: Fingerprint, id: UnitId) -> [u8; 25] {
 }
 
 fn decode(key: &[u8], value: &[u8]) -> Result<Unit> {
-    Unit::decode(value).map_err(|err| Error::Corrupt {
-        key: format!("{key:02x?}"),
-        reason: err.to_string(),
-    })
+    Unit::decode(value).map_err(|err| Error::Corrupt { key: format!("{key:02x?}"), reason: err.to_string() })
 }
 
 impl Store for SledStore {

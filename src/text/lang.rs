@@ -16,12 +16,7 @@ impl Lang {
     /// BCP-47 or POSIX variant (`ar-EG`, `en_US`, `AR`), or ISO 639-2 (`ara`,
     /// `eng`). `field` names the request field in the error.
     pub fn parse(code: &str, field: &str) -> Result<Lang> {
-        let primary = code
-            .trim()
-            .split(['-', '_', '.', '@'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let primary = code.trim().split(['-', '_', '.', '@']).next().unwrap_or_default().to_ascii_lowercase();
         match primary.as_str() {
             "ar" | "ara" => Ok(Lang::Arabic),
             "en" | "eng" => Ok(Lang::English),

@@ -18,12 +18,7 @@ pub use tokenize::{split, Split};
 /// diacritic) are dropped.
 pub fn words(text: &str) -> Vec<String> {
     let visible = strip_invisible(text);
-    split(&visible)
-        .words
-        .iter()
-        .map(|w| fold_word(w, Folds::ALL))
-        .filter(|w| !w.is_empty())
-        .collect()
+    split(&visible).words.iter().map(|w| fold_word(w, Folds::ALL)).filter(|w| !w.is_empty()).collect()
 }
 
 /// `text` without bidi and zero-width controls.

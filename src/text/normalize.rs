@@ -194,10 +194,7 @@ pub fn differences(a: &str, b: &str) -> Vec<Difference> {
     if a == b {
         return Vec::new();
     }
-    Difference::ALL
-        .into_iter()
-        .filter(|&kind| canonical(a, kind) != canonical(b, kind))
-        .collect()
+    Difference::ALL.into_iter().filter(|&kind| canonical(a, kind) != canonical(b, kind)).collect()
 }
 
 /// The text reduced to what `kind` can see: every folding rule except
@@ -285,12 +282,7 @@ mod tests {
             (
                 "أعلنَت الشركة، اليوم",
                 "اعلنت الشركه اليوم",
-                &[
-                    Difference::Diacritics,
-                    Difference::AlefHamza,
-                    Difference::TaMarbuta,
-                    Difference::Punctuation,
-                ],
+                &[Difference::Diacritics, Difference::AlefHamza, Difference::TaMarbuta, Difference::Punctuation],
             ),
         ];
         for (a, b, expected) in cases {

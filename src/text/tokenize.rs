@@ -88,9 +88,7 @@ fn placeholder_end(chars: &[(usize, char)], start: usize) -> Option<usize> {
             while i < start + 6 && at(i).is_some_and(|c| c.is_ascii_digit() || "$.-+#".contains(c)) {
                 i += 1;
             }
-            at(i)
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '@')
-                .then_some(i + 1)
+            at(i).is_some_and(|c| c.is_ascii_alphabetic() || c == '@').then_some(i + 1)
         }
         '{' => {
             let mut i = start + 1;
@@ -145,10 +143,7 @@ mod tests {
 
     #[test]
     fn splits_english_on_spaces_and_punctuation() {
-        assert_eq!(
-            words("Meta's Llama 2, released in 2023."),
-            ["Meta's", "Llama", "2", "released", "in", "2023"]
-        );
+        assert_eq!(words("Meta's Llama 2, released in 2023."), ["Meta's", "Llama", "2", "released", "in", "2023"]);
     }
 
     #[test]
@@ -161,10 +156,7 @@ mod tests {
 
     #[test]
     fn keeps_arabic_diacritics_and_tatweel_inside_words() {
-        assert_eq!(
-            words("كَشَفَتْ شركةُ Tencent، عن نمـــوذج"),
-            ["كَشَفَتْ", "شركةُ", "Tencent", "عن", "نمـــوذج"]
-        );
+        assert_eq!(words("كَشَفَتْ شركةُ Tencent، عن نمـــوذج"), ["كَشَفَتْ", "شركةُ", "Tencent", "عن", "نمـــوذج"]);
         assert_eq!(words("بلغت ٣٫٥ مليار؟"), ["بلغت", "٣٫٥", "مليار"]);
     }
 

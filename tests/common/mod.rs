@@ -32,9 +32,7 @@ impl Server {
             .spawn()
             .expect("starting dhakira serve");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let addr = line
             .trim()
             .strip_prefix("dhakira listening on ")
@@ -102,10 +100,5 @@ pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
 }
 
 pub fn unit(arabic: &str, english: &str, memory: &str) -> UnitInput {
-    UnitInput {
-        arabic: arabic.into(),
-        english: english.into(),
-        memory: memory.into(),
-        ..Default::default()
-    }
+    UnitInput { arabic: arabic.into(), english: english.into(), memory: memory.into(), ..Default::default() }
 }

@@ -1,0 +1,487 @@
+//! The benchmark workload: a memory of N units grown deterministically from
+//! the real corpus, and a seeded mix of queries, plus the figures a run
+//! reports. Used by `dhakira bench` (in-process or over gRPC) and by the
+//! tests that check the index against full scans.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::text::Lang;
+use crate::tsv::parse_line;
+use crate::unit::UnitInput;
+
+/// Real pairs, read from every `.tsv` file of a corpus directory (sorted by
+/// file name, so the order is stable).
+pub fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>> {
+    let input = |reason: String| Error::Input { path: dir.display().to_string(), reason };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|err| input(err.to_string()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
+        .collect();
+    files.sort();
+    let mut pairs = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|err| input(format!("{}: {err}", file.display())))?;
+        pairs.extend(text.lines().filter_map(|line| parse_line(line).ok().flatten()));
+    }
+    if pairs.is_empty() {
+        return Err(input("no .tsv file with pairs in this directory".into()));
+    }
+    Ok(pairs)
+}
+
+/// Names and products that tech news swaps in and out.
+const NAMES: [&str; 16] = [
+    "Tencent",
+    "Hunyuan",
+    "Alibaba",
+    "Qwen-7B-Chat",
+    "Meta",
+    "Llama 2",
+    "OpenAI",
+    "GPT-4",
+    "Google",
+    "Gemini",
+    "Baidu",
+    "Ernie",
+    "Microsoft",
+    "Copilot",
+    "Anthropic",
+    "Mistral",
+];
+
+/// The workload generator: deterministic for a seed and a corpus.
+pub struct Workload {
+    pairs: Vec<(String, String)>,
+    rng: StdRng,
+}
+
+impl Workload {
+    pub fn new(pairs: Vec<(String, String)>, seed: u64) -> Workload {
+        Workload { pairs, rng: StdRng::seed_from_u64(seed) }
+    }
+
+    /// `n` units: the real pairs first, then pairs grown from them (word
+    /// edits drawn from the corpus, splices of two sentences, number and
+    /// name swaps), so the vocabulary keeps its natural shape.
+    pub fn units(&mut self, n: usize) -> Vec<UnitInput> {
+        let mut units: Vec<UnitInput> = self.pairs.iter().take(n).map(|(ar, en)| unit(ar, en)).collect();
+        while units.len() < n {
+            let (ar, en) = self.grown_pair();
+            units.push(unit(&ar, &en));
+        }
+        units
+    }
+
+    fn grown_pair(&mut self) -> (String, String) {
+        let (ar, en) = self.pairs.choose(&mut self.rng).expect("a non-empty corpus").clone();
+        match self.rng.random_range(0..4) {
+            0 => (self.edit_words(&ar, Lang::Arabic, 2), self.edit_words(&en, Lang::English, 2)),
+            1 => {
+                let (ar2, en2) = self.pairs.choose(&mut self.rng).expect("a non-empty corpus");
+                (splice(&ar, ar2), splice(&en, en2))
+            }
+            2 => {
+                let number = self.rng.random_range(2..100_000).to_string();
+                (swap_numbers(&ar, &number), swap_numbers(&en, &number))
+            }
+            _ => {
+                let name = *NAMES.choose(&mut self.rng).expect("names");
+                (format!("{} {name}", self.edit_words(&ar, Lang::Arabic, 1)), format!("{} {name}", en))
+            }
+        }
+    }
+
+    /// A word drawn from the corpus side `lang`, with its natural frequency
+    /// (a random occurrence of a random sentence).
+    fn corpus_word(&mut self, lang: Lang) -> String {
+        loop {
+            let (ar, en) = self.pairs.choose(&mut self.rng).expect("a non-empty corpus");
+            let words: Vec<&str> = match lang {
+                Lang::Arabic => ar.split_whitespace().collect(),
+                Lang::English => en.split_whitespace().collect(),
+            };
+            if let Some(word) = words.choose(&mut self.rng) {
+                return (*word).to_owned();
+            }
+        }
+    }
+
+    /// Up to `edits` random word substitutions, deletions or insertions.
+    fn edit_words(&mut self, text: &str, lang: Lang, edits: usize) -> String {
+        let mut words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        for _ in 0..self.rng.random_range(1..=edits) {
+            let at = self.rng.random_range(0..=words.len());
+            match self.rng.random_range(0..3) {
+                0 if at < words.len() => words[at] = self.corpus_word(lang),
+                1 if at < words.len() && words.len() > 1 => {
+                    words.remove(at);
+                }
+                _ => words.insert(at, self.corpus_word(lang)),
+            }
+        }
+        words.join(" ")
+    }
+
+    /// `n` queries in `lang`: about 70 % are stored sentences with one to
+    /// three word edits (they should match), the rest are corpus words
+    /// thrown together (they should not).
+    pub fn queries(&mut self, units: &[UnitInput], n: usize, lang: Lang) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let source = units.choose(&mut self.rng).expect("units to query");
+                let text = match lang {
+                    Lang::Arabic => &source.arabic,
+                    Lang::English => &source.english,
+                };
+                if self.rng.random_bool(0.7) {
+                    let edits = self.rng.random_range(1..=3);
+                    self.edit_words(text, lang, edits)
+                } else {
+                    let len = text.split_whitespace().count().max(1);
+                    (0..len).map(|_| self.corpus_word(lang)).collect::<Vec<_>>().join(" ")
+                }
+            })
+            .collect()
+    }
+}
+
+fn unit(arabic: &str, english: &str) -> UnitInput {
+    UnitInput { arabic: arabic.to_owned(), english: english.to_owned(), ..Default::default() }
+}
+
+/// The first half of `a` followed by the second half of `b`.
+fn splice(a: &str, b: &str) -> String {
+    let a: Vec<&str> = a.split_whitespace().collect();
+    let b: Vec<&str> = b.split_whitespace().collect();
+    a[..a.len().div_ceil(2)].iter().chain(&b[b.len() / 2..]).copied().collect::<Vec<_>>().join(" ")
+}
+
+/// Every run of ASCII digits replaced by `number` (or `number` appended).
+fn swap_numbers(text: &str, number: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut swapped = false;
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push_str(number);
+                swapped = true;
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    if !swapped {
+        out.push(' ');
+        out.push_str(number);
+    }
+    out
+}
+
+/// Latency figures of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub mode: String,
+    pub lang: String,
+    pub units: usize,
+    pub queries: usize,
+    pub min_score: u8,
+    pub max_results: usize,
+    pub concurrency: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+    pub qps: f64,
+    /// Share of the sampled queries whose indexed answer equals the
+    /// exhaustive one; `None` when not checked.
+    pub recall: Option<f64>,
+    pub recall_sample: usize,
+    /// Share of queries with at least one match.
+    pub hit_rate: f64,
+    pub rss_mb: f64,
+    pub build_s: f64,
+}
+
+/// The `q`-quantile (0–1) of sorted latencies, in milliseconds.
+pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let at = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[at].as_secs_f64() * 1e3
+}
+
+/// Resident memory of this process in MiB (0 where /proc is missing).
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Vec<(String, String)> {
+        include_str!("../data/sample/tatoeba_fuzzy_clusters.tsv")
+            .lines()
+            .filter_map(|l| parse_line(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn workload_is_deterministic_for_a_seed() {
+        let a = Workload::new(corpus(), 7).units(1_000);
+        let b = Workload::new(corpus(), 7).units(1_000);
+        let c = Workload::new(corpus(), 8).units(1_000);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 1_000);
+        assert_eq!(a[0].arabic, corpus()[0].0, "real pairs come first");
+    }
+
+    #[test]
+    fn splices_and_number_swaps() {
+        assert_eq!(splice("a b c d", "w x y z"), "a b y z");
+        assert_eq!(swap_numbers("in 2023 and 5", "77"), "in 77 and 77");
+        assert_eq!(swap_numbers("no digits", "9"), "no digits 9");
+    }
+}
+
+/// What one benchmark run asks for.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lang: Lang,
+    pub min_score: u8,
+    pub max_results: usize,
+    /// Queries whose answer is also computed exhaustively (0: none).
+    pub recall_sample: usize,
+}
+
+impl Settings {
+    fn request(&self, text: &str, exhaustive: bool) -> crate::LookupRequest {
+        crate::LookupRequest {
+            text: text.to_owned(),
+            source_lang: self.lang.code().to_owned(),
+            min_score: Some(self.min_score.into()),
+            max_results: Some(self.max_results as u32),
+            memories: Vec::new(),
+            exhaustive,
+        }
+    }
+
+    /// Every `step`-th query is checked against the exhaustive answer.
+    fn recall_step(&self, queries: usize) -> Option<usize> {
+        (self.recall_sample > 0).then(|| (queries / self.recall_sample).max(1))
+    }
+}
+
+/// (unit id, score) of each match: what must be equal between the index and
+/// the scan.
+fn answer(matches: &[crate::Match]) -> Vec<(u64, u8)> {
+    matches.iter().map(|m| (m.unit.id, m.score)).collect()
+}
+
+/// Runs `queries` one after the other on one thread, in this process.
+pub fn run_in_process(
+    tm: &crate::TranslationMemory,
+    queries: &[String],
+    settings: &Settings,
+    build: Duration,
+) -> Result<Report> {
+    let mut latencies = Vec::with_capacity(queries.len());
+    let mut hits = 0;
+    let started = std::time::Instant::now();
+    for text in queries {
+        let at = std::time::Instant::now();
+        let matches = tm.lookup(settings.request(text, false))?;
+        latencies.push(at.elapsed());
+        hits += usize::from(!matches.is_empty());
+    }
+    let wall = started.elapsed();
+    let (recall, recall_sample) = match settings.recall_step(queries.len()) {
+        None => (None, 0),
+        Some(step) => {
+            let (mut equal, mut checked) = (0, 0);
+            for text in queries.iter().step_by(step).take(settings.recall_sample) {
+                let fast = tm.lookup(settings.request(text, false))?;
+                let full = tm.lookup(settings.request(text, true))?;
+                equal += usize::from(answer(&fast) == answer(&full));
+                checked += 1;
+            }
+            (Some(equal as f64 / checked as f64), checked)
+        }
+    };
+    Ok(report(
+        "in-process",
+        tm.stats().total_units as usize,
+        settings,
+        1,
+        latencies,
+        wall,
+        hits,
+        recall,
+        recall_sample,
+        build,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    mode: &str,
+    units: usize,
+    settings: &Settings,
+    concurrency: usize,
+    mut latencies: Vec<Duration>,
+    wall: Duration,
+    hits: usize,
+    recall: Option<f64>,
+    recall_sample: usize,
+    build: Duration,
+) -> Report {
+    latencies.sort();
+    let queries = latencies.len();
+    let total: Duration = latencies.iter().sum();
+    Report {
+        mode: mode.to_owned(),
+        lang: settings.lang.code().to_owned(),
+        units,
+        queries,
+        min_score: settings.min_score,
+        max_results: settings.max_results,
+        concurrency,
+        p50_ms: quantile_ms(&latencies, 0.50),
+        p90_ms: quantile_ms(&latencies, 0.90),
+        p99_ms: quantile_ms(&latencies, 0.99),
+        max_ms: quantile_ms(&latencies, 1.0),
+        mean_ms: total.as_secs_f64() * 1e3 / queries.max(1) as f64,
+        qps: queries as f64 / wall.as_secs_f64().max(1e-9),
+        recall,
+        recall_sample,
+        hit_rate: hits as f64 / queries.max(1) as f64,
+        rss_mb: rss_mb(),
+        build_s: build.as_secs_f64(),
+    }
+}
+
+/// Runs `queries` against a server over gRPC from `concurrency` tasks (one
+/// connection each), after loading `units` into it when given.
+pub async fn run_grpc(
+    url: &str,
+    units: Option<Vec<UnitInput>>,
+    queries: Vec<String>,
+    settings: &Settings,
+    concurrency: usize,
+) -> Result<Report> {
+    use crate::proto::translation_memory_client::TranslationMemoryClient;
+    use crate::proto::{AddUnitsRequest, StatsRequest};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let failed = |what: &str, err: String| Error::Input { path: url.to_owned(), reason: format!("{what}: {err}") };
+    let connect = || async {
+        TranslationMemoryClient::connect(url.to_owned())
+            .await
+            .map(|c| c.max_decoding_message_size(64 << 20))
+            .map_err(|err| failed("connect", err.to_string()))
+    };
+    let mut client = connect().await?;
+    let started = std::time::Instant::now();
+    if let Some(units) = units {
+        for chunk in units.chunks(5_000) {
+            let request = AddUnitsRequest { units: chunk.iter().cloned().map(Into::into).collect() };
+            client.add_units(request).await.map_err(|s| failed("add_units", s.message().to_owned()))?;
+        }
+    }
+    let build = started.elapsed();
+
+    let queries = Arc::new(queries);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let mut client = connect().await?;
+        let (queries, next) = (Arc::clone(&queries), Arc::clone(&next));
+        let settings = settings.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut hits = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(text) = queries.get(i) else { break };
+                let request = grpc_request(&settings, text, false);
+                let at = std::time::Instant::now();
+                let response = client.lookup(request).await.map_err(|s| s.message().to_owned())?;
+                latencies.push(at.elapsed());
+                hits += usize::from(!response.into_inner().matches.is_empty());
+            }
+            Ok::<_, String>((latencies, hits))
+        }));
+    }
+    let (mut latencies, mut hits) = (Vec::new(), 0);
+    for task in tasks {
+        let (l, h) = task.await.map_err(|err| failed("task", err.to_string()))?.map_err(|err| failed("lookup", err))?;
+        latencies.extend(l);
+        hits += h;
+    }
+    let wall = started.elapsed();
+
+    let (recall, recall_sample) = match settings.recall_step(queries.len()) {
+        None => (None, 0),
+        Some(step) => {
+            let (mut equal, mut checked) = (0, 0);
+            for text in queries.iter().step_by(step).take(settings.recall_sample) {
+                let ask = |exhaustive| {
+                    let request = grpc_request(settings, text, exhaustive);
+                    let mut client = client.clone();
+                    async move { client.lookup(request).await.map(|r| r.into_inner().matches) }
+                };
+                let fast = ask(false).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
+                let full = ask(true).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
+                let key = |m: &[crate::proto::Match]| m.iter().map(|m| (m.unit_id, m.score)).collect::<Vec<_>>();
+                equal += usize::from(key(&fast) == key(&full));
+                checked += 1;
+            }
+            (Some(equal as f64 / checked as f64), checked)
+        }
+    };
+    let units = client
+        .stats(StatsRequest {})
+        .await
+        .map_err(|s| failed("stats", s.message().to_owned()))?
+        .into_inner()
+        .total_units as usize;
+    let mut report = report("grpc", units, settings, concurrency, latencies, wall, hits, recall, recall_sample, build);
+    // This process only sends requests: the server's memory is what matters,
+    // and it is not visible from here.
+    report.rss_mb = 0.0;
+    Ok(report)
+}
+
+fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {
+    let r = settings.request(text, exhaustive);
+    crate::proto::LookupRequest {
+        text: r.text,
+        source_lang: r.source_lang,
+        min_score: r.min_score,
+        max_results: r.max_results,
+        memories: r.memories,
+        exhaustive: r.exhaustive,
+    }
+}

@@ -1,0 +1,92 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// A small vocabulary, so that random sentences share words often.
+const VOCAB: [&str; 12] = ["the", "model", "new", "شركة", "نموذج", "جديد", "Qwen-7B", "2023", "a", "في", "من", "Llama"];
+
+fn unit(id: UnitId, memory: &str, arabic: &[usize], english: &[usize]) -> Unit {
+    let text = |w: &[usize]| w.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
+    Unit { id, memory: memory.into(), arabic: text(arabic), english: text(english), ..Default::default() }
+}
+
+fn sorted(mut c: Vec<Candidate>) -> Vec<Candidate> {
+    c.sort_by_key(|c| c.id);
+    c
+}
+
+fn sentence() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..VOCAB.len(), 0..14)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// With no top-k to fill, the index finds exactly what the scan finds.
+    #[test]
+    fn candidates_equal_the_scan(
+        units in prop::collection::vec((sentence(), sentence(), 0..3usize), 1..80),
+        deleted in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
+        query in sentence(),
+        min_score in 0u8..=101,
+        arabic in any::<bool>(),
+        memory_filter in prop::option::of(0..3u32),
+    ) {
+        let mut index = Index::default();
+        for (i, (ar, en, memory)) in units.iter().enumerate() {
+            index.insert(&unit(i as u64 + 1, &format!("m{memory}"), ar, en));
+        }
+        for d in &deleted {
+            index.remove(d.index(units.len()) as u64 + 1);
+        }
+        let lang = if arabic { Lang::Arabic } else { Lang::English };
+        let text: Vec<String> = words(&query.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" "));
+        let q = index.encode(&text);
+        let memories = memory_filter.and_then(|m| index.memory_id(&format!("m{m}"))).map(|m| vec![m]);
+        let scan = index.scan(&q, lang, memories.as_deref(), min_score);
+        let (found, _) = index.candidates(&q, lang, memories.as_deref(), min_score, usize::MAX);
+        prop_assert_eq!(sorted(found), sorted(scan));
+    }
+}
+
+#[test]
+fn filter_bounds_match_their_definitions() {
+    // For every n, s and m: a unit of m words passes the length filter iff
+    // some distance could still give a score of at least s.
+    for n in 1..40usize {
+        for s in 1..=100u8 {
+            let (lo, hi) = length_bounds(n, s);
+            for m in 0..200usize {
+                let reachable = fuzzy_score(n.abs_diff(m), n, m) >= s || (n == m);
+                assert_eq!((lo..=hi).contains(&m), reachable, "n={n} s={s} m={m}");
+            }
+            assert!(prefix_len(n, s) >= 1 && prefix_len(n, s) <= n);
+        }
+    }
+}
+
+#[test]
+fn the_threshold_rises_to_the_kth_best_guaranteed_score() {
+    let mut t = Threshold::new(70, 2);
+    assert_eq!(t.value(), 70);
+    t.offer(90);
+    assert_eq!(t.value(), 70);
+    t.offer(80);
+    assert_eq!(t.value(), 80);
+    t.offer(95);
+    assert_eq!(t.value(), 90);
+    t.offer(60);
+    assert_eq!(t.value(), 90);
+}
+
+#[test]
+fn deleted_units_are_never_candidates() {
+    let mut index = Index::default();
+    index.insert(&unit(1, "m", &[3, 4, 5], &[1, 2]));
+    index.insert(&unit(2, "m", &[3, 4, 5], &[1, 2]));
+    assert!(index.remove(1));
+    let q = index.encode(&words("شركة نموذج جديد"));
+    let (found, _) = index.candidates(&q, Lang::Arabic, None, 70, 5);
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
+    assert_eq!(index.memory_counts(), [("m".to_owned(), 1)]);
+}
