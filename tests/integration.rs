@@ -6,5 +6,7 @@
 mod common;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
 mod grpc;
+/// The index against full scans on the real corpus.
+mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;

@@ -201,3 +201,60 @@ fn invalid_lookups_name_their_field() {
         assert!(err.starts_with(message), "{err}");
     }
 }
+
+mod index_equals_scan {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const VOCAB: [&str; 10] = ["كشفت", "شركة", "Tencent", "عن", "نموذج", "Hunyuan", "جديد", "2023", "في", "model"];
+
+    fn sentence() -> impl Strategy<Value = String> {
+        prop::collection::vec((0..VOCAB.len(), 0..4u8), 1..10).prop_map(|words| {
+            words
+                .into_iter()
+                .map(|(w, variant)| match variant {
+                    // Spelling variants that normalize to the same word.
+                    0 => VOCAB[w].replace('ة', "ه"),
+                    1 => VOCAB[w].to_uppercase(),
+                    _ => VOCAB[w].to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Top-k through the index (rising threshold included) equals top-k
+        /// of the full scan: same units, scores, penalties and order.
+        #[test]
+        fn lookups_through_the_index_equal_exhaustive_lookups(
+            units in prop::collection::vec((sentence(), sentence()), 1..60),
+            queries in prop::collection::vec(sentence(), 1..6),
+            min_score in 0u32..=101,
+            max_results in 1u32..8,
+        ) {
+            let tm = TranslationMemory::in_memory();
+            let inputs = units
+                .into_iter()
+                .map(|(arabic, english)| UnitInput { arabic, english, ..Default::default() })
+                .collect();
+            tm.add_units(inputs).unwrap();
+            for text in queries {
+                for lang in ["ar", "en"] {
+                    let request = |exhaustive| LookupRequest {
+                        text: text.clone(),
+                        source_lang: lang.into(),
+                        min_score: Some(min_score),
+                        max_results: Some(max_results),
+                        memories: vec![],
+                        exhaustive,
+                    };
+                    prop_assert_eq!(tm.lookup(request(false)).unwrap(), tm.lookup(request(true)).unwrap());
+                }
+            }
+        }
+    }
+}
