@@ -10,7 +10,9 @@
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use foldhash::HashMap;
 
 use super::score::{fuzzy_score, upper_bound, word_distance, MIN_NORMALIZED_SCORE};
 use crate::text::{words, Lang};
@@ -36,6 +38,20 @@ pub struct Work {
     pub examined: usize,
     /// Units whose word distance was computed.
     pub verified: usize,
+}
+
+/// A unit's normalized words, both sides: the costly part of indexing,
+/// which can be done away from the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analyzed {
+    arabic: Vec<String>,
+    english: Vec<String>,
+}
+
+impl Analyzed {
+    pub fn of(unit: &Unit) -> Analyzed {
+        Analyzed { arabic: words(&unit.arabic), english: words(&unit.english) }
+    }
 }
 
 /// One language side: the words of every unit in one arena, and the
@@ -106,6 +122,11 @@ pub struct Index {
 impl Index {
     /// Adds a unit, or replaces the one with the same id.
     pub fn insert(&mut self, unit: &Unit) {
+        self.insert_analyzed(unit, Analyzed::of(unit));
+    }
+
+    /// [`Index::insert`] with the words already computed.
+    pub fn insert_analyzed(&mut self, unit: &Unit, analyzed: Analyzed) {
         self.remove(unit.id);
         let memory = match self.memory_ids.get(&unit.memory) {
             Some(&id) => id,
@@ -118,8 +139,8 @@ impl Index {
         };
         self.memories[memory as usize].units += 1;
         let slot = self.ids.len() as u32;
-        let arabic = self.intern(&words(&unit.arabic));
-        let english = self.intern(&words(&unit.english));
+        let arabic = self.intern(&analyzed.arabic);
+        let english = self.intern(&analyzed.english);
         self.arabic.push(slot, &arabic);
         self.english.push(slot, &english);
         self.ids.push(unit.id);

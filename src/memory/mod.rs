@@ -16,7 +16,7 @@ pub use lookup::{Lookup, LookupRequest, Match, DEFAULT_MAX_RESULTS, DEFAULT_MIN_
 pub use writer::Added;
 
 use crate::error::{Error, Result};
-use crate::matching::Index;
+use crate::matching::{Analyzed, Index};
 use crate::store::{InMemoryStore, SledStore, Store};
 use crate::unit::{Unit, UnitId, UnitInput};
 
@@ -58,11 +58,9 @@ impl TranslationMemory {
 
     /// Wraps a store, building the index from every unit in it.
     pub fn with_store(store: Arc<dyn Store>) -> Result<TranslationMemory> {
-        let mut index = Index::default();
-        store.for_each_unit(&mut |unit| {
-            index.insert(&unit);
-            Ok(())
-        })?;
+        let started = std::time::Instant::now();
+        let index = build_index(store.as_ref())?;
+        tracing::info!(units = index.len(), seconds = started.elapsed().as_secs_f64(), "index built");
         let shared = Arc::new(Shared { store, index: RwLock::new(index) });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         Ok(TranslationMemory { shared, writer })
@@ -114,6 +112,57 @@ impl TranslationMemory {
     pub fn is_empty(&self) -> bool {
         self.shared.index.read().is_empty()
     }
+}
+
+/// Builds the index from every stored unit. Normalizing and splitting the
+/// text is most of the work, so it runs on every core, a chunk at a time,
+/// while one thread fills the index in id order.
+fn build_index(store: &dyn Store) -> Result<Index> {
+    const CHUNK: usize = 16_384;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        // One thread fills the index while the others read and analyze the
+        // next chunk.
+        let (analyzed, chunks) = std::sync::mpsc::sync_channel::<Vec<(Unit, Analyzed)>>(2);
+        let filler = scope.spawn(move || {
+            let mut index = Index::default();
+            for chunk in chunks {
+                for (unit, analyzed) in chunk {
+                    index.insert_analyzed(&unit, analyzed);
+                }
+            }
+            index
+        });
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let send = |chunk: Vec<Unit>| {
+            // The filler only stops early by panicking, which join reports.
+            let _ = analyzed.send(analyze(chunk, threads));
+        };
+        let read = store.for_each_unit(&mut |unit| {
+            chunk.push(unit);
+            if chunk.len() == CHUNK {
+                send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
+            Ok(())
+        });
+        send(chunk);
+        drop(analyzed);
+        let index = filler.join().expect("the index filler does not panic");
+        read.map(|()| index)
+    })
+}
+
+/// Normalizes and splits a chunk of units on `threads` threads.
+fn analyze(units: Vec<Unit>, threads: usize) -> Vec<(Unit, Analyzed)> {
+    let per_thread = units.len().div_ceil(threads).max(1);
+    let analyzed: Vec<Analyzed> = std::thread::scope(|scope| {
+        let workers: Vec<_> = units
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || part.iter().map(Analyzed::of).collect::<Vec<_>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("analysis threads do not panic")).collect()
+    });
+    units.into_iter().zip(analyzed).collect()
 }
 
 #[cfg(test)]
