@@ -1,0 +1,80 @@
+//! Micro-benchmarks of the score function and of candidate generation.
+//! Run with `cargo bench`; reads the corpus from `../shared/data/corpus` (or
+//! `$DHAKIRA_CORPUS`). The end-to-end load generator is `dhakira bench`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use dhakira::bench::{read_corpus, Workload};
+use dhakira::matching::{score_with_distance, word_distance, Index};
+use dhakira::text::words;
+use dhakira::{Lang, Unit};
+
+fn main() {
+    divan::main();
+}
+
+struct Fixture {
+    index: Index,
+    queries: Vec<Vec<u32>>,
+}
+
+/// 100,000 units grown from the corpus, and 200 seeded Arabic queries.
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = std::env::var_os("DHAKIRA_CORPUS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"));
+        let mut workload = Workload::new(read_corpus(&dir).expect("the shared corpus"), 1);
+        let units = workload.units(100_000);
+        let mut index = Index::default();
+        for (i, u) in units.iter().enumerate() {
+            let unit =
+                Unit { id: i as u64 + 1, arabic: u.arabic.clone(), english: u.english.clone(), ..Default::default() };
+            index.insert(&unit);
+        }
+        let queries = workload.queries(&units, 200, Lang::Arabic).iter().map(|q| index.encode(&words(q))).collect();
+        Fixture { index, queries }
+    })
+}
+
+#[divan::bench(args = [5, 20, 60])]
+fn word_distance_strsim(bencher: divan::Bencher, n: u32) {
+    let a: Vec<u32> = (0..n).collect();
+    let b: Vec<u32> = (0..n).map(|i| if i % 4 == 0 { i + 1000 } else { i }).collect();
+    bencher.bench(|| word_distance(divan::black_box(&a), divan::black_box(&b)));
+}
+
+#[divan::bench]
+fn score_normalization_penalties(bencher: divan::Bencher) {
+    let query = "كَشَفَتْ شركه Tencent، عن نموذج Hunyuan في عام ٢٠٢٣";
+    let source = "كشفت شركة Tencent عن نموذج Hunyuan في عام 2023";
+    bencher.bench(|| score_with_distance(divan::black_box(query), divan::black_box(source), 0, 8, 8));
+}
+
+#[divan::bench]
+fn normalize_and_split(bencher: divan::Bencher) {
+    let text = "أعلنت شركة Alibaba عن إطلاق نموذج Qwen-7B-Chat الجديد، الذي يتفوق على Llama 2 في ٧ من أصل ١٠ اختبارات.";
+    bencher.bench(|| words(divan::black_box(text)));
+}
+
+#[divan::bench(args = [50, 70])]
+fn candidates_index_100k(bencher: divan::Bencher, min_score: u8) {
+    let f = fixture();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % f.queries.len();
+        f.index.candidates(&f.queries[i], Lang::Arabic, None, min_score, 5)
+    });
+}
+
+#[divan::bench(args = [70])]
+fn candidates_scan_100k(bencher: divan::Bencher, min_score: u8) {
+    let f = fixture();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % f.queries.len();
+        f.index.scan(&f.queries[i], Lang::Arabic, None, min_score)
+    });
+}
