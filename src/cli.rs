@@ -72,7 +72,7 @@ enum Command {
         /// Compare with every unit instead of using the index (same answer).
         #[arg(long)]
         exhaustive: bool,
-        /// Ask a running server (e.g. http://127.0.0.1:50051) instead of
+        /// Ask a running server (127.0.0.1:50051, or a URL) instead of
         /// opening the database, which the server holds locked.
         #[arg(long)]
         server: Option<String>,
@@ -117,7 +117,7 @@ struct BenchArgs {
     /// Keep the memory in a sled database here instead of in RAM.
     #[arg(long)]
     db: Option<PathBuf>,
-    /// Query a running server at this address (e.g. http://127.0.0.1:50051).
+    /// Query a running server at this address (127.0.0.1:50051 or a URL).
     #[arg(long)]
     grpc: Option<String>,
     /// Concurrent gRPC clients.
@@ -150,7 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lookup { text, lang, db, min_score, max_results, memories, exhaustive, server } => {
             let request = LookupRequest { text, source_lang: lang, min_score, max_results, memories, exhaustive };
             let matches = match server {
-                Some(url) => remote_lookup(&url, request)?,
+                Some(addr) => remote_lookup(&server_url(&addr), request)?,
                 None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
             };
             print_matches(&matches)?;
@@ -255,6 +255,15 @@ fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
+/// `host:port` or a URL; plain addresses mean plaintext HTTP/2.
+fn server_url(addr: &str) -> String {
+    if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto::Match>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -306,7 +315,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(url) => {
             let runtime = tokio::runtime::Runtime::new()?;
             let load = args.load.then_some(units);
-            runtime.block_on(run_grpc(url, load, queries, &settings, args.concurrency))?
+            runtime.block_on(run_grpc(&server_url(url), load, queries, &settings, args.concurrency))?
         }
         None => {
             let tm = match &args.db {

@@ -29,17 +29,6 @@ pub struct Candidate {
     pub source_words: usize,
 }
 
-/// What the filters of one lookup did (for benchmarks and tuning).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Work {
-    /// Posting-list entries read.
-    pub postings: usize,
-    /// Distinct units that reached the length filter.
-    pub examined: usize,
-    /// Units whose word distance was computed.
-    pub verified: usize,
-}
-
 /// A unit's normalized words, both sides: the costly part of indexing,
 /// which can be done away from the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,18 +233,15 @@ impl Index {
         memories: Option<&[u32]>,
         min_score: u8,
         max_results: usize,
-    ) -> (Vec<Candidate>, Work) {
+    ) -> Vec<Candidate> {
         let n = query.len();
-        let mut work = Work::default();
         if min_score > 100 {
-            return (Vec::new(), work);
+            return Vec::new();
         }
         if required_overlap(n, min_score) == 0 {
             // Every unit can qualify (min_score 0, or a query with no words
             // matching units with none): nothing to prune with.
-            let found = self.scan(query, lang, memories, min_score);
-            work.verified = found.len();
-            return (found, work);
+            return self.scan(query, lang, memories, min_score);
         }
         let side = self.side(lang);
         let mut order: Vec<u32> = query.to_vec();
@@ -277,7 +263,6 @@ impl Index {
                     continue;
                 }
                 let Some(list) = side.postings.get(word as usize) else { continue };
-                work.postings += list.len();
                 let (min_len, max_len) = length_bounds(n, s);
                 for &slot in list {
                     let m = side.len[slot as usize] as usize;
@@ -287,7 +272,6 @@ impl Index {
                     if self.ids[slot as usize] == 0 || !self.in_memories(slot, memories) {
                         continue;
                     }
-                    work.examined += 1;
                     let s = threshold.value();
                     let longest = n.max(m);
                     let max_distance = longest * (100 - s as usize) / 100;
@@ -295,7 +279,6 @@ impl Index {
                     if overlap(&sorted_query, source, &mut scratch) + max_distance < longest {
                         continue;
                     }
-                    work.verified += 1;
                     let distance = word_distance(query, source);
                     if distance > max_distance {
                         continue;
@@ -305,7 +288,7 @@ impl Index {
                 }
             }
         });
-        (found, work)
+        found
     }
 
     fn intern(&mut self, words: &[String]) -> Vec<u32> {

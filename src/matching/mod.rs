@@ -4,7 +4,7 @@
 mod index;
 mod score;
 
-pub use index::{Analyzed, Candidate, Index, Work, UNKNOWN_WORD};
+pub use index::{Analyzed, Candidate, Index, UNKNOWN_WORD};
 pub use score::{
     fuzzy_score, score_with_distance, similarity, upper_bound, word_distance, Penalty, Score, MIN_NORMALIZED_SCORE,
 };

@@ -127,7 +127,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
         let candidates = if lookup.exhaustive {
             index.scan(&query, lookup.lang, memories, lookup.min_score)
         } else {
-            index.candidates(&query, lookup.lang, memories, lookup.min_score, lookup.max_results).0
+            index.candidates(&query, lookup.lang, memories, lookup.min_score, lookup.max_results)
         };
         (query, candidates)
     };

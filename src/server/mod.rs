@@ -15,6 +15,11 @@ pub use grpc::Service;
 use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
 
+/// Largest request or response, in bytes: bounded, and well above tonic's
+/// 4 MiB default so that an `AddUnits` of 10,000 news-length units, or 100
+/// matches with their units, fits.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 /// Serves `tm` on `listener` until `shutdown` completes, then stops accepting
 /// and lets requests in flight finish for at most `drain` (a client that
 /// keeps its connection open cannot hold the server up for longer).
@@ -30,7 +35,11 @@ pub async fn serve(
         let _ = fired.send(());
     };
     let server = tonic::transport::Server::builder()
-        .add_service(TranslationMemoryServer::new(Service::new(tm)))
+        .add_service(
+            TranslationMemoryServer::new(Service::new(tm))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     tokio::pin!(server);

@@ -44,7 +44,7 @@ proptest! {
         let q = index.encode(&text);
         let memories = memory_filter.and_then(|m| index.memory_id(&format!("m{m}"))).map(|m| vec![m]);
         let scan = index.scan(&q, lang, memories.as_deref(), min_score);
-        let (found, _) = index.candidates(&q, lang, memories.as_deref(), min_score, usize::MAX);
+        let found = index.candidates(&q, lang, memories.as_deref(), min_score, usize::MAX);
         prop_assert_eq!(sorted(found), sorted(scan));
     }
 }
@@ -86,7 +86,7 @@ fn deleted_units_are_never_candidates() {
     index.insert(&unit(2, "m", &[3, 4, 5], &[1, 2]));
     assert!(index.remove(1));
     let q = index.encode(&words("شركة نموذج جديد"));
-    let (found, _) = index.candidates(&q, Lang::Arabic, None, 70, 5);
+    let found = index.candidates(&q, Lang::Arabic, None, 70, 5);
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
     assert_eq!(index.memory_counts(), [("m".to_owned(), 1)]);
 }
