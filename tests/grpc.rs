@@ -137,3 +137,38 @@ async fn bad_requests_get_clear_statuses_naming_the_field() {
     let status = client.get_unit(GetUnitRequest { unit_id: 999_999 }).await.unwrap_err();
     assert_eq!((status.code(), status.message()), (Code::NotFound, "unit_id: no unit has id 999999"));
 }
+
+#[tokio::test]
+async fn health_and_reflection_answer_without_a_proto_file() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let url = format!("http://{}", server.addr);
+    server.client().await; // waits until the server answers
+
+    let channel = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+    let mut health = HealthClient::new(channel.clone());
+    let request = HealthCheckRequest { service: "dhakira.v1.TranslationMemory".into() };
+    let status = health.check(request).await.unwrap().into_inner().status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"dhakira.v1.TranslationMemory"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+}

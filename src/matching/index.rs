@@ -150,11 +150,6 @@ impl Index {
         }
     }
 
-    /// Whether the unit is indexed.
-    pub fn contains(&self, id: UnitId) -> bool {
-        self.slot_of.contains_key(&id)
-    }
-
     /// Number of indexed units.
     pub fn len(&self) -> usize {
         self.slot_of.len()

@@ -1,5 +1,6 @@
-//! The network edge: wires the gRPC service onto a listener. Handlers hold
-//! no logic of their own.
+//! The network edge: wires the gRPC service, health (`grpc.health.v1`) and
+//! reflection (v1 and v1alpha, so `grpcurl list` needs no proto file) onto a
+//! listener. Handlers hold no logic of their own.
 
 mod grpc;
 
@@ -34,7 +35,19 @@ pub async fn serve(
         shutdown.await;
         let _ = fired.send(());
     };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<TranslationMemoryServer<Service>>().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
+    let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
     let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(
             TranslationMemoryServer::new(Service::new(tm))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
