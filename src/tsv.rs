@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use crate::error::{Error, Result};
 use crate::memory::TranslationMemory;
-use crate::unit::UnitInput;
+use crate::unit::{Unit, UnitInput};
 
 /// Units sent to the engine per add request (one flush each).
 const IMPORT_BATCH: usize = 5_000;
@@ -52,9 +52,9 @@ pub fn import(
 ) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    let flush = |batch: &mut Vec<UnitInput>, summary: &mut ImportSummary| -> Result<()> {
+    let flush = |batch: &mut Vec<Unit>, summary: &mut ImportSummary| -> Result<()> {
         if !batch.is_empty() {
-            let added = tm.add_units(std::mem::take(batch))?;
+            let added = tm.add_validated(std::mem::take(batch))?;
             summary.added += added.added;
             summary.duplicates += added.duplicates;
         }
@@ -74,14 +74,16 @@ pub fn import(
             }
         };
         let unit = UnitInput { arabic, english, ..template.clone() };
-        // Validate here so one bad line is rejected alone, not its whole batch.
-        if let Err(err) = unit.clone().validate("unit") {
-            let reason = err.to_string();
-            let reason = reason.strip_prefix("unit.").unwrap_or(&reason).to_owned();
-            summary.rejected.push(Rejected { line: line_no, reason });
-            continue;
+        // Validated here, so one bad line is rejected alone, not its whole batch.
+        match unit.validate("unit") {
+            Ok(unit) => batch.push(unit),
+            Err(err) => {
+                let reason = err.to_string();
+                let reason = reason.strip_prefix("unit.").unwrap_or(&reason).to_owned();
+                summary.rejected.push(Rejected { line: line_no, reason });
+                continue;
+            }
         }
-        batch.push(unit);
         if batch.len() == IMPORT_BATCH {
             flush(&mut batch, &mut summary)?;
             progress(line_no);

@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::matching::{score_with_distance, similarity, upper_bound, Penalty};
+use crate::matching::{score_with_distance, similarity, Penalty};
 use crate::text::{words, Lang};
 use crate::unit::{check_segment, memory_name, Unit, UnitId};
 
@@ -137,9 +137,6 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     // from the distance alone, and loaded only if they make the top.
     let mut scored = Vec::with_capacity(candidates.len());
     for c in candidates {
-        if upper_bound(c.distance, query.len(), c.source_words) < lookup.min_score {
-            continue;
-        }
         let (score, unit) = if c.distance == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
             let score = score_with_distance(&lookup.text, unit.side(lookup.lang), 0, query.len(), c.source_words);

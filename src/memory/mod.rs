@@ -86,6 +86,12 @@ impl TranslationMemory {
         self.writer.add(units)
     }
 
+    /// Stores units that [`UnitInput::validate`] already accepted (importers
+    /// validate line by line to reject bad lines alone).
+    pub(crate) fn add_validated(&self, units: Vec<Unit>) -> Result<Added> {
+        self.writer.add(units)
+    }
+
     /// The best matches for a lookup.
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
         lookup::find(&self.shared, &request.validate()?)
