@@ -136,8 +136,20 @@ struct Db {
 }
 
 impl Db {
+    /// Opens the database, creating it when missing.
     fn open(&self) -> anyhow::Result<TranslationMemory> {
         Ok(TranslationMemory::open(&self.path)?)
+    }
+
+    /// Opens a database that must already exist: a mistyped path must not
+    /// quietly become an empty memory with no matches.
+    fn open_existing(&self) -> anyhow::Result<TranslationMemory> {
+        anyhow::ensure!(
+            self.path.exists(),
+            "there is no database at {} (`dhakira serve` or `dhakira import` creates one; --db chooses it)",
+            self.path.display()
+        );
+        self.open()
     }
 }
 
@@ -148,17 +160,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import { files, db, memory, domain } => import(&files, &db, memory, domain),
         Command::Lookup { text, lang, db, min_score, max_results, memories, exhaustive, server } => {
+            // Checked here too, so that the message names the flag.
+            dhakira::Lang::parse(&lang, "--lang")?;
             let request = LookupRequest { text, source_lang: lang, min_score, max_results, memories, exhaustive };
             let matches = match server {
                 Some(addr) => remote_lookup(&server_url(&addr), request)?,
-                None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
+                None => db.open_existing()?.lookup(request)?.into_iter().map(Into::into).collect(),
             };
             print_matches(&matches)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench(args),
         Command::Stats { db } => {
-            let stats = db.open()?.stats();
+            let stats = db.open_existing()?.stats();
             for (memory, units) in &stats.memories {
                 println!("{memory}\t{units}");
             }

@@ -137,4 +137,12 @@ fn offline_import_and_lookup_from_the_command_line() {
 
     let output = Command::new(dhakira).args(["lookup", "x", "--lang", "xx", "--db"]).arg(&db).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("dhakira: error: --lang: unknown language \"xx\""));
+
+    // A mistyped --db is an error, not an empty memory.
+    let missing = dir.path().join("typo");
+    let output = Command::new(dhakira).args(["stats", "--db"]).arg(&missing).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("there is no database at"));
+    assert!(!missing.exists());
 }
