@@ -241,14 +241,12 @@ impl Index {
         let side = self.side(lang);
         let mut order: Vec<u32> = query.to_vec();
         order.sort_by_key(|&w| (side.frequency(w), w));
-        let mut sorted_query = query.to_vec();
-        sorted_query.sort_unstable();
+        let mut bag = Bag::of(query);
 
         let mut threshold = Threshold::new(min_score, max_results);
         let mut found = Vec::new();
         SEEN.with_borrow_mut(|seen| {
             seen.start(self.ids.len());
-            let mut scratch = Vec::new();
             for (position, &word) in order.iter().enumerate() {
                 let s = threshold.value();
                 if position >= prefix_len(n, s) {
@@ -271,7 +269,7 @@ impl Index {
                     let longest = n.max(m);
                     let max_distance = longest * (100 - s as usize) / 100;
                     let source = side.words(slot);
-                    if overlap(&sorted_query, source, &mut scratch) + max_distance < longest {
+                    if bag.overlap(source) + max_distance < longest {
                         continue;
                     }
                     let distance = word_distance(query, source);
@@ -314,24 +312,48 @@ fn length_bounds(n: usize, s: u8) -> (usize, usize) {
     ((n * s).div_ceil(100), n * 100 / s)
 }
 
-/// Words in common, as multisets, between a sorted query and a unit.
-fn overlap(sorted_query: &[u32], source: &[u32], scratch: &mut Vec<u32>) -> usize {
-    scratch.clear();
-    scratch.extend_from_slice(source);
-    scratch.sort_unstable();
-    let (mut i, mut j, mut common) = (0, 0, 0);
-    while i < sorted_query.len() && j < scratch.len() {
-        match sorted_query[i].cmp(&scratch[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
+/// The query's words as a multiset, for counting words in common.
+struct Bag {
+    /// Distinct words, sorted.
+    words: Vec<u32>,
+    counts: Vec<u32>,
+    /// Per word, how many the unit being counted has used up.
+    used: Vec<u32>,
+}
+
+impl Bag {
+    fn of(query: &[u32]) -> Bag {
+        let mut sorted = query.to_vec();
+        sorted.sort_unstable();
+        let mut words: Vec<u32> = Vec::with_capacity(sorted.len());
+        let mut counts: Vec<u32> = Vec::with_capacity(sorted.len());
+        for w in sorted {
+            match words.last() {
+                Some(&last) if last == w => *counts.last_mut().expect("pushed with its word") += 1,
+                _ => {
+                    words.push(w);
+                    counts.push(1);
+                }
             }
         }
+        let used = vec![0; words.len()];
+        Bag { words, counts, used }
     }
-    common
+
+    /// Words in common, as multisets, between the query and `source`.
+    fn overlap(&mut self, source: &[u32]) -> usize {
+        self.used.fill(0);
+        let mut common = 0;
+        for w in source {
+            if let Ok(i) = self.words.binary_search(w) {
+                if self.used[i] < self.counts[i] {
+                    self.used[i] += 1;
+                    common += 1;
+                }
+            }
+        }
+        common
+    }
 }
 
 /// The rising threshold: `min_score`, or the `k`-th best score guaranteed

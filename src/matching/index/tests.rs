@@ -90,3 +90,17 @@ fn deleted_units_are_never_candidates() {
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
     assert_eq!(index.memory_counts(), [("m".to_owned(), 1)]);
 }
+
+proptest! {
+    /// The bag count equals the multiset intersection size.
+    #[test]
+    fn bag_overlap_is_the_multiset_intersection(
+        query in prop::collection::vec(0u32..6, 0..12),
+        source in prop::collection::vec(0u32..6, 0..12),
+    ) {
+        let expected: usize = (0..6u32)
+            .map(|w| query.iter().filter(|&&q| q == w).count().min(source.iter().filter(|&&s| s == w).count()))
+            .sum();
+        prop_assert_eq!(Bag::of(&query).overlap(&source), expected);
+    }
+}
