@@ -475,13 +475,5 @@ pub async fn run_grpc(
 }
 
 fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {
-    let r = settings.request(text, exhaustive);
-    crate::proto::LookupRequest {
-        text: r.text,
-        source_lang: r.source_lang,
-        min_score: r.min_score,
-        max_results: r.max_results,
-        memories: r.memories,
-        exhaustive: r.exhaustive,
-    }
+    settings.request(text, exhaustive).into()
 }

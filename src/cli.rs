@@ -284,14 +284,7 @@ fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto:
         let mut client = TranslationMemoryClient::connect(url.to_owned())
             .await
             .with_context(|| format!("cannot connect to {url}"))?;
-        let request = proto::LookupRequest {
-            text: request.text,
-            source_lang: request.source_lang,
-            min_score: request.min_score,
-            max_results: request.max_results,
-            memories: request.memories,
-            exhaustive: request.exhaustive,
-        };
+        let request = proto::LookupRequest::from(request);
         let response = client.lookup(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(response.into_inner().matches)
     })

@@ -114,6 +114,19 @@ impl From<proto::LookupRequest> for LookupRequest {
     }
 }
 
+impl From<LookupRequest> for proto::LookupRequest {
+    fn from(r: LookupRequest) -> proto::LookupRequest {
+        proto::LookupRequest {
+            text: r.text,
+            source_lang: r.source_lang,
+            min_score: r.min_score,
+            max_results: r.max_results,
+            memories: r.memories,
+            exhaustive: r.exhaustive,
+        }
+    }
+}
+
 impl From<Unit> for proto::Unit {
     fn from(u: Unit) -> proto::Unit {
         proto::Unit {
