@@ -238,7 +238,7 @@ fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow:
             source_document: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             ..Default::default()
         };
-        let summary = dhakira::tsv::import(&tm, BufReader::new(bar.wrap_read(file)), &template, |_| {})
+        let summary = dhakira::tsv::import(&tm, BufReader::new(bar.wrap_read(file)), &template)
             .with_context(|| format!("importing {}", path.display()))?;
         bar.finish_and_clear();
         println!(
@@ -254,9 +254,7 @@ fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow:
         if summary.rejected.len() > 20 {
             println!("  … and {} more", summary.rejected.len() - 20);
         }
-        total.added += summary.added;
-        total.duplicates += summary.duplicates;
-        total.rejected.extend(summary.rejected);
+        total.absorb(summary);
     }
     if files.len() > 1 {
         println!(

@@ -30,10 +30,7 @@ pub fn load_if_empty(tm: &TranslationMemory) -> Result<Option<ImportSummary>> {
             source_document: file.into(),
             ..Default::default()
         };
-        let summary = import(tm, contents.as_bytes(), &template, |_| {})?;
-        total.added += summary.added;
-        total.duplicates += summary.duplicates;
-        total.rejected.extend(summary.rejected);
+        total.absorb(import(tm, contents.as_bytes(), &template)?);
     }
     Ok(Some(total))
 }

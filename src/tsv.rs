@@ -26,6 +26,15 @@ pub struct ImportSummary {
     pub rejected: Vec<Rejected>,
 }
 
+impl ImportSummary {
+    /// Adds another import's counts and rejections to this one.
+    pub fn absorb(&mut self, other: ImportSummary) {
+        self.added += other.added;
+        self.duplicates += other.duplicates;
+        self.rejected.extend(other.rejected);
+    }
+}
+
 /// Reads one line into a pair. Blank lines are `Ok(None)`.
 pub fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
     let line = line.strip_suffix('\r').unwrap_or(line);
@@ -42,14 +51,8 @@ pub fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
 
 /// Imports pairs from `reader` into `memory`, `template` giving the other
 /// metadata. Bad lines are rejected with their line number and reason; they
-/// never stop the import. `progress` is called with the number of lines
-/// read after each batch.
-pub fn import(
-    tm: &TranslationMemory,
-    reader: impl BufRead,
-    template: &UnitInput,
-    mut progress: impl FnMut(usize),
-) -> Result<ImportSummary> {
+/// never stop the import.
+pub fn import(tm: &TranslationMemory, reader: impl BufRead, template: &UnitInput) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let mut batch = Vec::with_capacity(IMPORT_BATCH);
     let flush = |batch: &mut Vec<Unit>, summary: &mut ImportSummary| -> Result<()> {
@@ -60,11 +63,9 @@ pub fn import(
         }
         Ok(())
     };
-    let mut lines = 0;
     for (i, line) in reader.lines().enumerate() {
         let line_no = i + 1;
         let line = line.map_err(|err| Error::Input { path: format!("line {line_no}"), reason: err.to_string() })?;
-        lines = line_no;
         let (arabic, english) = match parse_line(&line) {
             Ok(Some(pair)) => pair,
             Ok(None) => continue,
@@ -81,16 +82,13 @@ pub fn import(
                 let reason = err.to_string();
                 let reason = reason.strip_prefix("unit.").unwrap_or(&reason).to_owned();
                 summary.rejected.push(Rejected { line: line_no, reason });
-                continue;
             }
         }
         if batch.len() == IMPORT_BATCH {
             flush(&mut batch, &mut summary)?;
-            progress(line_no);
         }
     }
     flush(&mut batch, &mut summary)?;
-    progress(lines);
     Ok(summary)
 }
 
@@ -102,7 +100,7 @@ mod tests {
     fn rejects_bad_lines_alone_with_their_numbers() {
         let tm = TranslationMemory::in_memory();
         let text = "مرحبا\tHello\n\nبلا ترجمة\nواحد\tone\ttwo\n\tempty arabic\nشكرا\tThanks\r\nمرحبا\tHello\n";
-        let summary = import(&tm, text.as_bytes(), &UnitInput::default(), |_| {}).unwrap();
+        let summary = import(&tm, text.as_bytes(), &UnitInput::default()).unwrap();
         assert_eq!(summary.added, 2);
         assert_eq!(summary.duplicates, 1);
         let lines: Vec<usize> = summary.rejected.iter().map(|r| r.line).collect();

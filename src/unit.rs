@@ -147,6 +147,14 @@ fn check_controls(text: &str, field: &str) -> Result<()> {
     }
 }
 
+/// Checks a unit id from a request: 0 is "unset".
+pub fn check_id(id: UnitId) -> Result<UnitId> {
+    if id == 0 {
+        return Err(Error::invalid("unit_id", "is required (ids start at 1)"));
+    }
+    Ok(id)
+}
+
 /// Validates a memory name; empty means [`DEFAULT_MEMORY`].
 pub fn memory_name(name: &str, field: &str) -> Result<String> {
     if name.is_empty() {

@@ -6,7 +6,7 @@ use super::Shared;
 use crate::error::{Error, Result};
 use crate::matching::{score_with_distance, similarity, Penalty};
 use crate::text::{words, Lang};
-use crate::unit::{check_segment, memory_name, Unit, UnitId};
+use crate::unit::{check_segment, memory_name, Unit};
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
 pub const DEFAULT_MIN_SCORE: u8 = 70;
@@ -182,12 +182,4 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     matches.sort_by(|(sa, a), (sb, b)| b.score.cmp(&a.score).then(sb.total_cmp(sa)).then(b.unit.id.cmp(&a.unit.id)));
     matches.truncate(lookup.max_results);
     Ok(matches.into_iter().map(|(_, m)| m).collect())
-}
-
-/// A unit id from a request: 0 is "unset".
-pub(super) fn check_id(id: UnitId) -> Result<UnitId> {
-    if id == 0 {
-        return Err(Error::invalid("unit_id", "is required (ids start at 1)"));
-    }
-    Ok(id)
 }

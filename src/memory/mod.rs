@@ -18,7 +18,7 @@ pub use writer::Added;
 use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
 use crate::store::{InMemoryStore, SledStore, Store};
-use crate::unit::{Unit, UnitId, UnitInput};
+use crate::unit::{check_id, Unit, UnitId, UnitInput};
 
 /// Most units in one add request.
 pub const MAX_UNITS_PER_REQUEST: usize = 10_000;
@@ -99,13 +99,13 @@ impl TranslationMemory {
 
     /// One unit by id.
     pub fn get_unit(&self, id: UnitId) -> Result<Unit> {
-        let id = lookup::check_id(id)?;
+        let id = check_id(id)?;
         self.shared.store.get(id)?.ok_or_else(|| Error::not_found("unit_id", format!("no unit has id {id}")))
     }
 
     /// Deletes one unit; returns once the deletion is durable.
     pub fn delete_unit(&self, id: UnitId) -> Result<()> {
-        self.writer.delete(lookup::check_id(id)?)
+        self.writer.delete(check_id(id)?)
     }
 
     /// Units per memory.
