@@ -286,10 +286,46 @@ impl Settings {
         }
     }
 
-    /// Every `step`-th query is checked against the exhaustive answer.
-    fn recall_step(&self, queries: usize) -> Option<usize> {
-        (self.recall_sample > 0).then(|| (queries / self.recall_sample).max(1))
+    /// The queries also answered exhaustively: at most `recall_sample`,
+    /// spread evenly over the run.
+    fn recall_queries<'a>(&self, queries: &'a [String]) -> impl Iterator<Item = &'a String> {
+        let step = (queries.len() / self.recall_sample.max(1)).max(1);
+        queries.iter().step_by(step).take(self.recall_sample)
     }
+}
+
+/// Lookups as timed.
+struct Timed {
+    latencies: Vec<Duration>,
+    wall: Duration,
+    hits: usize,
+}
+
+/// Indexed answers compared with exhaustive ones.
+#[derive(Default)]
+struct Recall {
+    equal: usize,
+    checked: usize,
+}
+
+impl Recall {
+    fn add(&mut self, equal: bool) {
+        self.equal += usize::from(equal);
+        self.checked += 1;
+    }
+
+    fn share(&self) -> Option<f64> {
+        (self.checked > 0).then(|| self.equal as f64 / self.checked as f64)
+    }
+}
+
+/// What was run, besides the settings.
+struct Run<'a> {
+    mode: &'a str,
+    units: usize,
+    concurrency: usize,
+    build: Duration,
+    rss_mb: f64,
 }
 
 /// (unit id, score) of each match: what must be equal between the index and
@@ -314,69 +350,42 @@ pub fn run_in_process(
         latencies.push(at.elapsed());
         hits += usize::from(!matches.is_empty());
     }
-    let wall = started.elapsed();
-    let (recall, recall_sample) = match settings.recall_step(queries.len()) {
-        None => (None, 0),
-        Some(step) => {
-            let (mut equal, mut checked) = (0, 0);
-            for text in queries.iter().step_by(step).take(settings.recall_sample) {
-                let fast = tm.lookup(settings.request(text, false))?;
-                let full = tm.lookup(settings.request(text, true))?;
-                equal += usize::from(answer(&fast) == answer(&full));
-                checked += 1;
-            }
-            (Some(equal as f64 / checked as f64), checked)
-        }
-    };
-    Ok(report(
-        "in-process",
-        tm.stats().total_units as usize,
-        settings,
-        1,
-        latencies,
-        wall,
-        hits,
-        recall,
-        recall_sample,
-        build,
-    ))
+    let timed = Timed { latencies, wall: started.elapsed(), hits };
+    let mut recall = Recall::default();
+    for text in settings.recall_queries(queries) {
+        let fast = tm.lookup(settings.request(text, false))?;
+        let full = tm.lookup(settings.request(text, true))?;
+        recall.add(answer(&fast) == answer(&full));
+    }
+    let units = tm.stats().total_units as usize;
+    let run = Run { mode: "in-process", units, concurrency: 1, build, rss_mb: rss_mb() };
+    Ok(report(settings, run, timed, recall))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report(
-    mode: &str,
-    units: usize,
-    settings: &Settings,
-    concurrency: usize,
-    mut latencies: Vec<Duration>,
-    wall: Duration,
-    hits: usize,
-    recall: Option<f64>,
-    recall_sample: usize,
-    build: Duration,
-) -> Report {
+fn report(settings: &Settings, run: Run<'_>, timed: Timed, recall: Recall) -> Report {
+    let Timed { mut latencies, wall, hits } = timed;
     latencies.sort();
     let queries = latencies.len();
     let total: Duration = latencies.iter().sum();
     Report {
-        mode: mode.to_owned(),
+        mode: run.mode.to_owned(),
         lang: settings.lang.code().to_owned(),
-        units,
+        units: run.units,
         queries,
         min_score: settings.min_score,
         max_results: settings.max_results,
-        concurrency,
+        concurrency: run.concurrency,
         p50_ms: quantile_ms(&latencies, 0.50),
         p90_ms: quantile_ms(&latencies, 0.90),
         p99_ms: quantile_ms(&latencies, 0.99),
         max_ms: quantile_ms(&latencies, 1.0),
         mean_ms: total.as_secs_f64() * 1e3 / queries.max(1) as f64,
         qps: queries as f64 / wall.as_secs_f64().max(1e-9),
-        recall,
-        recall_sample,
+        recall: recall.share(),
+        recall_sample: recall.checked,
         hit_rate: hits as f64 / queries.max(1) as f64,
-        rss_mb: rss_mb(),
-        build_s: build.as_secs_f64(),
+        rss_mb: run.rss_mb,
+        build_s: run.build.as_secs_f64(),
     }
 }
 
@@ -440,38 +449,30 @@ pub async fn run_grpc(
         latencies.extend(l);
         hits += h;
     }
-    let wall = started.elapsed();
+    let timed = Timed { latencies, wall: started.elapsed(), hits };
 
-    let (recall, recall_sample) = match settings.recall_step(queries.len()) {
-        None => (None, 0),
-        Some(step) => {
-            let (mut equal, mut checked) = (0, 0);
-            for text in queries.iter().step_by(step).take(settings.recall_sample) {
-                let ask = |exhaustive| {
-                    let request = grpc_request(settings, text, exhaustive);
-                    let mut client = client.clone();
-                    async move { client.lookup(request).await.map(|r| r.into_inner().matches) }
-                };
-                let fast = ask(false).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
-                let full = ask(true).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
-                let key = |m: &[crate::proto::Match]| m.iter().map(|m| (m.unit_id, m.score)).collect::<Vec<_>>();
-                equal += usize::from(key(&fast) == key(&full));
-                checked += 1;
-            }
-            (Some(equal as f64 / checked as f64), checked)
-        }
-    };
+    let mut recall = Recall::default();
+    for text in settings.recall_queries(&queries) {
+        let ask = |exhaustive| {
+            let request = grpc_request(settings, text, exhaustive);
+            let mut client = client.clone();
+            async move { client.lookup(request).await.map(|r| r.into_inner().matches) }
+        };
+        let fast = ask(false).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
+        let full = ask(true).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
+        let key = |m: &[crate::proto::Match]| m.iter().map(|m| (m.unit_id, m.score)).collect::<Vec<_>>();
+        recall.add(key(&fast) == key(&full));
+    }
     let units = client
         .stats(StatsRequest {})
         .await
         .map_err(|s| failed("stats", s.message().to_owned()))?
         .into_inner()
         .total_units as usize;
-    let mut report = report("grpc", units, settings, concurrency, latencies, wall, hits, recall, recall_sample, build);
     // This process only sends requests: the server's memory is what matters,
     // and it is not visible from here.
-    report.rss_mb = 0.0;
-    Ok(report)
+    let run = Run { mode: "grpc", units, concurrency, build, rss_mb: 0.0 };
+    Ok(report(settings, run, timed, recall))
 }
 
 fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {
