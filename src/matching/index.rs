@@ -1,12 +1,14 @@
 //! The in-memory index: every unit's normalized words as word ids, per side,
-//! with an inverted list per word. Built from the store at start-up and
-//! updated by the writer after every flush (no rebuild per write).
+//! each word mapped to its key (stem or placeable kind), with an inverted list
+//! per key. Built from the store at start-up and updated by the writer after
+//! every flush (no rebuild per write).
 //!
 //! [`Index::candidates`] finds every unit whose score can reach the
 //! threshold without comparing the query with every unit; [`Index::scan`]
-//! compares with every unit. Both return candidates verified with the one
-//! word distance, and the filters only drop units that provably cannot reach
-//! the threshold, so the two agree (see ARCHITECTURE.md, "The index").
+//! compares with every unit. Both return candidates scored by the one
+//! alignment ([`super::align`]); the filters work on keys and only drop units
+//! whose distance over keys already rules the threshold out, so the two agree
+//! (see ARCHITECTURE.md, "The index").
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -14,40 +16,80 @@ use std::collections::BinaryHeap;
 
 use foldhash::HashMap;
 
-use super::score::{fuzzy_score, upper_bound, word_distance, MIN_NORMALIZED_SCORE};
-use crate::text::{words, Lang};
+use super::align::{self, Cost, Relation};
+use super::score::{guaranteed, unnormalized, word_distance};
+use crate::text::{tokens, Lang, Placeable, Token};
 use crate::unit::{Unit, UnitId};
 
-/// The word id of a query word that no stored unit has: it equals nothing.
+/// The id of a query word or key that no stored unit has: it equals nothing.
 pub const UNKNOWN_WORD: u32 = u32::MAX;
+
+/// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
+const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
 
 /// A unit whose score may reach the requested minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
     pub id: UnitId,
-    pub distance: usize,
+    /// The alignment cost of its source side with the query.
+    pub cost: Cost,
     pub source_words: usize,
 }
 
-/// A unit's normalized words, both sides: the costly part of indexing,
-/// which can be done away from the index.
+/// A text's words as the index sees them: (normalized surface, key) pairs.
+type Keyed = Vec<(String, String)>;
+
+fn keyed(tokens: Vec<Token>) -> Keyed {
+    tokens.into_iter().map(|t| (t.surface, t.key)).collect()
+}
+
+/// A unit's analyzed words, both sides: the costly part of indexing, which
+/// can be done away from the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analyzed {
-    arabic: Vec<String>,
-    english: Vec<String>,
+    arabic: Keyed,
+    english: Keyed,
 }
 
 impl Analyzed {
     pub fn of(unit: &Unit) -> Analyzed {
-        Analyzed { arabic: words(&unit.arabic), english: words(&unit.english) }
+        Analyzed {
+            arabic: keyed(tokens(&unit.arabic, Lang::Arabic)),
+            english: keyed(tokens(&unit.english, Lang::English)),
+        }
     }
 }
 
-/// One language side: the words of every unit in one arena, and the
-/// inverted lists.
-#[derive(Debug, Default)]
+/// A query's words as ids in one side's vocabularies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    lang: Lang,
+    surfaces: Vec<u32>,
+    keys: Vec<u32>,
+}
+
+impl Query {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// One language side: its vocabularies, the words of every unit in one
+/// arena, and the inverted lists.
+#[derive(Debug)]
 struct Side {
-    /// Word id → slots of the units holding it, ascending. May name deleted
+    /// Normalized word → word id.
+    surfaces: HashMap<Box<str>, u32>,
+    /// Key → key id; ids below [`PLACEABLE_KEYS`] are the placeable kinds.
+    keys: HashMap<Box<str>, u32>,
+    /// Word id → key id.
+    key_of: Vec<u32>,
+    /// Key id → slots of the units holding it, ascending. May name deleted
     /// slots (skipped when read).
     postings: Vec<Vec<u32>>,
     /// Every unit's word ids, back to back.
@@ -58,32 +100,88 @@ struct Side {
     len: Vec<u16>,
 }
 
+impl Default for Side {
+    fn default() -> Side {
+        let keys = Placeable::ALL.iter().enumerate().map(|(i, p)| (p.key().into(), i as u32)).collect();
+        Side {
+            surfaces: HashMap::default(),
+            keys,
+            key_of: Vec::new(),
+            postings: Vec::new(),
+            arena: Vec::new(),
+            start: Vec::new(),
+            len: Vec::new(),
+        }
+    }
+}
+
 impl Side {
     fn words(&self, slot: u32) -> &[u32] {
         let start = self.start[slot as usize] as usize;
         &self.arena[start..start + self.len[slot as usize] as usize]
     }
 
-    fn push(&mut self, slot: u32, ids: &[u32]) {
+    fn push(&mut self, slot: u32, words: &Keyed) {
+        let words = &words[..words.len().min(u16::MAX as usize)];
+        let mut keys = Vec::with_capacity(words.len());
         self.start.push(self.arena.len() as u32);
-        self.len.push(ids.len().min(u16::MAX as usize) as u16);
-        self.arena.extend_from_slice(&ids[..ids.len().min(u16::MAX as usize)]);
-        let mut distinct = ids.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        for id in distinct {
-            let id = id as usize;
-            if self.postings.len() <= id {
-                self.postings.resize_with(id + 1, Vec::new);
+        self.len.push(words.len() as u16);
+        for (surface, key) in words {
+            let next = self.keys.len() as u32;
+            let key = *self.keys.entry(key.as_str().into()).or_insert(next);
+            let next = self.surfaces.len() as u32;
+            let word = *self.surfaces.entry(surface.as_str().into()).or_insert(next);
+            if word as usize == self.key_of.len() {
+                self.key_of.push(key);
             }
-            self.postings[id].push(slot);
+            self.arena.push(word);
+            keys.push(key);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            let key = key as usize;
+            if self.postings.len() <= key {
+                self.postings.resize_with(key + 1, Vec::new);
+            }
+            self.postings[key].push(slot);
         }
     }
 
-    /// How many units hold the word (deleted ones included): rarer words
-    /// come first in the prefix.
-    fn frequency(&self, word: u32) -> usize {
-        self.postings.get(word as usize).map_or(0, Vec::len)
+    /// How many units hold the key (deleted ones included): rarer keys come
+    /// first in the prefix.
+    fn frequency(&self, key: u32) -> usize {
+        self.postings.get(key as usize).map_or(0, Vec::len)
+    }
+
+    fn encode(&self, tokens: &[Token], lang: Lang) -> Query {
+        let id = |map: &HashMap<Box<str>, u32>, s: &str| map.get(s).copied().unwrap_or(UNKNOWN_WORD);
+        Query {
+            lang,
+            surfaces: tokens.iter().map(|t| id(&self.surfaces, &t.surface)).collect(),
+            keys: tokens.iter().map(|t| id(&self.keys, &t.key)).collect(),
+        }
+    }
+
+    /// The alignment cost of a unit's words with the query's.
+    fn cost(&self, query: &Query, words: &[u32], keys: &[u32]) -> Cost {
+        align::cost(query.len(), words.len(), |i, j| {
+            if query.surfaces[i] == words[j] {
+                Relation::Same
+            } else if query.keys[i] != keys[j] {
+                Relation::Different
+            } else if keys[j] < PLACEABLE_KEYS {
+                Relation::Placeable
+            } else {
+                Relation::Variant
+            }
+        })
+    }
+
+    /// A unit's key ids, into `out`.
+    fn keys_of(&self, words: &[u32], out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(words.iter().map(|&w| self.key_of[w as usize]));
     }
 }
 
@@ -96,7 +194,6 @@ struct MemoryInfo {
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub struct Index {
-    vocabulary: HashMap<Box<str>, u32>,
     memory_ids: HashMap<String, u32>,
     memories: Vec<MemoryInfo>,
     /// Slot → unit id; 0 for a deleted unit. Slots are never reused.
@@ -128,10 +225,8 @@ impl Index {
         };
         self.memories[memory as usize].units += 1;
         let slot = self.ids.len() as u32;
-        let arabic = self.intern(&analyzed.arabic);
-        let english = self.intern(&analyzed.english);
-        self.arabic.push(slot, &arabic);
-        self.english.push(slot, &english);
+        self.arabic.push(slot, &analyzed.arabic);
+        self.english.push(slot, &analyzed.english);
         self.ids.push(unit.id);
         self.memory_of.push(memory);
         self.slot_of.insert(unit.id, slot);
@@ -173,10 +268,15 @@ impl Index {
         self.memory_ids.get(name).copied().filter(|&id| self.memories[id as usize].units > 0)
     }
 
-    /// Word ids for a query's normalized words; unseen words get
+    /// A query's words as ids of the `lang` side; unseen words and keys get
     /// [`UNKNOWN_WORD`].
-    pub fn encode(&self, words: &[String]) -> Vec<u32> {
-        words.iter().map(|w| self.vocabulary.get(w.as_str()).copied().unwrap_or(UNKNOWN_WORD)).collect()
+    pub fn encode(&self, tokens: &[Token], lang: Lang) -> Query {
+        self.side(lang).encode(tokens, lang)
+    }
+
+    /// [`Index::encode`] for a text.
+    pub fn encode_text(&self, text: &str, lang: Lang) -> Query {
+        self.encode(&tokens(text, lang), lang)
     }
 
     fn side(&self, lang: Lang) -> &Side {
@@ -190,41 +290,47 @@ impl Index {
         memories.is_none_or(|m| m.contains(&self.memory_of[slot as usize]))
     }
 
-    /// Every unit in `memories` (all when `None`) whose `lang` side can
-    /// score at least `min_score` against `query`, found by comparing the
-    /// query with every unit. The reference for [`Index::candidates`].
-    pub fn scan(&self, query: &[u32], lang: Lang, memories: Option<&[u32]>, min_score: u8) -> Vec<Candidate> {
-        let side = self.side(lang);
+    /// Every unit in `memories` (all when `None`) whose source side (the
+    /// query's language) scores at least `min_score` before normalization
+    /// points, found by aligning the query with every unit. The reference
+    /// for [`Index::candidates`].
+    pub fn scan(&self, query: &Query, memories: Option<&[u32]>, min_score: u8) -> Vec<Candidate> {
+        let side = self.side(query.lang);
+        let mut keys = Vec::new();
         (0..self.ids.len() as u32)
             .filter(|&slot| self.ids[slot as usize] != 0 && self.in_memories(slot, memories))
             .filter_map(|slot| {
-                let source = side.words(slot);
-                let distance = word_distance(query, source);
-                (upper_bound(distance, query.len(), source.len()) >= min_score).then_some(Candidate {
+                let words = side.words(slot);
+                side.keys_of(words, &mut keys);
+                let cost = side.cost(query, words, &keys);
+                (unnormalized(cost, query.len(), words.len()) >= min_score).then_some(Candidate {
                     id: self.ids[slot as usize],
-                    distance,
-                    source_words: source.len(),
+                    cost,
+                    source_words: words.len(),
                 })
             })
             .collect()
     }
 
     /// The units that [`Index::scan`] would return and that can still make
-    /// the top `max_results`, found through the inverted lists.
+    /// the top `max_results`, found through the inverted lists of keys.
     ///
     /// Filters, each dropping only units that cannot reach the current
     /// threshold `s` (which starts at `min_score` and rises to the
-    /// `max_results`-th best guaranteed score found so far):
-    /// - prefix: a unit must share a word with the `n − ⌈n·s/100⌉ + 1`
-    ///   rarest query words, so only their lists are read;
+    /// `max_results`-th best guaranteed score found so far). With `n` query
+    /// words, `m` unit words and `d` the word distance over keys, which is
+    /// at most the alignment cost (so the score is at most
+    /// `⌊100·(1 − d/max(n,m))⌋`):
+    /// - prefix: a unit must share a key with the `n − ⌈n·s/100⌉ + 1`
+    ///   rarest query keys, so only their lists are read;
     /// - length: `⌈n·s/100⌉ ≤ m ≤ ⌊100·n/s⌋`;
-    /// - count: the words in common (as multisets) must be at least
+    /// - count: the keys in common (as multisets) must be at least
     ///   `max(n,m) − ⌊max(n,m)·(100−s)/100⌋`;
-    /// - distance: `d ≤ ⌊max(n,m)·(100−s)/100⌋`, computed last.
+    /// - distance: `d ≤ ⌊max(n,m)·(100−s)/100⌋` (strsim over key ids);
+    /// - then the alignment itself gives the score.
     pub fn candidates(
         &self,
-        query: &[u32],
-        lang: Lang,
+        query: &Query,
         memories: Option<&[u32]>,
         min_score: u8,
         max_results: usize,
@@ -236,26 +342,26 @@ impl Index {
         if required_overlap(n, min_score) == 0 {
             // Every unit can qualify (min_score 0, or a query with no words
             // matching units with none): nothing to prune with.
-            return self.scan(query, lang, memories, min_score);
+            return self.scan(query, memories, min_score);
         }
-        let side = self.side(lang);
-        let mut order: Vec<u32> = query.to_vec();
-        order.sort_by_key(|&w| (side.frequency(w), w));
-        let mut bag = Bag::of(query);
+        let side = self.side(query.lang);
+        let mut order: Vec<u32> = query.keys.clone();
+        order.sort_by_key(|&k| (side.frequency(k), k));
+        let mut bag = Bag::of(&query.keys);
 
         let mut threshold = Threshold::new(min_score, max_results);
         let mut found = Vec::new();
-        SEEN.with_borrow_mut(|seen| {
+        SCRATCH.with_borrow_mut(|Scratch { seen, keys }| {
             seen.start(self.ids.len());
-            for (position, &word) in order.iter().enumerate() {
+            for (position, &key) in order.iter().enumerate() {
                 let s = threshold.value();
                 if position >= prefix_len(n, s) {
                     break;
                 }
-                if position > 0 && order[position - 1] == word {
+                if position > 0 && order[position - 1] == key {
                     continue;
                 }
-                let Some(list) = side.postings.get(word as usize) else { continue };
+                let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
                 for &slot in list {
                     let m = side.len[slot as usize] as usize;
@@ -268,30 +374,24 @@ impl Index {
                     let s = threshold.value();
                     let longest = n.max(m);
                     let max_distance = longest * (100 - s as usize) / 100;
-                    let source = side.words(slot);
-                    if bag.overlap(source) + max_distance < longest {
+                    let words = side.words(slot);
+                    side.keys_of(words, keys);
+                    if bag.overlap(keys) + max_distance < longest {
                         continue;
                     }
-                    let distance = word_distance(query, source);
-                    if distance > max_distance {
+                    if word_distance(&query.keys, keys) > max_distance {
                         continue;
                     }
-                    threshold.offer(if distance == 0 { MIN_NORMALIZED_SCORE } else { fuzzy_score(distance, n, m) });
-                    found.push(Candidate { id: self.ids[slot as usize], distance, source_words: m });
+                    let cost = side.cost(query, words, keys);
+                    if unnormalized(cost, n, m) < s {
+                        continue;
+                    }
+                    threshold.offer(guaranteed(cost, n, m));
+                    found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m });
                 }
             }
         });
         found
-    }
-
-    fn intern(&mut self, words: &[String]) -> Vec<u32> {
-        words
-            .iter()
-            .map(|w| {
-                let next = self.vocabulary.len() as u32;
-                *self.vocabulary.entry(w.as_str().into()).or_insert(next)
-            })
-            .collect()
     }
 }
 
@@ -384,6 +484,13 @@ impl Threshold {
     }
 }
 
+/// Per-thread working memory of a lookup.
+struct Scratch {
+    seen: Seen,
+    /// The key ids of the unit being checked.
+    keys: Vec<u32>,
+}
+
 /// Which slots one lookup has seen: a stamp per slot, reset by bumping the
 /// epoch, so a lookup never clears a million-entry array.
 struct Seen {
@@ -415,7 +522,8 @@ impl Seen {
 }
 
 thread_local! {
-    static SEEN: RefCell<Seen> = const { RefCell::new(Seen { stamps: Vec::new(), epoch: 0 }) };
+    static SCRATCH: RefCell<Scratch> =
+        const { RefCell::new(Scratch { seen: Seen { stamps: Vec::new(), epoch: 0 }, keys: Vec::new() }) };
 }
 
 #[cfg(test)]

@@ -1,10 +1,15 @@
-//! Matching: the score function and the in-memory index that finds
-//! candidates for it.
+//! Matching: the weighted word alignment, the score function, explanations
+//! with repaired targets, and the in-memory index that finds candidates.
 
+pub mod align;
+mod explain;
 mod index;
 mod score;
 
-pub use index::{Analyzed, Candidate, Index, UNKNOWN_WORD};
+pub use align::Cost;
+pub use explain::{edit_cost_words, explain, Edit, EditKind, Explanation, Warning};
+pub use index::{Analyzed, Candidate, Index, Query, UNKNOWN_WORD};
 pub use score::{
-    fuzzy_score, score_with_distance, similarity, upper_bound, word_distance, Penalty, Score, MIN_NORMALIZED_SCORE,
+    fuzzy_score, guaranteed, similarity, unnormalized, upper_bound, word_distance, word_score, Penalty,
+    MIN_NORMALIZED_SCORE, PLACEABLE_POINTS,
 };

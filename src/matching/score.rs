@@ -1,36 +1,37 @@
 //! The score function: one place, whatever found the candidate.
 //!
+//! With `c` the weighted word-edit cost of the alignment (see
+//! [`super::align`]: 1 per substituted, inserted or deleted word, ½ per
+//! morphological variant), `p` the placeables substituted, and `n`, `m` the
+//! words of query and source:
+//!
 //! - 100: identical source text.
-//! - 95–99: identical normalized words; one point per kind of
-//!   [`Difference`](crate::text::Difference), at least one, at most five.
-//! - below: `100 × (1 − d / max(n, m))` rounded down, where `d` is the
-//!   word-level Levenshtein distance between the normalized words of query
-//!   and source (n and m words). Rounding down means a non-identical pair
-//!   never reaches 100.
+//! - 95–99: identical normalized words (`c = 0`, `p = 0`); one point per kind
+//!   of [`Difference`](crate::text::Difference), at least one, at most five.
+//! - otherwise `⌊100 × (1 − c / max(n, m))⌋ − 2p`, and when `c = 0` also the
+//!   normalization points of the words that are not placeables. Rounding down
+//!   means a non-identical pair never reaches 100.
+//!
+//! The index filters with the word distance over keys (stems and placeable
+//! kinds), `d`: since `c ≥ d`, [`upper_bound`]`(d)` is never below the score.
 
-use crate::text::differences;
+use super::align::{Cost, WORD_EDIT};
 
 /// Most points taken off for normalization-level differences.
-const MAX_NORMALIZATION_PENALTY: u8 = 5;
+pub const MAX_NORMALIZATION_PENALTY: u8 = 5;
 
 /// The lowest score of a pair whose normalized words are equal.
 pub const MIN_NORMALIZED_SCORE: u8 = 100 - MAX_NORMALIZATION_PENALTY;
 
+/// Points per placeable substituted by another of its kind.
+pub const PLACEABLE_POINTS: u8 = 2;
+
 /// A named reason a score is lower.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Penalty {
-    pub kind: &'static str,
+    pub kind: String,
     pub points: u8,
-    pub reason: &'static str,
-}
-
-/// A scored pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Score {
-    pub value: u8,
-    /// Word-level edit distance between the normalized texts.
-    pub distance: usize,
-    pub penalties: Vec<Penalty>,
+    pub reason: String,
 }
 
 /// Word-level Levenshtein distance over word ids (strsim, the reference).
@@ -53,53 +54,46 @@ impl<'a> IntoIterator for &Words<'a> {
 
 /// `100 × (1 − d / max(n, m))`, rounded down, in exact integer arithmetic.
 pub fn fuzzy_score(distance: usize, query_words: usize, source_words: usize) -> u8 {
-    let longest = query_words.max(source_words);
+    word_score(distance as u32 * WORD_EDIT, query_words, source_words)
+}
+
+/// `100 × (1 − c / max(n, m))` for a cost `c` in tenths of a word, rounded
+/// down.
+pub fn word_score(tenths: u32, query_words: usize, source_words: usize) -> u8 {
+    let longest = query_words.max(source_words) as u64 * u64::from(WORD_EDIT);
     if longest == 0 {
         return 100;
     }
-    let kept = longest.saturating_sub(distance);
+    let kept = longest.saturating_sub(u64::from(tenths));
     (100 * kept / longest) as u8
 }
 
-/// The highest score a pair at this word distance can get: the final score
-/// never exceeds it, so a candidate below `min_score` here can be dropped
-/// without looking at its text.
-pub fn upper_bound(distance: usize, query_words: usize, source_words: usize) -> u8 {
-    if distance == 0 {
+/// The highest score a pair at this distance over keys can get: the final
+/// score never exceeds it, so a candidate below `min_score` here can be
+/// dropped without aligning it.
+pub fn upper_bound(key_distance: usize, query_words: usize, source_words: usize) -> u8 {
+    if key_distance == 0 {
         100
     } else {
-        fuzzy_score(distance, query_words, source_words)
+        fuzzy_score(key_distance, query_words, source_words)
     }
 }
 
-/// Scores `source` against `query`, given the word distance between their
-/// normalized words.
-pub fn score_with_distance(
-    query: &str,
-    source: &str,
-    distance: usize,
-    query_words: usize,
-    source_words: usize,
-) -> Score {
-    if distance > 0 {
-        return Score { value: fuzzy_score(distance, query_words, source_words), distance, penalties: Vec::new() };
+/// The score before normalization points: exact when `c > 0`, and at most
+/// [`MAX_NORMALIZATION_PENALTY`] above the score when `c = 0`.
+pub fn unnormalized(cost: Cost, query_words: usize, source_words: usize) -> u8 {
+    let placeables = cost.placeables.min(100) as u8;
+    word_score(cost.tenths, query_words, source_words).saturating_sub(PLACEABLE_POINTS.saturating_mul(placeables))
+}
+
+/// A score the pair is sure to reach, whatever its normalization points.
+pub fn guaranteed(cost: Cost, query_words: usize, source_words: usize) -> u8 {
+    let score = unnormalized(cost, query_words, source_words);
+    if cost.tenths == 0 {
+        score.saturating_sub(MAX_NORMALIZATION_PENALTY)
+    } else {
+        score
     }
-    if query == source {
-        return Score { value: 100, distance, penalties: Vec::new() };
-    }
-    let mut penalties: Vec<Penalty> = differences(query, source)
-        .into_iter()
-        .map(|kind| Penalty { kind: kind.name(), points: 1, reason: kind.reason() })
-        .collect();
-    if penalties.is_empty() {
-        penalties.push(Penalty {
-            kind: "other_characters",
-            points: 1,
-            reason: "differs in characters that do not change the words",
-        });
-    }
-    let total: u8 = penalties.iter().map(|p| p.points).sum();
-    Score { value: 100 - total.min(MAX_NORMALIZATION_PENALTY), distance, penalties }
 }
 
 /// Character-level similarity (0–1) of two normalized texts: the tie-break
@@ -125,19 +119,27 @@ mod tests {
     }
 
     #[test]
-    fn identical_text_is_100_and_normalized_equal_is_95_to_99() {
-        assert_eq!(score_with_distance("مرحبا", "مرحبا", 0, 1, 1).value, 100);
-        let s = score_with_distance("أعلنت الشركة", "اعلنت الشركه", 0, 2, 2);
-        assert_eq!(s.value, 98);
-        assert_eq!(s.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(), ["alef_hamza", "ta_marbuta"]);
+    fn a_variant_costs_half_a_word_and_a_placeable_two_points() {
+        assert_eq!(word_score(5, 4, 4), 87);
+        assert_eq!(word_score(10, 4, 4), 75);
+        assert_eq!(unnormalized(Cost { tenths: 0, placeables: 1 }, 4, 4), 98);
+        assert_eq!(unnormalized(Cost { tenths: 10, placeables: 1 }, 4, 4), 73);
+        assert_eq!(guaranteed(Cost { tenths: 0, placeables: 1 }, 4, 4), 93);
+        assert_eq!(guaranteed(Cost { tenths: 10, placeables: 0 }, 4, 4), 75);
     }
 
     #[test]
-    fn normalization_penalty_is_capped_at_five_points() {
-        let q = "\u{200F}أعلنَت الشركة، اليوم ٢٠٢٣ MEta";
-        let s = "اعلنت  الشركه اليوم 2023 meta";
-        let score = score_with_distance(q, s, 0, 5, 5);
-        assert!(score.penalties.len() > 5);
-        assert_eq!(score.value, 95);
+    fn the_upper_bound_is_never_below_the_score() {
+        for n in 1..30 {
+            for m in 1..30 {
+                for d in 0..30u32 {
+                    // A cost at least d words.
+                    for extra in [0, 5, 10, 15] {
+                        let cost = Cost { tenths: d * WORD_EDIT + extra, placeables: extra % 2 };
+                        assert!(unnormalized(cost, n, m) <= upper_bound(d as usize, n, m));
+                    }
+                }
+            }
+        }
     }
 }

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::matching::{score_with_distance, similarity, Penalty};
-use crate::text::{words, Lang};
+use crate::matching::{explain, similarity, unnormalized, Explanation};
+use crate::text::{tokens, words, Lang};
 use crate::unit::{check_segment, memory_name, Unit};
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
@@ -86,11 +86,9 @@ pub struct Match {
     /// The language of the query (the unit's source side).
     pub lang: Lang,
     pub score: u8,
-    pub penalties: Vec<Penalty>,
-    /// Word-level edit distance between the normalized query and source.
-    pub distance: usize,
-    pub query_words: usize,
-    pub source_words: usize,
+    /// How the score came about, what differs and where, and the repaired
+    /// target.
+    pub explanation: Explanation,
 }
 
 impl Match {
@@ -103,14 +101,19 @@ impl Match {
     pub fn target(&self) -> &str {
         self.unit.side(self.lang.other())
     }
+
+    fn of(unit: Unit, lookup: &Lookup) -> Match {
+        let explanation = explain(&lookup.text, unit.side(lookup.lang), unit.side(lookup.lang.other()), lookup.lang);
+        Match { unit, lang: lookup.lang, score: explanation.score, explanation }
+    }
 }
 
 /// Finds the best matches: candidates whose score can reach the minimum,
-/// scored by the one score function, ranked by score, then character
-/// similarity of the normalized texts, then newest first.
+/// scored by the one alignment, ranked by score, then character similarity
+/// of the normalized texts, then newest first.
 pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
-    let query_words = words(&lookup.text);
-    let (query, candidates) = {
+    let query_tokens = tokens(&lookup.text, lookup.lang);
+    let candidates = {
         let index = shared.index.read();
         let memories = lookup
             .memories
@@ -122,62 +125,51 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
                     .ok_or_else(|| Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")))
             })
             .collect::<Result<Vec<u32>>>()?;
-        let query = index.encode(&query_words);
+        let query = index.encode(&query_tokens, lookup.lang);
         let memories = (!memories.is_empty()).then_some(memories.as_slice());
-        let candidates = if lookup.exhaustive {
-            index.scan(&query, lookup.lang, memories, lookup.min_score)
+        if lookup.exhaustive {
+            index.scan(&query, memories, lookup.min_score)
         } else {
-            index.candidates(&query, lookup.lang, memories, lookup.min_score, lookup.max_results)
-        };
-        (query, candidates)
+            index.candidates(&query, memories, lookup.min_score, lookup.max_results)
+        }
     };
 
-    // Score every candidate. Only word-equal candidates need their text
-    // (identical, or a normalization-level difference); the others are scored
-    // from the distance alone, and loaded only if they make the top.
-    let mut scored = Vec::with_capacity(candidates.len());
+    // Exact scores. A candidate with word edits is scored by its alignment
+    // cost alone and loaded only if it makes the top; one without needs its
+    // text for the spelling differences.
+    let n = query_tokens.len();
+    let mut scored: Vec<(u8, u64, Option<Match>)> = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let (score, unit) = if c.distance == 0 {
+        if c.cost.tenths == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
-            let score = score_with_distance(&lookup.text, unit.side(lookup.lang), 0, query.len(), c.source_words);
-            (score, Some(unit))
+            let found = Match::of(unit, lookup);
+            debug_assert_eq!(found.explanation.cost, c.cost, "the index and the explanation align alike");
+            if found.score >= lookup.min_score {
+                scored.push((found.score, c.id, Some(found)));
+            }
         } else {
-            (score_with_distance("", "", c.distance, query.len(), c.source_words), None)
-        };
-        if score.value >= lookup.min_score {
-            scored.push((c.id, c.source_words, score, unit));
+            scored.push((unnormalized(c.cost, n, c.source_words), c.id, None));
         }
     }
-    scored.sort_by_key(|(id, _, score, _)| (Reverse(score.value), Reverse(*id)));
+    scored.sort_by_key(|(score, id, _)| (Reverse(*score), Reverse(*id)));
     // Ties at the last place are broken by similarity, so every candidate
     // with the last place's score takes part.
-    if let Some(last) = scored.get(lookup.max_results.saturating_sub(1)).map(|s| s.2.value) {
-        scored.retain(|s| s.2.value >= last);
+    if let Some(last) = scored.get(lookup.max_results.saturating_sub(1)).map(|s| s.0) {
+        scored.retain(|s| s.0 >= last);
     }
 
-    let query_key = query_words.join(" ");
+    let query_key = query_tokens.iter().map(|t| t.surface.as_str()).collect::<Vec<_>>().join(" ");
     let mut matches = Vec::with_capacity(scored.len());
-    for (id, source_words, score, unit) in scored {
-        let unit = match unit {
-            Some(unit) => unit,
+    for (_, id, found) in scored {
+        let found = match found {
+            Some(found) => found,
             None => match shared.store.get(id)? {
-                Some(unit) => unit,
+                Some(unit) => Match::of(unit, lookup),
                 None => continue, // deleted since the scan
             },
         };
-        let tie_break = similarity(&query_key, &words(unit.side(lookup.lang)).join(" "));
-        matches.push((
-            tie_break,
-            Match {
-                unit,
-                lang: lookup.lang,
-                score: score.value,
-                penalties: score.penalties,
-                distance: score.distance,
-                query_words: query.len(),
-                source_words,
-            },
-        ));
+        let tie_break = similarity(&query_key, &words(found.source()).join(" "));
+        matches.push((tie_break, found));
     }
     matches.sort_by(|(sa, a), (sb, b)| b.score.cmp(&a.score).then(sb.total_cmp(sa)).then(b.unit.id.cmp(&a.unit.id)));
     matches.truncate(lookup.max_results);

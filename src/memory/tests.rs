@@ -77,7 +77,7 @@ fn orthographic_variants_of_real_news_find_the_original_at_95_to_99() {
             assert_eq!(best.source(), arabic, "{kind}");
             assert_eq!(best.target(), english, "{kind}");
             assert!((95..=99).contains(&best.score), "{kind}: score {} for {variant}", best.score);
-            assert!(!best.penalties.is_empty(), "{kind}: no penalty named");
+            assert!(!best.explanation.penalties.is_empty(), "{kind}: no penalty named");
             checked += 1;
         }
     }
@@ -106,7 +106,7 @@ fn each_variant_kind_names_its_penalty() {
     for (query, kind) in cases {
         let best = &lookup(&tm, query, "ar-EG")[0];
         assert_eq!(best.score, 99, "{query}");
-        assert_eq!(best.penalties.iter().map(|p| p.kind).collect::<Vec<_>>(), [kind], "{query}");
+        assert_eq!(best.explanation.penalties.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(), [kind], "{query}");
     }
     assert_eq!(lookup(&tm, stored, "ar")[0].score, 100);
 }
@@ -130,7 +130,7 @@ fn english_lookup_returns_arabic_targets_and_scores_word_edits() {
         let best = &lookup(&tm, &edited, "en")[0];
         assert_eq!(best.source(), english);
         assert_eq!(best.target(), arabic);
-        assert_eq!(best.distance, 1);
+        assert_eq!(best.explanation.word_edits, 1);
         let n = crate::text::words(english).len();
         assert_eq!(best.score as usize, 100 * (n - 1) / n, "{edited}");
         checked += 1;
@@ -207,7 +207,24 @@ mod index_equals_scan {
 
     use super::*;
 
-    const VOCAB: [&str; 10] = ["كشفت", "شركة", "Tencent", "عن", "نموذج", "Hunyuan", "جديد", "2023", "في", "model"];
+    /// Words with morphological variants (شركة/والشركة/شركات, model/models)
+    /// and placeables (numbers in two scripts, Latin names inside Arabic).
+    const VOCAB: [&str; 14] = [
+        "كشفت",
+        "شركة",
+        "والشركة",
+        "شركات",
+        "Tencent",
+        "عن",
+        "نموذج",
+        "Hunyuan",
+        "جديد",
+        "2023",
+        "٢٠٢٤",
+        "في",
+        "model",
+        "models",
+    ];
 
     fn sentence() -> impl Strategy<Value = String> {
         prop::collection::vec((0..VOCAB.len(), 0..4u8), 1..10).prop_map(|words| {
@@ -256,5 +273,202 @@ mod index_equals_scan {
                 }
             }
         }
+    }
+}
+
+/// The quality check of Arabic-aware matching, on the news files of the
+/// shared corpus (NTREX-128, FLORES-200, TICO-19).
+mod news_quality {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    const FILES: [&str; 3] = ["ntrex128.tsv", "flores200_devtest.tsv", "tico19_test.tsv"];
+
+    fn corpus_dir() -> PathBuf {
+        std::env::var_os("DHAKIRA_CORPUS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
+    }
+
+    /// Every news pair, stored in one memory; and the pairs whose Arabic side
+    /// occurs once (so "the original comes back first" is well defined).
+    fn news() -> (TranslationMemory, Vec<(String, String)>) {
+        let mut pairs = Vec::new();
+        for file in FILES {
+            let path = corpus_dir().join(file);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            pairs.extend(text.lines().filter_map(|line| tsv::parse_line(line).ok().flatten()));
+        }
+        let tm = TranslationMemory::in_memory();
+        let inputs: Vec<UnitInput> = pairs
+            .iter()
+            .map(|(arabic, english)| UnitInput {
+                arabic: arabic.clone(),
+                english: english.clone(),
+                ..Default::default()
+            })
+            .collect();
+        for chunk in inputs.chunks(MAX_UNITS_PER_REQUEST) {
+            tm.add_units(chunk.to_vec()).unwrap();
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (arabic, english) in &pairs {
+            *seen.entry(crate::text::words(arabic).join(" ")).or_default() += 1;
+            *seen.entry(crate::text::words(english).join(" ")).or_default() += 1;
+        }
+        pairs.retain(|(a, e)| {
+            seen[&crate::text::words(a).join(" ")] == 1 && seen[&crate::text::words(e).join(" ")] == 1
+        });
+        (tm, pairs)
+    }
+
+    #[test]
+    fn orthographic_variants_of_1000_news_sentences_find_the_original_at_95_to_99() {
+        let (tm, pairs) = news();
+        let mut sentences = 0;
+        let mut lookups = 0;
+        for (arabic, english) in &pairs {
+            let variants = variants(arabic);
+            if variants.is_empty() {
+                continue;
+            }
+            sentences += 1;
+            for (kind, variant) in variants {
+                let matches = lookup(&tm, &variant, "ar");
+                let best = matches.first().unwrap_or_else(|| panic!("{kind}: no match for {variant}"));
+                assert_eq!((best.source(), best.target()), (arabic.as_str(), english.as_str()), "{kind}: {variant}");
+                assert!((95..=99).contains(&best.score), "{kind}: score {} for {variant}", best.score);
+                assert!(!best.explanation.penalties.is_empty(), "{kind}: no penalty named");
+                lookups += 1;
+            }
+        }
+        assert!(sentences >= 1000, "only {sentences} sentences");
+        assert!(lookups >= 5000, "only {lookups} variants");
+    }
+
+    /// The space-separated words of `text` without surrounding punctuation.
+    fn cores(text: &str) -> impl Iterator<Item = &str> {
+        text.split_whitespace().map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+    }
+
+    /// How often `token` is a word of `text`, in any case.
+    fn count_token(text: &str, token: &str) -> usize {
+        cores(text).filter(|t| t.to_lowercase() == token.to_lowercase()).count()
+    }
+
+    /// `text` with the space-separated word `old` (punctuation around it
+    /// kept) replaced by `new`.
+    fn replace_token(text: &str, old: &str, new: &str) -> String {
+        text.split_inclusive(char::is_whitespace)
+            .map(|t| {
+                let core = t.trim_matches(|c: char| !c.is_alphanumeric());
+                if core == old {
+                    t.replacen(old, new, 1)
+                } else {
+                    t.to_owned()
+                }
+            })
+            .collect()
+    }
+
+    /// The numbers of `text`: maximal runs of ASCII digits, `.` and `,`,
+    /// without trailing punctuation, with their byte ranges.
+    fn numbers(text: &str) -> Vec<(usize, &str)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (at, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+            let part = c.is_ascii_digit() || c == '.' || c == ',';
+            match (start, part) {
+                (None, true) => start = Some(at),
+                (Some(s), false) => {
+                    let run = text[s..at].trim_end_matches(['.', ',']);
+                    let mut before = text[..s].chars().rev();
+                    let after = text[s + run.len()..].chars().next();
+                    // Not part of a word (125th, يعتقد387), but an Arabic
+                    // clitic may be glued before it (و15).
+                    let alone = !after.is_some_and(char::is_alphanumeric)
+                        && match before.next() {
+                            Some('و' | 'ف' | 'ب' | 'ل' | 'ك') => !before.next().is_some_and(char::is_alphanumeric),
+                            Some(c) => !c.is_alphanumeric(),
+                            None => true,
+                        };
+                    if alone && run.starts_with(|c: char| c.is_ascii_digit()) {
+                        out.push((s, run));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn count_number(text: &str, number: &str) -> usize {
+        numbers(text).into_iter().filter(|(_, n)| *n == number).count()
+    }
+
+    fn replace_number(text: &str, old: &str, new: &str) -> String {
+        let (at, _) = numbers(text).into_iter().find(|(_, n)| *n == old).expect("counted before");
+        format!("{}{new}{}", &text[..at], &text[at + old.len()..])
+    }
+
+    fn arabic_indic(digits: &str) -> String {
+        digits.chars().map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_changed_number_or_latin_name_finds_the_original_first_with_its_target_repaired() {
+        let (tm, pairs) = news();
+        let (mut numbers_checked, mut names, mut english_numbers) = (0, 0, 0);
+        for (i, (arabic, english)) in pairs.iter().enumerate() {
+            // Numbers written the same way (Western digits, no separators) once on each side.
+            let number = numbers(arabic)
+                .into_iter()
+                .map(|(_, n)| n)
+                .find(|n| n.len() <= 6 && n.chars().all(|c| c.is_ascii_digit()) && !n.starts_with('0'))
+                .filter(|n| count_number(arabic, n) == 1 && count_number(english, n) == 1);
+            if let Some(old) = number {
+                let new = format!("{}7", old);
+                let arabic_digits = i % 2 == 0;
+                let query = replace_number(arabic, old, &if arabic_digits { arabic_indic(&new) } else { new.clone() });
+                let best = &lookup(&tm, &query, "ar")[0];
+                assert_eq!(best.source(), arabic, "{query}");
+                let expected = replace_number(english, old, &new);
+                let e = &best.explanation;
+                assert_eq!(e.repaired_target.as_deref(), Some(expected.as_str()), "{query} {:?}", e.warnings);
+                assert!(e.penalties.iter().any(|p| p.kind == "placeable_number"));
+                numbers_checked += 1;
+
+                // en→ar: the Arabic target gets the number.
+                let query = replace_number(english, old, &new);
+                let best = &lookup(&tm, &query, "en")[0];
+                assert_eq!(best.source(), english, "{query}");
+                let expected = replace_number(arabic, old, &new);
+                let e = &best.explanation;
+                assert_eq!(e.repaired_target.as_deref(), Some(expected.as_str()), "{query} {:?}", e.warnings);
+                english_numbers += 1;
+            }
+            // A Latin name inside the Arabic, once on each side.
+            let name = cores(arabic)
+                .find(|t| t.len() >= 3 && t.chars().all(|c| c.is_ascii_alphabetic()))
+                .filter(|t| count_token(arabic, t) == 1 && count_token(english, t) == 1);
+            if let Some(old) = name {
+                let query = replace_token(arabic, old, "Zorvexa");
+                let best = &lookup(&tm, &query, "ar")[0];
+                assert_eq!(best.source(), arabic, "{query}");
+                assert_eq!(
+                    best.explanation.repaired_target.as_deref(),
+                    Some(replace_token(english, old, "Zorvexa").as_str()),
+                    "{query}"
+                );
+                assert!(best.explanation.penalties.iter().any(|p| p.kind == "placeable_latin_name"));
+                names += 1;
+            }
+        }
+        assert!(numbers_checked >= 300 && english_numbers >= 300, "only {numbers_checked} numbers");
+        assert!(names >= 20, "only {names} Latin names");
+        eprintln!("checked {numbers_checked} numbers (ar→en and en→ar) and {names} Latin names");
     }
 }

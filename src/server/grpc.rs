@@ -3,6 +3,7 @@
 
 use tonic::{Request, Response, Status};
 
+use crate::matching::{edit_cost_words, EditKind};
 use crate::memory::{LookupRequest, Match, Stats, TranslationMemory};
 use crate::proto;
 use crate::unit::{Unit, UnitInput};
@@ -145,21 +146,63 @@ impl From<Unit> for proto::Unit {
 
 impl From<Match> for proto::Match {
     fn from(m: Match) -> proto::Match {
+        let e = m.explanation;
+        let range = |r: Option<std::ops::Range<usize>>| {
+            r.map(|r| proto::CharRange { start: r.start as u32, end: r.end as u32 })
+        };
+        let explanation = proto::Explanation {
+            word_score: e.word_score.into(),
+            edit_cost: edit_cost_words(e.cost),
+            word_edits: e.word_edits as u32,
+            variants: e.variants as u32,
+            placeables: e.cost.placeables,
+            penalty_points: e.penalties.iter().map(|p| u32::from(p.points)).sum::<u32>().min(100),
+            edits: e
+                .edits
+                .into_iter()
+                .map(|edit| proto::Edit {
+                    kind: proto::EditKind::from(edit.kind).into(),
+                    query: range(edit.query),
+                    source: range(edit.source),
+                })
+                .collect(),
+            warnings: e
+                .warnings
+                .into_iter()
+                .map(|w| proto::Warning { kind: w.kind.into(), message: w.message })
+                .collect(),
+        };
         proto::Match {
             unit_id: m.unit.id,
             score: m.score.into(),
-            source: m.source().to_owned(),
-            target: m.target().to_owned(),
+            source: m.unit.side(m.lang).to_owned(),
+            target: m.unit.side(m.lang.other()).to_owned(),
             memory: m.unit.memory.clone(),
-            penalties: m
+            penalties: e
                 .penalties
-                .iter()
-                .map(|p| proto::Penalty { kind: p.kind.into(), points: p.points.into(), reason: p.reason.into() })
+                .into_iter()
+                .map(|p| proto::Penalty { kind: p.kind, points: p.points.into(), reason: p.reason })
                 .collect(),
-            word_distance: m.distance as u32,
-            query_words: m.query_words as u32,
-            source_words: m.source_words as u32,
+            word_distance: e.word_edits as u32,
+            query_words: e.query_words as u32,
+            source_words: e.source_words as u32,
             unit: Some(m.unit.into()),
+            explanation: Some(explanation),
+            repaired_target: e.repaired_target,
+        }
+    }
+}
+
+impl From<EditKind> for proto::EditKind {
+    fn from(kind: EditKind) -> proto::EditKind {
+        match kind {
+            EditKind::Equal => proto::EditKind::Equal,
+            EditKind::Normalized => proto::EditKind::Normalized,
+            EditKind::Variant => proto::EditKind::Variant,
+            EditKind::Placeable => proto::EditKind::Placeable,
+            EditKind::Substitute => proto::EditKind::Substitute,
+            EditKind::Insert => proto::EditKind::Insert,
+            EditKind::Delete => proto::EditKind::Delete,
         }
     }
 }

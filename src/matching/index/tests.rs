@@ -1,9 +1,31 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::matching::fuzzy_score;
 
-/// A small vocabulary, so that random sentences share words often.
-const VOCAB: [&str; 12] = ["the", "model", "new", "شركة", "نموذج", "جديد", "Qwen-7B", "2023", "a", "في", "من", "Llama"];
+/// A small vocabulary, so that random sentences share words often, with
+/// variants (model/models, شركة/والشركة/الشركات) and placeables (numbers, and
+/// Latin names inside Arabic).
+const VOCAB: [&str; 18] = [
+    "the",
+    "model",
+    "models",
+    "new",
+    "شركة",
+    "والشركة",
+    "الشركات",
+    "نموذج",
+    "جديد",
+    "Qwen-7B",
+    "2023",
+    "٢٠٢٤",
+    "a",
+    "في",
+    "من",
+    "Llama",
+    "Meta's",
+    "meta",
+];
 
 fn unit(id: UnitId, memory: &str, arabic: &[usize], english: &[usize]) -> Unit {
     let text = |w: &[usize]| w.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
@@ -40,11 +62,11 @@ proptest! {
             index.remove(d.index(units.len()) as u64 + 1);
         }
         let lang = if arabic { Lang::Arabic } else { Lang::English };
-        let text: Vec<String> = words(&query.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" "));
-        let q = index.encode(&text);
+        let text = query.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
+        let q = index.encode_text(&text, lang);
         let memories = memory_filter.and_then(|m| index.memory_id(&format!("m{m}"))).map(|m| vec![m]);
-        let scan = index.scan(&q, lang, memories.as_deref(), min_score);
-        let found = index.candidates(&q, lang, memories.as_deref(), min_score, usize::MAX);
+        let scan = index.scan(&q, memories.as_deref(), min_score);
+        let found = index.candidates(&q, memories.as_deref(), min_score, usize::MAX);
         prop_assert_eq!(sorted(found), sorted(scan));
     }
 }
@@ -82,11 +104,11 @@ fn the_threshold_rises_to_the_kth_best_guaranteed_score() {
 #[test]
 fn deleted_units_are_never_candidates() {
     let mut index = Index::default();
-    index.insert(&unit(1, "m", &[3, 4, 5], &[1, 2]));
-    index.insert(&unit(2, "m", &[3, 4, 5], &[1, 2]));
+    index.insert(&unit(1, "m", &[4, 7, 8], &[1, 3]));
+    index.insert(&unit(2, "m", &[4, 7, 8], &[1, 3]));
     assert!(index.remove(1));
-    let q = index.encode(&words("شركة نموذج جديد"));
-    let found = index.candidates(&q, Lang::Arabic, None, 70, 5);
+    let q = index.encode_text("شركة نموذج جديد", Lang::Arabic);
+    let found = index.candidates(&q, None, 70, 5);
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
     assert_eq!(index.memory_counts(), [("m".to_owned(), 1)]);
 }

@@ -1,0 +1,249 @@
+//! Explanations on real pairs from the shared corpus: NTREX-128 news
+//! (CC-BY-SA 4.0, Microsoft), FLORES-200 devtest (CC-BY-SA 4.0, NLLB Team),
+//! and software strings from FileZilla, apt and calibre (GPL).
+
+use super::*;
+
+const AR: Lang = Lang::Arabic;
+const EN: Lang = Lang::English;
+
+fn kinds(e: &Explanation) -> Vec<&str> {
+    e.penalties.iter().map(|p| p.kind.as_str()).collect()
+}
+
+fn chars(text: &str, range: &Option<Range<usize>>) -> String {
+    let range = range.clone().expect("a range");
+    text.chars().skip(range.start).take(range.end - range.start).collect()
+}
+
+/// An edit as (kind, query range, source range).
+type Shown = (EditKind, Option<Range<usize>>, Option<Range<usize>>);
+
+fn changed(e: &Explanation) -> Vec<Shown> {
+    e.edits.iter().filter(|x| x.kind != EditKind::Equal).map(|x| (x.kind, x.query.clone(), x.source.clone())).collect()
+}
+
+// NTREX-128.
+const POLICE_AR: &str = "صرّحت الشرطة أن الحادث وقع في Ballyhackamore.";
+const POLICE_EN: &str = "The incident happened in Ballyhackamore, police said.";
+const TOLL_AR: &str = "ارتفاع عدد الوفيات جراء تسونامي إندونيسيا إلى 832";
+const TOLL_EN: &str = "Death toll from Indonesia tsunami rises to 832";
+const SIMS_AR: &str = "وكان سيمز يبلغ 20 عامًا.";
+const SIMS_EN: &str = "Sims was 20 years old.";
+const POLL_AR: &str = "وقال 70 في المائة من هؤلاء أنهم سيصوتون بنعم.";
+const POLL_EN: &str = "Of those, 70 percent said they would vote yes.";
+// FLORES-200.
+const QUAKE_AR: &str = "وضربَ الزلزال ماريانا في الساعة ٠٧:١٩ صباحاً بالتوقيت المحلي (الجمعة ٠٩:١٩ مساءً بتوقيت جرينتش).";
+const QUAKE_EN: &str = "The eathquake struck Mariana at 07:19 a.m. local time (09:19 p.m. GMT Friday).";
+const GOVERNOR_AR: &str = "وقال مكتب المحافظ أن ١٩ من المصابين كانوا من ضباط الشرطة.";
+const GOVERNOR_EN: &str = "The governor's office said nineteen of the injured were police officers.";
+
+#[test]
+fn identical_text_scores_100_with_every_word_equal() {
+    let e = explain(POLICE_AR, POLICE_AR, POLICE_EN, AR);
+    assert_eq!(e.score, 100);
+    assert!(e.penalties.is_empty() && e.repaired_target.is_none());
+    assert!(changed(&e).is_empty());
+    assert_eq!(e.edits.len(), 7);
+}
+
+#[test]
+fn spelling_differences_score_95_to_99_and_show_where() {
+    // No shadda, bare alef, ha for ta marbuta, Arabic-Indic digits.
+    let query = "صرحت الشرطه ان الحادث وقع في Ballyhackamore.";
+    let e = explain(query, POLICE_AR, POLICE_EN, AR);
+    assert_eq!(kinds(&e), ["diacritics", "alef_hamza", "ta_marbuta"]);
+    assert_eq!(e.score, 97);
+    let normalized: Vec<String> =
+        e.edits.iter().filter(|x| x.kind == EditKind::Normalized).map(|x| chars(query, &x.query)).collect();
+    assert_eq!(normalized, ["صرحت", "الشرطه", "ان"]);
+    for edit in e.edits.iter().filter(|x| x.kind == EditKind::Normalized) {
+        let source = chars(POLICE_AR, &edit.source);
+        assert_eq!(crate::text::words(&source), crate::text::words(&chars(query, &edit.query)));
+    }
+    assert!(e.repaired_target.is_none());
+
+    let e = explain("ارتفاع عدد الوفيات جراء تسونامي إندونيسيا إلى ٨٣٢", TOLL_AR, TOLL_EN, AR);
+    assert_eq!((e.score, kinds(&e)), (99, vec!["digit_script"]));
+}
+
+#[test]
+fn a_clitic_or_suffix_costs_half_a_word() {
+    // الشرطة → شرطة (the article), and a whole different word for comparison.
+    let variant = explain("صرّحت شرطة أن الحادث وقع في Ballyhackamore.", POLICE_AR, POLICE_EN, AR);
+    let substituted = explain("صرّحت الحكومة أن الحادث وقع في Ballyhackamore.", POLICE_AR, POLICE_EN, AR);
+    assert_eq!((variant.cost.tenths, variant.variants, variant.word_edits), (5, 1, 0));
+    assert_eq!((substituted.cost.tenths, substituted.word_edits), (10, 1));
+    assert_eq!(variant.score, 92); // ⌊100 × (7 − ½) / 7⌋
+    assert_eq!(substituted.score, 85);
+    assert_eq!(changed(&variant), [(EditKind::Variant, Some(6..10), Some(6..12))]);
+
+    // والشركات / الشركة, بالمائة / المائة: proclitics and plural endings.
+    let e = explain("وقال 70 بالمائة من هؤلاء أنهم سيصوتون بنعم.", POLL_AR, POLL_EN, AR);
+    assert_eq!((e.cost.tenths, e.variants, e.word_edits), (15, 1, 1));
+    assert_eq!(changed(&e), [(EditKind::Delete, None, Some(8..10)), (EditKind::Variant, Some(8..15), Some(11..17))]);
+}
+
+#[test]
+fn english_plurals_and_possessives_are_variants() {
+    let e = explain("Sims was 20 year old.", SIMS_EN, SIMS_AR, EN);
+    assert_eq!((e.variants, e.word_edits, e.score), (1, 0, 90));
+    let e =
+        explain("The governor office said nineteen of the injured were police officers.", GOVERNOR_EN, GOVERNOR_AR, EN);
+    assert_eq!((e.variants, e.word_edits), (1, 0));
+    assert_eq!(changed(&e)[0].0, EditKind::Variant);
+}
+
+#[test]
+fn a_changed_number_repairs_the_target_in_its_own_digits() {
+    // ar→en: Arabic-Indic digits in the query, Western in the target.
+    let e = explain("ارتفاع عدد الوفيات جراء تسونامي إندونيسيا إلى ٩٤٠", TOLL_AR, TOLL_EN, AR);
+    assert_eq!(e.score, 98);
+    assert_eq!(kinds(&e), ["placeable_number"]);
+    assert_eq!(e.repaired_target.as_deref(), Some("Death toll from Indonesia tsunami rises to 940"));
+    assert_eq!(changed(&e), [(EditKind::Placeable, Some(46..49), Some(46..49))]);
+    assert_eq!(TOLL_AR.chars().skip(46).collect::<String>(), "832");
+
+    // en→ar: the Arabic target keeps its Arabic-Indic digits.
+    let e = explain(
+        "The eathquake struck Mariana at 08:19 a.m. local time (09:19 p.m. GMT Friday).",
+        QUAKE_EN,
+        QUAKE_AR,
+        EN,
+    );
+    assert_eq!(
+        e.repaired_target.as_deref(),
+        Some("وضربَ الزلزال ماريانا في الساعة ٠٨:١٩ صباحاً بالتوقيت المحلي (الجمعة ٠٩:١٩ مساءً بتوقيت جرينتش).")
+    );
+
+    // A percentage.
+    let e = explain("وقال 65 في المائة من هؤلاء أنهم سيصوتون بنعم.", POLL_AR, POLL_EN, AR);
+    assert_eq!(e.repaired_target.as_deref(), Some("Of those, 65 percent said they would vote yes."));
+}
+
+#[test]
+fn a_number_that_changes_the_counted_noun_is_flagged() {
+    // 20 years: عامًا (accusative singular); 5 years needs أعوام (plural).
+    let e = explain("Sims was 5 years old.", SIMS_EN, SIMS_AR, EN);
+    assert_eq!(e.repaired_target.as_deref(), Some("وكان سيمز يبلغ 5 عامًا."));
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["arabic_number_agreement"]);
+    assert!(e.warnings[0].message.contains("plural"), "{}", e.warnings[0].message);
+    // 20 → 25: both take an accusative singular.
+    let e = explain("Sims was 25 years old.", SIMS_EN, SIMS_AR, EN);
+    assert_eq!(e.repaired_target.as_deref(), Some("وكان سيمز يبلغ 25 عامًا."));
+    assert!(e.warnings.is_empty());
+    // ar→en: 20 → 1 year.
+    let e = explain("وكان سيمز يبلغ 1 عامًا.", SIMS_AR, SIMS_EN, AR);
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["english_number_agreement"]);
+}
+
+#[test]
+fn a_number_the_target_spells_out_is_not_repaired_and_says_why() {
+    let e = explain("وقال مكتب المحافظ أن ٢١ من المصابين كانوا من ضباط الشرطة.", GOVERNOR_AR, GOVERNOR_EN, AR);
+    assert_eq!(e.score, 98);
+    assert_eq!(e.repaired_target, None);
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["placeable_not_in_target"]);
+}
+
+#[test]
+fn a_changed_latin_name_inside_arabic_repairs_the_target() {
+    let e = explain("صرّحت الشرطة أن الحادث وقع في Belfast.", POLICE_AR, POLICE_EN, AR);
+    assert_eq!((e.score, kinds(&e)), (98, vec!["placeable_latin_name"]));
+    assert_eq!(e.repaired_target.as_deref(), Some("The incident happened in Belfast, police said."));
+    // With a spelling difference as well: both are named.
+    let e = explain("صرحت الشرطة أن الحادث وقع في Belfast.", POLICE_AR, POLICE_EN, AR);
+    assert_eq!((e.score, kinds(&e)), (97, vec!["diacritics", "placeable_latin_name"]));
+}
+
+#[test]
+fn urls_emails_handles_placeholders_and_tags_are_placeables() {
+    let cases: [(&str, &str, &str, &str, &str); 5] = [
+        (
+            // FileZilla
+            "شاهد أيضا : https://wiki.filezilla-project.org/Network_Configuration",
+            "See also: https://wiki.filezilla-project.org/Network_Configuration",
+            "شاهد أيضا : https://wiki.filezilla-project.org/Firewall",
+            "See also: https://wiki.filezilla-project.org/Firewall",
+            "placeable_url",
+        ),
+        (
+            // apt
+            "يا للغرابة... لم تتطابق الأحجام، الرجاء مراسلة apt@packages.debian.org",
+            "How odd... The sizes didn't match, email apt@packages.debian.org",
+            "يا للغرابة... لم تتطابق الأحجام، الرجاء مراسلة deity@lists.debian.org",
+            "How odd... The sizes didn't match, email deity@lists.debian.org",
+            "placeable_email",
+        ),
+        (
+            // NTREX, with a handle added
+            "صرّحت الشرطة أن الحادث وقع في Ballyhackamore @PSNIBelfast",
+            "The incident happened in Ballyhackamore, police said @PSNIBelfast",
+            "صرّحت الشرطة أن الحادث وقع في Ballyhackamore @BBCNews",
+            "The incident happened in Ballyhackamore, police said @BBCNews",
+            "placeable_handle",
+        ),
+        (
+            // GNOME builder
+            "أمر البناء '%s' فشل.",
+            "Build command '%s' failed.",
+            "أمر البناء '{0}' فشل.",
+            "Build command '{0}' failed.",
+            "placeable_placeholder",
+        ),
+        (
+            // calibre
+            "<b>اضبط %(name)s</b><br>%(desc)s",
+            "<b>Configure %(name)s</b><br>%(desc)s",
+            "<i>اضبط %(name)s</i><br>%(desc)s",
+            "<i>Configure %(name)s</i><br>%(desc)s",
+            "placeable_tag",
+        ),
+    ];
+    for (source, target, query, repaired, kind) in cases {
+        let e = explain(query, source, target, AR);
+        assert!(kinds(&e).iter().all(|k| *k == kind), "{query}: {:?}", kinds(&e));
+        assert_eq!(e.cost.tenths, 0, "{query}");
+        assert_eq!(e.repaired_target.as_deref(), Some(repaired), "{query}");
+        // And the other way round.
+        let back = explain(repaired, target, source, EN);
+        assert_eq!(back.repaired_target.as_deref(), Some(query), "{repaired}");
+    }
+}
+
+#[test]
+fn a_placeable_repeated_with_different_fates_is_not_repaired() {
+    // "19" appears twice; only one changes.
+    let e = explain(
+        "The eathquake struck Mariana at 07:20 a.m. local time (09:19 p.m. GMT Friday).",
+        QUAKE_EN,
+        QUAKE_AR,
+        EN,
+    );
+    assert_eq!(e.repaired_target, None);
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["placeable_ambiguous"]);
+}
+
+#[test]
+fn fuzzy_matches_list_every_edit_with_ranges_on_both_sides() {
+    let query = "وقال 70 في المائة من الناخبين إنهم سيصوتون بنعم.";
+    let e = explain(query, POLL_AR, POLL_EN, AR);
+    let shown: Vec<(EditKind, String, String)> = e
+        .edits
+        .iter()
+        .filter(|x| x.kind != EditKind::Equal)
+        .map(|x| {
+            let q = x.query.as_ref().map_or(String::new(), |_| chars(query, &x.query));
+            let s = x.source.as_ref().map_or(String::new(), |_| chars(POLL_AR, &x.source));
+            (x.kind, q, s)
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (EditKind::Substitute, "الناخبين".into(), "هؤلاء".into()),
+            (EditKind::Normalized, "إنهم".into(), "أنهم".into())
+        ]
+    );
+    assert_eq!(e.score, 88); // one word of 9
+    assert!(e.penalties.is_empty(), "spelling points apply only to word-equal matches");
+}

@@ -1,0 +1,338 @@
+//! Placeables: tokens a translation carries over unchanged (numbers, Latin
+//! names inside Arabic, URLs, e-mail addresses, handles, software placeholders
+//! and tags). Two sentences that differ only in placeables have the same
+//! translation up to those tokens, so the stored target can be repaired.
+
+use super::Lang;
+
+/// A kind of placeable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Placeable {
+    /// A number in any digit script, with separators and decimals: `2023`,
+    /// `1,000`, `17.2`, `٣٫٥`, `۲۰۲۳`.
+    Number,
+    /// A Latin-script word inside Arabic text: `Tencent`, `Qwen-7B`, `iOS`.
+    Latin,
+    Url,
+    Email,
+    /// `@Tencent`, `@AIatMeta`.
+    Handle,
+    /// `%s`, `%1$d`, `{0}`, `{name}`, `$1`.
+    Placeholder,
+    /// `<b>`, `</b>`, `<br/>`.
+    Tag,
+}
+
+impl Placeable {
+    /// Every kind; their index is their key id in the index.
+    pub const ALL: [Placeable; 7] = [
+        Placeable::Number,
+        Placeable::Latin,
+        Placeable::Url,
+        Placeable::Email,
+        Placeable::Handle,
+        Placeable::Placeholder,
+        Placeable::Tag,
+    ];
+
+    /// The stable machine name clients see.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeable::Number => "number",
+            Placeable::Latin => "latin_name",
+            Placeable::Url => "url",
+            Placeable::Email => "email",
+            Placeable::Handle => "handle",
+            Placeable::Placeholder => "placeholder",
+            Placeable::Tag => "tag",
+        }
+    }
+
+    /// The matching key shared by every placeable of this kind: it cannot
+    /// collide with a word (words never hold NUL).
+    pub fn key(self) -> &'static str {
+        match self {
+            Placeable::Number => "\0number",
+            Placeable::Latin => "\0latin",
+            Placeable::Url => "\0url",
+            Placeable::Email => "\0email",
+            Placeable::Handle => "\0handle",
+            Placeable::Placeholder => "\0placeholder",
+            Placeable::Tag => "\0tag",
+        }
+    }
+
+    /// The kind of placeable `word` (as written, one token) is in a text of
+    /// language `lang`, if it is one.
+    pub fn of(word: &str, lang: Lang) -> Option<Placeable> {
+        let first = word.chars().next()?;
+        match first {
+            '%' | '{' | '$' => return Some(Placeable::Placeholder),
+            '<' => return Some(Placeable::Tag),
+            '@' => return Some(Placeable::Handle),
+            _ => {}
+        }
+        let lower = word.get(..8).unwrap_or(word).to_ascii_lowercase();
+        if ["http://", "https://", "ftp://", "www."].iter().any(|p| lower.starts_with(p)) {
+            return Some(Placeable::Url);
+        }
+        if word.contains('@') {
+            return Some(Placeable::Email);
+        }
+        if NumberValue::parse(word).is_some() {
+            return Some(Placeable::Number);
+        }
+        let latin = word.chars().any(|c| c.is_alphabetic() && is_latin(c));
+        let arabic = word.chars().any(is_arabic_letter);
+        (lang == Lang::Arabic && latin && !arabic).then_some(Placeable::Latin)
+    }
+}
+
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c)
+}
+
+fn is_arabic_letter(c: char) -> bool {
+    ('\u{0620}'..='\u{064A}').contains(&c) || ('\u{0671}'..='\u{06D3}').contains(&c)
+}
+
+/// The digits a number is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigitScript {
+    Western,
+    /// ٠١٢٣٤٥٦٧٨٩
+    ArabicIndic,
+    /// ۰۱۲۳۴۵۶۷۸۹
+    Persian,
+}
+
+impl DigitScript {
+    fn zero(self) -> u32 {
+        match self {
+            DigitScript::Western => '0' as u32,
+            DigitScript::ArabicIndic => 0x0660,
+            DigitScript::Persian => 0x06F0,
+        }
+    }
+}
+
+/// How a number is written: digits, grouping and decimal separators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberStyle {
+    pub script: DigitScript,
+    /// The thousands separator, when the number used one.
+    pub grouping: Option<char>,
+    /// The decimal separator, when the number had a fraction.
+    pub decimal: Option<char>,
+}
+
+/// A number's value as canonical ASCII (`1000`, `3.5`, `17.2.1` for a
+/// version), and how it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberValue {
+    pub canonical: String,
+    pub style: NumberStyle,
+}
+
+impl NumberValue {
+    /// Reads a number token (`2023`, `1,000`, `٣٫٥`, `1.000.000` is read as
+    /// a version-like dotted number). `None` when `word` is not only digits
+    /// and separators.
+    pub fn parse(word: &str) -> Option<NumberValue> {
+        let mut script = None;
+        let mut digits_groups: Vec<String> = vec![String::new()];
+        let mut separators: Vec<char> = Vec::new();
+        for c in word.chars() {
+            let (s, d) = match c {
+                '0'..='9' => (DigitScript::Western, c as u32 - '0' as u32),
+                '\u{0660}'..='\u{0669}' => (DigitScript::ArabicIndic, c as u32 - 0x0660),
+                '\u{06F0}'..='\u{06F9}' => (DigitScript::Persian, c as u32 - 0x06F0),
+                ',' | '.' | '\u{066B}' | '\u{066C}' | '\u{060C}' => {
+                    separators.push(c);
+                    digits_groups.push(String::new());
+                    continue;
+                }
+                _ => return None,
+            };
+            if script.is_some_and(|known| known != s) {
+                return None;
+            }
+            script = Some(s);
+            digits_groups.last_mut().expect("starts with one group").push(char::from(b'0' + d as u8));
+        }
+        let script = script?;
+        if digits_groups.iter().any(String::is_empty) {
+            return None;
+        }
+        let is_decimal_mark = |c: char| matches!(c, '.' | '\u{066B}');
+        let groups_of_three = |groups: &[String]| groups.iter().all(|g| g.len() == 3);
+        let (grouping, decimal) = match separators.as_slice() {
+            [] => (None, None),
+            [only] if !is_decimal_mark(*only) && digits_groups[1].len() == 3 => (Some(*only), None),
+            [only] => (None, Some(*only)),
+            [first, ..] if separators.iter().all(|c| c == first) && groups_of_three(&digits_groups[1..]) => {
+                (Some(*first), None)
+            }
+            [first, middle @ .., last]
+                if last != first
+                    && middle.iter().all(|c| c == first)
+                    && groups_of_three(&digits_groups[1..digits_groups.len() - 1]) =>
+            {
+                (Some(*first), Some(*last))
+            }
+            [first, ..] => {
+                // A version number (17.2.1): keep its dots.
+                let style = NumberStyle { script, grouping: None, decimal: Some(*first) };
+                return Some(NumberValue { canonical: digits_groups.join("."), style });
+            }
+        };
+        let canonical = match decimal {
+            Some(_) => {
+                let (fraction, whole) = digits_groups.split_last().expect("a decimal has two groups");
+                format!("{}.{fraction}", whole.concat())
+            }
+            None => digits_groups.concat(),
+        };
+        Some(NumberValue { canonical, style: NumberStyle { script, grouping, decimal } })
+    }
+
+    /// The value as a whole number, if it is one.
+    pub fn integer(&self) -> Option<u64> {
+        self.canonical.parse().ok()
+    }
+
+    /// Writes `canonical` (a value from [`NumberValue::parse`]) in `style`:
+    /// its digits, its separators.
+    pub fn render(canonical: &str, style: NumberStyle) -> String {
+        let digit = |c: char| match c.to_digit(10) {
+            Some(d) => char::from_u32(style.script.zero() + d).unwrap_or(c),
+            None => c,
+        };
+        let (whole, fraction) = match canonical.split_once('.') {
+            Some((w, f)) if !f.contains('.') => (w, Some(f)),
+            Some(_) => return canonical.chars().map(digit).collect(), // a version
+            None => (canonical, None),
+        };
+        let mut out = String::new();
+        let len = whole.chars().count();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (len - i) % 3 == 0 {
+                if let Some(g) = style.grouping {
+                    out.push(g);
+                }
+            }
+            out.push(digit(c));
+        }
+        if let Some(fraction) = fraction {
+            out.push(style.decimal.unwrap_or(match style.script {
+                DigitScript::Western => '.',
+                _ => '\u{066B}',
+            }));
+            out.extend(fraction.chars().map(digit));
+        }
+        out
+    }
+}
+
+/// What an Arabic counted noun looks like after a whole number (تمييز العدد).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArabicCount {
+    /// 1 and 2 (and numbers ending in 01/02 above 100 take the noun's own
+    /// singular or dual form): no counted-noun rule.
+    SingularOrDual,
+    /// 3–10 (and numbers ending in 03–10): a genitive plural (خمسة مليارات).
+    Plural,
+    /// 11–99 (and numbers ending in 11–99): an accusative singular (عشرون مليارًا).
+    AccusativeSingular,
+    /// 100, 1,000, … (numbers ending in 00): a genitive singular (مئة مليار).
+    GenitiveSingular,
+}
+
+impl ArabicCount {
+    /// The rule for `n`; it follows the last two digits.
+    pub fn of(n: u64) -> ArabicCount {
+        match n % 100 {
+            0 if n == 0 => ArabicCount::Plural,
+            0 => ArabicCount::GenitiveSingular,
+            1 | 2 => ArabicCount::SingularOrDual,
+            3..=10 => ArabicCount::Plural,
+            _ => ArabicCount::AccusativeSingular,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ArabicCount::SingularOrDual => "a singular or dual noun",
+            ArabicCount::Plural => "a plural noun (3–10)",
+            ArabicCount::AccusativeSingular => "an accusative singular noun (11–99)",
+            ArabicCount::GenitiveSingular => "a genitive singular noun (100 and up)",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_each_kind_in_arabic_and_english() {
+        let ar = Lang::Arabic;
+        let en = Lang::English;
+        assert_eq!(Placeable::of("2023", ar), Some(Placeable::Number));
+        assert_eq!(Placeable::of("٢٠٢٣", ar), Some(Placeable::Number));
+        assert_eq!(Placeable::of("۱٬۰۰۰", ar), Some(Placeable::Number));
+        assert_eq!(Placeable::of("1٢3", ar), None, "mixed digit scripts are no number");
+        assert_eq!(Placeable::of("1,000", en), Some(Placeable::Number));
+        assert_eq!(Placeable::of("Tencent", ar), Some(Placeable::Latin));
+        assert_eq!(Placeable::of("Qwen-7B", ar), Some(Placeable::Latin));
+        assert_eq!(Placeable::of("Tencent", en), None, "a Latin word is a plain word in English");
+        assert_eq!(Placeable::of("نموذج", ar), None);
+        assert_eq!(Placeable::of("https://example.com/a", en), Some(Placeable::Url));
+        assert_eq!(Placeable::of("press@tencent.com", ar), Some(Placeable::Email));
+        assert_eq!(Placeable::of("@AIatMeta", ar), Some(Placeable::Handle));
+        assert_eq!(Placeable::of("%s", en), Some(Placeable::Placeholder));
+        assert_eq!(Placeable::of("{0}", ar), Some(Placeable::Placeholder));
+        assert_eq!(Placeable::of("$1", en), Some(Placeable::Placeholder));
+        assert_eq!(Placeable::of("<b>", en), Some(Placeable::Tag));
+    }
+
+    #[test]
+    fn reads_numbers_in_every_script_and_style() {
+        let value = |w: &str| NumberValue::parse(w).map(|v| v.canonical);
+        assert_eq!(value("2023").as_deref(), Some("2023"));
+        assert_eq!(value("٢٠٢٣").as_deref(), Some("2023"));
+        assert_eq!(value("۲۰۲۳").as_deref(), Some("2023"));
+        assert_eq!(value("1,000").as_deref(), Some("1000"));
+        assert_eq!(value("1,000,000").as_deref(), Some("1000000"));
+        assert_eq!(value("١٬٠٠٠").as_deref(), Some("1000"));
+        assert_eq!(value("3.5").as_deref(), Some("3.5"));
+        assert_eq!(value("٣٫٥").as_deref(), Some("3.5"));
+        assert_eq!(value("1,234.5").as_deref(), Some("1234.5"));
+        assert_eq!(value("17.2.1").as_deref(), Some("17.2.1"));
+        assert_eq!(value("7B"), None);
+    }
+
+    #[test]
+    fn renders_a_value_in_the_style_of_another_number() {
+        let style = |w: &str| NumberValue::parse(w).unwrap().style;
+        assert_eq!(NumberValue::render("1500000", style("1,000")), "1,500,000");
+        assert_eq!(NumberValue::render("1500000", style("١٬٠٠٠")), "١٬٥٠٠٬٠٠٠");
+        assert_eq!(NumberValue::render("7", style("٥")), "٧");
+        assert_eq!(NumberValue::render("4.5", style("٣٫٥")), "٤٫٥");
+        assert_eq!(NumberValue::render("4.5", style("3")), "4.5");
+        assert_eq!(NumberValue::render("2024", style("2023")), "2024");
+    }
+
+    #[test]
+    fn arabic_counted_noun_rules_follow_the_last_two_digits() {
+        assert_eq!(ArabicCount::of(2), ArabicCount::SingularOrDual);
+        assert_eq!(ArabicCount::of(5), ArabicCount::Plural);
+        assert_eq!(ArabicCount::of(10), ArabicCount::Plural);
+        assert_eq!(ArabicCount::of(11), ArabicCount::AccusativeSingular);
+        assert_eq!(ArabicCount::of(99), ArabicCount::AccusativeSingular);
+        assert_eq!(ArabicCount::of(100), ArabicCount::GenitiveSingular);
+        assert_eq!(ArabicCount::of(1000), ArabicCount::GenitiveSingular);
+        assert_eq!(ArabicCount::of(105), ArabicCount::Plural);
+        assert_eq!(ArabicCount::of(120), ArabicCount::AccusativeSingular);
+    }
+}
