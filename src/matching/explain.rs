@@ -102,8 +102,12 @@ fn relation(q: &Token, s: &Token) -> Relation {
 /// Explains the match of `query` (in `lang`) with a stored unit whose side in
 /// `lang` is `source` and whose other side is `target`.
 pub fn explain(query: &str, source: &str, target: &str, lang: Lang) -> Explanation {
-    let q = tokens(query, lang);
-    let s = tokens(source, lang);
+    explain_tokens(query, &tokens(query, lang), source, &tokens(source, lang), target, lang)
+}
+
+/// [`explain`] with the words of query and source already found
+/// ([`tokens`]`(query, lang)`, [`tokens`]`(source, lang)`).
+pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], target: &str, lang: Lang) -> Explanation {
     let (cost, steps) = align(q.len(), s.len(), |i, j| relation(&q[i], &s[j]));
 
     let mut edits = Vec::with_capacity(steps.len());
@@ -186,7 +190,7 @@ pub fn explain(query: &str, source: &str, target: &str, lang: Lang) -> Explanati
     let (repaired_target, warnings) = if substitutions.is_empty() {
         (None, Vec::new())
     } else {
-        repair(&Sides { q: &q, s: &s, query, source }, &substitutions, target, lang.other())
+        repair(&Sides { q, s, query, source }, &substitutions, target, lang.other())
     };
 
     Explanation {

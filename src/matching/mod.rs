@@ -7,7 +7,7 @@ mod index;
 mod score;
 
 pub use align::Cost;
-pub use explain::{edit_cost_words, explain, Edit, EditKind, Explanation, Warning};
+pub use explain::{edit_cost_words, explain, explain_tokens, Edit, EditKind, Explanation, Warning};
 pub use index::{Analyzed, Candidate, Index, Query, UNKNOWN_WORD};
 pub use score::{
     fuzzy_score, guaranteed, similarity, unnormalized, upper_bound, word_distance, word_score, Penalty,

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::matching::{explain, similarity, unnormalized, Explanation};
-use crate::text::{tokens, words, Lang};
+use crate::matching::{explain_tokens, similarity, unnormalized, Explanation};
+use crate::text::{tokens, Lang, Token};
 use crate::unit::{check_segment, memory_name, Unit};
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
@@ -102,10 +102,28 @@ impl Match {
         self.unit.side(self.lang.other())
     }
 
-    fn of(unit: Unit, lookup: &Lookup) -> Match {
-        let explanation = explain(&lookup.text, unit.side(lookup.lang), unit.side(lookup.lang.other()), lookup.lang);
-        Match { unit, lang: lookup.lang, score: explanation.score, explanation }
+    /// Explains the unit as a match for the lookup (its words in
+    /// `query_tokens`); also returns the character similarity of the
+    /// normalized texts, the tie-break between equal scores.
+    fn of(unit: Unit, lookup: &Lookup, query_tokens: &[Token]) -> (Match, f64) {
+        let source = unit.side(lookup.lang);
+        let source_tokens = tokens(source, lookup.lang);
+        let explanation = explain_tokens(
+            &lookup.text,
+            query_tokens,
+            source,
+            &source_tokens,
+            unit.side(lookup.lang.other()),
+            lookup.lang,
+        );
+        let tie_break = similarity(&normalized(query_tokens), &normalized(&source_tokens));
+        (Match { score: explanation.score, unit, lang: lookup.lang, explanation }, tie_break)
     }
+}
+
+/// The normalized words, space-separated.
+fn normalized(tokens: &[Token]) -> String {
+    tokens.iter().map(|t| t.surface.as_str()).collect::<Vec<_>>().join(" ")
 }
 
 /// Finds the best matches: candidates whose score can reach the minimum,
@@ -138,14 +156,16 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     // cost alone and loaded only if it makes the top; one without needs its
     // text for the spelling differences.
     let n = query_tokens.len();
-    let mut scored: Vec<(u8, u64, Option<Match>)> = Vec::with_capacity(candidates.len());
+    // (score, unit id, the match and its tie-break when already explained)
+    type Scored = (u8, u64, Option<(Match, f64)>);
+    let mut scored: Vec<Scored> = Vec::with_capacity(candidates.len());
     for c in candidates {
         if c.cost.tenths == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
-            let found = Match::of(unit, lookup);
+            let (found, tie_break) = Match::of(unit, lookup, &query_tokens);
             debug_assert_eq!(found.explanation.cost, c.cost, "the index and the explanation align alike");
             if found.score >= lookup.min_score {
-                scored.push((found.score, c.id, Some(found)));
+                scored.push((found.score, c.id, Some((found, tie_break))));
             }
         } else {
             scored.push((unnormalized(c.cost, n, c.source_words), c.id, None));
@@ -158,18 +178,16 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
         scored.retain(|s| s.0 >= last);
     }
 
-    let query_key = query_tokens.iter().map(|t| t.surface.as_str()).collect::<Vec<_>>().join(" ");
     let mut matches = Vec::with_capacity(scored.len());
     for (_, id, found) in scored {
         let found = match found {
             Some(found) => found,
             None => match shared.store.get(id)? {
-                Some(unit) => Match::of(unit, lookup),
+                Some(unit) => Match::of(unit, lookup, &query_tokens),
                 None => continue, // deleted since the scan
             },
         };
-        let tie_break = similarity(&query_key, &words(found.source()).join(" "));
-        matches.push((tie_break, found));
+        matches.push((found.1, found.0));
     }
     matches.sort_by(|(sa, a), (sb, b)| b.score.cmp(&a.score).then(sb.total_cmp(sa)).then(b.unit.id.cmp(&a.unit.id)));
     matches.truncate(lookup.max_results);
