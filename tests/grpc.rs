@@ -1,4 +1,6 @@
-use dhakira::proto::{AddUnitsRequest, DeleteUnitRequest, GetUnitRequest, LookupRequest, StatsRequest, UnitInput};
+use dhakira::proto::{
+    AddUnitsRequest, DeleteUnitRequest, EditKind, GetUnitRequest, LookupRequest, StatsRequest, UnitInput,
+};
 use tonic::Code;
 
 use crate::common::{corpus_pairs, unit, Client, Server};
@@ -54,6 +56,33 @@ async fn arabic_spelling_variants_score_below_100_with_named_penalties() {
     let kinds: Vec<&str> = best.penalties.iter().map(|p| p.kind.as_str()).collect();
     assert_eq!(kinds, ["diacritics", "ta_marbuta", "digit_script"]);
     assert_eq!(best.memory, "default");
+    let explanation = best.explanation.unwrap();
+    assert_eq!(explanation.penalty_points, 3);
+    let normalized: Vec<String> = explanation
+        .edits
+        .iter()
+        .filter(|e| e.kind() == EditKind::Normalized)
+        .map(|e| {
+            let r = e.query.unwrap();
+            variant.chars().skip(r.start as usize).take((r.end - r.start) as usize).collect()
+        })
+        .collect();
+    assert_eq!(normalized, ["كَشَفَتْ", "شركه", "٢٠٢٣"]);
+    assert_eq!(best.repaired_target, None);
+
+    // Another company, model and year: the target is repaired, each
+    // substitution named; a clitic costs half a word.
+    let query = "كشفت شركة Alibaba عن نموذج Qwen في عام 2024";
+    let best = client.lookup(lookup(query, "ar")).await.unwrap().into_inner().matches.remove(0);
+    assert_eq!(best.score, 94);
+    assert_eq!(best.repaired_target.as_deref(), Some("Alibaba unveiled its Qwen model in 2024"));
+    let kinds: Vec<&str> = best.penalties.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["placeable_latin_name", "placeable_latin_name", "placeable_number"]);
+    let query = "كشفت الشركة Tencent عن نموذج Hunyuan في عام 2023";
+    let best = client.lookup(lookup(query, "ar")).await.unwrap().into_inner().matches.remove(0);
+    let explanation = best.explanation.unwrap();
+    assert_eq!((explanation.variants, explanation.edit_cost, best.score), (1, 0.5, 94));
+    // ⌊100 × (9 − ½) / 9⌋
 }
 
 #[tokio::test]
