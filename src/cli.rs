@@ -296,8 +296,36 @@ fn print_matches(matches: &[proto::Match]) -> std::io::Result<()> {
     for m in matches {
         writeln!(out, "{:>3}  #{} [{}]  {}", m.score, m.unit_id, m.memory, m.source)?;
         writeln!(out, "     → {}", m.target)?;
+        if let Some(repaired) = &m.repaired_target {
+            writeln!(out, "     ⇒ {repaired}   (repaired)")?;
+        }
         for p in &m.penalties {
             writeln!(out, "     −{} {}: {}", p.points, p.kind, p.reason)?;
+        }
+        if let Some(e) = &m.explanation {
+            let edits: Vec<String> = e
+                .edits
+                .iter()
+                .filter(|edit| !matches!(edit.kind(), proto::EditKind::Equal))
+                .map(|edit| {
+                    let kind = edit.kind().as_str_name().trim_start_matches("EDIT_KIND_").to_lowercase();
+                    let range =
+                        |r: &Option<proto::CharRange>| r.map_or("-".to_owned(), |r| format!("{}..{}", r.start, r.end));
+                    format!("{kind} q{} s{}", range(&edit.query), range(&edit.source))
+                })
+                .collect();
+            if !edits.is_empty() {
+                writeln!(
+                    out,
+                    "     words: {} (edit cost {}, word score {})",
+                    edits.join(", "),
+                    e.edit_cost,
+                    e.word_score
+                )?;
+            }
+            for w in &e.warnings {
+                writeln!(out, "     ! {}: {}", w.kind, w.message)?;
+            }
         }
     }
     Ok(())
