@@ -832,7 +832,7 @@ fn take_lang(attributes: &mut Vec<Attribute>) -> Option<String> {
 
 /// The language of a `<tuv>` code: [`Lang::parse`], plus `arb` (ISO 639-3
 /// Standard Arabic), which TMX files from some tools use.
-fn parse_lang(code: &str) -> Option<Lang> {
+pub(super) fn parse_lang(code: &str) -> Option<Lang> {
     let primary = code.trim().split(['-', '_']).next().unwrap_or_default();
     if primary.eq_ignore_ascii_case("arb") {
         return Some(Lang::Arabic);

@@ -485,8 +485,12 @@ fn writer_refuses_what_tmx_cannot_hold_and_stays_well_formed() {
     };
     let mut bad_attribute = TmxUnit::new("نص", "text");
     bad_attribute.attributes = vec![Attribute::new("bad name", "x")];
+    let mut french = TmxUnit::new("نص", "texte");
+    french.english.lang = "fr".into();
     let cases = [
         TmxUnit::new("نص\u{1}", "text"),
+        TmxUnit::new("نص", " \n"),
+        french,
         bad_attribute,
         bad_markup(vec![ph(5, "")]),
         bad_markup(vec![ph(3, ""), ph(1, "")]),

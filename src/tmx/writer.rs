@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 
+use super::reader::parse_lang;
 use super::{Attribute, Header, InlineKind, Prop, Segment, TmxUnit, Variant};
+use crate::text::Lang;
 
 /// Header attributes that TMX 1.4 requires, with the value written when the
 /// given header lacks one.
@@ -56,9 +58,12 @@ impl<W: Write> TmxWriter<W> {
         Ok(TmxWriter { out, buffer: String::new() })
     }
 
-    /// Writes one `<tu>`. A unit that TMX cannot hold (a control character,
-    /// markup out of the text, an attribute name that is not an XML name…)
-    /// is refused with [`io::ErrorKind::InvalidInput`] and nothing written.
+    /// Writes one `<tu>`. A unit that TMX cannot hold or that the reader
+    /// would not give back (a control character, markup out of the text, an
+    /// attribute name that is not an XML name, an empty segment, a language
+    /// code of the other side…) is refused with
+    /// [`io::ErrorKind::InvalidInput`] and nothing written. The reader's
+    /// size limits are not checked here.
     pub fn write_unit(&mut self, unit: &TmxUnit) -> io::Result<()> {
         self.buffer.clear();
         format_unit(unit, &mut self.buffer).map_err(|reason| match unit.tuid() {
@@ -90,13 +95,19 @@ fn format_unit(unit: &TmxUnit, out: &mut String) -> Result<(), String> {
     write_attributes(&unit.attributes, out)?;
     out.push_str(">\n");
     write_metadata(&unit.props, &unit.notes, "      ", out)?;
-    write_variant(&unit.arabic, out).map_err(|reason| format!("Arabic variant: {reason}"))?;
-    write_variant(&unit.english, out).map_err(|reason| format!("English variant: {reason}"))?;
+    write_variant(&unit.arabic, Lang::Arabic, out).map_err(|reason| format!("Arabic variant: {reason}"))?;
+    write_variant(&unit.english, Lang::English, out).map_err(|reason| format!("English variant: {reason}"))?;
     out.push_str("    </tu>\n");
     Ok(())
 }
 
-fn write_variant(variant: &Variant, out: &mut String) -> Result<(), String> {
+fn write_variant(variant: &Variant, lang: Lang, out: &mut String) -> Result<(), String> {
+    if parse_lang(&variant.lang) != Some(lang) {
+        return Err(format!("the language code {:?} does not name this language", variant.lang));
+    }
+    if variant.segment.text.trim().is_empty() {
+        return Err("the segment is empty".into());
+    }
     if variant.attributes.iter().any(|a| a.name == "xml:lang") {
         return Err("xml:lang is the variant's lang, not one of its attributes".into());
     }
