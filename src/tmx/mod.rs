@@ -78,7 +78,7 @@ pub const MAX_DEPTH: usize = 64;
 /// (it bounds the parser's buffer).
 pub const MAX_TOKEN_BYTES: usize = 8 << 20;
 
-/// Most warnings kept for one unit; further ones are counted in the last.
+/// Most warnings kept for one unit; further ones are dropped.
 pub const MAX_WARNINGS: usize = 16;
 
 /// An XML attribute: its name as written (`xml:lang`, `o-encoding`) and its

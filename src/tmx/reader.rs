@@ -304,8 +304,8 @@ impl<R: Read> TmxReader<R> {
     fn read_unit(&mut self, start: &BytesStart) -> Result<Entry, TmxError> {
         let position = self.last_tag();
         let mut unit = UnitBuilder::default();
-        unit.attributes = attributes(start, &mut unit.verdict);
         let mut verdict = Verdict::default();
+        unit.attributes = attributes(start, &mut verdict);
         self.read_children("tu", &mut verdict, |reader, e, empty, verdict| {
             if verdict.failed() {
                 return reader.skip_unless(empty);
@@ -319,10 +319,7 @@ impl<R: Read> TmxReader<R> {
                 }
             }
         })?;
-        if let Some(reason) = verdict.0 {
-            unit.verdict.fail(reason);
-        }
-        Ok(unit.finish(position))
+        Ok(unit.finish(position, verdict))
     }
 
     /// A `<tuv>` (just opened) into `unit`, if it is the first in Arabic or
@@ -339,23 +336,18 @@ impl<R: Read> TmxReader<R> {
         if unit.variants > MAX_VARIANTS {
             verdict.fail(format!("more than {MAX_VARIANTS} <tuv> elements"));
         }
-        let code = take_lang(&mut attributes);
-        let lang = match &code {
-            None => {
-                verdict.fail("a <tuv> has no xml:lang attribute");
-                None
-            }
-            Some(code) => {
-                unit.languages.push(code.clone());
-                parse_lang(code)
-            }
-        };
-        let (Some(code), Some(lang), false) = (code.clone(), lang, verdict.failed()) else {
-            if let (Some(code), None) = (&code, lang) {
-                unit.warn(format!("ignored a variant in another language ({code})"));
-            }
+        let Some(code) = take_lang(&mut attributes) else {
+            verdict.fail("a <tuv> has no xml:lang attribute");
             return self.skip_unless(empty);
         };
+        unit.languages.push(code.clone());
+        let Some(lang) = parse_lang(&code) else {
+            unit.warn(format!("ignored a variant in another language ({code})"));
+            return self.skip_unless(empty);
+        };
+        if verdict.failed() {
+            return self.skip_unless(empty);
+        }
         if let Some(first) = unit.variant(lang) {
             let first = first.lang.clone();
             unit.warn(format!("ignored a second {} variant ({code}); kept the first ({first})", side(lang)));
@@ -683,7 +675,6 @@ struct Metadata {
 /// A `<tu>` being read.
 #[derive(Debug, Default)]
 struct UnitBuilder {
-    verdict: Verdict,
     attributes: Vec<Attribute>,
     metadata: Metadata,
     arabic: Option<Variant>,
@@ -715,9 +706,9 @@ impl UnitBuilder {
         }
     }
 
-    fn finish(self, position: Position) -> Entry {
+    fn finish(self, position: Position, verdict: Verdict) -> Entry {
         let tuid = attribute(&self.attributes, "tuid").map(str::to_owned);
-        let reason = match (self.verdict.0, self.arabic, self.english) {
+        let reason = match (verdict.0, self.arabic, self.english) {
             (Some(reason), _, _) => reason,
             (None, Some(arabic), Some(english)) => {
                 let Metadata { props, notes } = self.metadata;
