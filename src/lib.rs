@@ -14,6 +14,7 @@ pub mod sample;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod tmx;
 pub mod tsv;
 pub mod unit;
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Writes the TMX fixtures of src/tmx/tests.rs from the shared news corpus.
+
+Run from the repository root: python3 tests/data/tmx/make_fixtures.py
+The sentences are real Arabic–English pairs from ntrex128.tsv (line = 1-based).
+"""
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+HERE = Path(__file__).parent
+CORPUS = Path("../shared/data/corpus/ntrex128.tsv")
+PAIRS = [tuple(line.rstrip("\n").split("\t")) for line in CORPUS.open(encoding="utf-8")]
+
+
+def pair(line):
+    return PAIRS[line - 1]
+
+
+def tu(line, tuid, ar="ar", en="en", extra=""):
+    arabic, english = (escape(s) for s in pair(line))
+    return (
+        f'    <tu tuid="{tuid}"{extra}>\n'
+        f'      <tuv xml:lang="{ar}"><seg>{arabic}</seg></tuv>\n'
+        f'      <tuv xml:lang="{en}"><seg>{english}</seg></tuv>\n'
+        f"    </tu>\n"
+    )
+
+
+def document(encoding, units, header='srclang="en"', newline="\n"):
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n'
+        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n'
+        '<tmx version="1.4">\n'
+        f'  <header creationtool="fixture" creationtoolversion="1" segtype="sentence" o-tmf="none" '
+        f'adminlang="en" {header} datatype="plaintext"/>\n'
+        "  <body>\n" + "".join(units) + "  </body>\n</tmx>\n"
+    )
+    return text.replace("\n", newline)
+
+
+def write(name, data):
+    (HERE / name).write_bytes(data)
+
+
+three = [tu(26, "u5"), tu(53, "u11"), tu(78, "u14")]
+write("utf16le_bom.tmx", b"\xff\xfe" + document("UTF-16", three, newline="\r\n").encode("utf-16-le"))
+write("utf16be_nobom.tmx", document("UTF-16", three).encode("utf-16-be"))
+write("utf8_bom.tmx", b"\xef\xbb\xbf" + document("UTF-8", three).encode("utf-8"))
+write("windows1256.tmx", document("windows-1256", three).encode("cp1256"))
+
+codes = [
+    tu(26, "ar-EG", ar="AR-EG", en="EN-GB"),
+    tu(53, "ar_EG", ar="ar_EG", en="en_US"),
+    tu(78, "ara", ar="ara", en="eng"),
+    tu(82, "arb", ar="arb", en="en-us"),
+    # TMX 1.1 style: lang instead of xml:lang.
+    tu(88, "lang", ar="ar-SA", en="EN").replace("xml:lang", "lang"),
+]
+write("language_codes.tmx", document("UTF-8", codes, header="").encode("utf-8"))
+
+ar29, en29 = (escape(s) for s in pair(133))
+ar24, en24 = (escape(s) for s in pair(103))
+languages = [
+    tu(26, "three", extra=' srclang="en"').replace(
+        "    </tu>", '      <tuv xml:lang="fr"><seg>Il a dit que la disparition des bars était compréhensible.</seg></tuv>\n    </tu>'
+    ),
+    f'    <tu tuid="two-english">\n      <tuv xml:lang="en-US"><seg>{en29}</seg></tuv>\n'
+    f'      <tuv xml:lang="ar"><seg>{ar29}</seg></tuv>\n'
+    f'      <tuv xml:lang="en-GB"><seg>His body was found about an hour afterwards.</seg></tuv>\n    </tu>\n',
+    '    <tu tuid="french-only">\n      <tuv xml:lang="fr"><seg>Bonjour</seg></tuv>\n'
+    '      <tuv xml:lang="de"><seg>Guten Tag</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="no-english">\n      <tuv xml:lang="ar"><seg>{ar24}</seg></tuv>\n    </tu>\n',
+    tu(103, "last"),
+]
+write("languages.tmx", document("UTF-8", languages, header='srclang="*all*"').encode("utf-8"))
+
+ar3, en3 = (escape(s) for s in pair(23))
+ar12, en12 = (escape(s) for s in pair(58))
+ar3_tagged = ar3.replace("سانت مارتن", '<bpt i="1" type="bold">&lt;b&gt;</bpt>سانت مارتن<ept i="1">&lt;/b&gt;</ept>')
+rtf = "{\\cs6 }"
+inline = [
+    # en: "The Bells of <b>St. Martin's</b> Fall Silent<br/> as Churches in Harlem Struggle"
+    '    <tu tuid="paired">\n'
+    '      <prop type="x-domain">news</prop>\n'
+    '      <note>bold name</note>\n'
+    f'      <tuv xml:lang="ar"><seg>{ar3_tagged}</seg></tuv>\n'
+    '      <tuv xml:lang="en"><seg>The Bells of <bpt i="1" type="bold">&lt;b&gt;</bpt>St. Martin\'s<ept i="1">&lt;/b&gt;</ept>'
+    ' Fall Silent<ph x="2" type="lb">&lt;br/&gt;</ph> as Churches in <hi type="italic">Harlem</hi> Struggle</seg></tuv>\n'
+    "    </tu>\n",
+    '    <tu tuid="isolated">\n'
+    f'      <tuv xml:lang="ar"><seg><it pos="begin" x="1">&lt;i&gt;</it>{ar12}</seg></tuv>\n'
+    f'      <tuv xml:lang="en"><seg><it pos="begin" x="1">&lt;i&gt;</it>{en12}<ut>{rtf}</ut></seg></tuv>\n'
+    "    </tu>\n",
+    # A sub-flow inside a placeholder, and nested hi.
+    '    <tu tuid="sub">\n'
+    '      <tuv xml:lang="ar"><seg>اضغط <ph x="1">&lt;img alt="<sub>زر الحفظ</sub>"/&gt;</ph> <hi type="b">الآن <hi type="i">فورا</hi></hi></seg></tuv>\n'
+    '      <tuv xml:lang="en"><seg>Press <ph x="1">&lt;img alt="<sub>Save button</sub>"/&gt;</ph> <hi type="b">now <hi type="i">at once</hi></hi></seg></tuv>\n'
+    "    </tu>\n",
+]
+write("inline_tags.tmx", document("UTF-8", inline).encode("utf-8"))
+
+broken = [tu(26, "b1"), tu(53, "b2"), tu(78, "b3")]
+broken.append('    <tu tuid="b4">\n      <tuv xml:lang="ar"><seg>نص</seg></tuv>\n      <tuv xml:lang="en"><seg>text</tuv>\n    </tu>\n')
+broken.append(tu(82, "b5"))
+write("broken_mismatched.tmx", document("UTF-8", broken).encode("utf-8"))
+
+write(
+    "billion_laughs.tmx",
+    b"""<?xml version="1.0"?>
+<!DOCTYPE tmx [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<tmx version="1.4"><header srclang="en"/><body>
+<tu><tuv xml:lang="ar"><seg>&lol9;</seg></tuv><tuv xml:lang="en"><seg>&lol9;</seg></tuv></tu>
+</body></tmx>
+""",
+)
+write(
+    "xxe.tmx",
+    b"""<?xml version="1.0"?>
+<!DOCTYPE tmx [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>
+<tmx version="1.4"><header srclang="en"/><body>
+<tu><tuv xml:lang="ar"><seg>&xxe;</seg></tuv><tuv xml:lang="en"><seg>&xxe;</seg></tuv></tu>
+</body></tmx>
+""",
+)
+# Without a DOCTYPE, an undefined entity rejects its unit only.
+write(
+    "undefined_entity.tmx",
+    document("UTF-8", [tu(26, "before"), '    <tu tuid="xxe">\n      <tuv xml:lang="ar"><seg>&xxe;</seg></tuv>\n'
+             '      <tuv xml:lang="en"><seg>x</seg></tuv>\n    </tu>\n', tu(53, "after")]).encode("utf-8"),
+)
+
+ar8, en8 = (escape(s) for s in pair(40))
+controls = [
+    tu(26, "ok1"),
+    f'    <tu tuid="nul-ref">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.&#0; Merriweather</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="soh-ref">\n      <tuv xml:lang="ar"><seg>{ar8}&#1;</seg></tuv>\n      <tuv xml:lang="en"><seg>{en8}</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="bell">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.\x07 Merriweather</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="empty">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>  </seg></tuv>\n    </tu>\n',
+    tu(53, "ok2"),
+]
+write("rejected_units.tmx", document("UTF-8", controls).encode("utf-8"))
