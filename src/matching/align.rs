@@ -35,6 +35,11 @@ pub struct Cost {
 }
 
 impl Cost {
+    /// The word cost in words (½ per variant).
+    pub fn words(self) -> f64 {
+        f64::from(self.tenths) / f64::from(WORD_EDIT)
+    }
+
     /// The cost as one number that orders lexicographically.
     #[cfg(test)]
     fn packed(self) -> u64 {

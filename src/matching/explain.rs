@@ -9,9 +9,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::align::{align, Cost, Relation, Step, WORD_EDIT};
+use super::align::{align, Cost, Relation, Step};
 use super::score::{unnormalized, word_score, Penalty, MAX_NORMALIZATION_PENALTY, PLACEABLE_POINTS};
-use crate::text::{differences, fold_word, tokens, ArabicCount, Folds, Lang, NumberStyle, NumberValue, Token};
+use crate::text::{
+    differences, fold_word, tokens, ArabicCount, DigitScript, Folds, Lang, NumberStyle, NumberValue, Token,
+};
 
 /// What an edit does to a stored source word (or where a query word has
 /// none).
@@ -84,6 +86,13 @@ pub struct Explanation {
     /// The stored target with the query's placeables put in, when query and
     /// source differ in placeables and every one could be placed.
     pub repaired_target: Option<String>,
+}
+
+impl Explanation {
+    /// Points taken off by the penalties.
+    pub fn penalty_points(&self) -> u32 {
+        self.penalties.iter().map(|p| u32::from(p.points)).sum()
+    }
 }
 
 /// How query word `i` relates to source word `j`.
@@ -208,11 +217,6 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
     }
 }
 
-/// The edit cost in words (½ per variant).
-pub fn edit_cost_words(cost: Cost) -> f64 {
-    f64::from(cost.tenths) / f64::from(WORD_EDIT)
-}
-
 struct Sides<'a> {
     q: &'a [Token],
     s: &'a [Token],
@@ -220,47 +224,52 @@ struct Sides<'a> {
     source: &'a str,
 }
 
-/// What a placeable is, for finding it again in the target: a number's
-/// value, otherwise its normalized surface.
-fn value_of(token: &Token, text: &str) -> String {
-    match number_in(token.text(text)) {
-        Some((_, number)) => format!("#{}", number.canonical),
-        None => token.surface.clone(),
-    }
-}
-
-/// Where a placeable's value may sit in the target: a whole token, a name
-/// before a possessive (`Momentum's`), or a number inside a hyphenated token.
+/// Where a placeable's value sits in a text: a whole token, or (in the
+/// target) a name before a possessive (`Momentum's`) or a number inside a
+/// hyphenated token. The value is a number's canonical form (`#1000`), or
+/// otherwise the normalized surface.
 struct Piece {
     bytes: Range<usize>,
     value: String,
     number: Option<NumberValue>,
 }
 
-fn pieces(token: &Token, text: &str) -> Vec<Piece> {
-    let word = token.text(text);
-    if let Some((offset, number)) = number_in(word) {
-        let bytes = token.bytes.start + offset..token.bytes.end;
-        return vec![Piece { bytes, value: format!("#{}", number.canonical), number: Some(number) }];
+impl Piece {
+    fn number(bytes: Range<usize>, number: NumberValue) -> Piece {
+        Piece { bytes, value: format!("#{}", number.canonical), number: Some(number) }
     }
-    let mut found = vec![Piece { bytes: token.bytes.clone(), value: token.surface.clone(), number: None }];
-    // A name with a possessive (Momentum's): the name alone.
-    if let Some(apostrophe) = word.find(['\'', '\u{2019}']) {
-        let name = &word[..apostrophe];
-        let bytes = token.bytes.start..token.bytes.start + apostrophe;
-        found.push(Piece { bytes, value: fold_word(name, Folds::ALL), number: None });
-    }
-    if word.contains('-') {
-        let mut at = token.bytes.start;
-        for part in word.split('-') {
-            if let Some(number) = NumberValue::parse(part) {
-                let value = format!("#{}", number.canonical);
-                found.push(Piece { bytes: at..at + part.len(), value, number: Some(number) });
-            }
-            at += part.len() + 1;
+
+    /// The whole token.
+    fn whole(token: &Token, text: &str) -> Piece {
+        match number_in(token.text(text)) {
+            Some((offset, number)) => Piece::number(token.bytes.start + offset..token.bytes.end, number),
+            None => Piece { bytes: token.bytes.clone(), value: token.surface.clone(), number: None },
         }
     }
-    found
+
+    /// The whole token and the pieces inside it.
+    fn all(token: &Token, text: &str) -> Vec<Piece> {
+        let whole = Piece::whole(token, text);
+        if whole.number.is_some() {
+            return vec![whole];
+        }
+        let word = token.text(text);
+        let mut found = vec![whole];
+        if let Some(apostrophe) = word.find(['\'', '\u{2019}']) {
+            let bytes = token.bytes.start..token.bytes.start + apostrophe;
+            found.push(Piece { bytes, value: fold_word(&word[..apostrophe], Folds::ALL), number: None });
+        }
+        if word.contains('-') {
+            let mut at = token.bytes.start;
+            for part in word.split('-') {
+                if let Some(number) = NumberValue::parse(part) {
+                    found.push(Piece::number(at..at + part.len(), number));
+                }
+                at += part.len() + 1;
+            }
+        }
+        found
+    }
 }
 
 /// The number a token holds, with its byte offset in the token: a plain
@@ -281,24 +290,24 @@ fn repair(
 ) -> (Option<String>, Vec<Warning>) {
     let Sides { q, s, query, source } = *sides;
     let t = tokens(target, target_lang);
+    let source_values: Vec<String> = s.iter().map(|tok| Piece::whole(tok, source).value).collect();
+    let query_value = |i: usize| Piece::whole(&q[i], query).value;
     let mut warnings = Vec::new();
     // Source value → the query tokens that replace it.
-    let mut by_value: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_value: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &(i, j) in substitutions {
-        by_value.entry(value_of(&s[j], source)).or_default().push(i);
+        by_value.entry(&source_values[j]).or_default().push(i);
     }
     let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
     let mut complete = true;
-    for (value, replaced_by) in &by_value {
-        let first = &q[replaced_by[0]];
-        let new_text = first.text(query);
-        let in_source = s.iter().filter(|tok| value_of(tok, source) == *value).count();
+    for (&value, replaced_by) in &by_value {
+        let new_text = q[replaced_by[0]].text(query);
+        let new_value = query_value(replaced_by[0]);
+        let in_source = source_values.iter().filter(|v| *v == value).count();
         let in_target: Vec<Piece> =
-            t.iter().flat_map(|tok| pieces(tok, target)).filter(|piece| piece.value == *value).collect();
+            t.iter().flat_map(|tok| Piece::all(tok, target)).filter(|piece| piece.value == value).collect();
         let shown = value.trim_start_matches('#');
-        if replaced_by.iter().any(|&i| value_of(&q[i], query) != value_of(first, query))
-            || in_source != replaced_by.len()
-        {
+        if replaced_by.iter().any(|&i| query_value(i) != new_value) || in_source != replaced_by.len() {
             warnings.push(Warning {
                 kind: "placeable_ambiguous",
                 message: format!("{shown:?} occurs more than once in the stored source and not every occurrence changed: the target was not repaired"),
@@ -344,7 +353,7 @@ fn repair(
 fn target_style(old: NumberStyle, new: NumberStyle) -> NumberStyle {
     let grouping = old.grouping.or_else(|| {
         new.grouping.map(|_| match old.script {
-            crate::text::DigitScript::Western => ',',
+            DigitScript::Western => ',',
             _ => '\u{066C}',
         })
     });

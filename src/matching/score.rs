@@ -20,9 +20,6 @@ use super::align::{Cost, WORD_EDIT};
 /// Most points taken off for normalization-level differences.
 pub const MAX_NORMALIZATION_PENALTY: u8 = 5;
 
-/// The lowest score of a pair whose normalized words are equal.
-pub const MIN_NORMALIZED_SCORE: u8 = 100 - MAX_NORMALIZATION_PENALTY;
-
 /// Points per placeable substituted by another of its kind.
 pub const PLACEABLE_POINTS: u8 = 2;
 
@@ -52,7 +49,9 @@ impl<'a> IntoIterator for &Words<'a> {
     }
 }
 
-/// `100 × (1 − d / max(n, m))`, rounded down, in exact integer arithmetic.
+/// `100 × (1 − d / max(n, m))`, rounded down, in exact integer arithmetic:
+/// the definition the index's filters are checked against.
+#[cfg(test)]
 pub fn fuzzy_score(distance: usize, query_words: usize, source_words: usize) -> u8 {
     word_score(distance as u32 * WORD_EDIT, query_words, source_words)
 }
@@ -70,7 +69,9 @@ pub fn word_score(tenths: u32, query_words: usize, source_words: usize) -> u8 {
 
 /// The highest score a pair at this distance over keys can get: the final
 /// score never exceeds it, so a candidate below `min_score` here can be
-/// dropped without aligning it.
+/// dropped without aligning it. (The index applies it in its inverse form,
+/// `d ≤ ⌊max(n,m)·(100−s)/100⌋`.)
+#[cfg(test)]
 pub fn upper_bound(key_distance: usize, query_words: usize, source_words: usize) -> u8 {
     if key_distance == 0 {
         100

@@ -102,23 +102,29 @@ impl Match {
         self.unit.side(self.lang.other())
     }
 
-    /// Explains the unit as a match for the lookup (its words in
-    /// `query_tokens`); also returns the character similarity of the
-    /// normalized texts, the tie-break between equal scores.
-    fn of(unit: Unit, lookup: &Lookup, query_tokens: &[Token]) -> (Match, f64) {
+    /// Explains the unit as a match for the lookup; also returns the
+    /// character similarity of the normalized texts, the tie-break between
+    /// equal scores.
+    fn of(unit: Unit, lookup: &Lookup, query: &QueryWords) -> (Match, f64) {
         let source = unit.side(lookup.lang);
         let source_tokens = tokens(source, lookup.lang);
         let explanation = explain_tokens(
             &lookup.text,
-            query_tokens,
+            &query.tokens,
             source,
             &source_tokens,
             unit.side(lookup.lang.other()),
             lookup.lang,
         );
-        let tie_break = similarity(&normalized(query_tokens), &normalized(&source_tokens));
+        let tie_break = similarity(&query.normalized, &normalized(&source_tokens));
         (Match { score: explanation.score, unit, lang: lookup.lang, explanation }, tie_break)
     }
+}
+
+/// The query's words, read once per lookup.
+struct QueryWords {
+    tokens: Vec<Token>,
+    normalized: String,
 }
 
 /// The normalized words, space-separated.
@@ -131,6 +137,7 @@ fn normalized(tokens: &[Token]) -> String {
 /// of the normalized texts, then newest first.
 pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     let query_tokens = tokens(&lookup.text, lookup.lang);
+    let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };
     let candidates = {
         let index = shared.index.read();
         let memories = lookup
@@ -143,7 +150,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
                     .ok_or_else(|| Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")))
             })
             .collect::<Result<Vec<u32>>>()?;
-        let query = index.encode(&query_tokens, lookup.lang);
+        let query = index.encode(&query_words.tokens, lookup.lang);
         let memories = (!memories.is_empty()).then_some(memories.as_slice());
         if lookup.exhaustive {
             index.scan(&query, memories, lookup.min_score)
@@ -155,14 +162,14 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     // Exact scores. A candidate with word edits is scored by its alignment
     // cost alone and loaded only if it makes the top; one without needs its
     // text for the spelling differences.
-    let n = query_tokens.len();
+    let n = query_words.tokens.len();
     // (score, unit id, the match and its tie-break when already explained)
     type Scored = (u8, u64, Option<(Match, f64)>);
     let mut scored: Vec<Scored> = Vec::with_capacity(candidates.len());
     for c in candidates {
         if c.cost.tenths == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
-            let (found, tie_break) = Match::of(unit, lookup, &query_tokens);
+            let (found, tie_break) = Match::of(unit, lookup, &query_words);
             debug_assert_eq!(found.explanation.cost, c.cost, "the index and the explanation align alike");
             if found.score >= lookup.min_score {
                 scored.push((found.score, c.id, Some((found, tie_break))));
@@ -183,7 +190,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
         let found = match found {
             Some(found) => found,
             None => match shared.store.get(id)? {
-                Some(unit) => Match::of(unit, lookup, &query_tokens),
+                Some(unit) => Match::of(unit, lookup, &query_words),
                 None => continue, // deleted since the scan
             },
         };

@@ -3,7 +3,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::matching::{edit_cost_words, EditKind};
+use crate::matching::EditKind;
 use crate::memory::{LookupRequest, Match, Stats, TranslationMemory};
 use crate::proto;
 use crate::unit::{Unit, UnitInput};
@@ -146,17 +146,18 @@ impl From<Unit> for proto::Unit {
 
 impl From<Match> for proto::Match {
     fn from(m: Match) -> proto::Match {
-        let e = m.explanation;
+        let (source, target) = (m.source().to_owned(), m.target().to_owned());
+        let Match { unit, score, explanation: e, .. } = m;
         let range = |r: Option<std::ops::Range<usize>>| {
             r.map(|r| proto::CharRange { start: r.start as u32, end: r.end as u32 })
         };
         let explanation = proto::Explanation {
             word_score: e.word_score.into(),
-            edit_cost: edit_cost_words(e.cost),
+            edit_cost: e.cost.words(),
             word_edits: e.word_edits as u32,
             variants: e.variants as u32,
             placeables: e.cost.placeables,
-            penalty_points: e.penalties.iter().map(|p| u32::from(p.points)).sum::<u32>().min(100),
+            penalty_points: e.penalty_points(),
             edits: e
                 .edits
                 .into_iter()
@@ -173,11 +174,11 @@ impl From<Match> for proto::Match {
                 .collect(),
         };
         proto::Match {
-            unit_id: m.unit.id,
-            score: m.score.into(),
-            source: m.unit.side(m.lang).to_owned(),
-            target: m.unit.side(m.lang.other()).to_owned(),
-            memory: m.unit.memory.clone(),
+            unit_id: unit.id,
+            score: score.into(),
+            source,
+            target,
+            memory: unit.memory.clone(),
             penalties: e
                 .penalties
                 .into_iter()
@@ -186,7 +187,7 @@ impl From<Match> for proto::Match {
             word_distance: e.word_edits as u32,
             query_words: e.query_words as u32,
             source_words: e.source_words as u32,
-            unit: Some(m.unit.into()),
+            unit: Some(unit.into()),
             explanation: Some(explanation),
             repaired_target: e.repaired_target,
         }

@@ -10,6 +10,7 @@ mod placeables;
 mod stem;
 mod tokenize;
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 pub use lang::Lang;
@@ -56,18 +57,16 @@ impl Token {
 /// Their surfaces are [`words`]`(text)`.
 pub fn tokens(text: &str, lang: Lang) -> Vec<Token> {
     // Split the visible text, then map positions back to the original.
-    let mut visible = String::with_capacity(text.len());
-    // Byte offset in `text` of each byte boundary in `visible`.
-    let mut origin: Vec<usize> = Vec::with_capacity(text.len() + 1);
-    for (at, c) in text.char_indices() {
-        if !is_invisible(c) {
-            for k in 0..c.len_utf8() {
-                origin.push(at + k);
-            }
-            visible.push(c);
-        }
-    }
-    origin.push(text.len());
+    let visible = strip_invisible(text);
+    // Byte offset in `text` of each byte of `visible`, when they differ.
+    let origin: Option<Vec<usize>> = matches!(visible, Cow::Owned(_)).then(|| {
+        text.char_indices()
+            .filter(|&(_, c)| !is_invisible(c))
+            .flat_map(|(at, c)| at..at + c.len_utf8())
+            .chain(std::iter::once(text.len()))
+            .collect()
+    });
+    let in_text = |at: usize| origin.as_ref().map_or(at, |origin| origin[at]);
     let parts = split(&visible);
     let mut tokens = Vec::with_capacity(parts.words.len());
     let mut chars_before = 0;
@@ -78,11 +77,11 @@ pub fn tokens(text: &str, lang: Lang) -> Vec<Token> {
             continue;
         }
         let start_in_visible = word.as_ptr() as usize - visible.as_ptr() as usize;
-        let start = origin[start_in_visible];
+        let start = in_text(start_in_visible);
         // The word ends after its last visible character: invisible characters
         // that follow it are not part of it.
         let last = word.chars().next_back().map_or(0, char::len_utf8);
-        let end = origin[start_in_visible + word.len() - last] + last;
+        let end = in_text(start_in_visible + word.len() - last) + last;
         chars_before += text[counted_to..start].chars().count();
         let char_len = text[start..end].chars().count();
         counted_to = end;
@@ -98,7 +97,7 @@ pub fn tokens(text: &str, lang: Lang) -> Vec<Token> {
 }
 
 /// `text` without bidi and zero-width controls.
-pub(crate) fn strip_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn strip_invisible(text: &str) -> Cow<'_, str> {
     if text.chars().any(is_invisible) {
         text.chars().filter(|&c| !is_invisible(c)).collect::<String>().into()
     } else {

@@ -3,6 +3,7 @@
 //! and tags). Two sentences that differ only in placeables have the same
 //! translation up to those tokens, so the stored target can be repaired.
 
+use super::tokenize::URL_PREFIXES;
 use super::Lang;
 
 /// A kind of placeable.
@@ -72,8 +73,8 @@ impl Placeable {
             '@' => return Some(Placeable::Handle),
             _ => {}
         }
-        let lower = word.get(..8).unwrap_or(word).to_ascii_lowercase();
-        if ["http://", "https://", "ftp://", "www."].iter().any(|p| lower.starts_with(p)) {
+        let starts_with = |prefix: &str| word.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+        if URL_PREFIXES.iter().any(|prefix| starts_with(prefix)) {
             return Some(Placeable::Url);
         }
         if word.contains('@') {
@@ -139,6 +140,9 @@ impl NumberValue {
     /// a version-like dotted number). `None` when `word` is not only digits
     /// and separators.
     pub fn parse(word: &str) -> Option<NumberValue> {
+        if !word.starts_with(|c: char| c.is_numeric()) {
+            return None;
+        }
         let mut script = None;
         let mut digits_groups: Vec<String> = vec![String::new()];
         let mut separators: Vec<char> = Vec::new();

@@ -127,6 +127,9 @@ fn clitic_before_number(chars: &[(usize, char)], start: usize) -> Option<usize> 
     (i > start && at(i).is_some_and(is_digit)).then_some(i)
 }
 
+/// How a URL starts (compared without case).
+pub(super) const URL_PREFIXES: [&str; 4] = ["https://", "http://", "ftp://", "www."];
+
 /// The end of a URL starting at `start` (`http://`, `https://`, `ftp://` or
 /// `www.`): it runs to the next space or closing bracket/quote, without
 /// trailing punctuation.
@@ -137,7 +140,7 @@ fn url_end(chars: &[(usize, char)], start: usize) -> Option<usize> {
     let rest = |prefix: &str| {
         prefix.chars().enumerate().all(|(k, p)| chars.get(start + k).is_some_and(|&(_, c)| c.eq_ignore_ascii_case(&p)))
     };
-    let prefix = ["https://", "http://", "ftp://", "www."].into_iter().find(|p| rest(p))?;
+    let prefix = URL_PREFIXES.into_iter().find(|p| rest(p))?;
     let mut end = start + prefix.len();
     while let Some(&(_, c)) = chars.get(end) {
         if c.is_whitespace() || matches!(c, '"' | '<' | '>' | '«' | '»' | '“' | '”' | '،' | '؛') || end - start > 2000

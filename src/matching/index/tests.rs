@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::matching::fuzzy_score;
+use crate::matching::score::fuzzy_score;
 
 /// A small vocabulary, so that random sentences share words often, with
 /// variants (model/models, شركة/والشركة/الشركات) and placeables (numbers, and
