@@ -398,18 +398,12 @@ pub async fn run_grpc(
     settings: &Settings,
     concurrency: usize,
 ) -> Result<Report> {
-    use crate::proto::translation_memory_client::TranslationMemoryClient;
     use crate::proto::{AddUnitsRequest, StatsRequest};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     let failed = |what: &str, err: String| Error::Input { path: url.to_owned(), reason: format!("{what}: {err}") };
-    let connect = || async {
-        TranslationMemoryClient::connect(url.to_owned())
-            .await
-            .map(|c| c.max_decoding_message_size(64 << 20))
-            .map_err(|err| failed("connect", err.to_string()))
-    };
+    let connect = || async { crate::server::connect(url).await.map_err(|err| failed("connect", err.to_string())) };
     let mut client = connect().await?;
     let started = std::time::Instant::now();
     if let Some(units) = units {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use dhakira::proto::{self, translation_memory_client::TranslationMemoryClient};
+use dhakira::proto;
 use dhakira::tsv::ImportSummary;
 use dhakira::{LookupRequest, TranslationMemory, UnitInput};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -279,9 +279,7 @@ fn server_url(addr: &str) -> String {
 fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto::Match>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = TranslationMemoryClient::connect(url.to_owned())
-            .await
-            .with_context(|| format!("cannot connect to {url}"))?;
+        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
         let request = proto::LookupRequest::from(request);
         let response = client.lookup(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(response.into_inner().matches)

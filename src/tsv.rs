@@ -63,9 +63,13 @@ pub fn import(tm: &TranslationMemory, reader: impl BufRead, template: &UnitInput
         }
         Ok(())
     };
-    for (i, line) in reader.lines().enumerate() {
+    for (i, line) in reader.split(b'\n').enumerate() {
         let line_no = i + 1;
         let line = line.map_err(|err| Error::Input { path: format!("line {line_no}"), reason: err.to_string() })?;
+        let Ok(line) = String::from_utf8(line) else {
+            summary.rejected.push(Rejected { line: line_no, reason: "not valid UTF-8".into() });
+            continue;
+        };
         let (arabic, english) = match parse_line(&line) {
             Ok(Some(pair)) => pair,
             Ok(None) => continue,
@@ -76,13 +80,9 @@ pub fn import(tm: &TranslationMemory, reader: impl BufRead, template: &UnitInput
         };
         let unit = UnitInput { arabic, english, ..template.clone() };
         // Validated here, so one bad line is rejected alone, not its whole batch.
-        match unit.validate("unit") {
+        match unit.validate("") {
             Ok(unit) => batch.push(unit),
-            Err(err) => {
-                let reason = err.to_string();
-                let reason = reason.strip_prefix("unit.").unwrap_or(&reason).to_owned();
-                summary.rejected.push(Rejected { line: line_no, reason });
-            }
+            Err(err) => summary.rejected.push(Rejected { line: line_no, reason: err.to_string() }),
         }
         if batch.len() == IMPORT_BATCH {
             flush(&mut batch, &mut summary)?;
@@ -107,5 +107,16 @@ mod tests {
         assert_eq!(lines, [3, 4, 5]);
         assert_eq!(summary.rejected[2].reason, "arabic: must not be empty");
         assert_eq!(tm.stats().total_units, 2);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_rejected_alone() {
+        let tm = TranslationMemory::in_memory();
+        let mut bytes = "مرحبا\tHello\n".as_bytes().to_vec();
+        bytes.extend_from_slice(b"caf\xe9\tcafe\n");
+        bytes.extend_from_slice("شكرا\tThanks\n".as_bytes());
+        let summary = import(&tm, bytes.as_slice(), &UnitInput::default()).unwrap();
+        assert_eq!(summary.added, 2);
+        assert_eq!(summary.rejected, [Rejected { line: 2, reason: "not valid UTF-8".into() }]);
     }
 }

@@ -91,18 +91,20 @@ pub struct UnitInput {
 
 impl UnitInput {
     /// Checks every field and returns the unit to store (without id and
-    /// time). `field` is the request path of this unit, e.g. `units[3]`.
+    /// time). `field` is the request path of this unit, e.g. `units[3]`, or
+    /// empty when the unit stands alone (errors then name the bare field).
     pub fn validate(self, field: &str) -> Result<Unit> {
-        check_segment(&self.arabic, &format!("{field}.arabic"))?;
-        check_segment(&self.english, &format!("{field}.english"))?;
-        let memory = memory_name(&self.memory, &format!("{field}.memory"))?;
+        let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+        check_segment(&self.arabic, &path("arabic"))?;
+        check_segment(&self.english, &path("english"))?;
+        let memory = memory_name(&self.memory, &path("memory"))?;
         for (name, value) in [
             ("created_by", &self.created_by),
             ("domain", &self.domain),
             ("source_document", &self.source_document),
             ("note", &self.note),
         ] {
-            check_metadata(value, &format!("{field}.{name}"))?;
+            check_metadata(value, &path(name))?;
         }
         Ok(Unit {
             id: 0,

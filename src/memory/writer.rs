@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 
 use super::Shared;
 use crate::error::{Error, Result};
+use crate::matching::Analyzed;
 use crate::store::Write;
 use crate::unit::{Fingerprint, Unit, UnitId};
 
@@ -118,10 +119,19 @@ fn commit(shared: &Shared, group: Vec<Command>) {
     });
     match outcome {
         Ok(planned) => {
+            // Analyze the new units before taking the lock: lookups wait on it.
+            let mut analyzed = writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::Put(unit) => Some(Analyzed::of(unit)),
+                    Write::Delete(_) => None,
+                })
+                .collect::<Vec<_>>()
+                .into_iter();
             let mut index = shared.index.write();
             for write in &writes {
                 match write {
-                    Write::Put(unit) => index.insert(unit),
+                    Write::Put(unit) => index.insert_analyzed(unit, analyzed.next().expect("one analysis per put")),
                     Write::Delete(unit) => {
                         index.remove(unit.id);
                     }

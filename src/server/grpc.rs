@@ -70,7 +70,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     }
 
     async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
-        Ok(Response::new(self.tm.stats().into()))
+        let stats = self.blocking(|tm| Ok(tm.stats())).await?;
+        Ok(Response::new(stats.into()))
     }
 }
 

@@ -14,12 +14,20 @@ use tonic::transport::server::TcpIncoming;
 pub use grpc::Service;
 
 use crate::memory::TranslationMemory;
+use crate::proto::translation_memory_client::TranslationMemoryClient;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
 
 /// Largest request or response, in bytes: bounded, and well above tonic's
 /// 4 MiB default so that an `AddUnits` of 10,000 news-length units, or 100
 /// matches with their units, fits.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// A client for the server at `url` (`http://host:port`), with the same
+/// message bound as the server.
+pub async fn connect(url: &str) -> Result<TranslationMemoryClient<tonic::transport::Channel>, tonic::transport::Error> {
+    let client = TranslationMemoryClient::connect(url.to_owned()).await?;
+    Ok(client.max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES))
+}
 
 /// Serves `tm` on `listener` until `shutdown` completes, then stops accepting
 /// and lets requests in flight finish for at most `drain` (a client that
