@@ -2,10 +2,9 @@
 //! Run with `cargo bench`; reads the corpus from `../shared/data/corpus` (or
 //! `$DHAKIRA_CORPUS`). The end-to-end load generator is `dhakira bench`.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use dhakira::bench::{read_corpus, Workload};
+use dhakira::bench::{corpus_dir, read_corpus, Workload};
 use dhakira::matching::{explain, word_distance, Index, Query};
 use dhakira::text::words;
 use dhakira::{Lang, Unit};
@@ -23,10 +22,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = std::env::var_os("DHAKIRA_CORPUS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"));
-        let mut workload = Workload::new(read_corpus(&dir).expect("the shared corpus"), 1);
+        let mut workload = Workload::new(read_corpus(&corpus_dir()).expect("the shared corpus"), 1);
         let units = workload.units(100_000);
         let mut index = Index::default();
         for (i, u) in units.iter().enumerate() {

@@ -3,7 +3,7 @@
 //! reports. Used by `dhakira bench` (in-process or over gRPC) and by the
 //! tests that check the index against full scans.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -15,6 +15,21 @@ use crate::error::{Error, Result};
 use crate::text::Lang;
 use crate::tsv::parse_line;
 use crate::unit::UnitInput;
+
+/// The shared corpus for tests and benchmarks: `$DHAKIRA_CORPUS`, or
+/// `../shared/data/corpus` beside this crate.
+pub fn corpus_dir() -> PathBuf {
+    std::env::var_os("DHAKIRA_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
+}
+
+/// The pairs of one `arabic<TAB>english` file, malformed lines skipped.
+pub fn read_pairs(file: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| Error::Input { path: file.display().to_string(), reason: err.to_string() })?;
+    Ok(text.lines().filter_map(|line| parse_line(line).ok().flatten()).collect())
+}
 
 /// Real pairs, read from every `.tsv` file of a corpus directory (sorted by
 /// file name, so the order is stable).
@@ -28,8 +43,7 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>> {
     files.sort();
     let mut pairs = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|err| input(format!("{}: {err}", file.display())))?;
-        pairs.extend(text.lines().filter_map(|line| parse_line(line).ok().flatten()));
+        pairs.extend(read_pairs(&file)?);
     }
     if pairs.is_empty() {
         return Err(input("no .tsv file with pairs in this directory".into()));

@@ -66,14 +66,14 @@ pub struct Fingerprint(pub u128);
 
 impl Fingerprint {
     pub fn of(memory: &str, arabic: &str, english: &str) -> Fingerprint {
-        let mut bytes = Vec::with_capacity(memory.len() + arabic.len() + english.len() + 2);
-        for (i, part) in [memory, arabic, english].into_iter().enumerate() {
-            if i > 0 {
-                bytes.push(0);
-            }
-            bytes.extend_from_slice(part.as_bytes());
-        }
-        Fingerprint(xxhash_rust::xxh3::xxh3_128(&bytes))
+        // The hash of `memory NUL arabic NUL english`, streamed: no copy.
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        hasher.update(memory.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(arabic.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(english.as_bytes());
+        Fingerprint(hasher.digest128())
     }
 }
 
@@ -181,6 +181,15 @@ pub fn memory_name(name: &str, field: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_hash_of_the_nul_joined_fields() {
+        // Part of the key layout: it must never change.
+        let (memory, arabic, english) = ("news", "كشفت شركة Tencent", "Tencent unveiled");
+        let joined = format!("{memory}\0{arabic}\0{english}");
+        assert_eq!(Fingerprint::of(memory, arabic, english).0, xxhash_rust::xxh3::xxh3_128(joined.as_bytes()));
+        assert_ne!(Fingerprint::of("a", "b", "c"), Fingerprint::of("a", "bc", ""));
+    }
 
     fn input(arabic: &str, english: &str) -> UnitInput {
         UnitInput { arabic: arabic.into(), english: english.into(), ..Default::default() }

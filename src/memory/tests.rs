@@ -280,26 +280,19 @@ mod index_equals_scan {
 /// shared corpus (NTREX-128, FLORES-200, TICO-19).
 mod news_quality {
     use std::collections::HashMap;
-    use std::path::PathBuf;
 
     use super::*;
 
-    const FILES: [&str; 3] = ["ntrex128.tsv", "flores200_devtest.tsv", "tico19_test.tsv"];
+    use crate::bench::{corpus_dir, read_pairs};
 
-    fn corpus_dir() -> PathBuf {
-        std::env::var_os("DHAKIRA_CORPUS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
-    }
+    const FILES: [&str; 3] = ["ntrex128.tsv", "flores200_devtest.tsv", "tico19_test.tsv"];
 
     /// Every news pair, stored in one memory; and the pairs whose Arabic side
     /// occurs once (so "the original comes back first" is well defined).
     fn news() -> (TranslationMemory, Vec<(String, String)>) {
         let mut pairs = Vec::new();
         for file in FILES {
-            let path = corpus_dir().join(file);
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            pairs.extend(text.lines().filter_map(|line| tsv::parse_line(line).ok().flatten()));
+            pairs.extend(read_pairs(&corpus_dir().join(file)).unwrap());
         }
         let tm = TranslationMemory::in_memory();
         let inputs: Vec<UnitInput> = pairs

@@ -1,5 +1,5 @@
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,23 +80,13 @@ impl Drop for Server {
     }
 }
 
-/// The shared Arabic–English corpus (`../shared/data/corpus`, or
-/// `$DHAKIRA_CORPUS`).
-pub fn corpus_dir() -> PathBuf {
-    std::env::var_os("DHAKIRA_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
-}
+pub use dhakira::bench::corpus_dir;
 
 /// Up to `limit` pairs from one corpus file, in file order.
 pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
-    let path = corpus_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
-    text.lines()
-        .filter_map(|line| line.split_once('\t'))
-        .map(|(ar, en)| (ar.to_owned(), en.to_owned()))
-        .take(limit)
-        .collect()
+    let mut pairs = dhakira::bench::read_pairs(&corpus_dir().join(file)).expect("the shared corpus");
+    pairs.truncate(limit);
+    pairs
 }
 
 pub fn unit(arabic: &str, english: &str, memory: &str) -> UnitInput {
