@@ -200,9 +200,12 @@ fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow:
         println!("dhakira listening on {local}");
         std::io::stdout().flush()?;
         dhakira::server::serve(tm, listener, shutdown_signal(), drain).await?;
-        tracing::info!("stopped: every acknowledged write is on disk");
         anyhow::Ok(())
     })?;
+    // Engine work still running on the blocking pool (a long exhaustive
+    // lookup) gets the same bound; nothing it holds has been acknowledged.
+    runtime.shutdown_timeout(drain);
+    tracing::info!("stopped: every acknowledged write is on disk");
     Ok(ExitCode::SUCCESS)
 }
 
