@@ -15,8 +15,7 @@ async fn add(client: &mut Client, units: Vec<UnitInput>) -> Vec<u64> {
 
 #[tokio::test]
 async fn lookup_finds_real_news_in_both_directions() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::on_temp_db();
     let mut client = server.client().await;
     let pairs = corpus_pairs("ntrex128.tsv", 300);
     let ids = add(&mut client, pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect()).await;
@@ -44,8 +43,7 @@ async fn lookup_finds_real_news_in_both_directions() {
 
 #[tokio::test]
 async fn arabic_spelling_variants_score_below_100_with_named_penalties() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::on_temp_db();
     let mut client = server.client().await;
     let stored = "كشفت شركة Tencent عن نموذج Hunyuan في عام 2023";
     add(&mut client, vec![unit(stored, "Tencent unveiled its Hunyuan model in 2023", "")]).await;
@@ -87,8 +85,7 @@ async fn arabic_spelling_variants_score_below_100_with_named_penalties() {
 
 #[tokio::test]
 async fn duplicates_get_delete_and_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::on_temp_db();
     let mut client = server.client().await;
     let pairs = corpus_pairs("tico19_test.tsv", 20);
     let units: Vec<UnitInput> = pairs.iter().map(|(ar, en)| unit(ar, en, "tico")).collect();
@@ -132,8 +129,7 @@ async fn duplicates_get_delete_and_stats() {
 
 #[tokio::test]
 async fn bad_requests_get_clear_statuses_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::on_temp_db();
     let mut client = server.client().await;
     add(&mut client, vec![unit("مرحبا بالعالم", "Hello world", "")]).await;
 
@@ -176,8 +172,7 @@ async fn health_and_reflection_answer_without_a_proto_file() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     use tonic_reflection::pb::v1::ServerReflectionRequest;
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Server::on_temp_db();
     let url = format!("http://{}", server.addr);
     server.client().await; // waits until the server answers
 

@@ -13,9 +13,19 @@ pub type Client = TranslationMemoryClient<Channel>;
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// The database directory, when the server owns it.
+    _db: Option<tempfile::TempDir>,
 }
 
 impl Server {
+    /// Starts a server on a new temporary database, removed with the server.
+    pub fn on_temp_db() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = Server::start(dir.path());
+        server._db = Some(dir);
+        server
+    }
+
     /// Starts a server on `db` without the bundled sample.
     pub fn start(db: &Path) -> Server {
         Server::start_with(db, &["--no-sample"])
@@ -38,14 +48,14 @@ impl Server {
             .strip_prefix("dhakira listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
             .to_owned();
-        Server { child, addr }
+        Server { child, addr, _db: None }
     }
 
     pub async fn client(&self) -> Client {
         let url = format!("http://{}", self.addr);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            match TranslationMemoryClient::connect(url.clone()).await {
+            match dhakira::server::connect(&url).await {
                 Ok(client) => return client,
                 Err(err) if Instant::now() > deadline => panic!("cannot connect to {url}: {err}"),
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
