@@ -140,8 +140,20 @@ fn check_metadata(value: &str, field: &str) -> Result<()> {
     check_controls(value, field)
 }
 
+/// Whether `c` is a control character that no text may hold: any but tab,
+/// line feed and carriage return.
+pub(crate) fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// The first forbidden control character of `text` (see
+/// [`is_forbidden_control`]), with its index in characters.
+pub(crate) fn first_control(text: &str) -> Option<(usize, char)> {
+    text.chars().enumerate().find(|&(_, c)| is_forbidden_control(c))
+}
+
 fn check_controls(text: &str, field: &str) -> Result<()> {
-    match text.chars().enumerate().find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    match first_control(text) {
         Some((at, c)) => {
             Err(Error::invalid(field, format!("contains the control character U+{:04X} at character {at}", c as u32)))
         }

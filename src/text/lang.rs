@@ -13,20 +13,31 @@ pub enum Lang {
 
 impl Lang {
     /// Reads a language code as clients send it: `ar`, `en`, any case, any
-    /// BCP-47 or POSIX variant (`ar-EG`, `en_US`, `AR`), or ISO 639-2 (`ara`,
-    /// `eng`). `field` names the request field in the error.
+    /// BCP-47 or POSIX variant (`ar-EG`, `en_US`, `AR`), or ISO 639-2/3
+    /// (`ara`, `arb`, `eng`). `field` names the request field in the error.
     pub fn parse(code: &str, field: &str) -> Result<Lang> {
-        let primary = code.trim().split(['-', '_', '.', '@']).next().unwrap_or_default().to_ascii_lowercase();
-        match primary.as_str() {
-            "ar" | "ara" => Ok(Lang::Arabic),
-            "en" | "eng" => Ok(Lang::English),
-            "" => Err(Error::invalid(field, "is required: \"ar\" or \"en\"")),
-            _ => Err(Error::invalid(
+        Lang::from_code(code).ok_or_else(|| match primary_subtag(code) {
+            "" => Error::invalid(field, "is required: \"ar\" or \"en\""),
+            _ => Error::invalid(
                 field,
                 format!(
                     "unknown language {code:?}: expected \"ar\" or \"en\" (or a variant such as \"ar-EG\", \"en_US\")"
                 ),
-            )),
+            ),
+        })
+    }
+
+    /// The language of a code (as [`Lang::parse`] reads it; `arb`, ISO
+    /// 639-3 Standard Arabic, is used by some TMX tools), or `None`.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = primary_subtag(code);
+        let is = |codes: &[&str]| codes.iter().any(|c| primary.eq_ignore_ascii_case(c));
+        if is(&["ar", "ara", "arb"]) {
+            Some(Lang::Arabic)
+        } else if is(&["en", "eng"]) {
+            Some(Lang::English)
+        } else {
+            None
         }
     }
 
@@ -47,6 +58,12 @@ impl Lang {
     }
 }
 
+/// The language subtag of a code: what comes before the first `-`, `_`,
+/// `.` or `@`, spaces around the code ignored.
+fn primary_subtag(code: &str) -> &str {
+    code.trim().split(['-', '_', '.', '@']).next().unwrap_or_default()
+}
+
 impl fmt::Display for Lang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -65,6 +82,27 @@ mod tests {
         for code in ["en", "EN", "en-US", "en_GB", "eng", "en_US.UTF-8"] {
             assert_eq!(Lang::parse(code, "f").unwrap(), Lang::English, "{code}");
         }
+    }
+
+    #[test]
+    fn from_code_reads_the_primary_subtag() {
+        let cases = [
+            ("ar", Some(Lang::Arabic)),
+            ("AR-eg", Some(Lang::Arabic)),
+            ("arb", Some(Lang::Arabic)),
+            ("ARB_EG", Some(Lang::Arabic)),
+            ("eng", Some(Lang::English)),
+            ("en_US.UTF-8", Some(Lang::English)),
+            ("fr", None),
+            ("", None),
+            ("-EG", None),
+            ("arabic", None),
+        ];
+        for (code, lang) in cases {
+            assert_eq!(Lang::from_code(code), lang, "{code}");
+        }
+        assert_eq!(Lang::parse("-EG", "f").unwrap_err().to_string(), "f: is required: \"ar\" or \"en\"");
+        assert!(Lang::parse("fr", "f").unwrap_err().to_string().starts_with("f: unknown language \"fr\": "));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! transcoding to UTF-8, and the positions (lines, columns) of what the XML
 //! parser consumes, counted as it goes.
 
-use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
@@ -12,9 +11,6 @@ use super::{Position, MAX_TOKEN_BYTES};
 
 /// Bytes read ahead to find the encoding: the XML declaration fits.
 const SNIFF_BYTES: usize = 1024;
-
-/// Tag starts remembered to place errors that quick-xml reports by offset.
-const CHECKPOINTS: usize = 64;
 
 /// The input as the XML parser reads it: UTF-8, counted.
 pub(super) type Source<R> = Counter<BufReader<DecodeReaderBytes<Chain<Cursor<Vec<u8>>, R>, Vec<u8>>>>;
@@ -92,91 +88,52 @@ fn declaration_encoding_label(prefix: &[u8]) -> Option<&[u8]> {
     Some(&rest[..rest.iter().position(|&b| b == quote)?])
 }
 
-/// A position to come back to: where a tag started.
-#[derive(Debug, Clone, Copy)]
-struct Checkpoint {
-    byte: u64,
-    line: u64,
-    column: u64,
-}
-
-/// A `BufRead` that counts lines and columns in what is consumed, remembers
-/// where the last tags started, and refuses a run of more than
-/// [`MAX_TOKEN_BYTES`] without a `<`.
+/// A `BufRead` that counts lines and columns in what is consumed and
+/// refuses to give more than [`MAX_TOKEN_BYTES`] to one XML event: the
+/// reader marks where each event starts ([`Counter::start_event`]), and the
+/// parser buffers an event whole (a text run, a tag with its quoted
+/// attributes, a CDATA section, a comment, a DOCTYPE…).
 pub(super) struct Counter<B> {
     inner: B,
-    tally: Tally,
-}
-
-/// What [`Counter`] counted so far.
-struct Tally {
-    byte: u64,
-    line: u64,
-    column: u64,
-    since_tag: usize,
-    tags: VecDeque<Checkpoint>,
+    /// The position of the next byte to be consumed.
+    here: Position,
+    /// Where the current XML event starts.
+    event_start: Position,
     overlong: bool,
 }
 
 impl<B: BufRead> Counter<B> {
     fn new(inner: B) -> Counter<B> {
-        let tally = Tally { byte: 0, line: 1, column: 1, since_tag: 0, tags: VecDeque::new(), overlong: false };
-        Counter { inner, tally }
+        let start = Position { line: 1, column: 1, byte: 0 };
+        Counter { inner, here: start, event_start: start, overlong: false }
     }
 
-    /// Whether the input was cut for a run longer than [`MAX_TOKEN_BYTES`].
+    /// Marks the start of an XML event here, and returns its position.
+    pub(super) fn start_event(&mut self) -> Position {
+        self.event_start = self.here;
+        self.here
+    }
+
+    /// Whether the input was cut for an event longer than [`MAX_TOKEN_BYTES`].
     pub(super) fn overlong(&self) -> bool {
-        self.tally.overlong
+        self.overlong
     }
 
     /// The position of the next byte to be consumed.
     pub(super) fn here(&self) -> Position {
-        self.tally.here()
+        self.here
     }
 
-    /// The position of byte `byte`: exact at a remembered tag start or at
-    /// the end of what was consumed, else counted in bytes from the last tag
-    /// start before it.
+    /// The position of byte `byte`: exact at the start of the current event
+    /// and at the end of what was consumed; in between, counted in bytes
+    /// from the event start (on its line). Before the current event, where
+    /// nothing is known any more, the end of what was consumed.
     pub(super) fn position_at(&self, byte: u64) -> Position {
-        let tally = &self.tally;
-        if byte >= tally.byte {
-            return tally.here();
+        let start = self.event_start;
+        if byte >= self.here.byte || byte < start.byte {
+            return self.here;
         }
-        match tally.tags.iter().rev().find(|c| c.byte <= byte) {
-            Some(c) => Position { line: c.line, column: c.column + (byte - c.byte), byte },
-            None => tally.here(),
-        }
-    }
-}
-
-impl Tally {
-    fn here(&self) -> Position {
-        Position { line: self.line, column: self.column, byte: self.byte }
-    }
-
-    fn count(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            match b {
-                b'\n' => {
-                    self.line += 1;
-                    self.column = 0;
-                }
-                b'<' => {
-                    if self.tags.len() == CHECKPOINTS {
-                        self.tags.pop_front();
-                    }
-                    self.tags.push_back(Checkpoint { byte: self.byte, line: self.line, column: self.column });
-                    self.since_tag = 0;
-                }
-                _ => {}
-            }
-            // Continuation bytes of a UTF-8 character do not start a column.
-            if b & 0xC0 != 0x80 {
-                self.column += 1;
-            }
-            self.byte += 1;
-            self.since_tag += 1;
-        }
+        Position { line: start.line, column: start.column + (byte - start.byte), byte }
     }
 }
 
@@ -192,9 +149,9 @@ impl<B: BufRead> Read for Counter<B> {
 
 impl<B: BufRead> BufRead for Counter<B> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.tally.since_tag > MAX_TOKEN_BYTES {
-            self.tally.overlong = true;
-            return Err(io::Error::other(format!("more than {MAX_TOKEN_BYTES} bytes without a tag")));
+        if self.here.byte - self.event_start.byte > MAX_TOKEN_BYTES as u64 {
+            self.overlong = true;
+            return Err(io::Error::other(format!("more than {MAX_TOKEN_BYTES} bytes in one XML event")));
         }
         self.inner.fill_buf()
     }
@@ -205,8 +162,23 @@ impl<B: BufRead> BufRead for Counter<B> {
         }
         // The buffer still holds what is consumed: `fill_buf` does no I/O here.
         if let Ok(buffer) = self.inner.fill_buf() {
-            self.tally.count(&buffer[..amount.min(buffer.len())]);
+            count(&mut self.here, &buffer[..amount.min(buffer.len())]);
         }
         self.inner.consume(amount);
     }
+}
+
+/// Moves `here` past `bytes`.
+fn count(here: &mut Position, bytes: &[u8]) {
+    let last_line = match memchr::memrchr(b'\n', bytes) {
+        Some(newline) => {
+            here.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            here.column = 1;
+            &bytes[newline + 1..]
+        }
+        None => bytes,
+    };
+    // Continuation bytes of a UTF-8 character do not start a column.
+    here.column += last_line.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+    here.byte += bytes.len() as u64;
 }

@@ -48,8 +48,6 @@ mod tests;
 
 use std::fmt;
 
-use crate::text::Lang;
-
 pub use reader::TmxReader;
 pub use writer::TmxWriter;
 
@@ -74,8 +72,9 @@ pub const MAX_INLINE_DEPTH: usize = 16;
 /// Deepest nesting of elements in the document: deeper ends the reading.
 pub const MAX_DEPTH: usize = 64;
 
-/// Longest run of input without a `<`, in bytes: longer ends the reading
-/// (it bounds the parser's buffer).
+/// Longest XML event (a text run, a tag with its attributes, a CDATA section,
+/// a comment, a processing instruction, a DOCTYPE), in bytes: longer ends the
+/// reading (the parser buffers one XML event whole).
 pub const MAX_TOKEN_BYTES: usize = 8 << 20;
 
 /// Most warnings kept for one unit; further ones are dropped.
@@ -115,6 +114,18 @@ impl Prop {
     }
 }
 
+/// Header attributes that TMX 1.4 requires, in the order Dhakira writes them,
+/// with the value written when a header lacks one.
+const REQUIRED_HEADER: [(&str, &str); 7] = [
+    ("creationtool", "Dhakira"),
+    ("creationtoolversion", env!("CARGO_PKG_VERSION")),
+    ("segtype", "sentence"),
+    ("o-tmf", "Dhakira"),
+    ("adminlang", "en"),
+    ("srclang", "*all*"),
+    ("datatype", "plaintext"),
+];
+
 /// The `<header>`: its attributes in document order, props and notes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Header {
@@ -127,16 +138,11 @@ impl Header {
     /// The header Dhakira writes: every attribute TMX 1.4 requires, with
     /// `srclang` (an `ar`/`en` code, or `*all*`).
     pub fn dhakira(srclang: &str) -> Header {
-        let attributes = [
-            ("creationtool", "Dhakira"),
-            ("creationtoolversion", env!("CARGO_PKG_VERSION")),
-            ("segtype", "sentence"),
-            ("o-tmf", "Dhakira"),
-            ("adminlang", "en"),
-            ("srclang", srclang),
-            ("datatype", "plaintext"),
-        ];
-        Header { attributes: attributes.into_iter().map(|(n, v)| Attribute::new(n, v)).collect(), ..Header::default() }
+        let attributes = REQUIRED_HEADER
+            .into_iter()
+            .map(|(name, value)| Attribute::new(name, if name == "srclang" { srclang } else { value }))
+            .collect();
+        Header { attributes, ..Header::default() }
     }
 
     /// The value of the header attribute `name`.
@@ -178,14 +184,6 @@ impl TmxUnit {
     /// The `tuid` attribute.
     pub fn tuid(&self) -> Option<&str> {
         self.get("tuid")
-    }
-
-    /// The variant in `lang`.
-    pub fn variant(&self, lang: Lang) -> &Variant {
-        match lang {
-            Lang::Arabic => &self.arabic,
-            Lang::English => &self.english,
-        }
     }
 }
 

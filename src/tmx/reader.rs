@@ -21,7 +21,7 @@ use super::{
     MAX_METADATA_ITEMS, MAX_TAGS_PER_SEGMENT, MAX_TOKEN_BYTES, MAX_VARIANTS, MAX_WARNINGS,
 };
 use crate::text::Lang;
-use crate::unit::{MAX_METADATA_CHARS, MAX_SEGMENT_CHARS};
+use crate::unit::{first_control, MAX_METADATA_CHARS, MAX_SEGMENT_CHARS};
 
 /// Parser buffers larger than this are dropped after use, not kept.
 const KEPT_BUFFER_BYTES: usize = 1 << 20;
@@ -174,6 +174,9 @@ impl<R: Read> TmxReader<R> {
             Event::Text(text) if !text.iter().all(u8::is_ascii_whitespace) => {
                 Err(self.malformed("not a TMX file: text before the root element (is the encoding right?)".into()))
             }
+            Event::GeneralRef(_) => {
+                Err(self.malformed("not a TMX file: text before the root element (is the encoding right?)".into()))
+            }
             Event::Eof => Err(self.malformed("not a TMX file: no <tmx> element (is the encoding right?)".into())),
             _ => Ok(()),
         }
@@ -229,6 +232,7 @@ impl<R: Read> TmxReader<R> {
             Event::Text(text) if !text.iter().all(u8::is_ascii_whitespace) => {
                 Err(self.malformed("text after the root element".into()))
             }
+            Event::GeneralRef(_) => Err(self.malformed("text after the root element".into())),
             _ => Ok(false),
         }
     }
@@ -283,9 +287,9 @@ impl<R: Read> TmxReader<R> {
         verdict: &mut Verdict,
     ) -> Result<(), TmxError> {
         let is_prop = start.name().as_ref() == b"prop";
-        let what = if is_prop { "prop" } else { "note" };
+        let (what, label) = if is_prop { ("prop", "a <prop>") } else { ("note", "a <note>") };
         let attributes = attributes(start, verdict);
-        let value = if empty { String::new() } else { self.read_text(what, verdict)? };
+        let value = if empty { String::new() } else { self.read_text(what, label, verdict)? };
         if metadata.props.len() + metadata.notes.len() == MAX_METADATA_ITEMS {
             verdict.fail(format!("more than {MAX_METADATA_ITEMS} <prop> and <note> elements in one element"));
         }
@@ -332,8 +336,9 @@ impl<R: Read> TmxReader<R> {
         verdict: &mut Verdict,
     ) -> Result<(), TmxError> {
         let mut attributes = attributes(start, verdict);
-        unit.variants += 1;
-        if unit.variants > MAX_VARIANTS {
+        // Every <tuv> before this one had a language: a <tuv> without one
+        // fails the unit, and no <tuv> is read after that.
+        if unit.languages.len() >= MAX_VARIANTS {
             verdict.fail(format!("more than {MAX_VARIANTS} <tuv> elements"));
         }
         let Some(code) = take_lang(&mut attributes) else {
@@ -341,7 +346,7 @@ impl<R: Read> TmxReader<R> {
             return self.skip_unless(empty);
         };
         unit.languages.push(code.clone());
-        let Some(lang) = parse_lang(&code) else {
+        let Some(lang) = Lang::from_code(&code) else {
             unit.warn(format!("ignored a variant in another language ({code})"));
             return self.skip_unless(empty);
         };
@@ -391,7 +396,12 @@ impl<R: Read> TmxReader<R> {
 
     /// The content of a `<seg>` (just opened): text and inline markup.
     fn read_segment(&mut self, lang: Lang, verdict: &mut Verdict) -> Result<Segment, TmxError> {
-        let mut segment = SegmentBuilder { side: side(lang), ..SegmentBuilder::default() };
+        let side = side(lang);
+        let label = match lang {
+            Lang::Arabic => "the Arabic segment",
+            Lang::English => "the English segment",
+        };
+        let mut segment = SegmentBuilder { text: TextBuilder::new(label, MAX_SEGMENT_CHARS), markup: Vec::new() };
         let mut hi_depth = 0;
         let mut buf = self.take_buffer();
         loop {
@@ -400,17 +410,19 @@ impl<R: Read> TmxReader<R> {
                 Event::Start(e) => (e, false),
                 Event::Empty(e) => (e, true),
                 Event::Text(text) => {
-                    segment.push_decoded(text.xml10_content(), verdict);
+                    segment.text.push_decoded(text.xml10_content(), verdict);
                     continue;
                 }
                 Event::CData(text) => {
-                    segment.push_decoded(text.xml10_content(), verdict);
+                    segment.text.push_decoded(text.xml10_content(), verdict);
                     continue;
                 }
                 Event::GeneralRef(reference) => {
-                    match resolve(&reference) {
-                        Ok(text) => segment.push(&text, verdict),
-                        Err(reason) => verdict.fail(format!("the {} segment: {reason}", segment.side)),
+                    if !verdict.failed() {
+                        match resolve(&reference) {
+                            Ok(text) => segment.text.push(&text, verdict),
+                            Err(reason) => verdict.fail(format!("{label}: {reason}")),
+                        }
                     }
                     continue;
                 }
@@ -439,18 +451,20 @@ impl<R: Read> TmxReader<R> {
                 segment.tag(InlineKind::Code { element, attributes, content }, verdict);
             } else {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                verdict.fail(format!("unexpected <{name}> in the {} <seg>", segment.side));
+                verdict.fail(format!("unexpected <{name}> in the {side} <seg>"));
                 self.skip_unless(empty)?;
             }
         }
         self.give_buffer(buf);
-        Ok(Segment { text: segment.text, markup: segment.markup })
+        Ok(Segment { text: segment.text.text, markup: segment.markup })
     }
 
     /// The raw inner XML of an inline code element (just opened), as in the
     /// file. References in it are checked, not resolved.
     fn read_code(&mut self, element: CodeElement, verdict: &mut Verdict) -> Result<String, TmxError> {
         let mut raw = String::new();
+        // Characters in `raw`: where control characters are reported.
+        let mut chars = 0;
         let mut depth = 0;
         let mut buf = self.take_buffer();
         loop {
@@ -471,17 +485,18 @@ impl<R: Read> TmxReader<R> {
                     ("</", e, ">")
                 }
                 Event::Text(text) => ("", text, ""),
-                Event::GeneralRef(reference) => {
+                Event::GeneralRef(reference) if !verdict.failed() => {
                     match resolve(reference) {
                         Err(reason) => verdict.fail(format!("<{}>: {reason}", element.name())),
                         Ok(text) => {
-                            if let Some(reason) = control_character(&text, 0) {
+                            if let Some(reason) = control_character(&text, chars) {
                                 verdict.fail(format!("the content of <{}> {reason}", element.name()));
                             }
                         }
                     }
                     ("&", reference, ";")
                 }
+                Event::GeneralRef(_) => continue,
                 Event::CData(text) => ("<![CDATA[", text, "]]>"),
                 Event::Comment(text) => ("<!--", text, "-->"),
                 Event::PI(pi) => ("<?", pi, "?>"),
@@ -495,59 +510,49 @@ impl<R: Read> TmxReader<R> {
                 verdict.fail(format!("the content of <{}> is not valid UTF-8", element.name()));
                 continue;
             };
-            if let Some(reason) = control_character(text, 0) {
+            // `open` and `close` are ASCII: one character per byte.
+            if let Some(reason) = control_character(text, chars + open.len()) {
                 verdict.fail(format!("the content of <{}> {reason}", element.name()));
             } else if raw.len() + open.len() + text.len() + close.len() > MAX_CODE_BYTES {
                 verdict.fail(format!("the content of <{}> is longer than {MAX_CODE_BYTES} bytes", element.name()));
             } else {
                 raw.extend([open, text, close]);
+                chars += open.len() + text.chars().count() + close.len();
             }
         }
         self.give_buffer(buf);
         Ok(raw)
     }
 
-    /// The text content of a `<prop>` or `<note>` (just opened), limited to
-    /// [`MAX_METADATA_CHARS`].
-    fn read_text(&mut self, what: &str, verdict: &mut Verdict) -> Result<String, TmxError> {
-        let mut value = String::new();
-        let mut chars = 0;
+    /// The text content of a `<prop>` or `<note>` (just opened), `what`,
+    /// limited to [`MAX_METADATA_CHARS`]. `label` names it in reasons.
+    fn read_text(&mut self, what: &str, label: &'static str, verdict: &mut Verdict) -> Result<String, TmxError> {
+        let mut value = TextBuilder::new(label, MAX_METADATA_CHARS);
         let mut buf = self.take_buffer();
         loop {
             buf.clear();
-            let piece = match self.read(&mut buf)? {
-                Event::Text(text) => text.xml10_content().map_err(|_| "is not valid UTF-8".to_owned()),
-                Event::CData(text) => text.xml10_content().map_err(|_| "is not valid UTF-8".to_owned()),
-                Event::GeneralRef(reference) => resolve(&reference),
+            match self.read(&mut buf)? {
+                Event::Text(text) => value.push_decoded(text.xml10_content(), verdict),
+                Event::CData(text) => value.push_decoded(text.xml10_content(), verdict),
+                Event::GeneralRef(reference) if !verdict.failed() => match resolve(&reference) {
+                    Ok(text) => value.push(&text, verdict),
+                    Err(reason) => verdict.fail(format!("{label} {reason}")),
+                },
                 Event::Start(e) => {
                     let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                     self.skip(&name)?;
-                    Err(format!("holds an element <{name}>"))
+                    verdict.fail(format!("{label} holds an element <{name}>"));
                 }
-                Event::Empty(e) => Err(format!("holds an element <{}>", String::from_utf8_lossy(e.name().as_ref()))),
+                Event::Empty(e) => {
+                    verdict.fail(format!("{label} holds an element <{}>", String::from_utf8_lossy(e.name().as_ref())))
+                }
                 Event::End(_) => break,
                 Event::Eof => return Err(self.eof(what)),
-                _ => continue,
-            };
-            let piece = piece.and_then(|piece| match control_character(&piece, chars) {
-                Some(reason) => Err(reason),
-                None => Ok(piece),
-            });
-            match piece {
-                Err(reason) => verdict.fail(format!("a <{what}> {reason}")),
-                Ok(piece) if !verdict.failed() => {
-                    chars += piece.chars().count();
-                    if chars > MAX_METADATA_CHARS {
-                        verdict.fail(format!("a <{what}> is longer than {MAX_METADATA_CHARS} characters"));
-                    } else {
-                        value.push_str(&piece);
-                    }
-                }
-                Ok(_) => {}
+                _ => {}
             }
         }
         self.give_buffer(buf);
-        Ok(value)
+        Ok(value.text)
     }
 
     /// Skips the rest of the element just opened, `name`.
@@ -580,7 +585,7 @@ impl<R: Read> TmxReader<R> {
     /// The next XML event, counting the nesting depth.
     fn read<'b>(&mut self, buf: &'b mut Vec<u8>) -> Result<Event<'b>, TmxError> {
         // quick-xml consumes text up to the `<` of the next tag, not beyond.
-        self.event_start = self.xml.get_ref().here();
+        self.event_start = self.xml.get_mut().start_event();
         let event = match self.xml.read_event_into(buf) {
             Ok(event) => event,
             Err(err) => return Err(self.xml_error(err)),
@@ -607,7 +612,10 @@ impl<R: Read> TmxReader<R> {
         match err {
             quick_xml::Error::Io(_) if source.overlong() => TmxError::Refused {
                 position,
-                reason: format!("more than {MAX_TOKEN_BYTES} bytes without a tag: not a TMX file this reader accepts"),
+                reason: format!(
+                    "more than {MAX_TOKEN_BYTES} bytes in one XML event (text, tag, CDATA section, comment…): \
+                     not a TMX file this reader accepts"
+                ),
             },
             quick_xml::Error::Io(err) => {
                 TmxError::Io { position, source: std::io::Error::new(err.kind(), err.to_string()) }
@@ -621,7 +629,7 @@ impl<R: Read> TmxReader<R> {
     }
 
     fn malformed(&self, reason: String) -> TmxError {
-        TmxError::Malformed { position: self.xml.get_ref().position_at(self.xml.buffer_position()), reason }
+        TmxError::Malformed { position: self.xml.get_ref().here(), reason }
     }
 
     /// The position of the tag just read.
@@ -681,7 +689,6 @@ struct UnitBuilder {
     english: Option<Variant>,
     /// Every `xml:lang` seen, in order.
     languages: Vec<String>,
-    variants: usize,
     warnings: Vec<String>,
 }
 
@@ -731,26 +738,31 @@ impl UnitBuilder {
     }
 }
 
-/// The text and markup of a `<seg>` being read.
-#[derive(Debug, Default)]
-struct SegmentBuilder {
-    side: &'static str,
+/// Text being read, checked piece by piece: no control character, at most
+/// `limit` characters. `label` names it in reasons ("the Arabic segment").
+#[derive(Debug)]
+struct TextBuilder {
+    label: &'static str,
+    limit: usize,
     text: String,
     chars: usize,
-    markup: Vec<InlineTag>,
 }
 
-impl SegmentBuilder {
+impl TextBuilder {
+    fn new(label: &'static str, limit: usize) -> TextBuilder {
+        TextBuilder { label, limit, text: String::new(), chars: 0 }
+    }
+
     fn push(&mut self, text: &str, verdict: &mut Verdict) {
         if verdict.failed() {
             return;
         }
         if let Some(reason) = control_character(text, self.chars) {
-            return verdict.fail(format!("the {} segment {reason}", self.side));
+            return verdict.fail(format!("{} {reason}", self.label));
         }
         self.chars += text.chars().count();
-        if self.chars > MAX_SEGMENT_CHARS {
-            return verdict.fail(format!("the {} segment is longer than {MAX_SEGMENT_CHARS} characters", self.side));
+        if self.chars > self.limit {
+            return verdict.fail(format!("{} is longer than {} characters", self.label, self.limit));
         }
         self.text.push_str(text);
     }
@@ -758,18 +770,28 @@ impl SegmentBuilder {
     fn push_decoded<E>(&mut self, text: Result<Cow<str>, E>, verdict: &mut Verdict) {
         match text {
             Ok(text) => self.push(&text, verdict),
-            Err(_) => verdict.fail(format!("the {} segment is not valid UTF-8", self.side)),
+            Err(_) => verdict.fail(format!("{} is not valid UTF-8", self.label)),
         }
     }
+}
 
+/// The text and markup of a `<seg>` being read.
+#[derive(Debug)]
+struct SegmentBuilder {
+    text: TextBuilder,
+    markup: Vec<InlineTag>,
+}
+
+impl SegmentBuilder {
     fn tag(&mut self, kind: InlineKind, verdict: &mut Verdict) {
         if verdict.failed() {
             return;
         }
         if self.markup.len() == MAX_TAGS_PER_SEGMENT {
-            return verdict.fail(format!("the {} segment has more than {MAX_TAGS_PER_SEGMENT} inline tags", self.side));
+            let label = self.text.label;
+            return verdict.fail(format!("{label} has more than {MAX_TAGS_PER_SEGMENT} inline tags"));
         }
-        self.markup.push(InlineTag { offset: self.chars, kind });
+        self.markup.push(InlineTag { offset: self.text.chars, kind });
     }
 }
 
@@ -821,16 +843,6 @@ fn take_lang(attributes: &mut Vec<Attribute>) -> Option<String> {
     Some(attributes.remove(at).value)
 }
 
-/// The language of a `<tuv>` code: [`Lang::parse`], plus `arb` (ISO 639-3
-/// Standard Arabic), which TMX files from some tools use.
-pub(super) fn parse_lang(code: &str) -> Option<Lang> {
-    let primary = code.trim().split(['-', '_']).next().unwrap_or_default();
-    if primary.eq_ignore_ascii_case("arb") {
-        return Some(Lang::Arabic);
-    }
-    Lang::parse(code, "xml:lang").ok()
-}
-
 /// The text of a reference: a character reference or one of the five
 /// predefined entities. Any other entity is an error: none is ever expanded.
 fn resolve(reference: &BytesRef) -> Result<Cow<'static, str>, String> {
@@ -847,11 +859,11 @@ fn resolve(reference: &BytesRef) -> Result<Cow<'static, str>, String> {
     }
 }
 
-/// Why `text` cannot be kept, if it holds a control character (other than
-/// tab, line feed and carriage return).
-/// `base` is the number of characters before `text`.
+/// Why `text` cannot be kept, if it holds a control character (see
+/// [`crate::unit::is_forbidden_control`]). `base` is the number of
+/// characters before `text`.
 fn control_character(text: &str, base: usize) -> Option<String> {
-    let (at, c) = text.chars().enumerate().find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
+    let (at, c) = first_control(text)?;
     Some(format!("contains the control character U+{:04X} at character {}", c as u32, base + at))
 }
 

@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use proptest::prelude::*;
@@ -19,16 +20,20 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
     std::fs::read(fixture(name)).unwrap()
 }
 
-/// The news corpus, `(arabic, english)` per line.
-fn corpus() -> Vec<(String, String)> {
+/// The news corpus, `(arabic, english)` per line, read once.
+static CORPUS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus/ntrex128.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     text.lines().filter_map(|line| line.split_once('\t')).map(|(a, e)| (a.to_owned(), e.to_owned())).collect()
+});
+
+fn corpus() -> &'static [(String, String)] {
+    &CORPUS
 }
 
 /// Corpus line `line` (1-based).
 fn pair(line: usize) -> (String, String) {
-    corpus().swap_remove(line - 1)
+    corpus()[line - 1].clone()
 }
 
 /// Everything a reader yields: header, entries, and the error that ended
@@ -383,6 +388,49 @@ fn refuses_documents_beyond_the_structural_limits() {
     huge.resize(huge.len() + MAX_TOKEN_BYTES + 10, b'a');
     let err = read(huge.as_slice()).unwrap().error.unwrap();
     assert!(matches!(err, TmxError::Refused { .. }), "{err}");
+}
+
+#[test]
+fn refuses_an_overlong_event_without_buffering_it() {
+    // quick-xml buffers a CDATA section, a comment or a quoted attribute
+    // whole, `<` included: the limit is on the event, not on runs without `<`.
+    let head = "<tmx><body><tu tuid=\"x\"><tuv xml:lang=\"ar\"><seg>";
+    for (prefix, start) in [
+        (format!("{head}<![CDATA["), head.len()),
+        (format!("{head}<!--"), head.len()),
+        ("<tmx><body><tu tuid=\"".to_owned(), "<tmx><body>".len()),
+    ] {
+        let input = prefix.as_bytes().chain(std::io::repeat(b'<').take(4 * MAX_TOKEN_BYTES as u64));
+        let err = read(input).unwrap().error.unwrap_or_else(|| panic!("{prefix}: no error"));
+        assert!(matches!(err, TmxError::Refused { .. }), "{prefix}: {err}");
+        assert!(err.to_string().contains("in one XML event"), "{err}");
+        // Reported at the start of the event.
+        assert_eq!((err.position().line, err.position().column), (1, start as u64 + 1), "{prefix}: {err}");
+    }
+}
+
+#[test]
+fn a_reference_outside_the_root_element_is_text() {
+    let err = read("&amp;<tmx/>".as_bytes()).err().unwrap();
+    assert!(err.to_string().contains("text before the root element"), "{err}");
+    let read = read("<tmx><body/></tmx>\n&#65;".as_bytes()).unwrap();
+    let err = read.error.unwrap();
+    assert!(matches!(err, TmxError::Malformed { .. }), "{err}");
+    assert!(err.to_string().starts_with("line 2, "), "{err}");
+    assert!(err.to_string().ends_with(": text after the root element"), "{err}");
+}
+
+#[test]
+fn control_characters_in_inline_code_count_from_its_start() {
+    let reason = |code: &str| {
+        let read = read_ok(document(&[tu("code", "نص", &format!("x{code}"))]).as_bytes());
+        rejected(&read.entries)[0].reason.clone()
+    };
+    assert_eq!(reason("<ph>ab&#2;</ph>"), "the content of <ph> contains the control character U+0002 at character 2");
+    assert_eq!(
+        reason("<bpt i=\"1\">{<b>\u{7}</b>}</bpt>"),
+        "the content of <bpt> contains the control character U+0007 at character 4"
+    );
 }
 
 #[test]

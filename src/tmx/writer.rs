@@ -5,21 +5,9 @@ use std::io::{self, Write};
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 
-use super::reader::parse_lang;
-use super::{Attribute, Header, InlineKind, Prop, Segment, TmxUnit, Variant};
+use super::{Attribute, Header, InlineKind, Prop, Segment, TmxUnit, Variant, REQUIRED_HEADER};
 use crate::text::Lang;
-
-/// Header attributes that TMX 1.4 requires, with the value written when the
-/// given header lacks one.
-const REQUIRED_HEADER: [(&str, &str); 7] = [
-    ("creationtool", "Dhakira"),
-    ("creationtoolversion", env!("CARGO_PKG_VERSION")),
-    ("segtype", "sentence"),
-    ("o-tmf", "Dhakira"),
-    ("adminlang", "en"),
-    ("srclang", "*all*"),
-    ("datatype", "plaintext"),
-];
+use crate::unit::{first_control, is_forbidden_control};
 
 /// Writes a TMX 1.4 document to `W`: [`TmxWriter::new`] writes the XML
 /// declaration, `<tmx>`, the header and `<body>`; [`TmxWriter::write_unit`]
@@ -102,7 +90,7 @@ fn format_unit(unit: &TmxUnit, out: &mut String) -> Result<(), String> {
 }
 
 fn write_variant(variant: &Variant, lang: Lang, out: &mut String) -> Result<(), String> {
-    if parse_lang(&variant.lang) != Some(lang) {
+    if Lang::from_code(&variant.lang) != Some(lang) {
         return Err(format!("the language code {:?} does not name this language", variant.lang));
     }
     if variant.segment.text.trim().is_empty() {
@@ -112,7 +100,7 @@ fn write_variant(variant: &Variant, lang: Lang, out: &mut String) -> Result<(), 
         return Err("xml:lang is the variant's lang, not one of its attributes".into());
     }
     out.push_str("      <tuv");
-    write_attributes(&[Attribute::new("xml:lang", variant.lang.as_str())], out)?;
+    write_attribute("xml:lang", &variant.lang, out)?;
     write_attributes(&variant.attributes, out)?;
     out.push_str(">\n");
     write_metadata(&variant.props, &variant.notes, "        ", out)?;
@@ -131,7 +119,7 @@ fn write_metadata(props: &[Prop], notes: &[String], indent: &str, out: &mut Stri
     }
     for prop in props {
         out.extend([indent, "<prop"]);
-        write_attributes(&[Attribute::new("type", prop.kind.as_str())], out)?;
+        write_attribute("type", &prop.kind, out)?;
         out.push('>');
         escape_text(&prop.value, out)?;
         out.push_str("</prop>\n");
@@ -198,10 +186,16 @@ fn write_attributes(attributes: &[Attribute], out: &mut String) -> Result<(), St
         if attributes[..i].iter().any(|a| a.name == attribute.name) {
             return Err(format!("the attribute {} is given twice", attribute.name));
         }
-        out.extend([" ", attribute.name.as_str(), "=\""]);
-        escape(&attribute.value, true, out).map_err(|reason| format!("attribute {}: {reason}", attribute.name))?;
-        out.push('"');
+        write_attribute(&attribute.name, &attribute.value, out)?;
     }
+    Ok(())
+}
+
+/// ` name="value"`; `name` is an XML name.
+fn write_attribute(name: &str, value: &str, out: &mut String) -> Result<(), String> {
+    out.extend([" ", name, "=\""]);
+    escape(value, true, out).map_err(|reason| format!("attribute {name}: {reason}"))?;
+    out.push('"');
     Ok(())
 }
 
@@ -214,22 +208,26 @@ fn escape_text(text: &str, out: &mut String) -> Result<(), String> {
 /// references so that they survive attribute normalization. A carriage
 /// return is always a reference: a literal one would be read as a line feed.
 fn escape(text: &str, attribute: bool, out: &mut String) -> Result<(), String> {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\t' | '\n' => out.push(c),
-            c if c.is_control() => {
+    // The start of the run of characters written as they are.
+    let mut run = 0;
+    for (at, c) in text.char_indices() {
+        let reference = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '\r' => "&#13;",
+            '"' if attribute => "&quot;",
+            '\t' if attribute => "&#9;",
+            '\n' if attribute => "&#10;",
+            c if is_forbidden_control(c) => {
                 return Err(format!("contains the control character U+{:04X}, which TMX cannot hold", c as u32))
             }
-            c => out.push(c),
-        }
+            _ => continue,
+        };
+        out.extend([&text[run..at], reference]);
+        run = at + c.len_utf8();
     }
+    out.push_str(&text[run..]);
     Ok(())
 }
 
@@ -248,7 +246,7 @@ fn check_fragment(content: &str) -> Result<(), String> {
     if content.is_empty() {
         return Ok(());
     }
-    if let Some(c) = content.chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    if let Some((_, c)) = first_control(content) {
         return Err(format!("contains the control character U+{:04X}", c as u32));
     }
     let mut xml = quick_xml::Reader::from_str(content);
@@ -260,7 +258,7 @@ fn check_fragment(content: &str) -> Result<(), String> {
             Event::GeneralRef(reference) => {
                 let name = String::from_utf8_lossy(&reference).into_owned();
                 let known = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => !c.is_control() || matches!(c, '\t' | '\n' | '\r'),
+                    Ok(Some(c)) => !is_forbidden_control(c),
                     Ok(None) => resolve_predefined_entity(&name).is_some(),
                     Err(_) => false,
                 };

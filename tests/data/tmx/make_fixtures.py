@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Writes the TMX fixtures of src/tmx/tests.rs from the shared news corpus.
 
-Run from the repository root: python3 tests/data/tmx/make_fixtures.py
+Run from anywhere: python3 tests/data/tmx/make_fixtures.py [OUTPUT_DIR]
+(the fixtures go next to this script unless OUTPUT_DIR is given).
 The sentences are real Arabic–English pairs from ntrex128.tsv (line = 1-based).
 """
+import sys
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-HERE = Path(__file__).parent
-CORPUS = Path("../shared/data/corpus/ntrex128.tsv")
+HERE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
+# This script is tests/data/tmx/ in the repository; the corpus is in
+# shared/, next to the repository.
+REPOSITORY = Path(__file__).resolve().parents[3]
+CORPUS = REPOSITORY.parent / "shared/data/corpus/ntrex128.tsv"
 PAIRS = [tuple(line.rstrip("\n").split("\t")) for line in CORPUS.open(encoding="utf-8")]
 
 
@@ -58,38 +63,38 @@ codes = [
 ]
 write("language_codes.tmx", document("UTF-8", codes, header="").encode("utf-8"))
 
-ar29, en29 = (escape(s) for s in pair(133))
-ar24, en24 = (escape(s) for s in pair(103))
+ar133, en133 = (escape(s) for s in pair(133))
+ar103 = escape(pair(103)[0])
 languages = [
     tu(26, "three", extra=' srclang="en"').replace(
         "    </tu>", '      <tuv xml:lang="fr"><seg>Il a dit que la disparition des bars était compréhensible.</seg></tuv>\n    </tu>'
     ),
-    f'    <tu tuid="two-english">\n      <tuv xml:lang="en-US"><seg>{en29}</seg></tuv>\n'
-    f'      <tuv xml:lang="ar"><seg>{ar29}</seg></tuv>\n'
+    f'    <tu tuid="two-english">\n      <tuv xml:lang="en-US"><seg>{en133}</seg></tuv>\n'
+    f'      <tuv xml:lang="ar"><seg>{ar133}</seg></tuv>\n'
     f'      <tuv xml:lang="en-GB"><seg>His body was found about an hour afterwards.</seg></tuv>\n    </tu>\n',
     '    <tu tuid="french-only">\n      <tuv xml:lang="fr"><seg>Bonjour</seg></tuv>\n'
     '      <tuv xml:lang="de"><seg>Guten Tag</seg></tuv>\n    </tu>\n',
-    f'    <tu tuid="no-english">\n      <tuv xml:lang="ar"><seg>{ar24}</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="no-english">\n      <tuv xml:lang="ar"><seg>{ar103}</seg></tuv>\n    </tu>\n',
     tu(103, "last"),
 ]
 write("languages.tmx", document("UTF-8", languages, header='srclang="*all*"').encode("utf-8"))
 
-ar3, en3 = (escape(s) for s in pair(23))
-ar12, en12 = (escape(s) for s in pair(58))
-ar3_tagged = ar3.replace("سانت مارتن", '<bpt i="1" type="bold">&lt;b&gt;</bpt>سانت مارتن<ept i="1">&lt;/b&gt;</ept>')
+ar23 = escape(pair(23)[0])
+ar58, en58 = (escape(s) for s in pair(58))
+ar23_tagged = ar23.replace("سانت مارتن", '<bpt i="1" type="bold">&lt;b&gt;</bpt>سانت مارتن<ept i="1">&lt;/b&gt;</ept>')
 rtf = "{\\cs6 }"
 inline = [
     # en: "The Bells of <b>St. Martin's</b> Fall Silent<br/> as Churches in Harlem Struggle"
     '    <tu tuid="paired">\n'
     '      <prop type="x-domain">news</prop>\n'
     '      <note>bold name</note>\n'
-    f'      <tuv xml:lang="ar"><seg>{ar3_tagged}</seg></tuv>\n'
+    f'      <tuv xml:lang="ar"><seg>{ar23_tagged}</seg></tuv>\n'
     '      <tuv xml:lang="en"><seg>The Bells of <bpt i="1" type="bold">&lt;b&gt;</bpt>St. Martin\'s<ept i="1">&lt;/b&gt;</ept>'
     ' Fall Silent<ph x="2" type="lb">&lt;br/&gt;</ph> as Churches in <hi type="italic">Harlem</hi> Struggle</seg></tuv>\n'
     "    </tu>\n",
     '    <tu tuid="isolated">\n'
-    f'      <tuv xml:lang="ar"><seg><it pos="begin" x="1">&lt;i&gt;</it>{ar12}</seg></tuv>\n'
-    f'      <tuv xml:lang="en"><seg><it pos="begin" x="1">&lt;i&gt;</it>{en12}<ut>{rtf}</ut></seg></tuv>\n'
+    f'      <tuv xml:lang="ar"><seg><it pos="begin" x="1">&lt;i&gt;</it>{ar58}</seg></tuv>\n'
+    f'      <tuv xml:lang="en"><seg><it pos="begin" x="1">&lt;i&gt;</it>{en58}<ut>{rtf}</ut></seg></tuv>\n'
     "    </tu>\n",
     # A sub-flow inside a placeholder, and nested hi.
     '    <tu tuid="sub">\n'
@@ -135,13 +140,13 @@ write(
              '      <tuv xml:lang="en"><seg>x</seg></tuv>\n    </tu>\n', tu(53, "after")]).encode("utf-8"),
 )
 
-ar8, en8 = (escape(s) for s in pair(40))
+ar40, en40 = (escape(s) for s in pair(40))
 controls = [
     tu(26, "ok1"),
-    f'    <tu tuid="nul-ref">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.&#0; Merriweather</seg></tuv>\n    </tu>\n',
-    f'    <tu tuid="soh-ref">\n      <tuv xml:lang="ar"><seg>{ar8}&#1;</seg></tuv>\n      <tuv xml:lang="en"><seg>{en8}</seg></tuv>\n    </tu>\n',
-    f'    <tu tuid="bell">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.\x07 Merriweather</seg></tuv>\n    </tu>\n',
-    f'    <tu tuid="empty">\n      <tuv xml:lang="ar"><seg>{ar8}</seg></tuv>\n      <tuv xml:lang="en"><seg>  </seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="nul-ref">\n      <tuv xml:lang="ar"><seg>{ar40}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.&#0; Merriweather</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="soh-ref">\n      <tuv xml:lang="ar"><seg>{ar40}&#1;</seg></tuv>\n      <tuv xml:lang="en"><seg>{en40}</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="bell">\n      <tuv xml:lang="ar"><seg>{ar40}</seg></tuv>\n      <tuv xml:lang="en"><seg>Mr.\x07 Merriweather</seg></tuv>\n    </tu>\n',
+    f'    <tu tuid="empty">\n      <tuv xml:lang="ar"><seg>{ar40}</seg></tuv>\n      <tuv xml:lang="en"><seg>  </seg></tuv>\n    </tu>\n',
     tu(53, "ok2"),
 ]
 write("rejected_units.tmx", document("UTF-8", controls).encode("utf-8"))
