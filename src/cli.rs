@@ -10,8 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use dhakira::proto;
-use dhakira::tsv::ImportSummary;
-use dhakira::{LookupRequest, TranslationMemory, UnitInput};
+use dhakira::{LookupRequest, TranslationMemory};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Parser)]
@@ -37,19 +36,26 @@ enum Command {
         #[arg(long, env = "DHAKIRA_DRAIN_SECONDS", default_value_t = 10)]
         drain_seconds: u64,
     },
-    /// Import TSV files (arabic<TAB>english per line) into a database.
-    Import {
-        /// The files to import.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
+    /// Import TMX, TSV (arabic<TAB>english per line) or CSV (with a header)
+    /// files: into a database (--db), or into a running server (--server).
+    Import(ImportArgs),
+    /// Export memories as a TMX 1.4b file (from --db, or from a --server).
+    Export {
+        /// The TMX file to write.
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         db: Db,
-        /// The memory to import into.
-        #[arg(long, default_value = dhakira::DEFAULT_MEMORY)]
-        memory: String,
-        /// Domain recorded on every imported unit.
-        #[arg(long, default_value = "")]
-        domain: String,
+        /// Ask a running server (127.0.0.1:50051, or a URL) instead of
+        /// opening the database.
+        #[arg(long)]
+        server: Option<String>,
+        /// Export only these memories (repeatable); all by default.
+        #[arg(long = "memory")]
+        memories: Vec<String>,
+        /// Export only units of this domain.
+        #[arg(long)]
+        domain: Option<String>,
     },
     /// Find the stored units most similar to a sentence.
     Lookup {
@@ -85,6 +91,61 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The files to import.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    db: Db,
+    /// Import into a running server (127.0.0.1:50051, or a URL) over gRPC
+    /// instead of opening the database (which the server holds locked).
+    #[arg(long)]
+    server: Option<String>,
+    /// The memory every unit goes to. Default: a TMX unit's
+    /// x-dhakira-memory property (exports write it), else "default".
+    #[arg(long)]
+    memory: Option<String>,
+    /// What to do with a unit whose source is stored with another
+    /// translation. A pair stored already is never stored twice.
+    #[arg(long, value_enum, default_value_t = Policy::Add)]
+    policy: Policy,
+    /// The source side for the policy when a TMX unit names none (srclang).
+    #[arg(long, default_value = "en")]
+    source_lang: String,
+    /// tmx, tsv or csv. Default: from the file's extension, else guessed.
+    #[arg(long)]
+    format: Option<String>,
+    /// Domain recorded on units that have none.
+    #[arg(long, default_value = "")]
+    domain: String,
+    /// Write the rejected units here, for fixing and importing again: a TMX
+    /// of the rejected <tu> elements (each after a comment with its line and
+    /// reason), or the rejected lines of a TSV. One input file only.
+    #[arg(long)]
+    rejected: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Policy {
+    /// Store the new translation alongside the stored ones.
+    Add,
+    /// The new translation replaces the stored ones.
+    Overwrite,
+    /// The newer translation (changedate, else creationdate) wins.
+    KeepNewest,
+}
+
+impl From<Policy> for dhakira::DuplicatePolicy {
+    fn from(p: Policy) -> dhakira::DuplicatePolicy {
+        match p {
+            Policy::Add => dhakira::DuplicatePolicy::Add,
+            Policy::Overwrite => dhakira::DuplicatePolicy::Overwrite,
+            Policy::KeepNewest => dhakira::DuplicatePolicy::KeepNewest,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +219,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { addr, db, no_sample, drain_seconds } => {
             serve(addr, &db, no_sample, Duration::from_secs(drain_seconds))
         }
-        Command::Import { files, db, memory, domain } => import(&files, &db, memory, domain),
+        Command::Import(args) => import(args),
+        Command::Export { out, db, server, memories, domain } => {
+            let filter = dhakira::export::ExportFilter { memories, domain }.validate("--memory")?;
+            let file = File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let count = match server {
+                Some(addr) => remote_export(&server_url(&addr), filter, file)?,
+                None => dhakira::export::export(&db.open_existing()?, file, &filter)?,
+            };
+            println!("{count} units written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lookup { text, lang, db, min_score, max_results, memories, exhaustive, server } => {
             // Checked here too, so that the message names the flag.
             dhakira::Lang::parse(&lang, "--lang")?;
@@ -225,49 +296,236 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn import(files: &[PathBuf], db: &Db, memory: String, domain: String) -> anyhow::Result<ExitCode> {
-    let tm = db.open()?;
+fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use dhakira::import::{Format, ImportOptions, ImportSummary};
+    anyhow::ensure!(args.rejected.is_none() || args.files.len() == 1, "--rejected takes one input file at a time");
+    let memory = args.memory.as_deref().map(|m| dhakira::unit::memory_name(m, "--memory")).transpose()?;
+    let source_lang = dhakira::Lang::parse(&args.source_lang, "--source-lang")?;
+    let forced = match &args.format {
+        Some(name) => Some(Format::parse(name, "--format")?.context("--format: use tmx, tsv or csv")?),
+        None => None,
+    };
+    let tm = match args.server {
+        Some(_) => None,
+        None => Some(TranslationMemory::open_for_import(&args.db.path)?),
+    };
     let mut total = ImportSummary::default();
-    for path in files {
+    let mut failed = false;
+    let started = std::time::Instant::now();
+    for path in &args.files {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let bar = ProgressBar::new(file.metadata()?.len()).with_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")?
-                .progress_chars("=> "),
-        );
-        bar.set_message(path.display().to_string());
-        let template = UnitInput {
+        let size = file.metadata()?.len();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let format = forced.or_else(|| Format::from_file_name(&name));
+        let options = ImportOptions {
+            format,
             memory: memory.clone(),
-            domain: domain.clone(),
-            source_document: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            ..Default::default()
+            policy: args.policy.into(),
+            source_lang,
+            domain: args.domain.clone(),
+            source_document: name.clone(),
         };
-        let summary = dhakira::tsv::import(&tm, BufReader::new(bar.wrap_read(file)), &template)
-            .with_context(|| format!("importing {}", path.display()))?;
-        bar.finish_and_clear();
-        println!(
-            "{}: {} added, {} duplicates skipped, {} rejected",
-            path.display(),
-            summary.added,
-            summary.duplicates,
-            summary.rejected.len()
+        let bar = ProgressBar::new(size).with_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {percent}% {msg} ETA {eta}")?.progress_chars("=> "),
         );
-        for rejected in summary.rejected.iter().take(20) {
-            println!("  line {}: {}", rejected.line, rejected.reason);
+        bar.set_prefix(name.clone());
+        let file_started = std::time::Instant::now();
+        let mut progress = |summary: &ImportSummary, progress: dhakira::import::Progress| {
+            bar.set_position(progress.bytes);
+            let rate = summary.read as f64 / file_started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{} units, {:.0} units/s", summary.read, rate));
+        };
+        let summary = match &args.server {
+            Some(addr) => remote_import(&server_url(addr), file, &options, &bar)?,
+            None => {
+                let tm = tm.as_ref().expect("opened above");
+                dhakira::import::import(tm, BufReader::new(file), &options, &mut progress)
+                    .with_context(|| format!("importing {}", path.display()))?
+            }
+        };
+        bar.finish_and_clear();
+        let seconds = file_started.elapsed().as_secs_f64();
+        println!(
+            "{}: {} in {:.1} s ({:.0} units/s){}",
+            path.display(),
+            summary.counts(),
+            seconds,
+            summary.read as f64 / seconds.max(1e-3),
+            if summary.encoding.is_empty() { String::new() } else { format!(", {}", summary.encoding) }
+        );
+        for rejection in summary.rejections.iter().take(20) {
+            let tuid = if rejection.tuid.is_empty() { String::new() } else { format!(" (tuid {})", rejection.tuid) };
+            println!("  rejected: line {}{tuid}: {}", rejection.line, rejection.reason);
         }
-        if summary.rejected.len() > 20 {
-            println!("  … and {} more", summary.rejected.len() - 20);
+        if summary.rejected > 20 {
+            println!("  … and {} more rejected", summary.rejected - 20);
+        }
+        for warning in summary.warnings.iter().take(10) {
+            println!("  warning: line {}: {}", warning.line, warning.reason);
+        }
+        if summary.warnings.len() > 10 {
+            println!("  … and {} more warnings", summary.warnings.len() - 10);
+        }
+        if let Some(stopped) = &summary.stopped {
+            println!("  stopped: {stopped}; what was read before it is stored");
+            failed = true;
+        }
+        if let Some(out) = &args.rejected {
+            write_rejected(path, &summary, out)?;
         }
         total.absorb(summary);
     }
-    if files.len() > 1 {
-        println!(
-            "total: {} added, {} duplicates skipped, {} rejected",
-            total.added,
-            total.duplicates,
-            total.rejected.len()
-        );
+    if args.files.len() > 1 {
+        println!("total: {} in {:.1} s", total.counts(), started.elapsed().as_secs_f64());
     }
-    Ok(ExitCode::SUCCESS)
+    if tm.is_some() {
+        println!("(the index is built when the database is opened: `dhakira serve --db {}`)", args.db.path.display());
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Writes the rejected units of `input` to `out`: a TMX of their `<tu>`
+/// elements, or the rejected lines of a TSV.
+fn write_rejected(
+    input: &std::path::Path,
+    summary: &dhakira::import::ImportSummary,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let spans: Vec<_> =
+        summary.rejections.iter().filter_map(|r| r.span.map(|(start, end)| (start, end, r.reason.clone()))).collect();
+    let create = || File::create(out).with_context(|| format!("cannot create {}", out.display()));
+    if !spans.is_empty() || !summary.encoding.is_empty() {
+        dhakira::tmx::copy_units(File::open(input)?, &spans, create()?)?;
+    } else {
+        let lines: std::collections::HashSet<u64> = summary.rejections.iter().map(|r| r.line).collect();
+        let mut writer = std::io::BufWriter::new(create()?);
+        let reader = BufReader::new(File::open(input)?);
+        for (i, line) in std::io::BufRead::split(reader, b'\n').enumerate() {
+            let line = line?;
+            if lines.contains(&(i as u64 + 1)) {
+                writer.write_all(&line)?;
+                writer.write_all(b"\n")?;
+            }
+        }
+        writer.flush()?;
+    }
+    println!("  {} rejected units written to {}", summary.rejections.len(), out.display());
+    Ok(())
+}
+
+/// Streams `file` to the server's Import RPC.
+fn remote_import(
+    url: &str,
+    mut file: File,
+    options: &dhakira::import::ImportOptions,
+    bar: &ProgressBar,
+) -> anyhow::Result<dhakira::import::ImportSummary> {
+    use dhakira::import::{ImportSummary, Rejection};
+    use dhakira::tmx::Position;
+    use std::io::Read;
+    let request_options = proto::ImportOptions {
+        format: match options.format {
+            Some(dhakira::import::Format::Tmx) => "tmx",
+            Some(dhakira::import::Format::Tsv) => "tsv",
+            Some(dhakira::import::Format::Csv) => "csv",
+            None => "",
+        }
+        .into(),
+        memory: options.memory.clone().unwrap_or_default(),
+        policy: match options.policy {
+            dhakira::DuplicatePolicy::Add => proto::DuplicatePolicy::Add,
+            dhakira::DuplicatePolicy::Overwrite => proto::DuplicatePolicy::Overwrite,
+            dhakira::DuplicatePolicy::KeepNewest => proto::DuplicatePolicy::KeepNewest,
+        } as i32,
+        source_lang: options.source_lang.code().into(),
+        domain: options.domain.clone(),
+        source_document: options.source_document.clone(),
+        name: options.source_document.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let bar = bar.clone();
+    let started = std::time::Instant::now();
+    let response = runtime.block_on(async move {
+        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
+        let (requests, stream) = tokio::sync::mpsc::channel(4);
+        requests
+            .send(proto::ImportRequest { item: Some(proto::import_request::Item::Options(request_options)) })
+            .await?;
+        let reader = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut sent = 0u64;
+            loop {
+                let mut chunk = vec![0; 256 << 10];
+                let n = file.read(&mut chunk)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                chunk.truncate(n);
+                sent += n as u64;
+                bar.set_position(sent);
+                let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-3) / (1 << 20) as f64;
+                bar.set_message(format!("{rate:.1} MiB/s sent"));
+                let item = proto::import_request::Item::Chunk(chunk);
+                if requests.blocking_send(proto::ImportRequest { item: Some(item) }).is_err() {
+                    return Ok(()); // The call ended; its status says why.
+                }
+            }
+        });
+        let response = client.import(tokio_stream::wrappers::ReceiverStream::new(stream)).await;
+        reader.await??;
+        anyhow::Ok(response)
+    })?;
+    let (summary, stopped) = match response {
+        Ok(response) => (response.into_inner(), None),
+        Err(status) if status.code() == tonic::Code::InvalidArgument && !status.details().is_empty() => {
+            use prost::Message;
+            (proto::ImportSummary::decode(status.details())?, Some(status.message().to_owned()))
+        }
+        Err(status) => anyhow::bail!("{}", status.message()),
+    };
+    let rejection = |r: proto::Rejection| {
+        let span = (r.end_byte > 0).then(|| {
+            let at = |byte| Position { line: r.line, column: 0, byte };
+            (at(r.start_byte), at(r.end_byte))
+        });
+        Rejection { line: r.line, tuid: r.tuid, reason: r.reason, span }
+    };
+    Ok(ImportSummary {
+        read: summary.read,
+        added: summary.added,
+        updated: summary.updated,
+        duplicates: summary.duplicates,
+        kept_newer: summary.kept_newer,
+        removed: summary.removed,
+        rejected: summary.rejected,
+        rejections: summary.rejections.into_iter().map(rejection).collect(),
+        warnings: summary.warnings.into_iter().map(rejection).collect(),
+        encoding: summary.encoding,
+        stopped,
+    })
+}
+
+/// Writes the server's Export stream to `out`; returns the units written.
+fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File) -> anyhow::Result<u64> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
+        let request = proto::ExportRequest { memories: filter.memories, domain: filter.domain.unwrap_or_default() };
+        let mut stream =
+            client.export(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?.into_inner();
+        let mut units = 0;
+        let mut carry = Vec::new();
+        while let Some(chunk) = stream.message().await.map_err(|status| anyhow::anyhow!("{}", status.message()))? {
+            // A chunk may end inside a tag: count across the boundary.
+            carry.extend_from_slice(&chunk.data);
+            units += (memchr::memmem::find_iter(&carry, b"<tu ").count()
+                + memchr::memmem::find_iter(&carry, b"<tu>").count()) as u64;
+            let keep = carry.len().min(3);
+            carry.drain(..carry.len() - keep);
+            out.write_all(&chunk.data)?;
+        }
+        out.flush()?;
+        Ok(units)
+    })
 }
 
 /// `host:port` or a URL; plain addresses mean plaintext HTTP/2.

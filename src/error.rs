@@ -40,6 +40,11 @@ pub enum Error {
     /// An input file could not be read or parsed.
     #[error("{path}: {reason}")]
     Input { path: String, reason: String },
+
+    /// An export could not be written (the file, or the client that asked
+    /// for it, went away).
+    #[error("cannot write the export: {0}")]
+    Output(String),
 }
 
 /// A `Result` with Dhakira's [`Error`].
@@ -72,7 +77,7 @@ impl From<Error> for tonic::Status {
             Error::InvalidArgument { .. } | Error::Input { .. } => Code::InvalidArgument,
             Error::NotFound { .. } => Code::NotFound,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
-            Error::Storage(_) => Code::Internal,
+            Error::Storage(_) | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } => Code::DataLoss,
         };
         if code == Code::Internal || code == Code::DataLoss {

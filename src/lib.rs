@@ -7,6 +7,8 @@
 
 pub mod bench;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod matching;
 mod memory;
 pub mod proto;
@@ -20,8 +22,8 @@ pub mod unit;
 
 pub use error::{Error, Result};
 pub use memory::{
-    Added, Lookup, LookupRequest, Match, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE,
-    MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST,
+    Added, DuplicatePolicy, Incoming, Lookup, LookupRequest, Match, Outcome, Stats, TranslationMemory,
+    DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST,
 };
 pub use text::Lang;
 pub use unit::{Unit, UnitId, UnitInput, DEFAULT_MEMORY};

@@ -3,9 +3,8 @@
 //! licences are in `data/sample/` (see its README).
 
 use crate::error::Result;
+use crate::import::{import, Format, ImportOptions, ImportSummary};
 use crate::memory::TranslationMemory;
-use crate::tsv::{import, ImportSummary};
-use crate::unit::UnitInput;
 
 /// The memory the sample goes to.
 pub const SAMPLE_MEMORY: &str = "sample";
@@ -24,13 +23,14 @@ pub fn load_if_empty(tm: &TranslationMemory) -> Result<Option<ImportSummary>> {
     }
     let mut total = ImportSummary::default();
     for (file, domain, contents) in FILES {
-        let template = UnitInput {
-            memory: SAMPLE_MEMORY.into(),
+        let options = ImportOptions {
+            format: Some(Format::Tsv),
+            memory: Some(SAMPLE_MEMORY.into()),
             domain: domain.into(),
             source_document: file.into(),
-            ..Default::default()
+            ..ImportOptions::default()
         };
-        total.absorb(import(tm, contents.as_bytes(), &template)?);
+        total.absorb(import(tm, contents.as_bytes(), &options, &mut |_, _| {})?);
     }
     Ok(Some(total))
 }

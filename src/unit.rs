@@ -38,9 +38,119 @@ pub struct Unit {
     pub source_document: String,
     #[prost(string, tag = "8")]
     pub note: String,
-    /// Milliseconds since the Unix epoch (UTC).
+    /// Milliseconds since the Unix epoch (UTC), at second precision (TMX
+    /// dates have seconds). 0 on a unit about to be stored means "now".
     #[prost(int64, tag = "9")]
     pub created_at_ms: i64,
+    /// When the translation last changed (TMX `changedate`); 0 if never.
+    #[prost(int64, tag = "10")]
+    pub changed_at_ms: i64,
+    /// Who last changed it (TMX `changeid`).
+    #[prost(string, tag = "11")]
+    pub changed_by: String,
+    /// How often translators used it (TMX `usagecount`).
+    #[prost(uint64, tag = "12")]
+    pub usage_count: u64,
+    /// When it was last used (TMX `lastusagedate`); 0 if never.
+    #[prost(int64, tag = "13")]
+    pub last_used_at_ms: i64,
+    /// The id the unit had in the tool it came from (TMX `tuid`).
+    #[prost(string, tag = "14")]
+    pub tuid: String,
+    /// Free key/value properties (TMX `<prop type="…">` of the unit), in
+    /// order; a key may repeat.
+    #[prost(message, repeated, tag = "15")]
+    pub properties: Vec<Property>,
+    /// Inline markup taken out of the Arabic text, by character offset.
+    #[prost(message, repeated, tag = "16")]
+    pub arabic_markup: Vec<Tag>,
+    /// Inline markup taken out of the English text.
+    #[prost(message, repeated, tag = "17")]
+    pub english_markup: Vec<Tag>,
+    /// What a TMX file said that has no field of its own, kept so that an
+    /// export gives it back. `None` when there is nothing.
+    #[prost(message, optional, tag = "18")]
+    pub tmx: Option<TmxDetails>,
+}
+
+/// A key/value property of a unit.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Property {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+impl Property {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Property {
+        Property { name: name.into(), value: value.into() }
+    }
+}
+
+/// An inline tag at a character offset of a side's text: TMX `bpt`, `ept`,
+/// `ph`, `it`, `ut`, `sub` (with their raw content) or the start and end of
+/// `hi`. See [`crate::tmx`] for the model.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Tag {
+    /// Characters into the text.
+    #[prost(uint32, tag = "1")]
+    pub offset: u32,
+    #[prost(enumeration = "TagKind", tag = "2")]
+    pub kind: i32,
+    /// The element's attributes as written, in order.
+    #[prost(message, repeated, tag = "3")]
+    pub attributes: Vec<Property>,
+    /// The element's raw inner XML (code elements only).
+    #[prost(string, tag = "4")]
+    pub content: String,
+}
+
+/// What a [`Tag`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum TagKind {
+    Unspecified = 0,
+    Bpt = 1,
+    Ept = 2,
+    Ph = 3,
+    It = 4,
+    Ut = 5,
+    Sub = 6,
+    HiStart = 7,
+    HiEnd = 8,
+}
+
+/// TMX details with no field of their own.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct TmxDetails {
+    /// `<tu>` attributes other than the ones with a field (`srclang`,
+    /// `datatype`, `segtype`, `o-tmf`, extensions…), in order.
+    #[prost(message, repeated, tag = "1")]
+    pub attributes: Vec<Property>,
+    /// Notes after the first (which is [`Unit::note`]).
+    #[prost(string, repeated, tag = "2")]
+    pub more_notes: Vec<String>,
+    #[prost(message, optional, tag = "3")]
+    pub arabic: Option<SideDetails>,
+    #[prost(message, optional, tag = "4")]
+    pub english: Option<SideDetails>,
+}
+
+/// TMX details of one language of a unit (`<tuv>`).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SideDetails {
+    /// The language code as written when it is not plain `ar`/`en`
+    /// (`ar-EG`, `AR_sa`, `en-GB`, `eng`): it keeps the region.
+    #[prost(string, tag = "1")]
+    pub lang: String,
+    /// Its other attributes, in order.
+    #[prost(message, repeated, tag = "2")]
+    pub attributes: Vec<Property>,
+    #[prost(message, repeated, tag = "3")]
+    pub props: Vec<Property>,
+    #[prost(string, repeated, tag = "4")]
+    pub notes: Vec<String>,
 }
 
 impl Unit {
@@ -52,28 +162,40 @@ impl Unit {
         }
     }
 
-    /// The identity used to avoid storing a pair twice in one memory.
-    pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of(&self.memory, &self.arabic, &self.english)
+    /// The key under which the store finds units by the text of one side.
+    pub fn side_key(&self, lang: Lang) -> SideKey {
+        SideKey::of(&self.memory, lang, self.side(lang))
+    }
+
+    /// The timestamp that decides which of two translations is newer: when
+    /// it last changed, else when it was created.
+    pub fn changed_or_created_ms(&self) -> i64 {
+        if self.changed_at_ms > 0 {
+            self.changed_at_ms
+        } else {
+            self.created_at_ms
+        }
     }
 }
 
-/// A 128-bit hash of (memory, arabic, english). Stable across versions: it is
-/// part of the key layout. Equal fingerprints are checked against the stored
-/// text, so a collision can never merge two different pairs.
+/// A 64-bit hash of (memory, language, text of that side): how the store
+/// finds the units of a memory with a given Arabic or English side, to skip
+/// duplicates and apply duplicate policies. Stable across versions: it is
+/// part of the key layout. Units found by it are checked against their
+/// text, so a collision can never merge two different units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Fingerprint(pub u128);
+pub struct SideKey(pub u64);
 
-impl Fingerprint {
-    pub fn of(memory: &str, arabic: &str, english: &str) -> Fingerprint {
-        // The hash of `memory NUL arabic NUL english`, streamed: no copy.
+impl SideKey {
+    pub fn of(memory: &str, lang: Lang, text: &str) -> SideKey {
+        // The hash of `memory NUL code NUL text`, streamed: no copy.
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         hasher.update(memory.as_bytes());
         hasher.update(&[0]);
-        hasher.update(arabic.as_bytes());
+        hasher.update(lang.code().as_bytes());
         hasher.update(&[0]);
-        hasher.update(english.as_bytes());
-        Fingerprint(hasher.digest128())
+        hasher.update(text.as_bytes());
+        SideKey(hasher.digest())
     }
 }
 
@@ -87,26 +209,23 @@ pub struct UnitInput {
     pub domain: String,
     pub source_document: String,
     pub note: String,
+    /// 0: now.
+    pub created_at_ms: i64,
+    pub changed_at_ms: i64,
+    pub changed_by: String,
+    pub usage_count: u64,
+    pub last_used_at_ms: i64,
+    pub tuid: String,
+    pub properties: Vec<Property>,
 }
 
 impl UnitInput {
-    /// Checks every field and returns the unit to store (without id and
-    /// time). `field` is the request path of this unit, e.g. `units[3]`, or
-    /// empty when the unit stands alone (errors then name the bare field).
+    /// Checks every field and returns the unit to store (without id). `field`
+    /// is the request path of this unit, e.g. `units[3]`, or empty when the
+    /// unit stands alone (errors then name the bare field).
     pub fn validate(self, field: &str) -> Result<Unit> {
-        let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
-        check_segment(&self.arabic, &path("arabic"))?;
-        check_segment(&self.english, &path("english"))?;
-        let memory = memory_name(&self.memory, &path("memory"))?;
-        for (name, value) in [
-            ("created_by", &self.created_by),
-            ("domain", &self.domain),
-            ("source_document", &self.source_document),
-            ("note", &self.note),
-        ] {
-            check_metadata(value, &path(name))?;
-        }
-        Ok(Unit {
+        let memory = memory_name(&self.memory, &field_path(field, "memory"))?;
+        let unit = Unit {
             id: 0,
             memory,
             arabic: self.arabic,
@@ -115,9 +234,139 @@ impl UnitInput {
             domain: self.domain,
             source_document: self.source_document,
             note: self.note,
-            created_at_ms: 0,
-        })
+            created_at_ms: self.created_at_ms,
+            changed_at_ms: self.changed_at_ms,
+            changed_by: self.changed_by,
+            usage_count: self.usage_count,
+            last_used_at_ms: self.last_used_at_ms,
+            tuid: self.tuid,
+            properties: self.properties,
+            ..Unit::default()
+        };
+        unit.check(field)?;
+        Ok(unit)
     }
+}
+
+fn field_path(field: &str, name: &str) -> String {
+    if field.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{field}.{name}")
+    }
+}
+
+/// Latest accepted time: the end of year 9999, the last a TMX date can say.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_000;
+
+/// Most properties on a unit.
+pub const MAX_PROPERTIES: usize = 64;
+
+impl Unit {
+    /// Checks every field of a unit about to be stored (its id aside); errors
+    /// name the field under `field` (see [`UnitInput::validate`]).
+    pub fn check(&self, field: &str) -> Result<()> {
+        let path = |name: &str| field_path(field, name);
+        check_segment(&self.arabic, &path("arabic"))?;
+        check_segment(&self.english, &path("english"))?;
+        memory_name(&self.memory, &path("memory"))?;
+        for (name, value) in [
+            ("created_by", &self.created_by),
+            ("domain", &self.domain),
+            ("source_document", &self.source_document),
+            ("note", &self.note),
+            ("changed_by", &self.changed_by),
+            ("tuid", &self.tuid),
+        ] {
+            check_metadata(value, &path(name))?;
+        }
+        for (name, value) in [
+            ("created_at_ms", self.created_at_ms),
+            ("changed_at_ms", self.changed_at_ms),
+            ("last_used_at_ms", self.last_used_at_ms),
+        ] {
+            if !(0..=MAX_TIME_MS).contains(&value) {
+                return Err(Error::invalid(
+                    path(name),
+                    format!("{value} is not a time between 1970 and 9999 in milliseconds since the Unix epoch"),
+                ));
+            }
+        }
+        check_properties(&self.properties, &path("properties"))?;
+        for (name, text, markup) in [
+            ("arabic_markup", &self.arabic, &self.arabic_markup),
+            ("english_markup", &self.english, &self.english_markup),
+        ] {
+            check_markup(text, markup, &path(name))?;
+        }
+        if let Some(tmx) = &self.tmx {
+            check_properties(&tmx.attributes, &path("tmx.attributes"))?;
+            for (i, note) in tmx.more_notes.iter().enumerate() {
+                check_metadata(note, &path(&format!("tmx.more_notes[{i}]")))?;
+            }
+            for (name, side) in [("tmx.arabic", &tmx.arabic), ("tmx.english", &tmx.english)] {
+                let Some(side) = side else { continue };
+                check_metadata(&side.lang, &path(&format!("{name}.lang")))?;
+                check_properties(&side.attributes, &path(&format!("{name}.attributes")))?;
+                check_properties(&side.props, &path(&format!("{name}.props")))?;
+                for (i, note) in side.notes.iter().enumerate() {
+                    check_metadata(note, &path(&format!("{name}.notes[{i}]")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_properties(properties: &[Property], field: &str) -> Result<()> {
+    if properties.len() > MAX_PROPERTIES {
+        return Err(Error::invalid(field, format!("{} entries; the limit is {MAX_PROPERTIES}", properties.len())));
+    }
+    for (i, p) in properties.iter().enumerate() {
+        check_metadata(&p.name, &format!("{field}[{i}].name"))?;
+        check_metadata(&p.value, &format!("{field}[{i}].value"))?;
+    }
+    Ok(())
+}
+
+/// Most inline tags on one side (as [`crate::tmx::MAX_TAGS_PER_SEGMENT`]).
+pub const MAX_TAGS: usize = 256;
+
+/// Longest raw content of one tag, in bytes (as [`crate::tmx::MAX_CODE_BYTES`]).
+pub const MAX_TAG_CONTENT_BYTES: usize = 10_000;
+
+fn check_markup(text: &str, markup: &[Tag], field: &str) -> Result<()> {
+    if markup.is_empty() {
+        return Ok(());
+    }
+    if markup.len() > MAX_TAGS {
+        return Err(Error::invalid(field, format!("{} tags; the limit is {MAX_TAGS}", markup.len())));
+    }
+    let chars = text.chars().count();
+    let mut last = 0;
+    for (i, tag) in markup.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let offset = tag.offset as usize;
+        if offset < last || offset > chars {
+            return Err(Error::invalid(
+                format!("{at}.offset"),
+                format!("{offset} is out of order or past the end of the text ({chars} characters)"),
+            ));
+        }
+        last = offset;
+        if matches!(TagKind::try_from(tag.kind), Err(_) | Ok(TagKind::Unspecified)) {
+            return Err(Error::invalid(format!("{at}.kind"), format!("{} is not a tag kind", tag.kind)));
+        }
+        check_controls(&tag.content, &format!("{at}.content"))?;
+        if tag.content.len() > MAX_TAG_CONTENT_BYTES {
+            return Err(Error::invalid(
+                format!("{at}.content"),
+                format!("is {} bytes long; the limit is {MAX_TAG_CONTENT_BYTES}", tag.content.len()),
+            ));
+        }
+        check_properties(&tag.attributes, &format!("{at}.attributes"))?;
+    }
+    Ok(())
 }
 
 /// Checks a sentence: not blank, not too long, no control characters.
@@ -195,12 +444,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fingerprint_is_the_hash_of_the_nul_joined_fields() {
+    fn the_side_key_is_the_hash_of_the_nul_joined_fields() {
         // Part of the key layout: it must never change.
-        let (memory, arabic, english) = ("news", "كشفت شركة Tencent", "Tencent unveiled");
-        let joined = format!("{memory}\0{arabic}\0{english}");
-        assert_eq!(Fingerprint::of(memory, arabic, english).0, xxhash_rust::xxh3::xxh3_128(joined.as_bytes()));
-        assert_ne!(Fingerprint::of("a", "b", "c"), Fingerprint::of("a", "bc", ""));
+        let (memory, arabic) = ("news", "كشفت شركة Tencent");
+        let joined = format!("{memory}\0ar\0{arabic}");
+        assert_eq!(SideKey::of(memory, Lang::Arabic, arabic).0, xxhash_rust::xxh3::xxh3_64(joined.as_bytes()));
+        assert_ne!(SideKey::of("a", Lang::Arabic, "bc"), SideKey::of("a", Lang::English, "bc"));
+        assert_ne!(SideKey::of("ab", Lang::Arabic, "c"), SideKey::of("a", Lang::Arabic, "bc"));
     }
 
     fn input(arabic: &str, english: &str) -> UnitInput {
@@ -233,8 +483,35 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_separates_fields() {
-        assert_ne!(Fingerprint::of("m", "ab", "c"), Fingerprint::of("m", "a", "bc"));
-        assert_eq!(Fingerprint::of("m", "a", "b"), Fingerprint::of("m", "a", "b"));
+    fn checks_markup_times_and_properties_naming_the_field() {
+        let unit = input("مرحبا", "Hello").validate("").unwrap();
+        let tag = |offset, kind: TagKind| Tag { offset, kind: kind as i32, ..Tag::default() };
+        let cases = [
+            (
+                Unit { english_markup: vec![tag(3, TagKind::Bpt), tag(1, TagKind::Ept)], ..unit.clone() },
+                "english_markup[1].offset: 1 is out of order or past the end of the text (5 characters)",
+            ),
+            (
+                Unit { arabic_markup: vec![tag(6, TagKind::Ph)], ..unit.clone() },
+                "arabic_markup[0].offset: 6 is out of order or past the end of the text (5 characters)",
+            ),
+            (
+                Unit { arabic_markup: vec![Tag { kind: 42, ..Tag::default() }], ..unit.clone() },
+                "arabic_markup[0].kind: 42 is not a tag kind",
+            ),
+            (
+                Unit { changed_at_ms: -5, ..unit.clone() },
+                "changed_at_ms: -5 is not a time between 1970 and 9999 in milliseconds since the Unix epoch",
+            ),
+            (
+                Unit { properties: vec![Property::new("client", "a\u{7}b")], ..unit.clone() },
+                "properties[0].value: contains the control character U+0007 at character 1",
+            ),
+        ];
+        for (unit, message) in cases {
+            assert_eq!(unit.check("").unwrap_err().to_string(), message);
+        }
+        let fine = Unit { english_markup: vec![tag(0, TagKind::HiStart), tag(5, TagKind::HiEnd)], ..unit };
+        assert!(fine.check("").is_ok());
     }
 }

@@ -123,7 +123,7 @@ fn offline_import_and_lookup_from_the_command_line() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("707 added, 0 duplicates skipped, 0 rejected"), "{stdout}");
+    assert!(stdout.contains("707 read: 707 added, 0 updated, 0 duplicates skipped, 0 rejected"), "{stdout}");
 
     let (arabic, english) = corpus_pairs("flores200_devtest.tsv", 1).remove(0);
     let output = Command::new(dhakira).args(["lookup", &arabic, "--lang", "ar", "--db"]).arg(&db).output().unwrap();

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 pub use lookup::{Lookup, LookupRequest, Match, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT, MAX_SCORE};
-pub use writer::Added;
+pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
 
 use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
 use crate::store::{InMemoryStore, SledStore, Store};
+use crate::text::Lang;
 use crate::unit::{check_id, Unit, UnitId, UnitInput};
 
 /// Most units in one add request.
@@ -27,6 +28,8 @@ pub const MAX_UNITS_PER_REQUEST: usize = 10_000;
 pub(crate) struct Shared {
     store: Arc<dyn Store>,
     index: RwLock<Index>,
+    /// False for a memory opened for a bulk import only: no index is kept.
+    indexed: bool,
 }
 
 /// Units per memory.
@@ -50,6 +53,23 @@ impl TranslationMemory {
         TranslationMemory::with_store(Arc::new(SledStore::open(path)?))
     }
 
+    /// Opens (or creates) the sled database in `path` for a bulk import
+    /// only: no index is built or kept (lookups find nothing), which saves
+    /// the time and the memory it takes. The index is built from the store
+    /// when the database is next opened with [`TranslationMemory::open`].
+    pub fn open_for_import(path: &Path) -> Result<TranslationMemory> {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(path)?);
+        let shared = Arc::new(Shared { store, index: RwLock::new(Index::default()), indexed: false });
+        let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
+        Ok(TranslationMemory { shared, writer })
+    }
+
+    /// Whether this memory keeps an index (see
+    /// [`TranslationMemory::open_for_import`]).
+    pub fn is_indexed(&self) -> bool {
+        self.shared.indexed
+    }
+
     /// A memory that lives only in RAM (tests, benchmarks).
     pub fn in_memory() -> TranslationMemory {
         TranslationMemory::with_store(Arc::new(InMemoryStore::default()))
@@ -61,7 +81,7 @@ impl TranslationMemory {
         let started = std::time::Instant::now();
         let index = build_index(store.as_ref())?;
         tracing::info!(units = index.len(), seconds = started.elapsed().as_secs_f64(), "index built");
-        let shared = Arc::new(Shared { store, index: RwLock::new(index) });
+        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed: true });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         Ok(TranslationMemory { shared, writer })
     }
@@ -81,15 +101,26 @@ impl TranslationMemory {
         let units = units
             .into_iter()
             .enumerate()
-            .map(|(i, unit)| unit.validate(&format!("units[{i}]")))
-            .collect::<Result<Vec<Unit>>>()?;
-        self.writer.add(units)
+            .map(|(i, unit)| Ok(Incoming::new(unit.validate(&format!("units[{i}]"))?, Lang::Arabic)))
+            .collect::<Result<Vec<Incoming>>>()?;
+        self.writer.add(units, DuplicatePolicy::Add)
     }
 
-    /// Stores units that [`UnitInput::validate`] already accepted (importers
-    /// validate line by line to reject bad lines alone).
-    pub(crate) fn add_validated(&self, units: Vec<Unit>) -> Result<Added> {
-        self.writer.add(units)
+    /// Stores units that [`Unit::check`] already accepted (importers check
+    /// them one by one to reject bad ones alone), under a duplicate policy;
+    /// returns once they are durable.
+    pub fn add_checked(&self, units: Vec<Incoming>, policy: DuplicatePolicy) -> Result<Added> {
+        if units.is_empty() {
+            return Ok(Added::default());
+        }
+        self.writer.add(units, policy)
+    }
+
+    /// Calls `f` with every stored unit, in id order, from a consistent
+    /// snapshot of the store's keys as it goes (units added meanwhile may
+    /// or may not be seen).
+    pub fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
+        self.shared.store.for_each_unit(f)
     }
 
     /// The best matches for a lookup.

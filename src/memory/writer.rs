@@ -6,7 +6,7 @@
 //! then acknowledges each request. Nothing is acknowledged before the flush
 //! that makes it durable has returned.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -14,25 +14,104 @@ use std::thread::JoinHandle;
 use super::Shared;
 use crate::error::{Error, Result};
 use crate::matching::Analyzed;
-use crate::store::Write;
-use crate::unit::{Fingerprint, Unit, UnitId};
+use crate::store::{Store, Write};
+use crate::text::Lang;
+use crate::unit::{SideKey, Unit, UnitId};
 
 /// Most requests committed together.
 const MAX_GROUP: usize = 256;
 
+/// What to do with a unit whose source text is already stored in its memory
+/// with another translation. A unit whose source and target are both stored
+/// already is never stored twice, whatever the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum DuplicatePolicy {
+    /// Store the new translation alongside the ones already there.
+    #[default]
+    Add,
+    /// The new translation replaces the stored ones: the newest stored unit
+    /// of that source is updated in place (same id), the others are removed.
+    Overwrite,
+    /// Like [`DuplicatePolicy::Overwrite`] when the new unit is at least as
+    /// new (`changedate`, else `creationdate`; a unit without dates counts
+    /// as new now) as every stored translation of that source; otherwise the
+    /// stored ones stay and the new one is skipped.
+    KeepNewest,
+}
+
+/// A validated unit on its way to the store.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Without id; a zero `created_at_ms` means "now".
+    pub unit: Unit,
+    /// Which side is the source, for the duplicate policy.
+    pub source: Lang,
+    /// The unit's analysis for the index, when the caller computed it
+    /// already (importers do it on their own thread).
+    pub analyzed: Option<Analyzed>,
+}
+
+impl Incoming {
+    pub fn new(unit: Unit, source: Lang) -> Incoming {
+        Incoming { unit, source, analyzed: None }
+    }
+}
+
+/// What happened to one incoming unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored as a new unit.
+    Added(UnitId),
+    /// Already stored exactly so (text and metadata): nothing changed.
+    Duplicate(UnitId),
+    /// A stored unit (this id) was updated to it.
+    Updated(UnitId),
+    /// Skipped: a stored translation of the same source (this id) is newer.
+    KeptNewer(UnitId),
+}
+
+impl Outcome {
+    /// The id of the unit that now holds the pair (or the newer one kept).
+    pub fn id(self) -> UnitId {
+        match self {
+            Outcome::Added(id) | Outcome::Duplicate(id) | Outcome::Updated(id) | Outcome::KeptNewer(id) => id,
+        }
+    }
+}
+
 /// What an add request did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Added {
-    /// The id of each unit, in request order (the existing id for duplicates).
+    /// The id of each unit, in request order: the new id, the existing id
+    /// of a duplicate or an updated unit, or the newer unit kept.
     pub ids: Vec<UnitId>,
-    /// How many units were newly stored.
+    /// Units newly stored.
     pub added: usize,
-    /// How many were already in their memory.
+    /// Units already stored exactly so (skipped).
     pub duplicates: usize,
+    /// Stored units updated (policy overwrite or keep-newest, or new
+    /// metadata for a stored pair).
+    pub updated: usize,
+    /// Units skipped because a newer translation is stored (keep-newest).
+    pub kept_newer: usize,
+    /// Other translations of an overwritten source that were removed.
+    pub removed: usize,
+}
+
+impl Added {
+    fn record(&mut self, outcome: Outcome) {
+        self.ids.push(outcome.id());
+        match outcome {
+            Outcome::Added(_) => self.added += 1,
+            Outcome::Duplicate(_) => self.duplicates += 1,
+            Outcome::Updated(_) => self.updated += 1,
+            Outcome::KeptNewer(_) => self.kept_newer += 1,
+        }
+    }
 }
 
 enum Command {
-    Add(Vec<Unit>, mpsc::SyncSender<Result<Added>>),
+    Add(Vec<Incoming>, DuplicatePolicy, mpsc::SyncSender<Result<Added>>),
     Delete(UnitId, mpsc::SyncSender<Result<()>>),
 }
 
@@ -52,9 +131,9 @@ impl Writer {
     }
 
     /// Stores units (validated, without ids); blocks until they are durable.
-    pub(super) fn add(&self, units: Vec<Unit>) -> Result<Added> {
+    pub(super) fn add(&self, units: Vec<Incoming>, policy: DuplicatePolicy) -> Result<Added> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Command::Add(units, reply))?;
+        self.send(Command::Add(units, policy, reply))?;
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
@@ -99,11 +178,13 @@ enum Planned {
     Delete(Result<()>),
 }
 
-fn commit(shared: &Shared, group: Vec<Command>) {
+fn commit(shared: &Shared, mut group: Vec<Command>) {
     let started = std::time::Instant::now();
+    let mut planner = Planner::new(shared.store.as_ref());
     let mut writes = Vec::new();
-    let outcome = plan(shared, &group, &mut writes).and_then(|planned| {
+    let outcome = plan(&mut planner, &mut group).and_then(|planned| {
         let planned_at = started.elapsed();
+        writes = planner.take_writes();
         shared.store.apply(&writes)?;
         let applied_at = started.elapsed();
         shared.store.flush()?;
@@ -119,28 +200,10 @@ fn commit(shared: &Shared, group: Vec<Command>) {
     });
     match outcome {
         Ok(planned) => {
-            // Analyze the new units before taking the lock: lookups wait on it.
-            let mut analyzed = writes
-                .iter()
-                .filter_map(|w| match w {
-                    Write::Put(unit) => Some(Analyzed::of(unit)),
-                    Write::Delete(_) => None,
-                })
-                .collect::<Vec<_>>()
-                .into_iter();
-            let mut index = shared.index.write();
-            for write in &writes {
-                match write {
-                    Write::Put(unit) => index.insert_analyzed(unit, analyzed.next().expect("one analysis per put")),
-                    Write::Delete(unit) => {
-                        index.remove(unit.id);
-                    }
-                }
-            }
-            drop(index);
+            update_index(shared, &writes, planner.analyses);
             for (command, planned) in group.into_iter().zip(planned) {
                 match (command, planned) {
-                    (Command::Add(_, reply), Planned::Add(added)) => {
+                    (Command::Add(_, _, reply), Planned::Add(added)) => {
                         let _ = reply.send(Ok(added));
                     }
                     (Command::Delete(_, reply), Planned::Delete(result)) => {
@@ -152,15 +215,16 @@ fn commit(shared: &Shared, group: Vec<Command>) {
         }
         Err(err) => {
             tracing::error!(error = %err, requests = group.len(), "write failed; nothing in this group is acknowledged");
-            reconcile(shared, &writes);
+            reconcile(shared, writes.iter().map(Write::id));
             let message = err.to_string();
             for command in group {
+                let failed = Err(Error::Storage(message.clone()));
                 match command {
-                    Command::Add(_, reply) => {
-                        let _ = reply.send(Err(Error::Storage(message.clone())));
+                    Command::Add(_, _, reply) => {
+                        let _ = reply.send(failed);
                     }
                     Command::Delete(_, reply) => {
-                        let _ = reply.send(Err(Error::Storage(message.clone())));
+                        let _ = reply.send(failed.map(|_: Added| ()));
                     }
                 }
             }
@@ -168,61 +232,246 @@ fn commit(shared: &Shared, group: Vec<Command>) {
     }
 }
 
-/// Turns the group's commands into writes: new units get ids, pairs already
-/// stored (or added earlier in this group) are duplicates, deletions of
-/// missing units fail alone.
-fn plan(shared: &Shared, group: &[Command], writes: &mut Vec<Write>) -> Result<Vec<Planned>> {
-    let mut added_here: HashMap<Fingerprint, Vec<usize>> = HashMap::new();
-    let mut deleted_here: HashSet<UnitId> = HashSet::new();
-    let now = now_ms();
+/// Brings the index up to date with committed writes. The analysis of new
+/// texts happens before the lock is taken: lookups wait on it.
+fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId, Analyzed>) {
+    if !shared.indexed {
+        return;
+    }
+    let text_changed =
+        |old: &Unit, new: &Unit| old.memory != new.memory || old.arabic != new.arabic || old.english != new.english;
+    let mut analyzed = HashMap::new();
+    for write in writes {
+        let unit = match write {
+            Write::Put(unit) => unit,
+            Write::Replace { old, new } if text_changed(old, new) => new,
+            Write::Replace { .. } | Write::Delete(_) => continue,
+        };
+        let analysis = analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
+        analyzed.insert(unit.id, analysis);
+    }
+    let mut index = shared.index.write();
+    for write in writes {
+        match write {
+            Write::Put(unit) => index.insert_analyzed(unit, analyzed.remove(&unit.id).expect("analyzed above")),
+            Write::Replace { old, new } if text_changed(old, new) => {
+                index.remove(old.id);
+                index.insert_analyzed(new, analyzed.remove(&new.id).expect("analyzed above"));
+            }
+            Write::Replace { .. } => {}
+            Write::Delete(unit) => {
+                index.remove(unit.id);
+            }
+        }
+    }
+}
+
+/// The state of the store as a group of commands changes it, before any of
+/// it is written.
+struct Planner<'a> {
+    store: &'a dyn Store,
+    /// Seconds-precise, as TMX dates.
+    now: i64,
+    /// Units the group changes: (as stored before the group, as after it);
+    /// `None` for a unit that did not exist or no longer does.
+    touched: BTreeMap<UnitId, (Option<Unit>, Option<Unit>)>,
+    /// Ids of units the group stores or changes, by side.
+    sides: HashMap<(Lang, SideKey), Vec<UnitId>>,
+    /// Analyses the callers computed, by the id of the unit that holds their
+    /// text after the group.
+    analyses: HashMap<UnitId, Analyzed>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(store: &'a dyn Store) -> Planner<'a> {
+        Planner {
+            store,
+            now: now_ms() / 1000 * 1000,
+            touched: BTreeMap::new(),
+            sides: HashMap::new(),
+            analyses: HashMap::new(),
+        }
+    }
+
+    /// The unit as the group has left it so far.
+    fn current(&self, id: UnitId) -> Result<Option<Unit>> {
+        match self.touched.get(&id) {
+            Some((_, now)) => Ok(now.clone()),
+            None => self.store.get(id),
+        }
+    }
+
+    /// The units of `memory` whose side in `lang` is `text`, oldest first.
+    fn with_side(&self, memory: &str, lang: Lang, text: &str) -> Result<Vec<Unit>> {
+        let key = SideKey::of(memory, lang, text);
+        let mut ids = self.store.ids_with_side(lang, key)?;
+        if let Some(more) = self.sides.get(&(lang, key)) {
+            ids.extend(more);
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        let mut units = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(unit) = self.current(id)? {
+                if unit.memory == memory && unit.side(lang) == text {
+                    units.push(unit);
+                }
+            }
+        }
+        Ok(units)
+    }
+
+    /// Records the new state of a unit whose current state is `current`
+    /// (`None`: a new unit).
+    fn set(&mut self, id: UnitId, current: Option<&Unit>, new: Option<Unit>) {
+        if let Some(unit) = &new {
+            for lang in [Lang::Arabic, Lang::English] {
+                self.sides.entry((lang, unit.side_key(lang))).or_default().push(id);
+            }
+        }
+        let before = current.cloned();
+        self.touched.entry(id).or_insert((before, None)).1 = new;
+    }
+
+    fn create(&mut self, mut unit: Unit, analyzed: Option<Analyzed>) -> Result<UnitId> {
+        let id = self.store.next_id()?;
+        unit.id = id;
+        if unit.created_at_ms == 0 {
+            unit.created_at_ms = self.now;
+        }
+        if let Some(analyzed) = analyzed {
+            self.analyses.insert(id, analyzed);
+        }
+        self.set(id, None, Some(unit));
+        Ok(id)
+    }
+
+    /// `existing` becomes `incoming` (see [`merge`]); `Duplicate` when that
+    /// changes nothing.
+    fn update(&mut self, existing: &Unit, incoming: Unit, analyzed: Option<Analyzed>) -> Outcome {
+        let merged = merge(existing, incoming, self.now);
+        if merged == *existing {
+            return Outcome::Duplicate(existing.id);
+        }
+        if let Some(analyzed) = analyzed {
+            self.analyses.insert(existing.id, analyzed);
+        }
+        self.set(existing.id, Some(existing), Some(merged));
+        Outcome::Updated(existing.id)
+    }
+
+    fn add(&mut self, incoming: Incoming, policy: DuplicatePolicy, added: &mut Added) -> Result<()> {
+        let Incoming { unit, source, analyzed } = incoming;
+        let target = source.other();
+        let same_source = self.with_side(&unit.memory, source, unit.side(source))?;
+        let exact = same_source.iter().position(|stored| stored.side(target) == unit.side(target));
+        let newest = same_source
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, stored)| (stored.changed_or_created_ms(), stored.id))
+            .map(|(i, _)| i);
+        let overwrite = match policy {
+            DuplicatePolicy::Add => false,
+            DuplicatePolicy::Overwrite => true,
+            DuplicatePolicy::KeepNewest => {
+                let incoming_time =
+                    if unit.changed_or_created_ms() > 0 { unit.changed_or_created_ms() } else { self.now };
+                newest.is_none_or(|i| incoming_time >= same_source[i].changed_or_created_ms())
+            }
+        };
+        let outcome = match (overwrite, exact, newest) {
+            (_, _, None) => Outcome::Added(self.create(unit, analyzed)?),
+            (false, Some(i), _) => Outcome::Duplicate(same_source[i].id),
+            (false, None, Some(i)) if policy == DuplicatePolicy::KeepNewest => Outcome::KeptNewer(same_source[i].id),
+            (false, None, Some(_)) => Outcome::Added(self.create(unit, analyzed)?),
+            (true, exact, Some(newest)) => {
+                let keep = exact.unwrap_or(newest);
+                let outcome = self.update(&same_source[keep], unit, analyzed);
+                for (i, other) in same_source.iter().enumerate() {
+                    if i != keep {
+                        self.set(other.id, Some(other), None);
+                        added.removed += 1;
+                    }
+                }
+                outcome
+            }
+        };
+        added.record(outcome);
+        Ok(())
+    }
+
+    /// The writes that take the store from before the group to after it.
+    fn take_writes(&mut self) -> Vec<Write> {
+        std::mem::take(&mut self.touched)
+            .into_values()
+            .filter_map(|(before, after)| match (before, after) {
+                (None, Some(new)) => Some(Write::Put(new)),
+                (Some(old), Some(new)) if old != new => Some(Write::Replace { old, new }),
+                (Some(old), None) => Some(Write::Delete(old)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `existing` updated by `incoming` (same source, same memory): the texts
+/// and the fields `incoming` gives are taken; the fields it leaves empty or
+/// zero keep their stored value (an import cannot clear them); markup is
+/// kept only for a side whose text did not change. A new target with no
+/// `changedate` is changed now.
+fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
+    let text = |new: String, old: &str| if new.is_empty() { old.to_owned() } else { new };
+    let number = |new: i64, old: i64| if new == 0 { old } else { new };
+    let texts_changed = incoming.arabic != existing.arabic || incoming.english != existing.english;
+    let markup = |new: Vec<crate::unit::Tag>, new_text: &str, old: &[crate::unit::Tag], old_text: &str| {
+        if new.is_empty() && new_text == old_text {
+            old.to_vec()
+        } else {
+            new
+        }
+    };
+    Unit {
+        id: existing.id,
+        created_by: text(incoming.created_by, &existing.created_by),
+        domain: text(incoming.domain, &existing.domain),
+        source_document: text(incoming.source_document, &existing.source_document),
+        note: text(incoming.note, &existing.note),
+        created_at_ms: number(incoming.created_at_ms, existing.created_at_ms),
+        changed_at_ms: match incoming.changed_at_ms {
+            0 if texts_changed => now,
+            0 => existing.changed_at_ms,
+            given => given,
+        },
+        changed_by: text(incoming.changed_by, &existing.changed_by),
+        usage_count: if incoming.usage_count == 0 { existing.usage_count } else { incoming.usage_count },
+        last_used_at_ms: number(incoming.last_used_at_ms, existing.last_used_at_ms),
+        tuid: text(incoming.tuid, &existing.tuid),
+        properties: if incoming.properties.is_empty() { existing.properties.clone() } else { incoming.properties },
+        arabic_markup: markup(incoming.arabic_markup, &incoming.arabic, &existing.arabic_markup, &existing.arabic),
+        english_markup: markup(incoming.english_markup, &incoming.english, &existing.english_markup, &existing.english),
+        tmx: incoming.tmx.or_else(|| existing.tmx.clone()),
+        memory: incoming.memory,
+        arabic: incoming.arabic,
+        english: incoming.english,
+    }
+}
+
+/// Turns the group's commands into the planner's state.
+fn plan(planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
     let mut planned = Vec::with_capacity(group.len());
     for command in group {
         match command {
-            Command::Add(units, _) => {
+            Command::Add(units, policy, _) => {
                 let mut added = Added::default();
-                for unit in units {
-                    let fingerprint = unit.fingerprint();
-                    let same = |other: &Unit| {
-                        other.memory == unit.memory && other.arabic == unit.arabic && other.english == unit.english
-                    };
-                    let mut existing = None;
-                    for id in shared.store.ids_with_fingerprint(fingerprint)? {
-                        if deleted_here.contains(&id) {
-                            continue;
-                        }
-                        if shared.store.get(id)?.is_some_and(|stored| same(&stored)) {
-                            existing = Some(id);
-                            break;
-                        }
-                    }
-                    let existing = existing.or_else(|| {
-                        added_here.get(&fingerprint)?.iter().find_map(|&at| match &writes[at] {
-                            Write::Put(stored) if same(stored) => Some(stored.id),
-                            _ => None,
-                        })
-                    });
-                    match existing {
-                        Some(id) => {
-                            added.ids.push(id);
-                            added.duplicates += 1;
-                        }
-                        None => {
-                            let id = shared.store.next_id()?;
-                            added_here.entry(fingerprint).or_default().push(writes.len());
-                            writes.push(Write::Put(Unit { id, created_at_ms: now, ..unit.clone() }));
-                            added.ids.push(id);
-                            added.added += 1;
-                        }
-                    }
+                for incoming in std::mem::take(units) {
+                    planner.add(incoming, *policy, &mut added)?;
                 }
                 planned.push(Planned::Add(added));
             }
             Command::Delete(id, _) => {
-                let stored = if deleted_here.contains(id) { None } else { shared.store.get(*id)? };
-                planned.push(Planned::Delete(match stored {
+                planned.push(Planned::Delete(match planner.current(*id)? {
                     Some(unit) => {
-                        deleted_here.insert(*id);
-                        writes.push(Write::Delete(unit));
+                        planner.set(*id, Some(&unit), None);
                         Ok(())
                     }
                     None => Err(Error::not_found("unit_id", format!("no unit has id {id}"))),
@@ -236,13 +485,14 @@ fn plan(shared: &Shared, group: &[Command], writes: &mut Vec<Write>) -> Result<V
 /// After a failed commit some writes may have reached the store: make the
 /// index agree with what the store now holds, so that a retry (which finds
 /// those units as duplicates) sees them in lookups too.
-fn reconcile(shared: &Shared, writes: &[Write]) {
-    for write in writes {
-        let id = match write {
-            Write::Put(unit) | Write::Delete(unit) => unit.id,
-        };
+fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) {
+    for id in ids {
         match shared.store.get(id) {
-            Ok(Some(unit)) => shared.index.write().insert(&unit),
+            Ok(Some(unit)) => {
+                let mut index = shared.index.write();
+                index.remove(id);
+                index.insert(&unit);
+            }
             Ok(None) => {
                 shared.index.write().remove(id);
             }

@@ -1,12 +1,28 @@
 //! The `dhakira.v1.TranslationMemory` service: each handler converts the
 //! request, calls the engine off the async reactor, and converts the answer.
 
-use tonic::{Request, Response, Status};
+use std::io::{self, Read, Write};
+use std::pin::Pin;
 
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::export::{export, ExportFilter};
+use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
-use crate::memory::{LookupRequest, Match, Stats, TranslationMemory};
+use crate::memory::{DuplicatePolicy, LookupRequest, Match, Stats, TranslationMemory};
 use crate::proto;
-use crate::unit::{Unit, UnitInput};
+use crate::proto::import_request::Item;
+use crate::text::Lang;
+use crate::unit::{memory_name, Property, Tag, Unit, UnitInput};
+
+/// Messages of an Import stream queued between the network and the importer.
+const IMPORT_QUEUE: usize = 8;
+
+/// Bytes per ExportChunk.
+const EXPORT_CHUNK_BYTES: usize = 256 << 10;
 
 /// The gRPC service over one [`TranslationMemory`].
 #[derive(Clone)]
@@ -73,6 +89,268 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let stats = self.blocking(|tm| Ok(tm.stats())).await?;
         Ok(Response::new(stats.into()))
     }
+
+    async fn import(
+        &self,
+        request: Request<Streaming<proto::ImportRequest>>,
+    ) -> Result<Response<proto::ImportSummary>, Status> {
+        let mut stream = request.into_inner();
+        let options = match stream.message().await? {
+            Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
+            Some(_) => {
+                return Err(Status::invalid_argument("options: the first message of an import must hold the options"))
+            }
+            None => return Err(Status::invalid_argument("options: the import stream is empty")),
+        };
+        // The network side: messages go to the importer through a bounded
+        // queue, so a fast client waits for the store (HTTP/2 flow control).
+        let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+        tokio::spawn(async move {
+            loop {
+                let next = match stream.message().await {
+                    Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
+                    Ok(Some(proto::ImportRequest { item: None })) => continue,
+                    Ok(None) => break,
+                    Err(status) => Err(status),
+                };
+                let failed = next.is_err();
+                if queue.send(next).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let summary = self
+            .blocking(move |tm| {
+                let mut messages = Messages { queue: messages, pending: None };
+                match messages.peek_kind() {
+                    Some(Kind::Units) => import_units(tm, messages.units(), &options, &mut |_, _| {}),
+                    _ => import(tm, messages, &options, &mut |_, _| {}),
+                }
+            })
+            .await?;
+        let stopped = summary.stopped.clone();
+        let response = proto::ImportSummary::from(summary);
+        match stopped {
+            None => Ok(Response::new(response)),
+            Some(reason) => Err(Status::with_details(
+                tonic::Code::InvalidArgument,
+                format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
+                response.encode_to_vec().into(),
+            )),
+        }
+    }
+
+    type ExportStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::ExportChunk, Status>> + Send>>;
+
+    async fn export(&self, request: Request<proto::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
+        let request = request.into_inner();
+        let filter =
+            ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) }
+                .validate("memories")?;
+        let (chunks, stream) = mpsc::channel(4);
+        let tm = self.tm.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = ChunkWriter { chunks: chunks.clone(), buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES) };
+            if let Err(err) = export(&tm, out, &filter) {
+                // The client may be gone already; then nobody needs to know.
+                let _ = chunks.blocking_send(Err(Status::from(err)));
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+}
+
+fn counts(summary: &proto::ImportSummary) -> String {
+    format!(
+        "{} added, {} updated, {} duplicates skipped, {} rejected",
+        summary.added, summary.updated, summary.duplicates, summary.rejected
+    )
+}
+
+fn import_options(options: proto::ImportOptions) -> Result<ImportOptions, Status> {
+    let memory = match options.memory.as_str() {
+        "" => None,
+        name => Some(memory_name(name, "options.memory")?),
+    };
+    let source_lang = match options.source_lang.as_str() {
+        "" => Lang::English,
+        code => Lang::parse(code, "options.source_lang")?,
+    };
+    let policy = match proto::DuplicatePolicy::try_from(options.policy) {
+        Ok(proto::DuplicatePolicy::Add) => DuplicatePolicy::Add,
+        Ok(proto::DuplicatePolicy::Overwrite) => DuplicatePolicy::Overwrite,
+        Ok(proto::DuplicatePolicy::KeepNewest) => DuplicatePolicy::KeepNewest,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "options.policy: {} is not a duplicate policy (0 add, 1 overwrite, 2 keep newest)",
+                options.policy
+            )))
+        }
+    };
+    for (name, value) in [("options.domain", &options.domain), ("options.source_document", &options.source_document)] {
+        if value.chars().count() > crate::unit::MAX_METADATA_CHARS || crate::unit::first_control(value).is_some() {
+            return Err(Status::invalid_argument(format!("{name}: too long or holds a control character")));
+        }
+    }
+    Ok(ImportOptions {
+        format: Format::parse(&options.format, "options.format")?,
+        memory,
+        policy,
+        source_lang,
+        domain: options.domain,
+        source_document: if options.source_document.is_empty() { options.name } else { options.source_document },
+    })
+}
+
+/// What the data messages of an import hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Chunks,
+    Units,
+}
+
+/// The importer's side of the queue: file chunks as a [`Read`], or unit
+/// batches as an iterator. Runs on the blocking pool.
+struct Messages {
+    queue: mpsc::Receiver<Result<Item, Status>>,
+    /// A message taken from the queue and not yet used.
+    pending: Option<Result<Item, Status>>,
+}
+
+impl Messages {
+    fn next(&mut self) -> Option<Result<Item, Status>> {
+        self.pending.take().or_else(|| self.queue.blocking_recv())
+    }
+
+    /// The kind of the first data message, without using it.
+    fn peek_kind(&mut self) -> Option<Kind> {
+        let first = self.next()?;
+        let kind = match &first {
+            Ok(Item::Units(_)) => Kind::Units,
+            _ => Kind::Chunks,
+        };
+        self.pending = Some(first);
+        Some(kind)
+    }
+
+    fn units(self) -> impl Iterator<Item = Result<Vec<UnitInput>, String>> + Send {
+        let mut messages = self;
+        std::iter::from_fn(move || {
+            Some(match messages.next()? {
+                Ok(Item::Units(batch)) => Ok(batch.units.into_iter().map(UnitInput::from).collect()),
+                Ok(Item::Chunk(_)) => Err("a file chunk after units: one import sends one or the other".into()),
+                Ok(Item::Options(_)) => Err("options after the first message".into()),
+                Err(status) => Err(format!("the stream failed: {}", status.message())),
+            })
+        })
+    }
+}
+
+impl Read for Messages {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.next() {
+                None => return Ok(0),
+                Some(Ok(Item::Chunk(chunk))) if chunk.is_empty() => continue,
+                Some(Ok(Item::Chunk(mut chunk))) => {
+                    let n = chunk.len().min(buf.len());
+                    buf[..n].copy_from_slice(&chunk[..n]);
+                    if n < chunk.len() {
+                        chunk.drain(..n);
+                        self.pending = Some(Ok(Item::Chunk(chunk)));
+                    }
+                    return Ok(n);
+                }
+                Some(Ok(Item::Units(_))) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "units after file chunks: one import sends one or the other",
+                    ))
+                }
+                Some(Ok(Item::Options(_))) => {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "options after the first message"))
+                }
+                Some(Err(status)) => return Err(io::Error::other(format!("the stream failed: {}", status.message()))),
+            }
+        }
+    }
+}
+
+/// The export's output: chunks sent to the response stream; an error when
+/// the client is gone.
+struct ChunkWriter {
+    chunks: mpsc::Sender<Result<proto::ExportChunk, Status>>,
+    buffer: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(EXPORT_CHUNK_BYTES));
+        self.chunks
+            .blocking_send(Ok(proto::ExportChunk { data }))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= EXPORT_CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+impl From<ImportSummary> for proto::ImportSummary {
+    fn from(s: ImportSummary) -> proto::ImportSummary {
+        let rejection = |r: Rejection| {
+            let (start_byte, end_byte) = r.span.map_or((0, 0), |(start, end)| (start.byte, end.byte));
+            proto::Rejection { line: r.line, tuid: r.tuid, reason: r.reason, start_byte, end_byte }
+        };
+        proto::ImportSummary {
+            read: s.read,
+            added: s.added,
+            updated: s.updated,
+            duplicates: s.duplicates,
+            kept_newer: s.kept_newer,
+            removed: s.removed,
+            rejected: s.rejected,
+            rejections: s.rejections.into_iter().map(rejection).collect(),
+            warnings: s.warnings.into_iter().map(rejection).collect(),
+            encoding: s.encoding,
+        }
+    }
+}
+
+impl From<proto::Property> for Property {
+    fn from(p: proto::Property) -> Property {
+        Property { name: p.name, value: p.value }
+    }
+}
+
+impl From<Property> for proto::Property {
+    fn from(p: Property) -> proto::Property {
+        proto::Property { name: p.name, value: p.value }
+    }
+}
+
+impl From<Tag> for proto::InlineTag {
+    fn from(t: Tag) -> proto::InlineTag {
+        proto::InlineTag {
+            offset: t.offset,
+            kind: t.kind,
+            attributes: t.attributes.into_iter().map(Into::into).collect(),
+            content: t.content,
+        }
+    }
 }
 
 impl From<proto::UnitInput> for UnitInput {
@@ -85,6 +363,13 @@ impl From<proto::UnitInput> for UnitInput {
             domain: u.domain,
             source_document: u.source_document,
             note: u.note,
+            created_at_ms: u.created_at_ms,
+            changed_at_ms: u.changed_at_ms,
+            changed_by: u.changed_by,
+            usage_count: u.usage_count,
+            last_used_at_ms: u.last_used_at_ms,
+            tuid: u.tuid,
+            properties: u.properties.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -99,6 +384,13 @@ impl From<UnitInput> for proto::UnitInput {
             domain: u.domain,
             source_document: u.source_document,
             note: u.note,
+            created_at_ms: u.created_at_ms,
+            changed_at_ms: u.changed_at_ms,
+            changed_by: u.changed_by,
+            usage_count: u.usage_count,
+            last_used_at_ms: u.last_used_at_ms,
+            tuid: u.tuid,
+            properties: u.properties.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -141,6 +433,14 @@ impl From<Unit> for proto::Unit {
             source_document: u.source_document,
             note: u.note,
             created_at_ms: u.created_at_ms,
+            changed_at_ms: u.changed_at_ms,
+            changed_by: u.changed_by,
+            usage_count: u.usage_count,
+            last_used_at_ms: u.last_used_at_ms,
+            tuid: u.tuid,
+            properties: u.properties.into_iter().map(Into::into).collect(),
+            arabic_markup: u.arabic_markup.into_iter().map(Into::into).collect(),
+            english_markup: u.english_markup.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -6,7 +6,8 @@ use parking_lot::Mutex;
 
 use super::{Store, Write};
 use crate::error::Result;
-use crate::unit::{Fingerprint, Unit, UnitId};
+use crate::text::Lang;
+use crate::unit::{SideKey, Unit, UnitId};
 
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
@@ -17,7 +18,23 @@ pub struct InMemoryStore {
 struct State {
     last_id: UnitId,
     units: BTreeMap<UnitId, Unit>,
-    fingerprints: BTreeSet<(Fingerprint, UnitId)>,
+    sides: BTreeSet<(Lang, SideKey, UnitId)>,
+}
+
+impl State {
+    fn put(&mut self, unit: &Unit) {
+        for lang in [Lang::Arabic, Lang::English] {
+            self.sides.insert((lang, unit.side_key(lang), unit.id));
+        }
+        self.units.insert(unit.id, unit.clone());
+    }
+
+    fn delete(&mut self, unit: &Unit) {
+        for lang in [Lang::Arabic, Lang::English] {
+            self.sides.remove(&(lang, unit.side_key(lang), unit.id));
+        }
+        self.units.remove(&unit.id);
+    }
 }
 
 impl Store for InMemoryStore {
@@ -31,23 +48,21 @@ impl Store for InMemoryStore {
         Ok(self.state.lock().units.get(&id).cloned())
     }
 
-    fn ids_with_fingerprint(&self, fingerprint: Fingerprint) -> Result<Vec<UnitId>> {
+    fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
         let state = self.state.lock();
-        Ok(state.fingerprints.range((fingerprint, 0)..=(fingerprint, UnitId::MAX)).map(|&(_, id)| id).collect())
+        Ok(state.sides.range((lang, key, 0)..=(lang, key, UnitId::MAX)).map(|&(_, _, id)| id).collect())
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
         let mut state = self.state.lock();
         for write in writes {
             match write {
-                Write::Put(unit) => {
-                    state.fingerprints.insert((unit.fingerprint(), unit.id));
-                    state.units.insert(unit.id, unit.clone());
+                Write::Put(unit) => state.put(unit),
+                Write::Replace { old, new } => {
+                    state.delete(old);
+                    state.put(new);
                 }
-                Write::Delete(unit) => {
-                    state.fingerprints.remove(&(unit.fingerprint(), unit.id));
-                    state.units.remove(&unit.id);
-                }
+                Write::Delete(unit) => state.delete(unit),
             }
         }
         Ok(())

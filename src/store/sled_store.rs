@@ -1,17 +1,23 @@
 //! The sled [`Store`].
 //!
-//! Key layout, all in one tree so that a unit and its fingerprint entry go in
-//! one atomic batch:
+//! Key layout, all in one tree so that a unit and its side keys go in one
+//! atomic batch:
 //!
-//! | key                                   | value                     |
-//! |---------------------------------------|---------------------------|
-//! | `u` + id (u64 big-endian)             | the [`Unit`], prost-encoded |
-//! | `f` + fingerprint (u128 BE) + id (BE) | empty                     |
-//! | `meta:schema`                         | schema version (u32 BE)   |
+//! | key                                        | value                       |
+//! |--------------------------------------------|-----------------------------|
+//! | `u` + id (u64 BE)                          | the [`Unit`], prost-encoded |
+//! | `a` + Arabic side key (u64 BE) + id (BE)   | empty                       |
+//! | `e` + English side key (u64 BE) + id (BE)  | empty                       |
+//! | `meta:schema`                              | schema version (u32 BE)     |
 //!
 //! Big-endian ids make a prefix scan return units in id order. Batches hold
 //! at most [`MAX_BATCH_KEYS`] keys: larger batches make sled 0.34 use a lot
 //! of memory.
+//!
+//! Schema 1 had one `f` + fingerprint(memory, arabic, english) + id key per
+//! unit instead of the side keys; a schema 1 database is migrated when it is
+//! opened (in batches, the schema version written last, so an interrupted
+//! migration starts again).
 
 use std::path::Path;
 
@@ -19,15 +25,25 @@ use prost::Message;
 
 use super::{Store, Write};
 use crate::error::{Error, Result};
-use crate::unit::{Fingerprint, Unit, UnitId};
+use crate::text::Lang;
+use crate::unit::{SideKey, Unit, UnitId};
 
 /// Most keys in one sled batch.
 pub const MAX_BATCH_KEYS: usize = 1_000;
 
 const UNIT: u8 = b'u';
-const FINGERPRINT: u8 = b'f';
 const SCHEMA_KEY: &[u8] = b"meta:schema";
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
+/// The schema 1 fingerprint keys.
+const FINGERPRINT_V1: u8 = b'f';
+
+/// Keys per stored unit: the record and two side keys.
+const KEYS_PER_UNIT: usize = 3;
+
+/// How sled caches pages, in bytes: enough for the working set of lookups
+/// (which read units by id) and imports (which read side keys), small enough
+/// to keep a 1M-unit import within a few hundred MiB.
+const CACHE_BYTES: u64 = 128 << 20;
 
 pub struct SledStore {
     db: sled::Db,
@@ -37,7 +53,7 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `path`.
     pub fn open(path: &Path) -> Result<SledStore> {
-        let db = sled::Config::new().path(path).open().map_err(|err| match err {
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|err| match err {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || is_lock_error(&io) => {
                 Error::Locked { path: path.to_owned() }
             }
@@ -49,6 +65,10 @@ impl SledStore {
                 tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_be_bytes() => {}
+            Some(v) if v.as_ref() == 1u32.to_be_bytes() => {
+                migrate_from_v1(&tree)?;
+                db.flush()?;
+            }
             Some(v) => {
                 return Err(Error::Corrupt {
                     key: "meta:schema".into(),
@@ -58,6 +78,38 @@ impl SledStore {
         }
         Ok(SledStore { db, tree })
     }
+}
+
+/// Schema 1 to 2: side keys for every unit, then the fingerprint keys go,
+/// then the version changes. Every step may be repeated after a crash.
+fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
+    tracing::info!("migrating the database from schema 1 to 2 (side keys)");
+    let mut batch = sled::Batch::default();
+    let mut keys = 0;
+    for item in tree.scan_prefix([UNIT]) {
+        let (key, value) = item?;
+        let unit = decode(&key, &value)?;
+        for lang in [Lang::Arabic, Lang::English] {
+            batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
+        }
+        keys += 2;
+        if keys >= MAX_BATCH_KEYS {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+            keys = 0;
+        }
+    }
+    for key in tree.scan_prefix([FINGERPRINT_V1]).keys() {
+        batch.remove(key?);
+        keys += 1;
+        if keys >= MAX_BATCH_KEYS {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+            keys = 0;
+        }
+    }
+    tree.apply_batch(batch)?;
+    tree.flush()?;
+    tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+    Ok(())
 }
 
 fn is_lock_error(io: &std::io::Error) -> bool {
@@ -71,18 +123,39 @@ fn unit_key(id: UnitId) -> [u8; 9] {
     key
 }
 
-fn fingerprint_prefix(fingerprint: Fingerprint) -> [u8; 17] {
-    let mut key = [0; 17];
-    key[0] = FINGERPRINT;
-    key[1..].copy_from_slice(&fingerprint.0.to_be_bytes());
-    key
+fn side_tag(lang: Lang) -> u8 {
+    match lang {
+        Lang::Arabic => b'a',
+        Lang::English => b'e',
+    }
 }
 
-fn fingerprint_key(fingerprint: Fingerprint, id: UnitId) -> [u8; 25] {
-    let mut key = [0; 25];
-    key[..17].copy_from_slice(&fingerprint_prefix(fingerprint));
-    key[17..].copy_from_slice(&id.to_be_bytes());
-    key
+fn side_prefix(lang: Lang, key: SideKey) -> [u8; 9] {
+    let mut prefix = [0; 9];
+    prefix[0] = side_tag(lang);
+    prefix[1..].copy_from_slice(&key.0.to_be_bytes());
+    prefix
+}
+
+fn side_key(lang: Lang, key: SideKey, id: UnitId) -> [u8; 17] {
+    let mut full = [0; 17];
+    full[..9].copy_from_slice(&side_prefix(lang, key));
+    full[9..].copy_from_slice(&id.to_be_bytes());
+    full
+}
+
+fn put(batch: &mut sled::Batch, unit: &Unit) {
+    batch.insert(&unit_key(unit.id), unit.encode_to_vec());
+    for lang in [Lang::Arabic, Lang::English] {
+        batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
+    }
+}
+
+fn delete(batch: &mut sled::Batch, unit: &Unit) {
+    batch.remove(&unit_key(unit.id));
+    for lang in [Lang::Arabic, Lang::English] {
+        batch.remove(&side_key(lang, unit.side_key(lang), unit.id));
+    }
 }
 
 fn decode(key: &[u8], value: &[u8]) -> Result<Unit> {
@@ -100,15 +173,15 @@ impl Store for SledStore {
         self.tree.get(key)?.map(|v| decode(&key, &v)).transpose()
     }
 
-    fn ids_with_fingerprint(&self, fingerprint: Fingerprint) -> Result<Vec<UnitId>> {
+    fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
         self.tree
-            .scan_prefix(fingerprint_prefix(fingerprint))
+            .scan_prefix(side_prefix(lang, key))
             .keys()
             .map(|key| {
                 let key = key?;
-                let id: [u8; 8] = key[17..].try_into().map_err(|_| Error::Corrupt {
+                let id: [u8; 8] = key[9..].try_into().map_err(|_| Error::Corrupt {
                     key: format!("{:02x?}", key.as_ref()),
-                    reason: "fingerprint key of the wrong length".into(),
+                    reason: "side key of the wrong length".into(),
                 })?;
                 Ok(UnitId::from_be_bytes(id))
             })
@@ -116,21 +189,30 @@ impl Store for SledStore {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
-        // Two keys per write; a write never straddles two batches.
-        for chunk in writes.chunks(MAX_BATCH_KEYS / 2) {
-            let mut batch = sled::Batch::default();
-            for write in chunk {
-                match write {
-                    Write::Put(unit) => {
-                        batch.insert(&unit_key(unit.id), unit.encode_to_vec());
-                        batch.insert(&fingerprint_key(unit.fingerprint(), unit.id), &[]);
-                    }
-                    Write::Delete(unit) => {
-                        batch.remove(&unit_key(unit.id));
-                        batch.remove(&fingerprint_key(unit.fingerprint(), unit.id));
-                    }
-                }
+        // A write never straddles two batches (a replacement is one write).
+        let mut batch = sled::Batch::default();
+        let mut keys = 0;
+        for write in writes {
+            let size = match write {
+                Write::Put(_) | Write::Delete(_) => KEYS_PER_UNIT,
+                Write::Replace { .. } => 2 * KEYS_PER_UNIT,
+            };
+            if keys + size > MAX_BATCH_KEYS {
+                self.tree.apply_batch(std::mem::take(&mut batch))?;
+                keys = 0;
             }
+            keys += size;
+            match write {
+                Write::Put(unit) => put(&mut batch, unit),
+                Write::Replace { old, new } => {
+                    // In a sled batch the last write of a key wins.
+                    delete(&mut batch, old);
+                    put(&mut batch, new);
+                }
+                Write::Delete(unit) => delete(&mut batch, unit),
+            }
+        }
+        if keys > 0 {
             self.tree.apply_batch(batch)?;
         }
         Ok(())
@@ -147,5 +229,51 @@ impl Store for SledStore {
             f(decode(&key, &value)?)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_1_database_is_migrated_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let units: Vec<Unit> = (1..=1_200u64)
+            .map(|id| Unit {
+                id,
+                memory: "news".into(),
+                arabic: format!("جملة رقم {id}"),
+                english: format!("sentence number {id}"),
+                ..Default::default()
+            })
+            .collect();
+        {
+            // The schema 1 layout, written by hand.
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let tree = db.open_tree("units").unwrap();
+            tree.insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+            for unit in &units {
+                tree.insert(unit_key(unit.id), unit.encode_to_vec()).unwrap();
+                let mut key = vec![FINGERPRINT_V1];
+                key.extend_from_slice(&[7; 16]);
+                key.extend_from_slice(&unit.id.to_be_bytes());
+                tree.insert(key, &[]).unwrap();
+            }
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        for unit in [&units[0], &units[777], &units[1_199]] {
+            assert_eq!(store.get(unit.id).unwrap().as_ref(), Some(unit));
+            for lang in [Lang::Arabic, Lang::English] {
+                assert_eq!(store.ids_with_side(lang, unit.side_key(lang)).unwrap(), vec![unit.id]);
+            }
+        }
+        assert_eq!(store.tree.scan_prefix([FINGERPRINT_V1]).count(), 0);
+        assert_eq!(store.tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+        drop(store);
+        // Opening again finds schema 2 and changes nothing.
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.tree.scan_prefix([UNIT]).count(), units.len());
     }
 }

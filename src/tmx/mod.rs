@@ -41,6 +41,7 @@
 
 mod input;
 mod reader;
+mod units;
 mod writer;
 
 #[cfg(test)]
@@ -49,6 +50,9 @@ mod tests;
 use std::fmt;
 
 pub use reader::TmxReader;
+pub use units::{
+    copy_units, format_date, from_tmx, parse_date, to_tmx, Converted, DOMAIN_PROP, MEMORY_PROP, SOURCE_DOCUMENT_PROP,
+};
 pub use writer::TmxWriter;
 
 /// Most attributes on one element.
@@ -329,6 +333,10 @@ pub struct Rejected {
     /// Its `tuid` attribute, if it had one.
     pub tuid: Option<String>,
     pub reason: String,
+    /// Where its XML ends (just after `</tu>`): with [`Rejected::position`],
+    /// the bytes of the unit in the input as decoded to UTF-8 (see
+    /// [`copy_units`]).
+    pub end: Position,
 }
 
 /// Why a TMX file cannot be read further. Entries yielded before it are

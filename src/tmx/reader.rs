@@ -212,7 +212,8 @@ impl<R: Read> TmxReader<R> {
                 let attributes = attributes(&e, &mut verdict);
                 let tuid = attribute(&attributes, "tuid").map(str::to_owned);
                 let reason = "empty <tu/>: no Arabic or English variant".to_owned();
-                Ok(Some(Entry::Rejected(Rejected { position: self.last_tag(), tuid, reason })))
+                let (position, end) = (self.last_tag(), self.xml.get_ref().here());
+                Ok(Some(Entry::Rejected(Rejected { position, tuid, reason, end })))
             }
             Event::Start(_) => self.skip("element").map(|()| None),
             Event::End(_) => {
@@ -323,7 +324,11 @@ impl<R: Read> TmxReader<R> {
                 }
             }
         })?;
-        Ok(unit.finish(position, verdict))
+        let mut entry = unit.finish(position, verdict);
+        if let Entry::Rejected(rejected) = &mut entry {
+            rejected.end = self.xml.get_ref().here();
+        }
+        Ok(entry)
     }
 
     /// A `<tuv>` (just opened) into `unit`, if it is the first in Arabic or
@@ -734,7 +739,7 @@ impl UnitBuilder {
                 }
             }
         };
-        Entry::Rejected(Rejected { position, tuid, reason })
+        Entry::Rejected(Rejected { position, tuid, reason, end: position })
     }
 }
 

@@ -1,0 +1,60 @@
+//! Export: the units of one or more memories as a TMX 1.4b document,
+//! streamed unit by unit. Importing it gives the same units back (text,
+//! inline markup, metadata; new ids).
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::memory::TranslationMemory;
+use crate::tmx::{to_tmx, Header, TmxWriter};
+use crate::unit::memory_name;
+
+/// Which units to export.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    /// Empty: every memory.
+    pub memories: Vec<String>,
+    /// Only units of this domain.
+    pub domain: Option<String>,
+}
+
+impl ExportFilter {
+    /// Checks the memory names; `field` names the list in errors.
+    pub fn validate(mut self, field: &str) -> Result<ExportFilter> {
+        for (i, name) in self.memories.iter_mut().enumerate() {
+            if name.is_empty() {
+                return Err(Error::invalid(format!("{field}[{i}]"), "must not be empty"));
+            }
+            *name = memory_name(name, &format!("{field}[{i}]"))?;
+        }
+        Ok(self)
+    }
+}
+
+/// Writes the units `filter` selects to `out` as TMX, in id order; returns
+/// how many. The header's `srclang` is `*all*`: each unit's source is in
+/// its own `srclang` when it came with one.
+pub fn export(tm: &TranslationMemory, out: impl Write, filter: &ExportFilter) -> Result<u64> {
+    let output = |err: std::io::Error| Error::Output(err.to_string());
+    let mut writer =
+        TmxWriter::new(std::io::BufWriter::with_capacity(64 << 10, out), &Header::dhakira("*all*")).map_err(output)?;
+    let mut count = 0;
+    tm.for_each_unit(&mut |unit| {
+        if !filter.memories.is_empty() && !filter.memories.contains(&unit.memory) {
+            return Ok(());
+        }
+        if filter.domain.as_ref().is_some_and(|domain| *domain != unit.domain) {
+            return Ok(());
+        }
+        writer.write_unit(&to_tmx(&unit)).map_err(|err| match err.kind() {
+            std::io::ErrorKind::InvalidInput => {
+                Error::Output(format!("unit {} cannot be written as TMX: {err}", unit.id))
+            }
+            _ => output(err),
+        })?;
+        count += 1;
+        Ok(())
+    })?;
+    writer.finish().map_err(output)?.flush().map_err(output)?;
+    Ok(count)
+}
