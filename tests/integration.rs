@@ -6,6 +6,8 @@
 mod common;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
 mod grpc;
+/// Import and Export over gRPC: streams, policies, round trips.
+mod import;
 /// The index against full scans on the real corpus.
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.

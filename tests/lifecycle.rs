@@ -146,3 +146,54 @@ fn offline_import_and_lookup_from_the_command_line() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no database at"));
     assert!(!missing.exists());
 }
+
+#[tokio::test]
+async fn import_and_export_from_the_command_line_offline_and_over_grpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let dhakira = env!("CARGO_BIN_EXE_dhakira");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tmx");
+    let db = dir.path().join("db");
+    let rejected = dir.path().join("rejected.tmx");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = Command::new(dhakira).args(args).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let (code, stdout) = run(&[
+        &os("import"),
+        data.join("rejected_units.tmx").as_os_str(),
+        &os("--db"),
+        db.as_os_str(),
+        &os("--rejected"),
+        rejected.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("6 read: 2 added, 0 updated, 0 duplicates skipped, 4 rejected"), "{stdout}");
+    assert!(stdout.contains("rejected: line 10 (tuid nul-ref): "), "{stdout}");
+    let copy = std::fs::read_to_string(&rejected).unwrap();
+    assert_eq!(copy.matches("<tu ").count(), 4, "{copy}");
+
+    // Broken XML: what came before is stored, the exit code says it stopped.
+    let (code, stdout) =
+        run(&[&os("import"), data.join("broken_mismatched.tmx").as_os_str(), &os("--db"), db.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("stopped: line 20, column 35: "), "{stdout}");
+
+    let exported = dir.path().join("out.tmx");
+    let (code, stdout) = run(&[&os("export"), &os("--out"), exported.as_os_str(), &os("--db"), db.as_os_str()]);
+    assert_eq!((code, stdout.trim()), (Some(0), format!("3 units written to {}", exported.display()).as_str()));
+
+    // The same file into a running server, then exported from it.
+    let server = Server::on_temp_db();
+    let url = format!("http://{}", server.addr);
+    let (code, stdout) =
+        run(&[&os("import"), exported.as_os_str(), &os("--server"), &os(&url), &os("--policy"), &os("keep-newest")]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("3 read: 3 added, 0 updated, 0 duplicates skipped, 0 rejected"), "{stdout}");
+    let again = dir.path().join("again.tmx");
+    let (code, _) = run(&[&os("export"), &os("--out"), again.as_os_str(), &os("--server"), &os(&url)]);
+    assert_eq!(code, Some(0));
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&exported).unwrap());
+    let mut client = server.client().await;
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 3);
+}

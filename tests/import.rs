@@ -1,0 +1,173 @@
+use dhakira::proto::import_request::Item;
+use dhakira::proto::{
+    DuplicatePolicy, ExportRequest, GetUnitRequest, ImportOptions, ImportRequest, ImportSummary, LookupRequest,
+    StatsRequest, UnitBatch,
+};
+use prost::Message;
+use tonic::Code;
+
+use crate::common::{corpus_dir, unit, Client, Server};
+
+fn options(format: &str, memory: &str) -> ImportRequest {
+    let options = ImportOptions { format: format.into(), memory: memory.into(), ..Default::default() };
+    ImportRequest { item: Some(Item::Options(options)) }
+}
+
+/// The Import stream: the options, then `data` in chunks of `chunk` bytes.
+fn chunks(first: ImportRequest, data: &[u8], chunk: usize) -> Vec<ImportRequest> {
+    let mut requests = vec![first];
+    requests.extend(data.chunks(chunk).map(|c| ImportRequest { item: Some(Item::Chunk(c.to_vec())) }));
+    requests
+}
+
+async fn import(client: &mut Client, requests: Vec<ImportRequest>) -> Result<ImportSummary, tonic::Status> {
+    client.import(tokio_stream::iter(requests)).await.map(|r| r.into_inner())
+}
+
+async fn export(client: &mut Client, request: ExportRequest) -> Vec<u8> {
+    let mut stream = client.export(request).await.unwrap().into_inner();
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        data.extend_from_slice(&chunk.data);
+    }
+    data
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tmx").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn a_corpus_imported_over_grpc_while_lookups_run_exports_and_reimports_identically() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let tsv = std::fs::read(corpus_dir().join("ntrex128.tsv")).expect("the shared corpus");
+    let lines = tsv.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;
+
+    // Lookups keep being answered while the import streams in.
+    let (first_ar, first_en) = dhakira::bench::read_pairs(&corpus_dir().join("ntrex128.tsv")).unwrap().remove(0);
+    let mut looker = server.client().await;
+    let lookups = tokio::spawn(async move {
+        let mut answered = 0;
+        let mut found = false;
+        for _ in 0..200 {
+            let request = LookupRequest { text: first_ar.clone(), source_lang: "ar".into(), ..Default::default() };
+            let matches = looker.lookup(request).await.unwrap().into_inner().matches;
+            answered += 1;
+            found |= matches.first().is_some_and(|m| m.score == 100 && m.target == first_en);
+            if found {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        (answered, found)
+    });
+    let summary = import(&mut client, chunks(options("tsv", "news"), &tsv, 7_777)).await.unwrap();
+    assert_eq!(summary.read, lines);
+    assert_eq!(summary.added + summary.duplicates, lines);
+    assert!(summary.added > 1_300, "{summary:?}");
+    let (answered, found) = lookups.await.unwrap();
+    assert!(answered > 0 && found, "lookups answered: {answered}, imported sentence found: {found}");
+
+    // The export, imported on a second server, gives the same units back.
+    let tmx = export(&mut client, ExportRequest { memories: vec!["news".into()], ..Default::default() }).await;
+    assert!(tmx.starts_with(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let other = Server::on_temp_db();
+    let mut other_client = other.client().await;
+    let again = import(&mut other_client, chunks(options("", ""), &tmx, 65_536)).await.unwrap();
+    assert_eq!((again.added, again.rejected, again.encoding.as_str()), (summary.added, 0, "UTF-8"));
+    let stats = other_client.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!((stats.memories[0].name.as_str(), stats.total_units), ("news", summary.added));
+    let tmx_again = export(&mut other_client, ExportRequest::default()).await;
+    assert_eq!(tmx_again, tmx);
+
+    // Importing the same file again changes nothing.
+    let same = import(&mut client, chunks(options("tsv", "news"), &tsv, 65_536)).await.unwrap();
+    assert_eq!((same.added, same.updated, same.duplicates), (0, 0, lines));
+}
+
+#[tokio::test]
+async fn a_utf16_tmx_with_markup_keeps_it_over_grpc() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let summary = import(&mut client, chunks(options("", "tagged"), &fixture("inline_tags.tmx"), 100)).await.unwrap();
+    assert_eq!((summary.added, summary.rejected), (3, 0));
+    let matches = client
+        .lookup(LookupRequest {
+            text: "The Bells of St. Martin's Fall Silent as Churches in Harlem Struggle".into(),
+            source_lang: "en".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert_eq!(matches[0].score, 100);
+    let unit = client.get_unit(GetUnitRequest { unit_id: matches[0].unit_id }).await.unwrap().into_inner();
+    assert_eq!(unit.tuid, "paired");
+    let offsets: Vec<u32> = unit.english_markup.iter().map(|t| t.offset).collect();
+    assert_eq!(offsets, [13, 25, 37, 53, 59]);
+    assert_eq!(unit.english_markup[0].content, "&lt;b&gt;");
+
+    let summary = import(&mut client, chunks(options("tmx", "utf16"), &fixture("utf16le_bom.tmx"), 333)).await.unwrap();
+    assert_eq!(summary.encoding, "UTF-16LE");
+    assert!(summary.added >= 1);
+}
+
+#[tokio::test]
+async fn units_import_applies_the_policy_and_rejects_bad_units_alone() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let first = ImportRequest {
+        item: Some(Item::Options(ImportOptions {
+            policy: DuplicatePolicy::Overwrite as i32,
+            source_lang: "en".into(),
+            ..Default::default()
+        })),
+    };
+    let batch = |units| ImportRequest { item: Some(Item::Units(UnitBatch { units })) };
+    let summary = import(
+        &mut client,
+        vec![
+            first.clone(),
+            batch(vec![unit("مرحبا", "Hello", "m"), unit("", "Empty", "m")]),
+            batch(vec![unit("أهلا", "Hello", "m"), unit("شكرا", "Thanks", "bad name")]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((summary.read, summary.added, summary.updated, summary.rejected), (4, 1, 1, 2));
+    let rejected: Vec<(u64, &str)> = summary.rejections.iter().map(|r| (r.line, r.reason.as_str())).collect();
+    assert_eq!(rejected[0], (2, "arabic: must not be empty"));
+    assert_eq!(rejected[1].0, 4);
+    assert!(rejected[1].1.starts_with("memory: "), "{}", rejected[1].1);
+    let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.total_units, 1);
+}
+
+#[tokio::test]
+async fn broken_xml_answers_invalid_argument_with_the_position_and_the_summary() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let status =
+        import(&mut client, chunks(options("", "m"), &fixture("broken_mismatched.tmx"), 50)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("the import stopped: line 20, column 35: "), "{}", status.message());
+    assert!(status.message().contains("stored before it: 3 added"), "{}", status.message());
+    let summary = ImportSummary::decode(status.details()).unwrap();
+    assert_eq!(summary.added, 3);
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 3);
+
+    // Requests that are wrong from the start.
+    let status = import(&mut client, vec![]).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::InvalidArgument, "options: the import stream is empty"));
+    let chunk_first = ImportRequest { item: Some(Item::Chunk(b"x".to_vec())) };
+    let status = import(&mut client, vec![chunk_first]).await.unwrap_err();
+    assert!(status.message().starts_with("options: the first message"), "{}", status.message());
+    let bad = ImportOptions { source_lang: "fr".into(), ..Default::default() };
+    let status = import(&mut client, vec![ImportRequest { item: Some(Item::Options(bad)) }]).await.unwrap_err();
+    assert!(status.message().starts_with("options.source_lang: unknown language \"fr\""), "{}", status.message());
+    let status =
+        client.export(ExportRequest { memories: vec!["no space".into()], ..Default::default() }).await.unwrap_err();
+    assert!(status.message().starts_with("memories[0]: memory name"), "{}", status.message());
+}
