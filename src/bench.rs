@@ -486,3 +486,146 @@ pub async fn run_grpc(
 fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {
     settings.request(text, exhaustive).into()
 }
+
+/// Writes `units` as a TMX 1.4b file the way CAT tools export one: a tuid,
+/// creation and change dates and ids, a domain property and `srclang` on
+/// every unit, and a `<bpt>`/`<ept>` pair on every tenth. Returns the bytes
+/// written.
+pub fn write_tmx(units: &[UnitInput], out: impl std::io::Write) -> std::io::Result<u64> {
+    use crate::tmx::{Attribute, Header, InlineKind, InlineTag, Prop, Segment, TmxUnit, TmxWriter, Variant};
+    let mut out = CountingWriter { inner: std::io::BufWriter::with_capacity(1 << 20, out), bytes: 0 };
+    let mut writer = TmxWriter::new(&mut out, &Header::dhakira("en"))?;
+    let base = 1_600_000_000_000i64;
+    for (i, unit) in units.iter().enumerate() {
+        let date = |offset: i64| crate::tmx::format_date(base + (i as i64 * 7_919 + offset) % 157_680_000 * 1_000);
+        let mut english = Segment::plain(&unit.english);
+        if i % 10 == 0 {
+            let code = |element, content: &str| InlineKind::Code {
+                element,
+                attributes: vec![Attribute::new("i", "1")],
+                content: content.to_owned(),
+            };
+            let end = unit.english.chars().count();
+            english.markup = vec![
+                InlineTag { offset: 0, kind: code(crate::tmx::CodeElement::Bpt, "&lt;b&gt;") },
+                InlineTag { offset: end, kind: code(crate::tmx::CodeElement::Ept, "&lt;/b&gt;") },
+            ];
+        }
+        let tmx = TmxUnit {
+            attributes: vec![
+                Attribute::new("tuid", (i + 1).to_string()),
+                Attribute::new("srclang", "en-US"),
+                Attribute::new("creationdate", date(0)),
+                Attribute::new("creationid", format!("translator{}", i % 37)),
+                Attribute::new("changedate", date(86_400)),
+                Attribute::new("changeid", format!("reviewer{}", i % 11)),
+            ],
+            props: vec![Prop::new("x-domain", if i % 3 == 0 { "tech-news" } else { "news" })],
+            notes: Vec::new(),
+            arabic: Variant::new("ar-SA", Segment::plain(&unit.arabic)),
+            english: Variant::new("en-US", english),
+        };
+        writer.write_unit(&tmx)?;
+    }
+    writer.finish()?;
+    std::io::Write::flush(&mut out)?;
+    Ok(out.bytes)
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What an import over gRPC while lookups run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub units_read: u64,
+    pub added: u64,
+    pub import_s: f64,
+    pub units_per_s: f64,
+    /// Lookups answered while the import ran, and their latency.
+    pub lookups: usize,
+    pub lookup_p50_ms: f64,
+    pub lookup_p99_ms: f64,
+    pub lookup_max_ms: f64,
+    pub concurrency: usize,
+}
+
+/// Streams `file` to the server's Import RPC while `concurrency` clients
+/// look up `queries` round and round until the import ends.
+pub async fn run_import_while_serving(
+    url: &str,
+    file: &Path,
+    queries: Vec<String>,
+    settings: &Settings,
+    concurrency: usize,
+) -> Result<ImportReport> {
+    use crate::proto::import_request::Item;
+    use crate::proto::{ImportOptions, ImportRequest};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let failed = |what: &str, err: String| Error::Input { path: url.to_owned(), reason: format!("{what}: {err}") };
+    let connect = || async { crate::server::connect(url).await.map_err(|err| failed("connect", err.to_string())) };
+    let done = Arc::new(AtomicBool::new(false));
+    let queries = Arc::new(queries);
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let mut client = connect().await?;
+        let (queries, done, settings) = (Arc::clone(&queries), Arc::clone(&done), settings.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while !done.load(Ordering::Relaxed) && !queries.is_empty() {
+                let request = grpc_request(&settings, &queries[i % queries.len()], false);
+                i += concurrency;
+                let at = std::time::Instant::now();
+                client.lookup(request).await.map_err(|s| s.message().to_owned())?;
+                latencies.push(at.elapsed());
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let data = std::fs::read(file).map_err(|err| failed("read", err.to_string()))?;
+    let mut client = connect().await?;
+    let started = std::time::Instant::now();
+    let options = ImportOptions { memory: "imported".into(), ..Default::default() };
+    let mut requests = vec![ImportRequest { item: Some(Item::Options(options)) }];
+    requests.extend(data.chunks(1 << 20).map(|c| ImportRequest { item: Some(Item::Chunk(c.to_vec())) }));
+    drop(data);
+    let summary =
+        client.import(tokio_stream::iter(requests)).await.map_err(|s| failed("import", s.message().to_owned()));
+    let import_s = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies
+            .extend(task.await.map_err(|err| failed("task", err.to_string()))?.map_err(|err| failed("lookup", err))?);
+    }
+    let summary = summary?.into_inner();
+    latencies.sort_unstable();
+    Ok(ImportReport {
+        units_read: summary.read,
+        added: summary.added,
+        import_s,
+        units_per_s: summary.read as f64 / import_s,
+        lookups: latencies.len(),
+        lookup_p50_ms: quantile_ms(&latencies, 0.5),
+        lookup_p99_ms: quantile_ms(&latencies, 0.99),
+        lookup_max_ms: quantile_ms(&latencies, 1.0),
+        concurrency,
+    })
+}

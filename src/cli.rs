@@ -187,6 +187,14 @@ struct BenchArgs {
     /// With --grpc: first add the generated units to the server.
     #[arg(long)]
     load: bool,
+    /// Write the generated units to this TMX file (as CAT tools export
+    /// them: ids, dates, a property, some markup) and exit.
+    #[arg(long)]
+    write_tmx: Option<PathBuf>,
+    /// With --grpc: import this file over the Import RPC while the clients
+    /// look up, and report both.
+    #[arg(long)]
+    import_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -254,7 +262,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging("info");
     let tm = db.open()?;
     if !no_sample {
         if let Some(summary) = dhakira::sample::load_if_empty(&tm)? {
@@ -298,6 +306,7 @@ async fn shutdown_signal() {
 
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     use dhakira::import::{Format, ImportOptions, ImportSummary};
+    init_logging("warn");
     anyhow::ensure!(args.rejected.is_none() || args.files.len() == 1, "--rejected takes one input file at a time");
     let memory = args.memory.as_deref().map(|m| dhakira::unit::memory_name(m, "--memory")).transpose()?;
     let source_lang = dhakira::Lang::parse(&args.source_lang, "--source-lang")?;
@@ -596,6 +605,12 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let pairs = read_corpus(&args.corpus)?;
     let mut workload = Workload::new(pairs, args.seed);
     let units = workload.units(args.units);
+    if let Some(path) = &args.write_tmx {
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let bytes = dhakira::bench::write_tmx(&units, file)?;
+        println!("{} units written to {} ({:.0} MB)", units.len(), path.display(), bytes as f64 / 1e6);
+        return Ok(ExitCode::SUCCESS);
+    }
     let queries = workload.queries(&units, args.queries, lang);
     let settings = Settings {
         lang,
@@ -603,6 +618,23 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         max_results: args.max_results,
         recall_sample: if args.check_recall { args.recall_sample } else { 0 },
     };
+    if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let report = runtime.block_on(dhakira::bench::run_import_while_serving(
+            &server_url(url),
+            file,
+            queries,
+            &settings,
+            args.concurrency,
+        ))?;
+        println!(
+            "import over gRPC: {} units read, {} added in {:.1} s: {:.0} units/s; meanwhile {} lookups (concurrency {}): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            report.units_read, report.added, report.import_s, report.units_per_s, report.lookups, report.concurrency,
+            report.lookup_p50_ms, report.lookup_p99_ms, report.lookup_max_ms
+        );
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = match &args.grpc {
         Some(url) => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -649,9 +681,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging() {
+/// Logs to stderr at `default` level, or as `RUST_LOG` says.
+fn init_logging(default: &str) {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -21,6 +21,9 @@ use crate::unit::{SideKey, Unit, UnitId};
 /// Most requests committed together.
 const MAX_GROUP: usize = 256;
 
+/// Writes applied to the index per hold of its write lock.
+const INDEX_SLICE: usize = 256;
+
 /// What to do with a unit whose source text is already stored in its memory
 /// with another translation. A unit whose source and target are both stored
 /// already is never stored twice, whatever the policy.
@@ -250,17 +253,22 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
         let analysis = analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
         analyzed.insert(unit.id, analysis);
     }
-    let mut index = shared.index.write();
-    for write in writes {
-        match write {
-            Write::Put(unit) => index.insert_analyzed(unit, analyzed.remove(&unit.id).expect("analyzed above")),
-            Write::Replace { old, new } if text_changed(old, new) => {
-                index.remove(old.id);
-                index.insert_analyzed(new, analyzed.remove(&new.id).expect("analyzed above"));
-            }
-            Write::Replace { .. } => {}
-            Write::Delete(unit) => {
-                index.remove(unit.id);
+    // The lock is taken per slice, so a large import does not hold lookups
+    // up for the whole group (units become visible slice by slice; all of
+    // them are durable already).
+    for slice in writes.chunks(INDEX_SLICE) {
+        let mut index = shared.index.write();
+        for write in slice {
+            match write {
+                Write::Put(unit) => index.insert_analyzed(unit, analyzed.remove(&unit.id).expect("analyzed above")),
+                Write::Replace { old, new } if text_changed(old, new) => {
+                    index.remove(old.id);
+                    index.insert_analyzed(new, analyzed.remove(&new.id).expect("analyzed above"));
+                }
+                Write::Replace { .. } => {}
+                Write::Delete(unit) => {
+                    index.remove(unit.id);
+                }
             }
         }
     }
