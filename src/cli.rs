@@ -354,14 +354,10 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         };
         bar.finish_and_clear();
         let seconds = file_started.elapsed().as_secs_f64();
-        println!(
-            "{}: {} in {:.1} s ({:.0} units/s){}",
-            path.display(),
-            summary.counts(),
-            seconds,
-            summary.read as f64 / seconds.max(1e-3),
-            if summary.encoding.is_empty() { String::new() } else { format!(", {}", summary.encoding) }
-        );
+        let rate =
+            if seconds >= 0.5 { format!(" ({:.0} units/s)", summary.read as f64 / seconds) } else { String::new() };
+        let encoding = if summary.encoding.is_empty() { String::new() } else { format!(", {}", summary.encoding) };
+        println!("{}: {} in {seconds:.1} s{rate}{encoding}", path.display(), summary.counts());
         for rejection in summary.rejections.iter().take(20) {
             let tuid = if rejection.tuid.is_empty() { String::new() } else { format!(" (tuid {})", rejection.tuid) };
             println!("  rejected: line {}{tuid}: {}", rejection.line, rejection.reason);
