@@ -458,6 +458,10 @@ fn remote_import(
             .await?;
         let reader = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let mut sent = 0u64;
+            // Units sent, counted roughly (the server's summary has the
+            // exact figures): `<tu` tags in a TMX, lines otherwise.
+            let mut units = 0u64;
+            let mut tmx = None;
             loop {
                 let mut chunk = vec![0; 256 << 10];
                 let n = file.read(&mut chunk)?;
@@ -466,9 +470,17 @@ fn remote_import(
                 }
                 chunk.truncate(n);
                 sent += n as u64;
+                let is_tmx =
+                    *tmx.get_or_insert_with(|| dhakira::import::Format::sniff(&chunk) == dhakira::import::Format::Tmx);
+                units += if is_tmx {
+                    (memchr::memmem::find_iter(&chunk, b"<tu ").count()
+                        + memchr::memmem::find_iter(&chunk, b"<tu>").count()) as u64
+                } else {
+                    memchr::memchr_iter(b'\n', &chunk).count() as u64
+                };
                 bar.set_position(sent);
-                let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-3) / (1 << 20) as f64;
-                bar.set_message(format!("{rate:.1} MiB/s sent"));
+                let rate = units as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("~{units} units sent, ~{rate:.0} units/s"));
                 let item = proto::import_request::Item::Chunk(chunk);
                 if requests.blocking_send(proto::ImportRequest { item: Some(item) }).is_err() {
                     return Ok(()); // The call ended; its status says why.

@@ -143,6 +143,16 @@ async fn units_import_applies_the_policy_and_rejects_bad_units_alone() {
     assert!(rejected[1].1.starts_with("memory: "), "{}", rejected[1].1);
     let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
     assert_eq!(stats.total_units, 1);
+
+    // A message over the limit stops the import, naming it.
+    let many = (0..10_001).map(|i| unit(&format!("جملة {i}"), &format!("sentence {i}"), "m")).collect();
+    let status = import(&mut client, vec![first, batch(many)]).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("the import stopped: units: 10001 units in one message; the limit is 10000"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
-use crate::memory::{DuplicatePolicy, LookupRequest, Match, Stats, TranslationMemory};
+use crate::memory::{DuplicatePolicy, LookupRequest, Match, Stats, TranslationMemory, MAX_UNITS_PER_REQUEST};
 use crate::proto;
 use crate::proto::import_request::Item;
 use crate::text::Lang;
@@ -237,6 +237,10 @@ impl Messages {
         let mut messages = self;
         std::iter::from_fn(move || {
             Some(match messages.next()? {
+                Ok(Item::Units(batch)) if batch.units.len() > MAX_UNITS_PER_REQUEST => Err(format!(
+                    "units: {} units in one message; the limit is {MAX_UNITS_PER_REQUEST}",
+                    batch.units.len()
+                )),
                 Ok(Item::Units(batch)) => Ok(batch.units.into_iter().map(UnitInput::from).collect()),
                 Ok(Item::Chunk(_)) => Err("a file chunk after units: one import sends one or the other".into()),
                 Ok(Item::Options(_)) => Err("options after the first message".into()),
