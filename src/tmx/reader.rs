@@ -15,6 +15,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::XmlVersion;
 
 use super::input::{self, Source};
+use super::writer::is_xml_name;
 use super::{
     attribute, Attribute, CodeElement, Entry, Header, InlineKind, InlineTag, Position, Prop, ReadUnit, Rejected,
     Segment, TmxError, TmxUnit, Variant, MAX_ATTRIBUTES, MAX_CODE_BYTES, MAX_DEPTH, MAX_INLINE_DEPTH,
@@ -816,7 +817,15 @@ fn attributes(start: &BytesStart, verdict: &mut Verdict) -> Vec<Attribute> {
                 break;
             }
         };
-        let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+        // The writer writes only XML names: a unit read must be writable.
+        let name = match std::str::from_utf8(attr.key.as_ref()) {
+            Ok(name) if is_xml_name(name) => name.to_owned(),
+            _ => {
+                let name = String::from_utf8_lossy(attr.key.as_ref());
+                verdict.fail(format!("<{}> has an attribute named {name:?}, which is not an XML name", element()));
+                break;
+            }
+        };
         let value = match attr.normalized_value(XmlVersion::Implicit1_0) {
             Ok(value) => value,
             Err(err) => {

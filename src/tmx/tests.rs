@@ -745,3 +745,25 @@ proptest! {
         read_anything(&bytes);
     }
 }
+
+#[test]
+fn an_attribute_name_that_is_not_utf8_rejects_its_unit_so_what_is_kept_can_be_written() {
+    // Found by the fuzz target: the name used to be decoded lossily (U+FFFD),
+    // so a unit was kept that the writer then refused.
+    let mut input = b"<tmx><header/><body><tu x".to_vec();
+    input.push(0xB0);
+    input.extend_from_slice(
+        b"=\"1\"><tuv xml:lang=\"ar\"><seg>a</seg></tuv><tuv xml:lang=\"en\"><seg>b</seg></tuv></tu>\
+          <tu tuid=\"ok\"><tuv xml:lang=\"ar\"><seg>a</seg></tuv><tuv xml:lang=\"en\"><seg>b</seg></tuv></tu></body></tmx>",
+    );
+    let outcome = read_ok(input.as_slice());
+    let Entry::Rejected(rejected) = &outcome.entries[0] else { panic!("{:?}", outcome.entries[0]) };
+    assert_eq!(rejected.reason, "<tu> has an attribute named \"x\u{FFFD}\", which is not an XML name");
+    assert_eq!(units(&outcome.entries)[0].unit.tuid(), Some("ok"));
+    // In the header it refuses the file.
+    let mut header = b"<tmx><header a".to_vec();
+    header.push(0xB0);
+    header.extend_from_slice(b"=\"1\"/><body/></tmx>");
+    let err = read(header.as_slice()).err().expect("refused");
+    assert!(err.to_string().contains("which is not an XML name"), "{err}");
+}

@@ -233,7 +233,7 @@ fn escape(text: &str, attribute: bool, out: &mut String) -> Result<(), String> {
 
 /// Whether `name` is an XML name (letters, digits, `_ : . -`, not starting
 /// with a digit, `.` or `-`).
-fn is_xml_name(name: &str) -> bool {
+pub(super) fn is_xml_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '.' | '-'))
