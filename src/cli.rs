@@ -123,7 +123,8 @@ struct ImportArgs {
     domain: String,
     /// Write the rejected units here, for fixing and importing again: a TMX
     /// of the rejected <tu> elements (each after a comment with its line and
-    /// reason), or the rejected lines of a TSV. One input file only.
+    /// reason), the rejected lines of a TSV, or the header and the rejected
+    /// records of a CSV. One input file only.
     #[arg(long)]
     rejected: Option<PathBuf>,
 }
@@ -376,7 +377,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             failed = true;
         }
         if let Some(out) = &args.rejected {
-            write_rejected(path, &summary, out)?;
+            write_rejected(path, format, &summary, out)?;
         }
         total.absorb(summary);
     }
@@ -393,26 +394,56 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// elements, or the rejected lines of a TSV.
 fn write_rejected(
     input: &std::path::Path,
+    format: Option<dhakira::import::Format>,
     summary: &dhakira::import::ImportSummary,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let spans: Vec<_> =
-        summary.rejections.iter().filter_map(|r| r.span.map(|(start, end)| (start, end, r.reason.clone()))).collect();
-    let create = || File::create(out).with_context(|| format!("cannot create {}", out.display()));
-    if !spans.is_empty() || !summary.encoding.is_empty() {
-        dhakira::tmx::copy_units(File::open(input)?, &spans, create()?)?;
-    } else {
-        let lines: std::collections::HashSet<u64> = summary.rejections.iter().map(|r| r.line).collect();
-        let mut writer = std::io::BufWriter::new(create()?);
-        let reader = BufReader::new(File::open(input)?);
-        for (i, line) in std::io::BufRead::split(reader, b'\n').enumerate() {
-            let line = line?;
-            if lines.contains(&(i as u64 + 1)) {
-                writer.write_all(&line)?;
-                writer.write_all(b"\n")?;
-            }
+    use dhakira::import::Format;
+    let format = match format {
+        Some(format) => format,
+        None => {
+            let mut prefix = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(File::open(input)?, 64 << 10), &mut prefix)?;
+            Format::sniff(&prefix)
         }
-        writer.flush()?;
+    };
+    let create = || File::create(out).with_context(|| format!("cannot create {}", out.display()));
+    let lines: std::collections::HashSet<u64> = summary.rejections.iter().map(|r| r.line).collect();
+    match format {
+        Format::Tmx => {
+            let spans: Vec<_> = summary
+                .rejections
+                .iter()
+                .filter_map(|r| r.span.map(|(start, end)| (start, end, r.reason.clone())))
+                .collect();
+            dhakira::tmx::copy_units(File::open(input)?, &spans, create()?)?;
+        }
+        Format::Tsv => {
+            let mut writer = std::io::BufWriter::new(create()?);
+            let reader = BufReader::new(File::open(input)?);
+            for (i, line) in std::io::BufRead::split(reader, b'\n').enumerate() {
+                let line = line?;
+                if lines.contains(&(i as u64 + 1)) {
+                    writer.write_all(&line)?;
+                    writer.write_all(b"\n")?;
+                }
+            }
+            writer.flush()?;
+        }
+        Format::Csv => {
+            // The header, then each rejected record (quoted again if needed).
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(input)?;
+            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(create()?);
+            let mut record = csv::ByteRecord::new();
+            let mut first = true;
+            while reader.read_byte_record(&mut record).unwrap_or(false) {
+                let line = record.position().map_or(0, |p| p.line());
+                if std::mem::take(&mut first) || lines.contains(&line) {
+                    writer.write_byte_record(&record)?;
+                }
+            }
+            writer.flush()?;
+        }
     }
     println!("  {} rejected units written to {}", summary.rejections.len(), out.display());
     Ok(())

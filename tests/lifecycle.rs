@@ -173,6 +173,27 @@ async fn import_and_export_from_the_command_line_offline_and_over_grpc() {
     let copy = std::fs::read_to_string(&rejected).unwrap();
     assert_eq!(copy.matches("<tu ").count(), 4, "{copy}");
 
+    // A CSV: its rejected records, after the header, quoted as they need.
+    let csv = dir.path().join("pairs.csv");
+    std::fs::write(&csv, "english,arabic,client\nHello,مرحبا,acme\n\"Bad, \"\"empty\"\"\",,acme\n").unwrap();
+    let rejected_csv = dir.path().join("rejected.csv");
+    let (code, stdout) = run(&[
+        &os("import"),
+        csv.as_os_str(),
+        &os("--db"),
+        db.as_os_str(),
+        &os("--memory"),
+        &os("csv"),
+        &os("--rejected"),
+        rejected_csv.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("rejected: line 3: arabic: must not be empty"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&rejected_csv).unwrap(),
+        "english,arabic,client\n\"Bad, \"\"empty\"\"\",,acme\n"
+    );
+
     // Broken XML: what came before is stored, the exit code says it stopped.
     let (code, stdout) =
         run(&[&os("import"), data.join("broken_mismatched.tmx").as_os_str(), &os("--db"), db.as_os_str()]);
@@ -181,7 +202,7 @@ async fn import_and_export_from_the_command_line_offline_and_over_grpc() {
 
     let exported = dir.path().join("out.tmx");
     let (code, stdout) = run(&[&os("export"), &os("--out"), exported.as_os_str(), &os("--db"), db.as_os_str()]);
-    assert_eq!((code, stdout.trim()), (Some(0), format!("3 units written to {}", exported.display()).as_str()));
+    assert_eq!((code, stdout.trim()), (Some(0), format!("4 units written to {}", exported.display()).as_str()));
 
     // The same file into a running server, then exported from it.
     let server = Server::on_temp_db();
@@ -189,11 +210,13 @@ async fn import_and_export_from_the_command_line_offline_and_over_grpc() {
     let (code, stdout) =
         run(&[&os("import"), exported.as_os_str(), &os("--server"), &os(&url), &os("--policy"), &os("keep-newest")]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("3 read: 3 added, 0 updated, 0 duplicates skipped, 0 rejected"), "{stdout}");
+    assert!(stdout.contains("4 read: 4 added, 0 updated, 0 duplicates skipped, 0 rejected"), "{stdout}");
     let again = dir.path().join("again.tmx");
     let (code, _) = run(&[&os("export"), &os("--out"), again.as_os_str(), &os("--server"), &os(&url)]);
     assert_eq!(code, Some(0));
     assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&exported).unwrap());
     let mut client = server.client().await;
-    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 3);
+    let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
+    let memories: Vec<(&str, u64)> = stats.memories.iter().map(|m| (m.name.as_str(), m.units)).collect();
+    assert_eq!(memories, [("csv", 1), ("default", 3)]);
 }
