@@ -12,3 +12,5 @@ mod import;
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;
+/// gRPC-web over HTTP/1.1 with CORS, and gzip.
+mod web;

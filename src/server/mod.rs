@@ -1,15 +1,20 @@
 //! The network edge: wires the gRPC service, health (`grpc.health.v1`) and
 //! reflection (v1 and v1alpha, so `grpcurl list` needs no proto file) onto a
-//! listener. Handlers hold no logic of their own.
+//! listener, with gRPC-web (HTTP/1.1, for browsers) and CORS on the same
+//! port, and gzip accepted and offered. Handlers hold no logic of their own.
 
 mod grpc;
 
 use std::future::Future;
 use std::time::Duration;
 
+use http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
+use http::Method;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use grpc::Service;
 
@@ -22,11 +27,44 @@ use crate::proto::translation_memory_server::TranslationMemoryServer;
 /// matches with their units, fits.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
+/// How long a browser may cache a CORS preflight answer.
+const CORS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// CORS for browser clients (gRPC-web) of any origin: the request headers a
+/// gRPC-web client sends (`Authorization` among them, for API keys) and the
+/// response headers it must read (the gRPC status travels in them).
+pub fn cors() -> CorsLayer {
+    let name = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            name("x-grpc-web"),
+            name("x-user-agent"),
+            name("grpc-timeout"),
+            name("grpc-accept-encoding"),
+            name("grpc-encoding"),
+        ])
+        .expose_headers([
+            name("grpc-status"),
+            name("grpc-message"),
+            name("grpc-status-details-bin"),
+            name("grpc-encoding"),
+            name("grpc-accept-encoding"),
+        ])
+        .max_age(CORS_MAX_AGE)
+}
+
 /// A client for the server at `url` (`http://host:port`), with the same
-/// message bound as the server.
+/// message bound as the server, accepting gzipped responses.
 pub async fn connect(url: &str) -> Result<TranslationMemoryClient<tonic::transport::Channel>, tonic::transport::Error> {
     let client = TranslationMemoryClient::connect(url.to_owned()).await?;
-    Ok(client.max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES))
+    Ok(client
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        .accept_compressed(CompressionEncoding::Gzip))
 }
 
 /// Serves `tm` on `listener` until `shutdown` completes, then stops accepting
@@ -53,13 +91,23 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
     let server = tonic::transport::Server::builder()
+        // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
+        // speak it, translated by the gRPC-web layer; CORS answers their
+        // preflight requests first.
+        .accept_http1(true)
+        .layer(cors())
+        .layer(tonic_web::GrpcWebLayer::new())
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(
             TranslationMemoryServer::new(Service::new(tm))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                .max_encoding_message_size(MAX_MESSAGE_BYTES)
+                // Responses are gzipped for clients that accept it (large
+                // match lists and exports shrink several times).
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip),
         )
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
