@@ -12,5 +12,7 @@ mod import;
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;
+/// The amaGama/tmserver and MyMemory REST facades.
+mod rest;
 /// gRPC-web over HTTP/1.1 with CORS, and gzip.
 mod web;

@@ -4,6 +4,7 @@
 //! port, and gzip accepted and offered. Handlers hold no logic of their own.
 
 mod grpc;
+mod rest;
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_layer::Layer;
 
 pub use grpc::Service;
 
@@ -90,25 +92,30 @@ pub async fn serve(
     };
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
+    let grpc = TranslationMemoryServer::new(Service::new(tm.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        // Responses are gzipped for clients that accept it (large match
+        // lists and exports shrink several times).
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    // gRPC-web is translated per gRPC service: the layer refuses every other
+    // HTTP/1.1 request, and the REST facades are HTTP/1.1.
+    let web = tonic_web::GrpcWebLayer::new();
+    // The REST facades are the fallback: gRPC services own their paths.
+    let routes = tonic::service::Routes::from(rest::router(tm))
+        .add_service(web.layer(health_service))
+        .add_service(web.layer(reflection_v1))
+        .add_service(web.layer(reflection_v1alpha))
+        .add_service(web.layer(grpc))
+        .prepare();
     let server = tonic::transport::Server::builder()
         // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
-        // speak it, translated by the gRPC-web layer; CORS answers their
-        // preflight requests first.
+        // and the REST facades speak it; CORS answers preflight requests
+        // first.
         .accept_http1(true)
         .layer(cors())
-        .layer(tonic_web::GrpcWebLayer::new())
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(
-            TranslationMemoryServer::new(Service::new(tm))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES)
-                // Responses are gzipped for clients that accept it (large
-                // match lists and exports shrink several times).
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip),
-        )
+        .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     tokio::pin!(server);

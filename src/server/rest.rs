@@ -1,0 +1,327 @@
+//! REST facades on the gRPC port, for tools that already speak them:
+//!
+//! - amaGama / translate-toolkit `tmserver` (Weblate's "tmserver" and
+//!   "amaGama" machinery, Virtaal, Pootle), under both `/tmserver` and
+//!   `/api/v1`;
+//! - MyMemory's `GET /get` (MateCat-style tools and scripts).
+//!
+//! Each handler turns the request into a [`LookupRequest`], runs it on the
+//! blocking pool, and shapes the matches as the protocol does. Language
+//! codes come in any of the forms those tools send (`ar`, `ar_eg`, `AR-EG`,
+//! `en_us`); a pair that is not Arabic–English is answered with no matches,
+//! not an error (Weblate checks a new service with `en/de`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::memory::{LookupRequest, Match, TranslationMemory};
+use crate::text::Lang;
+use crate::unit::MAX_SEGMENT_CHARS;
+
+/// amaGama's floor: lower `min_similarity` values are raised to it.
+const AMAGAMA_MIN_SIMILARITY: u32 = 70;
+/// amaGama's default and largest `max_candidates`.
+const AMAGAMA_DEFAULT_CANDIDATES: u32 = 5;
+const AMAGAMA_MAX_CANDIDATES: u32 = 30;
+/// MyMemory's default number of matches, and the most we return.
+const MYMEMORY_DEFAULT_MATCHES: u32 = 3;
+const MYMEMORY_MAX_MATCHES: u32 = 30;
+/// MyMemory's match floor: its matches go down to 50 %.
+const MYMEMORY_MIN_SCORE: u32 = 50;
+
+/// The REST routes, over `tm`.
+pub fn router(tm: TranslationMemory) -> Router {
+    let amagama = Router::new()
+        .route("/languages/", get(amagama_languages))
+        .route("/languages", get(amagama_languages))
+        .route("/{src}/{tgt}/unit/", get(amagama_unit_query))
+        .route("/{src}/{tgt}/unit", get(amagama_unit_query))
+        .route("/{src}/{tgt}/unit/{*text}", get(amagama_unit));
+    Router::new()
+        .nest("/tmserver", amagama.clone())
+        .nest("/api/v1", amagama)
+        .route("/get", get(mymemory_get))
+        .with_state(tm)
+}
+
+/// Runs a lookup on the blocking pool.
+async fn lookup(tm: TranslationMemory, request: LookupRequest) -> crate::Result<Vec<Match>> {
+    tokio::task::spawn_blocking(move || tm.lookup(request))
+        .await
+        .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+}
+
+/// The side a tool's language code names: `ar`, `ar_EG`, `ar-eg`, `ara`…;
+/// `None` for any other language.
+fn side(code: &str) -> Option<Lang> {
+    Lang::from_code(code.trim())
+}
+
+/// Weblate replaces placeholders by `[X7X]` before asking: they become `{7}`,
+/// which matching treats as a placeholder like `%s` or `{0}`.
+fn weblate_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("[X") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with("X]") {
+            out.push('{');
+            out.push_str(&after[..digits]);
+            out.push('}');
+            rest = &after[digits + 2..];
+        } else {
+            out.push_str("[X");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct AmagamaParams {
+    source: Option<String>,
+    min_similarity: Option<String>,
+    max_candidates: Option<String>,
+    jsoncallback: Option<String>,
+}
+
+async fn amagama_languages(Query(params): Query<AmagamaParams>) -> Response {
+    let body = json!({"sourceLanguages": ["ar", "en"], "targetLanguages": ["ar", "en"]});
+    amagama_reply(body, params.jsoncallback.as_deref())
+}
+
+async fn amagama_unit(
+    State(tm): State<TranslationMemory>,
+    Path((src, tgt, text)): Path<(String, String, String)>,
+    Query(params): Query<AmagamaParams>,
+) -> Response {
+    let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
+    amagama_answer(tm, &src, &tgt, text, params).await
+}
+
+async fn amagama_unit_query(
+    State(tm): State<TranslationMemory>,
+    Path((src, tgt)): Path<(String, String)>,
+    Query(params): Query<AmagamaParams>,
+) -> Response {
+    let text = params.source.clone().unwrap_or_default();
+    amagama_answer(tm, &src, &tgt, text, params).await
+}
+
+async fn amagama_answer(tm: TranslationMemory, src: &str, tgt: &str, text: String, params: AmagamaParams) -> Response {
+    let callback = params.jsoncallback.as_deref();
+    let number = |value: &Option<String>, default: u32| -> Result<u32, String> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .map(|n| n as u32)
+                .ok_or_else(|| v.to_owned()),
+        }
+    };
+    let min_similarity = match number(&params.min_similarity, AMAGAMA_MIN_SIMILARITY) {
+        Ok(n) => n.clamp(AMAGAMA_MIN_SIMILARITY, 100),
+        Err(v) => return amagama_error(format!("min_similarity: {v:?} is not a number"), callback),
+    };
+    let max_candidates = match number(&params.max_candidates, AMAGAMA_DEFAULT_CANDIDATES) {
+        Ok(n) => n.clamp(1, AMAGAMA_MAX_CANDIDATES),
+        Err(v) => return amagama_error(format!("max_candidates: {v:?} is not a number"), callback),
+    };
+    let (Some(source), Some(target)) = (side(src), side(tgt)) else {
+        return amagama_reply(json!([]), callback);
+    };
+    if source == target || text.trim().is_empty() {
+        return amagama_reply(json!([]), callback);
+    }
+    let text: String = weblate_placeholders(&text).chars().take(MAX_SEGMENT_CHARS).collect();
+    let request = LookupRequest {
+        text,
+        source_lang: source.code().into(),
+        min_score: Some(min_similarity),
+        max_results: Some(max_candidates),
+        memories: Vec::new(),
+        exhaustive: false,
+    };
+    match lookup(tm, request).await {
+        Ok(matches) => {
+            let body: Vec<Value> = matches
+                .iter()
+                .map(|m| {
+                    json!({
+                        "source": m.source(),
+                        "target": m.target(),
+                        "quality": f64::from(m.score.min(100)),
+                        "rank": f64::from(m.score.min(100)),
+                    })
+                })
+                .collect();
+            amagama_reply(Value::Array(body), callback)
+        }
+        // A text the memory cannot take (a control character…) has no
+        // match; it is the tool's input, not a fault of the service.
+        Err(crate::Error::InvalidArgument { .. }) => amagama_reply(json!([]), callback),
+        Err(err) => amagama_error(err.to_string(), callback),
+    }
+}
+
+/// JSON, or JSONP when `callback` names a function (letters, digits, `_`,
+/// `.`, `$` only).
+fn amagama_reply(body: Value, callback: Option<&str>) -> Response {
+    let mut response = match callback.filter(|c| !c.is_empty()) {
+        Some(name) if name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$')) => {
+            let script = format!("{name}({body});");
+            ([(header::CONTENT_TYPE, "application/javascript; charset=utf-8")], script).into_response()
+        }
+        Some(_) => {
+            (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "jsoncallback: not a function name"}))).into_response()
+        }
+        None => axum::Json(body).into_response(),
+    };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    response
+}
+
+fn amagama_error(message: String, callback: Option<&str>) -> Response {
+    let mut response = amagama_reply(json!({"error": message}), callback);
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().remove(header::CACHE_CONTROL);
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct MyMemoryParams {
+    q: Option<String>,
+    langpair: Option<String>,
+    numres: Option<String>,
+}
+
+async fn mymemory_get(State(tm): State<TranslationMemory>, Query(params): Query<MyMemoryParams>) -> Response {
+    let q = params.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return mymemory_error(
+            StatusCode::BAD_REQUEST,
+            "NO QUERY SPECIFIED. EXAMPLE REQUEST: GET?Q=HELLO&LANGPAIR=EN|IT",
+        );
+    }
+    let langpair = params.langpair.unwrap_or_default();
+    let Some((src, tgt)) = langpair.split_once('|') else {
+        return mymemory_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
+        );
+    };
+    let (Some(source), Some(target)) = (side(src), side(tgt)) else {
+        let bad = if side(src).is_none() { src } else { tgt };
+        return mymemory_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "'{}' IS AN INVALID LANGUAGE: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR)",
+                bad.to_uppercase()
+            ),
+        );
+    };
+    if source == target {
+        return mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES");
+    }
+    let numres = params
+        .numres
+        .as_deref()
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(MYMEMORY_DEFAULT_MATCHES)
+        .clamp(1, MYMEMORY_MAX_MATCHES);
+    let request = LookupRequest {
+        text: q,
+        source_lang: source.code().into(),
+        min_score: Some(MYMEMORY_MIN_SCORE),
+        max_results: Some(numres),
+        memories: Vec::new(),
+        exhaustive: false,
+    };
+    let matches = match lookup(tm, request).await {
+        Ok(matches) => matches,
+        Err(err @ crate::Error::InvalidArgument { .. }) => {
+            return mymemory_error(StatusCode::BAD_REQUEST, &err.to_string().to_uppercase())
+        }
+        Err(err) => return mymemory_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+    };
+    let (src_code, tgt_code) = (region_code(src, source), region_code(tgt, target));
+    let listed: Vec<Value> = matches
+        .iter()
+        .map(|m| {
+            let unit = &m.unit;
+            let date = |ms: i64| {
+                jiff::Timestamp::from_millisecond(ms)
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default()
+            };
+            json!({
+                "id": unit.id.to_string(),
+                "segment": m.source(),
+                "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
+                "source": src_code,
+                "target": tgt_code,
+                "quality": m.score.min(100).to_string(),
+                "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
+                "usage-count": unit.usage_count,
+                "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
+                "created-by": unit.created_by,
+                "last-updated-by": if unit.changed_by.is_empty() { &unit.created_by } else { &unit.changed_by },
+                "create-date": date(unit.created_at_ms),
+                "last-update-date": date(unit.changed_or_created_ms()),
+                "match": f64::from(m.score.min(100)) / 100.0,
+            })
+        })
+        .collect();
+    let best = matches.first();
+    let body = json!({
+        "responseData": {
+            "translatedText": best.map(|m| m.explanation.repaired_target.clone().unwrap_or_else(|| m.target().to_owned())).unwrap_or_default(),
+            "match": best.map_or(0.0, |m| f64::from(m.score.min(100)) / 100.0),
+        },
+        "quotaFinished": false,
+        "mtLangSupported": Value::Null,
+        "responseDetails": "",
+        "responseStatus": 200,
+        "responderId": Value::Null,
+        "exception_code": Value::Null,
+        "matches": listed,
+    });
+    axum::Json(body).into_response()
+}
+
+/// The language code MyMemory reports for a side: the one asked, upper-cased
+/// region (`ar-EG`), or the bare code.
+fn region_code(asked: &str, lang: Lang) -> String {
+    let asked = asked.trim().replace('_', "-");
+    match asked.split_once('-') {
+        Some((_, region)) if !region.is_empty() => format!("{}-{}", lang.code(), region.to_uppercase()),
+        _ => lang.code().to_owned(),
+    }
+}
+
+/// MyMemory's error shape: the message in `responseDetails` and in
+/// `translatedText`, the status as a number in `responseStatus` (the HTTP
+/// status is 200, as MyMemory answers).
+fn mymemory_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "responseData": {"translatedText": message},
+        "quotaFinished": Value::Null,
+        "mtLangSupported": Value::Null,
+        "responseDetails": message,
+        "responseStatus": status.as_u16(),
+        "responderId": Value::Null,
+        "exception_code": Value::Null,
+        "matches": "",
+    });
+    axum::Json(body).into_response()
+}

@@ -1,0 +1,144 @@
+//! The REST facades, with the requests the tools send.
+
+use dhakira::proto::{AddUnitsRequest, UnitInput};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::common::{corpus_pairs, unit, Server};
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("{err}: {}", self.body))
+    }
+}
+
+async fn get(addr: &str, path_and_query: &str) -> Reply {
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri: http::Uri = format!("http://{addr}{path_and_query}").parse().unwrap();
+    let response = client.get(uri).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+}
+
+/// Percent-encodes everything but unreserved characters, as Python's
+/// `urllib.parse.quote(text, safe="")` does (so `/` becomes `%2F`).
+fn quote(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn server_with_news() -> (Server, Vec<(String, String)>) {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let pairs = corpus_pairs("ntrex128.tsv", 300);
+    let mut units: Vec<UnitInput> = pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect();
+    units.push(unit("تم حفظ %s ملفات في المجلد", "Saved %s files to the folder", "ui"));
+    units.push(unit("افتح {0} / أغلق", "Open {0} / close", "ui"));
+    client.add_units(AddUnitsRequest { units }).await.unwrap();
+    (server, pairs)
+}
+
+#[tokio::test]
+async fn amagama_answers_as_weblate_virtaal_and_pootle_ask() {
+    let (server, pairs) = server_with_news().await;
+    let (arabic, english) = &pairs[10];
+
+    // Weblate: /tmserver/{source}/{target}/unit/{quote(text, safe="")}.
+    for prefix in ["/tmserver", "/api/v1"] {
+        let reply = get(&server.addr, &format!("{prefix}/en/ar/unit/{}", quote(english))).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.headers["cache-control"], "max-age=3600");
+        assert!(reply.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+        let matches = reply.json();
+        let first = &matches[0];
+        assert_eq!(
+            (first["source"].as_str().unwrap(), first["target"].as_str().unwrap()),
+            (english.as_str(), arabic.as_str())
+        );
+        assert_eq!(first["quality"].as_f64(), Some(100.0));
+        let qualities: Vec<f64> = matches.as_array().unwrap().iter().map(|m| m["quality"].as_f64().unwrap()).collect();
+        assert!(qualities.windows(2).all(|w| w[0] >= w[1]), "{qualities:?}");
+        assert!(qualities.iter().all(|&q| q >= 70.0), "{qualities:?}");
+    }
+
+    // Arabic source, region codes in Weblate's form, a text with a slash.
+    let reply = get(&server.addr, &format!("/tmserver/ar_eg/en_us/unit/{}", quote("افتح {0} / أغلق"))).await;
+    assert_eq!(reply.json()[0]["target"], "Open {0} / close");
+    // Weblate's placeholders [X7X] match stored placeholders.
+    let reply = get(&server.addr, &format!("/tmserver/en/ar/unit/{}", quote("Saved [X7X] files to the folder"))).await;
+    let first = &reply.json()[0];
+    assert_eq!(first["target"], "تم حفظ %s ملفات في المجلد");
+    assert!(first["quality"].as_f64().unwrap() >= 95.0, "{first}");
+
+    // Weblate's configuration check: a pair this memory does not hold is
+    // 200 with no match, never an error.
+    let reply = get(&server.addr, "/tmserver/en/de/unit/test").await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "[]"));
+
+    // Virtaal and Pootle: ?source=, max_candidates, min_similarity (floored
+    // at 70), and JSONP.
+    let (arabic, _) = &pairs[20];
+    let path = format!(
+        "/api/v1/ar/en/unit/?source={}&max_candidates=2&min_similarity=10&jsoncallback=jQuery123_456",
+        quote(arabic)
+    );
+    let reply = get(&server.addr, &path).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    let json = reply.body.strip_prefix("jQuery123_456(").and_then(|b| b.strip_suffix(");")).expect("JSONP");
+    let matches: Value = serde_json::from_str(json).unwrap();
+    assert!(!matches.as_array().unwrap().is_empty() && matches.as_array().unwrap().len() <= 2);
+    assert!(matches.as_array().unwrap().iter().all(|m| m["quality"].as_f64().unwrap() >= 70.0));
+    let reply = get(&server.addr, "/api/v1/ar/en/unit/x?jsoncallback=alert(1)//").await;
+    assert_eq!(reply.status, 400);
+
+    let reply = get(&server.addr, "/tmserver/languages/").await;
+    assert_eq!(reply.json()["sourceLanguages"], serde_json::json!(["ar", "en"]));
+    let reply = get(&server.addr, "/tmserver/en/ar/unit/x?max_candidates=lots").await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("max_candidates"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn mymemory_get_answers_in_mymemorys_shape() {
+    let (server, pairs) = server_with_news().await;
+    let (arabic, english) = &pairs[30];
+    let reply = get(&server.addr, &format!("/get?q={}&langpair=ar|en-GB&numres=2", quote(arabic))).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["responseStatus"], 200);
+    assert_eq!(body["responseData"]["translatedText"], english.as_str());
+    assert_eq!(body["responseData"]["match"], 1.0);
+    let matches = body["matches"].as_array().unwrap();
+    assert!(!matches.is_empty() && matches.len() <= 2);
+    let first = &matches[0];
+    assert_eq!(first["segment"], arabic.as_str());
+    assert_eq!(first["translation"], english.as_str());
+    assert_eq!((first["source"].as_str(), first["target"].as_str()), (Some("ar"), Some("en-GB")));
+    assert_eq!((first["quality"].as_str(), first["match"].as_f64()), (Some("100"), Some(1.0)));
+    for field in ["id", "usage-count", "created-by", "last-update-date", "subject"] {
+        assert!(first.get(field).is_some(), "{field}: {first}");
+    }
+
+    // Errors come in MyMemory's shape.
+    let reply = get(&server.addr, "/get?q=hello&langpair=en|fr").await;
+    let body = reply.json();
+    assert_ne!(body["responseStatus"], 200);
+    assert!(body["responseDetails"].as_str().unwrap().contains("'FR'"), "{body}");
+    let reply = get(&server.addr, "/get?langpair=en|ar").await;
+    assert!(reply.json()["responseDetails"].as_str().unwrap().starts_with("NO QUERY SPECIFIED"));
+}
