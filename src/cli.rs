@@ -556,7 +556,11 @@ fn remote_import(
 fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File) -> anyhow::Result<u64> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
+        // A TMX shrinks several times: worth it over any real link.
+        let mut client = dhakira::server::connect(url)
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let request = proto::ExportRequest { memories: filter.memories, domain: filter.domain.unwrap_or_default() };
         let mut stream =
             client.export(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?.into_inner();

@@ -22,9 +22,18 @@ impl Reply {
 }
 
 async fn get(addr: &str, path_and_query: &str) -> Reply {
+    get_from(addr, path_and_query, None).await
+}
+
+/// A GET as a browser page on `origin` sends it (Pootle asks amaGama from
+/// the browser).
+async fn get_from(addr: &str, path_and_query: &str, origin: Option<&str>) -> Reply {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let uri: http::Uri = format!("http://{addr}{path_and_query}").parse().unwrap();
-    let response = client.get(uri).await.unwrap();
+    let mut request = http::Request::get(format!("http://{addr}{path_and_query}"));
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let response = client.request(request.body(Empty::new()).unwrap()).await.unwrap();
     let (parts, body) = response.into_parts();
     let body = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
     Reply { status: parts.status.as_u16(), headers: parts.headers, body }
@@ -84,6 +93,13 @@ async fn amagama_answers_as_weblate_virtaal_and_pootle_ask() {
     assert_eq!(first["target"], "تم حفظ %s ملفات في المجلد");
     assert!(first["quality"].as_f64().unwrap() >= 95.0, "{first}");
 
+    // Older Weblate leaves `/` unquoted; Virtaal doubles the slash after
+    // its base URL.
+    let reply = get(&server.addr, "/tmserver/en/ar/unit/Open%20%7B0%7D%20/%20close").await;
+    assert_eq!(reply.json()[0]["target"], "افتح {0} / أغلق");
+    let reply = get(&server.addr, &format!("/api/v1//en/ar/unit/{}", quote(english))).await;
+    assert_eq!(reply.json()[0]["source"], english.as_str());
+
     // Weblate's configuration check: a pair this memory does not hold is
     // 200 with no match, never an error.
     let reply = get(&server.addr, "/tmserver/en/de/unit/test").await;
@@ -96,8 +112,9 @@ async fn amagama_answers_as_weblate_virtaal_and_pootle_ask() {
         "/api/v1/ar/en/unit/?source={}&max_candidates=2&min_similarity=10&jsoncallback=jQuery123_456",
         quote(arabic)
     );
-    let reply = get(&server.addr, &path).await;
+    let reply = get_from(&server.addr, &path, Some("https://pootle.example.org")).await;
     assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://pootle.example.org");
     assert!(reply.headers["content-type"].to_str().unwrap().starts_with("application/javascript"));
     let json = reply.body.strip_prefix("jQuery123_456(").and_then(|b| b.strip_suffix(");")).expect("JSONP");
     let matches: Value = serde_json::from_str(json).unwrap();
@@ -130,14 +147,29 @@ async fn mymemory_get_answers_in_mymemorys_shape() {
     assert_eq!(first["translation"], english.as_str());
     assert_eq!((first["source"].as_str(), first["target"].as_str()), (Some("ar"), Some("en-GB")));
     assert_eq!((first["quality"].as_str(), first["match"].as_f64()), (Some("100"), Some(1.0)));
+    let scores: Vec<f64> = matches.iter().map(|m| m["match"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().all(|&s| s >= 0.5), "{scores:?}");
     for field in ["id", "usage-count", "created-by", "last-update-date", "subject"] {
         assert!(first.get(field).is_some(), "{field}: {first}");
     }
 
-    // Errors come in MyMemory's shape.
-    let reply = get(&server.addr, "/get?q=hello&langpair=en|fr").await;
+    // Weblate's MyMemory client asks /api/get, with de= and no numres.
+    let reply =
+        get(&server.addr, &format!("/api/get?q={}&langpair=en|ar&de=translator%40example.org", quote(english))).await;
     let body = reply.json();
-    assert_ne!(body["responseStatus"], 200);
+    assert_eq!(
+        (body["responseStatus"].as_i64(), body["responseData"]["translatedText"].as_str()),
+        (Some(200), Some(arabic.as_str()))
+    );
+    assert!(body["matches"].as_array().unwrap().len() <= 3);
+    assert!(body["matches"][0]["reference"].is_null() && body["matches"][0]["last-updated-by"].is_string());
+
+    // Errors come in MyMemory's shape, with HTTP 200 (a 403 would make
+    // Weblate stop asking for 30 minutes).
+    let reply = get(&server.addr, "/get?q=hello&langpair=en|fr").await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!((body["responseStatus"].as_str(), body["matches"].as_str()), (Some("403"), Some("")));
     assert!(body["responseDetails"].as_str().unwrap().contains("'FR'"), "{body}");
     let reply = get(&server.addr, "/get?langpair=en|ar").await;
     assert!(reply.json()["responseDetails"].as_str().unwrap().starts_with("NO QUERY SPECIFIED"));

@@ -42,11 +42,15 @@ pub fn router(tm: TranslationMemory) -> Router {
         .route("/{src}/{tgt}/unit/", get(amagama_unit_query))
         .route("/{src}/{tgt}/unit", get(amagama_unit_query))
         .route("/{src}/{tgt}/unit/{*text}", get(amagama_unit));
-    Router::new()
-        .nest("/tmserver", amagama.clone())
-        .nest("/api/v1", amagama)
-        .route("/get", get(mymemory_get))
-        .with_state(tm)
+    let mut router = Router::new().nest("/tmserver", amagama.clone()).nest("/api/v1", amagama);
+    // Virtaal's default URL ends in `/` and it adds another: `/api/v1//en/ar/unit/…`.
+    for prefix in ["/tmserver/", "/api/v1/"] {
+        router = router
+            .route(&format!("{prefix}/{{src}}/{{tgt}}/unit/"), get(amagama_unit_query))
+            .route(&format!("{prefix}/{{src}}/{{tgt}}/unit/{{*text}}"), get(amagama_unit));
+    }
+    // MyMemory's path, and the one Weblate's MyMemory client uses.
+    router.route("/get", get(mymemory_get)).route("/api/get", get(mymemory_get)).with_state(tm)
 }
 
 /// Runs a lookup on the blocking pool.
@@ -270,7 +274,9 @@ async fn mymemory_get(State(tm): State<TranslationMemory>, Query(params): Query<
                 "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
                 "source": src_code,
                 "target": tgt_code,
-                "quality": m.score.min(100).to_string(),
+                // MyMemory's quality rates the translation, not the match
+                // (that is `match`); old Weblate multiplies the two.
+                "quality": "100",
                 "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
                 "usage-count": unit.usage_count,
                 "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
@@ -309,16 +315,19 @@ fn region_code(asked: &str, lang: Lang) -> String {
     }
 }
 
-/// MyMemory's error shape: the message in `responseDetails` and in
-/// `translatedText`, the status as a number in `responseStatus` (the HTTP
-/// status is 200, as MyMemory answers).
+/// MyMemory's error shape, as MyMemory answers: HTTP 200, the message in
+/// `responseDetails` and `translatedText`, the code as a string in
+/// `responseStatus` ("403" for a bad request, as MyMemory does), `matches`
+/// an empty string. A 4xx HTTP status would make Weblate stop asking for 30
+/// minutes.
 fn mymemory_error(status: StatusCode, message: &str) -> Response {
+    let code = if status == StatusCode::BAD_REQUEST { "403".to_owned() } else { status.as_u16().to_string() };
     let body = json!({
         "responseData": {"translatedText": message},
         "quotaFinished": Value::Null,
         "mtLangSupported": Value::Null,
         "responseDetails": message,
-        "responseStatus": status.as_u16(),
+        "responseStatus": code,
         "responderId": Value::Null,
         "exception_code": Value::Null,
         "matches": "",
