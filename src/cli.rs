@@ -35,6 +35,11 @@ enum Command {
         /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
         #[arg(long, env = "DHAKIRA_DRAIN_SECONDS", default_value_t = 10)]
         drain_seconds: u64,
+        /// Log lines as text or as JSON objects (one per line). RUST_LOG
+        /// filters them (`info` by default; `dhakira::request=off` drops the
+        /// line per request).
+        #[arg(long, env = "DHAKIRA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Import TMX, TSV (arabic<TAB>english per line) or CSV (with a header)
     /// files: into a database (--db), or into a running server (--server).
@@ -127,6 +132,12 @@ struct ImportArgs {
     /// records of a CSV. One input file only.
     #[arg(long)]
     rejected: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -225,7 +236,8 @@ impl Db {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { addr, db, no_sample, drain_seconds } => {
+        Command::Serve { addr, db, no_sample, drain_seconds, log_format } => {
+            init_logging("info", log_format);
             serve(addr, &db, no_sample, Duration::from_secs(drain_seconds))
         }
         Command::Import(args) => import(args),
@@ -263,7 +275,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow::Result<ExitCode> {
-    init_logging("info");
     let tm = db.open()?;
     if !no_sample {
         if let Some(summary) = dhakira::sample::load_if_empty(&tm)? {
@@ -307,7 +318,7 @@ async fn shutdown_signal() {
 
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     use dhakira::import::{Format, ImportOptions, ImportSummary};
-    init_logging("warn");
+    init_logging("warn", LogFormat::Text);
     anyhow::ensure!(args.rejected.is_none() || args.files.len() == 1, "--rejected takes one input file at a time");
     let memory = args.memory.as_deref().map(|m| dhakira::unit::memory_name(m, "--memory")).transpose()?;
     let source_lang = dhakira::Lang::parse(&args.source_lang, "--source-lang")?;
@@ -725,9 +736,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Logs to stderr at `default` level, or as `RUST_LOG` says.
-fn init_logging(default: &str) {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
-        .with_writer(std::io::stderr)
-        .init();
+fn init_logging(default: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }

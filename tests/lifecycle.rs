@@ -220,3 +220,38 @@ async fn import_and_export_from_the_command_line_offline_and_over_grpc() {
     let memories: Vec<(&str, u64)> = stats.memories.iter().map(|m| (m.name.as_str(), m.units)).collect();
     assert_eq!(memories, [("csv", 1), ("default", 3)]);
 }
+
+#[test]
+fn json_logs_have_one_line_per_request_with_its_status_and_latency() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let dhakira = env!("CARGO_BIN_EXE_dhakira");
+    let mut child = Command::new(dhakira)
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("dhakira listening on ").unwrap().to_owned();
+    for min_score in ["70", "500"] {
+        let args = ["lookup", "هل تلك سيارتك", "--lang", "ar", "--min-score", min_score, "--server", &addr];
+        Command::new(dhakira).args(args).output().unwrap();
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|err| panic!("{err}: {l}"))).collect();
+    let requests: Vec<&serde_json::Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert_eq!(requests.len(), 2, "{stderr}");
+    assert_eq!((requests[0]["method"].as_str(), requests[0]["code"].as_str()), (Some("Lookup"), Some("OK")));
+    assert_eq!(requests[1]["code"], "INVALID_ARGUMENT");
+    assert!(requests[0]["ms"].as_f64().unwrap() > 0.0);
+    assert!(lines.iter().any(|l| l["message"] == "database open"), "{stderr}");
+}

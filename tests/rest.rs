@@ -174,3 +174,54 @@ async fn mymemory_get_answers_in_mymemorys_shape() {
     let reply = get(&server.addr, "/get?langpair=en|ar").await;
     assert!(reply.json()["responseDetails"].as_str().unwrap().starts_with("NO QUERY SPECIFIED"));
 }
+
+/// The value of the Prometheus sample `name{labels}` in `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_units_and_imports() {
+    use dhakira::proto::import_request::Item;
+    use dhakira::proto::{ImportOptions, ImportRequest, LookupRequest};
+
+    let (server, pairs) = server_with_news().await;
+    let mut client = server.client().await;
+    for (arabic, _) in &pairs[..3] {
+        client
+            .lookup(LookupRequest { text: arabic.clone(), source_lang: "ar".into(), ..Default::default() })
+            .await
+            .unwrap();
+    }
+    let bad = LookupRequest { text: "x".into(), source_lang: "fr".into(), ..Default::default() };
+    assert!(client.lookup(bad).await.is_err());
+    get(&server.addr, "/tmserver/en/ar/unit/Hello").await;
+    let tsv = "مرحبا\tHello\nبلا ترجمة\n";
+    let requests = vec![
+        ImportRequest {
+            item: Some(Item::Options(ImportOptions {
+                memory: "imported".into(),
+                format: "tsv".into(),
+                ..Default::default()
+            })),
+        },
+        ImportRequest { item: Some(Item::Chunk(tsv.as_bytes().to_vec())) },
+    ];
+    client.import(tokio_stream::iter(requests)).await.unwrap();
+
+    let reply = get(&server.addr, "/metrics").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = reply.body;
+    let value = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series} missing in:\n{text}"));
+    assert_eq!(value(r#"dhakira_requests_total{code="OK",method="Lookup"}"#), 3.0);
+    assert_eq!(value(r#"dhakira_requests_total{code="INVALID_ARGUMENT",method="Lookup"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_requests_total{code="OK",method="AddUnits"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_requests_total{code="OK",method="Import"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_requests_total{code="200",method="amagama_unit"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_request_duration_seconds_count{method="Lookup"}"#), 4.0);
+    assert_eq!(value(r#"dhakira_imported_units_total{outcome="added"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_imported_units_total{outcome="rejected"}"#), 1.0);
+    assert_eq!(value(r#"dhakira_units{memory="news"}"#), pairs.len() as f64);
+    assert_eq!(value(r#"dhakira_units{memory="imported"}"#), 1.0);
+}

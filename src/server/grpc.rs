@@ -3,12 +3,14 @@
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
+use std::time::Instant;
 
 use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::metrics::{code_name, Metrics};
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
@@ -28,11 +30,19 @@ const EXPORT_CHUNK_BYTES: usize = 256 << 10;
 #[derive(Clone)]
 pub struct Service {
     tm: TranslationMemory,
+    metrics: Metrics,
 }
 
 impl Service {
-    pub fn new(tm: TranslationMemory) -> Service {
-        Service { tm }
+    pub fn new(tm: TranslationMemory, metrics: Metrics) -> Service {
+        Service { tm, metrics }
+    }
+
+    /// Counts, times and logs a finished call (see [`Metrics::observe`]).
+    fn observed<T>(&self, method: &str, started: Instant, result: Result<T, Status>) -> Result<T, Status> {
+        let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+        self.metrics.observe(method, code_name(code), started);
+        result
     }
 
     /// Runs engine work on the blocking pool: it flushes to disk and scores
@@ -55,105 +65,146 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::AddUnitsRequest>,
     ) -> Result<Response<proto::AddUnitsResponse>, Status> {
-        let units: Vec<UnitInput> = request.into_inner().units.into_iter().map(UnitInput::from).collect();
-        let added = self.blocking(move |tm| tm.add_units(units)).await?;
-        Ok(Response::new(proto::AddUnitsResponse {
-            unit_ids: added.ids,
-            added: added.added as u32,
-            duplicates: added.duplicates as u32,
-        }))
+        let started = Instant::now();
+        let result = async {
+            let units: Vec<UnitInput> = request.into_inner().units.into_iter().map(UnitInput::from).collect();
+            let added = self.blocking(move |tm| tm.add_units(units)).await?;
+            Ok(Response::new(proto::AddUnitsResponse {
+                unit_ids: added.ids,
+                added: added.added as u32,
+                duplicates: added.duplicates as u32,
+            }))
+        }
+        .await;
+        self.observed("AddUnits", started, result)
     }
 
     async fn lookup(&self, request: Request<proto::LookupRequest>) -> Result<Response<proto::LookupResponse>, Status> {
-        let request = LookupRequest::from(request.into_inner());
-        let matches = self.blocking(move |tm| tm.lookup(request)).await?;
-        Ok(Response::new(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() }))
+        let started = Instant::now();
+        let result = async {
+            let request = LookupRequest::from(request.into_inner());
+            let matches = self.blocking(move |tm| tm.lookup(request)).await?;
+            Ok(Response::new(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() }))
+        }
+        .await;
+        self.observed("Lookup", started, result)
     }
 
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
-        let id = request.into_inner().unit_id;
-        let unit = self.blocking(move |tm| tm.get_unit(id)).await?;
-        Ok(Response::new(unit.into()))
+        let started = Instant::now();
+        let result = async {
+            let id = request.into_inner().unit_id;
+            let unit = self.blocking(move |tm| tm.get_unit(id)).await?;
+            Ok(Response::new(unit.into()))
+        }
+        .await;
+        self.observed("GetUnit", started, result)
     }
 
     async fn delete_unit(
         &self,
         request: Request<proto::DeleteUnitRequest>,
     ) -> Result<Response<proto::DeleteUnitResponse>, Status> {
-        let id = request.into_inner().unit_id;
-        self.blocking(move |tm| tm.delete_unit(id)).await?;
-        Ok(Response::new(proto::DeleteUnitResponse {}))
+        let started = Instant::now();
+        let result = async {
+            let id = request.into_inner().unit_id;
+            self.blocking(move |tm| tm.delete_unit(id)).await?;
+            Ok(Response::new(proto::DeleteUnitResponse {}))
+        }
+        .await;
+        self.observed("DeleteUnit", started, result)
     }
 
     async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
-        let stats = self.blocking(|tm| Ok(tm.stats())).await?;
-        Ok(Response::new(stats.into()))
+        let started = Instant::now();
+        let result = async {
+            let stats = self.blocking(|tm| Ok(tm.stats())).await?;
+            Ok(Response::new(stats.into()))
+        }
+        .await;
+        self.observed("Stats", started, result)
     }
 
     async fn import(
         &self,
         request: Request<Streaming<proto::ImportRequest>>,
     ) -> Result<Response<proto::ImportSummary>, Status> {
-        let mut stream = request.into_inner();
-        let options = match stream.message().await? {
-            Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
-            Some(_) => {
-                return Err(Status::invalid_argument("options: the first message of an import must hold the options"))
-            }
-            None => return Err(Status::invalid_argument("options: the import stream is empty")),
-        };
-        // The network side: messages go to the importer through a bounded
-        // queue, so a fast client waits for the store (HTTP/2 flow control).
-        let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
-        tokio::spawn(async move {
-            loop {
-                let next = match stream.message().await {
-                    Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
-                    Ok(Some(proto::ImportRequest { item: None })) => continue,
-                    Ok(None) => break,
-                    Err(status) => Err(status),
-                };
-                let failed = next.is_err();
-                if queue.send(next).await.is_err() || failed {
-                    break;
+        let started = Instant::now();
+        let result = async {
+            let mut stream = request.into_inner();
+            let options = match stream.message().await? {
+                Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
+                Some(_) => {
+                    return Err(Status::invalid_argument(
+                        "options: the first message of an import must hold the options",
+                    ))
                 }
-            }
-        });
-        let summary = self
-            .blocking(move |tm| {
-                let mut messages = Messages { queue: messages, pending: None };
-                match messages.peek_kind() {
-                    Some(Kind::Units) => import_units(tm, messages.units(), &options, &mut |_, _| {}),
-                    _ => import(tm, messages, &options, &mut |_, _| {}),
+                None => return Err(Status::invalid_argument("options: the import stream is empty")),
+            };
+            // The network side: messages go to the importer through a bounded
+            // queue, so a fast client waits for the store (HTTP/2 flow control).
+            let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+            tokio::spawn(async move {
+                loop {
+                    let next = match stream.message().await {
+                        Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
+                        Ok(Some(proto::ImportRequest { item: None })) => continue,
+                        Ok(None) => break,
+                        Err(status) => Err(status),
+                    };
+                    let failed = next.is_err();
+                    if queue.send(next).await.is_err() || failed {
+                        break;
+                    }
                 }
-            })
-            .await?;
-        let stopped = summary.stopped.clone();
-        let response = proto::ImportSummary::from(summary);
-        match stopped {
-            None => Ok(Response::new(response)),
-            Some(reason) => Err(Status::with_details(
-                tonic::Code::InvalidArgument,
-                format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
-                response.encode_to_vec().into(),
-            )),
+            });
+            let summary = self
+                .blocking(move |tm| {
+                    let mut messages = Messages { queue: messages, pending: None };
+                    match messages.peek_kind() {
+                        Some(Kind::Units) => import_units(tm, messages.units(), &options, &mut |_, _| {}),
+                        _ => import(tm, messages, &options, &mut |_, _| {}),
+                    }
+                })
+                .await?;
+            self.metrics.imported(&summary);
+            let stopped = summary.stopped.clone();
+            let response = proto::ImportSummary::from(summary);
+            match stopped {
+                None => Ok(Response::new(response)),
+                Some(reason) => Err(Status::with_details(
+                    tonic::Code::InvalidArgument,
+                    format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
+                    response.encode_to_vec().into(),
+                )),
+            }
         }
+        .await;
+        self.observed("Import", started, result)
     }
 
     type ExportStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::ExportChunk, Status>> + Send>>;
 
     async fn export(&self, request: Request<proto::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
+        let started = Instant::now();
         let request = request.into_inner();
         let filter =
             ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) }
-                .validate("memories")?;
+                .validate("memories");
+        let filter = match filter {
+            Ok(filter) => filter,
+            Err(err) => return self.observed("Export", started, Err(Status::from(err))),
+        };
         let (chunks, stream) = mpsc::channel(4);
-        let tm = self.tm.clone();
+        let service = self.clone();
+        // Counted when the stream ends: that is when the export succeeded or
+        // failed.
         tokio::task::spawn_blocking(move || {
             let out = ChunkWriter { chunks: chunks.clone(), buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES) };
-            if let Err(err) = export(&tm, out, &filter) {
+            let result = export(&service.tm, out, &filter).map_err(Status::from);
+            if let Err(status) = service.observed("Export", started, result) {
                 // The client may be gone already; then nobody needs to know.
-                let _ = chunks.blocking_send(Err(Status::from(err)));
+                let _ = chunks.blocking_send(Err(status));
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(stream))))

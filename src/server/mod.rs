@@ -4,6 +4,7 @@
 //! port, and gzip accepted and offered. Handlers hold no logic of their own.
 
 mod grpc;
+mod metrics;
 mod rest;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_layer::Layer;
 
 pub use grpc::Service;
+pub use metrics::Metrics;
 
 use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_client::TranslationMemoryClient;
@@ -91,7 +93,8 @@ pub async fn serve(
     };
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
-    let grpc = TranslationMemoryServer::new(Service::new(tm.clone()))
+    let metrics = Metrics::new();
+    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
@@ -102,7 +105,7 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let routes = tonic::service::Routes::from(rest::router(tm))
+    let routes = tonic::service::Routes::from(rest::router(tm, metrics))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))
         .add_service(web.layer(reflection_v1alpha))

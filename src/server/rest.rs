@@ -19,6 +19,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::metrics::Metrics;
 use crate::memory::{LookupRequest, Match, TranslationMemory};
 use crate::text::Lang;
 use crate::unit::MAX_SEGMENT_CHARS;
@@ -34,8 +35,15 @@ const MYMEMORY_MAX_MATCHES: u32 = 30;
 /// MyMemory's match floor: its matches go down to 50 %.
 const MYMEMORY_MIN_SCORE: u32 = 50;
 
-/// The REST routes, over `tm`.
-pub fn router(tm: TranslationMemory) -> Router {
+/// What the REST handlers share.
+#[derive(Clone)]
+pub struct Rest {
+    tm: TranslationMemory,
+    metrics: Metrics,
+}
+
+/// The REST routes, over `tm`, and `GET /metrics`.
+pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
     let amagama = Router::new()
         .route("/languages/", get(amagama_languages))
         .route("/languages", get(amagama_languages))
@@ -50,7 +58,23 @@ pub fn router(tm: TranslationMemory) -> Router {
             .route(&format!("{prefix}/{{src}}/{{tgt}}/unit/{{*text}}"), get(amagama_unit));
     }
     // MyMemory's path, and the one Weblate's MyMemory client uses.
-    router.route("/get", get(mymemory_get)).route("/api/get", get(mymemory_get)).with_state(tm)
+    router
+        .route("/get", get(mymemory_get))
+        .route("/api/get", get(mymemory_get))
+        .route("/metrics", get(prometheus))
+        .with_state(Rest { tm, metrics })
+}
+
+/// `GET /metrics`: Prometheus' text format.
+async fn prometheus(State(rest): State<Rest>) -> Response {
+    let text = tokio::task::spawn_blocking(move || rest.metrics.render(&rest.tm)).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// Counts, times and logs a REST request by its HTTP status.
+fn observed(rest: &Rest, method: &str, started: std::time::Instant, response: Response) -> Response {
+    rest.metrics.observe(method, response.status().as_str(), started);
+    response
 }
 
 /// Runs a lookup on the blocking pool.
@@ -97,27 +121,32 @@ struct AmagamaParams {
     jsoncallback: Option<String>,
 }
 
-async fn amagama_languages(Query(params): Query<AmagamaParams>) -> Response {
+async fn amagama_languages(State(rest): State<Rest>, Query(params): Query<AmagamaParams>) -> Response {
+    let started = std::time::Instant::now();
     let body = json!({"sourceLanguages": ["ar", "en"], "targetLanguages": ["ar", "en"]});
-    amagama_reply(body, params.jsoncallback.as_deref())
+    observed(&rest, "amagama_languages", started, amagama_reply(body, params.jsoncallback.as_deref()))
 }
 
 async fn amagama_unit(
-    State(tm): State<TranslationMemory>,
+    State(rest): State<Rest>,
     Path((src, tgt, text)): Path<(String, String, String)>,
     Query(params): Query<AmagamaParams>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    amagama_answer(tm, &src, &tgt, text, params).await
+    let response = amagama_answer(rest.tm.clone(), &src, &tgt, text, params).await;
+    observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_unit_query(
-    State(tm): State<TranslationMemory>,
+    State(rest): State<Rest>,
     Path((src, tgt)): Path<(String, String)>,
     Query(params): Query<AmagamaParams>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let text = params.source.clone().unwrap_or_default();
-    amagama_answer(tm, &src, &tgt, text, params).await
+    let response = amagama_answer(rest.tm.clone(), &src, &tgt, text, params).await;
+    observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_answer(tm: TranslationMemory, src: &str, tgt: &str, text: String, params: AmagamaParams) -> Response {
@@ -209,7 +238,13 @@ struct MyMemoryParams {
     numres: Option<String>,
 }
 
-async fn mymemory_get(State(tm): State<TranslationMemory>, Query(params): Query<MyMemoryParams>) -> Response {
+async fn mymemory_get(State(rest): State<Rest>, Query(params): Query<MyMemoryParams>) -> Response {
+    let started = std::time::Instant::now();
+    let response = mymemory_answer(rest.tm.clone(), params).await;
+    observed(&rest, "mymemory_get", started, response)
+}
+
+async fn mymemory_answer(tm: TranslationMemory, params: MyMemoryParams) -> Response {
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
         return mymemory_error(
