@@ -40,6 +40,10 @@ enum Command {
         /// line per request).
         #[arg(long, env = "DHAKIRA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+        /// A TOML file with any of: addr, db, no_sample, drain_seconds,
+        /// log_format. Flags and DHAKIRA_* variables override it.
+        #[arg(long, env = "DHAKIRA_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Import TMX, TSV (arabic<TAB>english per line) or CSV (with a header)
     /// files: into a database (--db), or into a running server (--server).
@@ -134,7 +138,27 @@ struct ImportArgs {
     rejected: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The configuration file of `dhakira serve` (TOML). Every key is
+/// optional; flags and `DHAKIRA_*` variables win over it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    addr: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    no_sample: Option<bool>,
+    drain_seconds: Option<u64>,
+    log_format: Option<LogFormat>,
+}
+
+impl Config {
+    fn read(path: &std::path::Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum LogFormat {
     Text,
     Json,
@@ -234,9 +258,31 @@ impl Db {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { addr, db, no_sample, drain_seconds, log_format } => {
+        Command::Serve { mut addr, mut db, mut no_sample, mut drain_seconds, mut log_format, config } => {
+            if let Some(path) = &config {
+                let file = Config::read(path)?;
+                let serve = matches.subcommand_matches("serve").expect("the serve subcommand");
+                // A value from a flag or a DHAKIRA_* variable wins over the file.
+                let unset =
+                    |id: &str| matches!(serve.value_source(id), None | Some(clap::parser::ValueSource::DefaultValue));
+                if let Some(value) = file.addr.filter(|_| unset("addr")) {
+                    addr = value;
+                }
+                if let Some(value) = file.db.filter(|_| unset("path")) {
+                    db.path = value;
+                }
+                if let Some(value) = file.no_sample.filter(|_| unset("no_sample")) {
+                    no_sample = value;
+                }
+                if let Some(value) = file.drain_seconds.filter(|_| unset("drain_seconds")) {
+                    drain_seconds = value;
+                }
+                if let Some(value) = file.log_format.filter(|_| unset("log_format")) {
+                    log_format = value;
+                }
+            }
             init_logging("info", log_format);
             serve(addr, &db, no_sample, Duration::from_secs(drain_seconds))
         }
@@ -738,7 +784,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 /// Logs to stderr at `default` level, or as `RUST_LOG` says.
 fn init_logging(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written is dropped: by default the
+    // subscriber reports it with eprintln!, which panics the request when
+    // stderr is a closed pipe.
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

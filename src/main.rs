@@ -5,11 +5,17 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    match cli::run(args) {
+    // The matches are kept: they say which values came from flags or the
+    // environment, which a configuration file must not override.
+    let matches = cli::Cli::command().get_matches();
+    let args = match cli::Cli::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(err) => err.exit(),
+    };
+    match cli::run(args, &matches) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("dhakira: error: {err:#}");

@@ -255,3 +255,61 @@ fn json_logs_have_one_line_per_request_with_its_status_and_latency() {
     assert!(requests[0]["ms"].as_f64().unwrap() > 0.0);
     assert!(lines.iter().any(|l| l["message"] == "database open"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_toml_file_configures_serve_and_flags_and_variables_win_over_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-config");
+    let config = dir.path().join("dhakira.toml");
+    std::fs::write(
+        &config,
+        format!("addr = \"127.0.0.1:0\"\ndb = {:?}\nno_sample = true\ndrain_seconds = 3\nlog_format = \"json\"\n", db),
+    )
+    .unwrap();
+    let dhakira = env!("CARGO_BIN_EXE_dhakira");
+    let start = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut child = Command::new(dhakira)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(extra)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("dhakira listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+        let mut first_log = String::new();
+        BufReader::new(child.stderr.take().unwrap()).read_line(&mut first_log).unwrap();
+        (child, addr, first_log)
+    };
+
+    // The file's values: a JSON log, its database, no sample. (Its stderr
+    // is closed after one line: the server must go on serving.)
+    let (mut child, addr, first_log) = start(&[], &[]);
+    assert!(serde_json::from_str::<serde_json::Value>(&first_log).is_ok(), "{first_log}");
+    let mut client = dhakira::server::connect(&format!("http://{addr}")).await.unwrap();
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 0);
+    assert!(db.exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A variable and a flag win over the file.
+    let other = dir.path().join("from-flag");
+    let (mut child, _, first_log) = start(&["--db", other.to_str().unwrap()], &[("DHAKIRA_LOG_FORMAT", "text")]);
+    assert!(serde_json::from_str::<serde_json::Value>(&first_log).is_err(), "{first_log}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(other.exists());
+
+    // A key the file may not hold is an error that names it.
+    std::fs::write(&config, "adress = \"127.0.0.1:0\"\n").unwrap();
+    let output = Command::new(dhakira).args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `adress`"), "{stderr}");
+}
