@@ -19,6 +19,19 @@ pub struct ExportFilter {
 }
 
 impl ExportFilter {
+    /// As a lookup does: a memory that does not exist is
+    /// [`Error::NotFound`], not an empty file (a mistyped name must not look
+    /// like an empty memory).
+    pub fn check_memories(&self, tm: &TranslationMemory) -> Result<()> {
+        let stored = tm.stats().memories;
+        for (i, name) in self.memories.iter().enumerate() {
+            if !stored.iter().any(|(memory, _)| memory == name) {
+                return Err(Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the memory names; `field` names the list in errors.
     pub fn validate(mut self, field: &str) -> Result<ExportFilter> {
         for (i, name) in self.memories.iter_mut().enumerate() {
@@ -32,9 +45,11 @@ impl ExportFilter {
 }
 
 /// Writes the units `filter` selects to `out` as TMX, in id order; returns
-/// how many. The header's `srclang` is `*all*`: each unit's source is in
+/// how many. A memory named in the filter that holds no unit is
+/// [`Error::NotFound`], and nothing is written. The header's `srclang` is `*all*`: each unit's source is in
 /// its own `srclang` when it came with one.
 pub fn export(tm: &TranslationMemory, out: impl Write, filter: &ExportFilter) -> Result<u64> {
+    filter.check_memories(tm)?;
     let output = |err: std::io::Error| Error::Output(err.to_string());
     let mut writer =
         TmxWriter::new(std::io::BufWriter::with_capacity(64 << 10, out), &Header::dhakira("*all*")).map_err(output)?;

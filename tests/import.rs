@@ -180,4 +180,8 @@ async fn broken_xml_answers_invalid_argument_with_the_position_and_the_summary()
     let status =
         client.export(ExportRequest { memories: vec!["no space".into()], ..Default::default() }).await.unwrap_err();
     assert!(status.message().starts_with("memories[0]: memory name"), "{}", status.message());
+    // A memory that does not exist is NOT_FOUND, as in a lookup.
+    let request = ExportRequest { memories: vec!["m".into(), "typo".into()], ..Default::default() };
+    let status = client.export(request).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::NotFound, "memories[1]: no memory is named \"typo\""));
 }

@@ -190,7 +190,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let request = request.into_inner();
         let filter =
             ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) }
-                .validate("memories");
+                .validate("memories")
+                .and_then(|filter| filter.check_memories(&self.tm).map(|()| filter));
         let filter = match filter {
             Ok(filter) => filter,
             Err(err) => return self.observed("Export", started, Err(Status::from(err))),
