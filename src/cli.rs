@@ -40,8 +40,13 @@ enum Command {
         /// line per request).
         #[arg(long, env = "DHAKIRA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+        /// gRPC calls served at once, all connections together; more are
+        /// shed with RESOURCE_EXHAUSTED.
+        #[arg(long, env = "DHAKIRA_MAX_IN_FLIGHT", default_value_t = dhakira::server::DEFAULT_MAX_IN_FLIGHT)]
+        max_in_flight: usize,
         /// A TOML file with any of: addr, db, no_sample, drain_seconds,
-        /// log_format. Flags and DHAKIRA_* variables override it.
+        /// log_format, max_in_flight. Flags and DHAKIRA_* variables override
+        /// it.
         #[arg(long, env = "DHAKIRA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -148,6 +153,7 @@ struct Config {
     no_sample: Option<bool>,
     drain_seconds: Option<u64>,
     log_format: Option<LogFormat>,
+    max_in_flight: Option<usize>,
 }
 
 impl Config {
@@ -260,7 +266,15 @@ impl Db {
 
 pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { mut addr, mut db, mut no_sample, mut drain_seconds, mut log_format, config } => {
+        Command::Serve {
+            mut addr,
+            mut db,
+            mut no_sample,
+            mut drain_seconds,
+            mut log_format,
+            mut max_in_flight,
+            config,
+        } => {
             if let Some(path) = &config {
                 let file = Config::read(path)?;
                 let serve = matches.subcommand_matches("serve").expect("the serve subcommand");
@@ -282,9 +296,14 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 if let Some(value) = file.log_format.filter(|_| unset("log_format")) {
                     log_format = value;
                 }
+                if let Some(value) = file.max_in_flight.filter(|_| unset("max_in_flight")) {
+                    max_in_flight = value;
+                }
             }
             init_logging("info", log_format);
-            serve(addr, &db, no_sample, Duration::from_secs(drain_seconds))
+            anyhow::ensure!(max_in_flight > 0, "--max-in-flight: must be at least 1");
+            let limits = dhakira::server::Limits { max_in_flight };
+            serve(addr, &db, no_sample, Duration::from_secs(drain_seconds), limits)
         }
         Command::Import(args) => import(args),
         Command::Export { out, db, server, memories, domain } => {
@@ -320,7 +339,13 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow::Result<ExitCode> {
+fn serve(
+    addr: SocketAddr,
+    db: &Db,
+    no_sample: bool,
+    drain: Duration,
+    limits: dhakira::server::Limits,
+) -> anyhow::Result<ExitCode> {
     let tm = db.open()?;
     if !no_sample {
         if let Some(summary) = dhakira::sample::load_if_empty(&tm)? {
@@ -336,7 +361,7 @@ fn serve(addr: SocketAddr, db: &Db, no_sample: bool, drain: Duration) -> anyhow:
         // Scripts and tests read this line to find the port.
         println!("dhakira listening on {local}");
         std::io::stdout().flush()?;
-        dhakira::server::serve(tm, listener, shutdown_signal(), drain).await?;
+        dhakira::server::serve(tm, listener, shutdown_signal(), drain, limits).await?;
         anyhow::Ok(())
     })?;
     // Engine work still running on the blocking pool (a long exhaustive

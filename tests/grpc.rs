@@ -196,3 +196,39 @@ async fn health_and_reflection_answer_without_a_proto_file() {
     assert!(names.contains(&"dhakira.v1.TranslationMemory"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_flood_beyond_the_in_flight_limit_is_shed_with_resource_exhausted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--no-sample", "--max-in-flight", "2"]);
+    let mut client = server.client().await;
+    let pairs = corpus_pairs("ntrex128.tsv", 2_000);
+    add(&mut client, pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect()).await;
+
+    // Exhaustive lookups (a scan of every unit each) from 48 connections at once.
+    let mut calls = Vec::new();
+    for (arabic, _) in pairs.iter().take(48) {
+        let mut client = server.client().await;
+        let request = LookupRequest { exhaustive: true, min_score: Some(10), ..lookup(arabic, "ar") };
+        calls.push(tokio::spawn(async move { client.lookup(request).await }));
+    }
+    let (mut served, mut shed) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(response) => {
+                assert!(!response.into_inner().matches.is_empty());
+                served += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.message().starts_with("the server is busy: 2 calls are being served"), "{status:?}");
+                shed += 1;
+            }
+        }
+    }
+    assert!(served >= 2 && shed >= 1, "served {served}, shed {shed}");
+    // The flood is over: the next call is served.
+    let (arabic, english) = &pairs[0];
+    let matches = client.lookup(lookup(arabic, "ar")).await.unwrap().into_inner().matches;
+    assert_eq!(&matches[0].target, english);
+}

@@ -3,10 +3,11 @@
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use prost::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -31,11 +32,26 @@ const EXPORT_CHUNK_BYTES: usize = 256 << 10;
 pub struct Service {
     tm: TranslationMemory,
     metrics: Metrics,
+    /// One permit per call being served (see [`super::Limits`]).
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
 }
 
 impl Service {
-    pub fn new(tm: TranslationMemory, metrics: Metrics) -> Service {
-        Service { tm, metrics }
+    pub fn new(tm: TranslationMemory, metrics: Metrics, max_in_flight: usize) -> Service {
+        let max_in_flight = max_in_flight.max(1);
+        Service { tm, metrics, in_flight: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    }
+
+    /// A permit to serve one call, held until it returns; none left sheds
+    /// the call at once.
+    fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        Arc::clone(&self.in_flight).try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the server is busy: {} calls are being served; retry after a short backoff",
+                self.max_in_flight
+            ))
+        })
     }
 
     /// Counts, times and logs a finished call (see [`Metrics::observe`]).
@@ -67,6 +83,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::AddUnitsResponse>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let units: Vec<UnitInput> = request.into_inner().units.into_iter().map(UnitInput::from).collect();
             let added = self.blocking(move |tm| tm.add_units(units)).await?;
             Ok(Response::new(proto::AddUnitsResponse {
@@ -82,6 +99,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     async fn lookup(&self, request: Request<proto::LookupRequest>) -> Result<Response<proto::LookupResponse>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let request = LookupRequest::from(request.into_inner());
             let matches = self.blocking(move |tm| tm.lookup(request)).await?;
             Ok(Response::new(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() }))
@@ -93,6 +111,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let id = request.into_inner().unit_id;
             let unit = self.blocking(move |tm| tm.get_unit(id)).await?;
             Ok(Response::new(unit.into()))
@@ -107,6 +126,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::DeleteUnitResponse>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let id = request.into_inner().unit_id;
             self.blocking(move |tm| tm.delete_unit(id)).await?;
             Ok(Response::new(proto::DeleteUnitResponse {}))
@@ -118,6 +138,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let stats = self.blocking(|tm| Ok(tm.stats())).await?;
             Ok(Response::new(stats.into()))
         }
@@ -131,6 +152,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::ImportSummary>, Status> {
         let started = Instant::now();
         let result = async {
+            let _permit = self.admit()?;
             let mut stream = request.into_inner();
             let options = match stream.message().await? {
                 Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
@@ -187,6 +209,10 @@ impl proto::translation_memory_server::TranslationMemory for Service {
 
     async fn export(&self, request: Request<proto::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
         let started = Instant::now();
+        let permit = match self.admit() {
+            Ok(permit) => permit,
+            Err(status) => return self.observed("Export", started, Err(status)),
+        };
         let request = request.into_inner();
         let filter =
             ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) }
@@ -201,6 +227,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         // Counted when the stream ends: that is when the export succeeded or
         // failed.
         tokio::task::spawn_blocking(move || {
+            // Held while the stream is written.
+            let _permit = permit;
             let out = ChunkWriter { chunks: chunks.clone(), buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES) };
             let result = export(&service.tm, out, &filter).map_err(Status::from);
             if let Err(status) = service.observed("Export", started, result) {

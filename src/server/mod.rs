@@ -70,6 +70,31 @@ pub async fn connect(url: &str) -> Result<TranslationMemoryClient<tonic::transpo
     Ok(client.max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
+/// Bounds on what clients may ask of the server at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// gRPC calls being served at once, all connections together; one more
+    /// is shed at once with `RESOURCE_EXHAUSTED` instead of queueing.
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_in_flight: DEFAULT_MAX_IN_FLIGHT }
+    }
+}
+
+/// The default of [`Limits::max_in_flight`]: far more than two cores can
+/// serve at once, few enough that a flood is answered fast rather than
+/// queued without bound.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+
+/// HTTP/2 streams one connection may have open at once.
+const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
+/// Largest header block (metadata) of a request, in bytes.
+const MAX_HEADER_LIST_BYTES: u32 = 64 << 10;
+
 /// Serves `tm` on `listener` until `shutdown` completes, then stops accepting
 /// and lets requests in flight finish for at most `drain` (a client that
 /// keeps its connection open cannot hold the server up for longer).
@@ -78,6 +103,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
+    limits: Limits,
 ) -> Result<(), tonic::transport::Error> {
     let (fired, signalled) = oneshot::channel::<()>();
     let signal = async move {
@@ -94,7 +120,7 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
     let metrics = Metrics::new();
-    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone()))
+    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), limits.max_in_flight))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
@@ -116,6 +142,15 @@ pub async fn serve(
         // and the REST facades speak it; CORS answers preflight requests
         // first.
         .accept_http1(true)
+        // Flood and abuse bounds: streams per connection, header size,
+        // streams a client resets before the server accepted them (the
+        // "rapid reset" attack), and keepalive pings that drop dead peers.
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_max_pending_accept_reset_streams(Some(64))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)))
         .layer(cors())
         .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
