@@ -3,7 +3,7 @@ use std::process::Command;
 
 use dhakira::proto::{AddUnitsRequest, GetUnitRequest, LookupRequest, StatsRequest};
 
-use crate::common::{corpus_pairs, unit, Server};
+use crate::common::{corpus_pairs, unit, Reaped, Server};
 
 #[tokio::test]
 async fn acknowledged_units_survive_kill_9_and_graceful_restarts() {
@@ -227,14 +227,16 @@ fn json_logs_have_one_line_per_request_with_its_status_and_latency() {
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let dhakira = env!("CARGO_BIN_EXE_dhakira");
-    let mut child = Command::new(dhakira)
-        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"])
-        .arg(dir.path())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new(dhakira)
+            .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--db"])
+            .arg(dir.path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("dhakira listening on ").unwrap().to_owned();
@@ -270,16 +272,18 @@ async fn a_toml_file_configures_serve_and_flags_and_variables_win_over_it() {
     .unwrap();
     let dhakira = env!("CARGO_BIN_EXE_dhakira");
     let start = |extra: &[&str], env: &[(&str, &str)]| {
-        let mut child = Command::new(dhakira)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(extra)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = Reaped(
+            Command::new(dhakira)
+                .args(["serve", "--config"])
+                .arg(&config)
+                .args(extra)
+                .envs(env.iter().copied())
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let addr = line.trim().strip_prefix("dhakira listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
@@ -290,20 +294,18 @@ async fn a_toml_file_configures_serve_and_flags_and_variables_win_over_it() {
 
     // The file's values: a JSON log, its database, no sample. (Its stderr
     // is closed after one line: the server must go on serving.)
-    let (mut child, addr, first_log) = start(&[], &[]);
+    let (child, addr, first_log) = start(&[], &[]);
     assert!(serde_json::from_str::<serde_json::Value>(&first_log).is_ok(), "{first_log}");
     let mut client = dhakira::server::connect(&format!("http://{addr}")).await.unwrap();
     assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 0);
     assert!(db.exists());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 
     // A variable and a flag win over the file.
     let other = dir.path().join("from-flag");
-    let (mut child, _, first_log) = start(&["--db", other.to_str().unwrap()], &[("DHAKIRA_LOG_FORMAT", "text")]);
+    let (child, _, first_log) = start(&["--db", other.to_str().unwrap()], &[("DHAKIRA_LOG_FORMAT", "text")]);
     assert!(serde_json::from_str::<serde_json::Value>(&first_log).is_err(), "{first_log}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(other.exists());
 
     // A key the file may not hold is an error that names it.

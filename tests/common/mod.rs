@@ -102,3 +102,27 @@ pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
 pub fn unit(arabic: &str, english: &str, memory: &str) -> UnitInput {
     UnitInput { arabic: arabic.into(), english: english.into(), memory: memory.into(), ..Default::default() }
 }
+
+/// A child process killed (and reaped) when dropped, so that a failing test
+/// leaves no server behind.
+pub struct Reaped(pub Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
