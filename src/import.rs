@@ -400,7 +400,6 @@ impl Sink<'_> {
         if unit.source_document.is_empty() {
             unit.source_document.clone_from(&options.source_document);
         }
-        unit.created_at_ms = unit.created_at_ms / 1000 * 1000;
         if let Err(err) = unit.check("") {
             self.batch.rejections.push(Rejection { line, tuid: tuid.to_owned(), reason: err.to_string(), span });
             return;

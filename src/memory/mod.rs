@@ -58,10 +58,7 @@ impl TranslationMemory {
     /// the time and the memory it takes. The index is built from the store
     /// when the database is next opened with [`TranslationMemory::open`].
     pub fn open_for_import(path: &Path) -> Result<TranslationMemory> {
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(path)?);
-        let shared = Arc::new(Shared { store, index: RwLock::new(Index::default()), indexed: false });
-        let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
-        Ok(TranslationMemory { shared, writer })
+        Ok(TranslationMemory::start(Arc::new(SledStore::open(path)?), Index::default(), false))
     }
 
     /// Whether this memory keeps an index (see
@@ -81,9 +78,14 @@ impl TranslationMemory {
         let started = std::time::Instant::now();
         let index = build_index(store.as_ref())?;
         tracing::info!(units = index.len(), seconds = started.elapsed().as_secs_f64(), "index built");
-        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed: true });
+        Ok(TranslationMemory::start(store, index, true))
+    }
+
+    /// The engine over `store` and `index`, its writer thread started.
+    fn start(store: Arc<dyn Store>, index: Index, indexed: bool) -> TranslationMemory {
+        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
-        Ok(TranslationMemory { shared, writer })
+        TranslationMemory { shared, writer }
     }
 
     /// Validates and stores units; returns once they are durable. One invalid

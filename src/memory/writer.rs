@@ -369,7 +369,13 @@ impl<'a> Planner<'a> {
     }
 
     fn add(&mut self, incoming: Incoming, policy: DuplicatePolicy, added: &mut Added) -> Result<()> {
-        let Incoming { unit, source, analyzed } = incoming;
+        let Incoming { mut unit, source, analyzed } = incoming;
+        // Stored times have second precision, as TMX dates do, whichever
+        // edge the unit came through: an export and an import then give the
+        // same unit back.
+        for time in [&mut unit.created_at_ms, &mut unit.changed_at_ms, &mut unit.last_used_at_ms] {
+            *time -= *time % 1000;
+        }
         let target = source.other();
         let same_source = self.with_side(&unit.memory, source, unit.side(source))?;
         let exact = same_source.iter().position(|stored| stored.side(target) == unit.side(target));
