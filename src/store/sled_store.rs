@@ -278,8 +278,17 @@ mod tests {
         assert_eq!(store.tree.scan_prefix([FINGERPRINT_V1]).count(), 0);
         assert_eq!(store.tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
         drop(store);
-        // Opening again finds schema 2 and changes nothing.
-        let store = SledStore::open(dir.path()).unwrap();
+        // Opening again finds schema 2 and changes nothing. (sled's flusher
+        // thread may hold the directory lock a moment after the drop.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let store = loop {
+            match SledStore::open(dir.path()) {
+                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other.unwrap(),
+            }
+        };
         assert_eq!(store.tree.scan_prefix([UNIT]).count(), units.len());
     }
 }
