@@ -538,28 +538,9 @@ fn remote_import(
     options: &dhakira::import::ImportOptions,
     bar: &ProgressBar,
 ) -> anyhow::Result<dhakira::import::ImportSummary> {
-    use dhakira::import::{ImportSummary, Rejection};
-    use dhakira::tmx::Position;
+    use dhakira::import::ImportSummary;
     use std::io::Read;
-    let request_options = proto::ImportOptions {
-        format: match options.format {
-            Some(dhakira::import::Format::Tmx) => "tmx",
-            Some(dhakira::import::Format::Tsv) => "tsv",
-            Some(dhakira::import::Format::Csv) => "csv",
-            None => "",
-        }
-        .into(),
-        memory: options.memory.clone().unwrap_or_default(),
-        policy: match options.policy {
-            dhakira::DuplicatePolicy::Add => proto::DuplicatePolicy::Add,
-            dhakira::DuplicatePolicy::Overwrite => proto::DuplicatePolicy::Overwrite,
-            dhakira::DuplicatePolicy::KeepNewest => proto::DuplicatePolicy::KeepNewest,
-        } as i32,
-        source_lang: options.source_lang.code().into(),
-        domain: options.domain.clone(),
-        source_document: options.source_document.clone(),
-        name: options.source_document.clone(),
-    };
+    let request_options = proto::ImportOptions::from(options);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let bar = bar.clone();
     let started = std::time::Instant::now();
@@ -612,26 +593,7 @@ fn remote_import(
         }
         Err(status) => anyhow::bail!("{}", status.message()),
     };
-    let rejection = |r: proto::Rejection| {
-        let span = (r.end_byte > 0).then(|| {
-            let at = |byte| Position { line: r.line, column: 0, byte };
-            (at(r.start_byte), at(r.end_byte))
-        });
-        Rejection { line: r.line, tuid: r.tuid, reason: r.reason, span }
-    };
-    Ok(ImportSummary {
-        read: summary.read,
-        added: summary.added,
-        updated: summary.updated,
-        duplicates: summary.duplicates,
-        kept_newer: summary.kept_newer,
-        removed: summary.removed,
-        rejected: summary.rejected,
-        rejections: summary.rejections.into_iter().map(rejection).collect(),
-        warnings: summary.warnings.into_iter().map(rejection).collect(),
-        encoding: summary.encoding,
-        stopped,
-    })
+    Ok(ImportSummary { stopped, ..summary.into() })
 }
 
 /// Writes the server's Export stream to `out`; returns the units written.

@@ -51,6 +51,15 @@ impl Format {
         }
     }
 
+    /// Its name, as [`Format::parse`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tmx => "tmx",
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+        }
+    }
+
     /// The format of a file named `name`, from its extension.
     pub fn from_file_name(name: &str) -> Option<Format> {
         let (_, extension) = name.rsplit_once('.')?;

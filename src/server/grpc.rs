@@ -19,7 +19,8 @@ use crate::memory::{DuplicatePolicy, LookupRequest, Match, Stats, TranslationMem
 use crate::proto;
 use crate::proto::import_request::Item;
 use crate::text::Lang;
-use crate::unit::{memory_name, Property, Tag, Unit, UnitInput};
+use crate::tmx::Position;
+use crate::unit::{check_metadata, memory_name, Property, Tag, Unit, UnitInput};
 
 /// Messages of an Import stream queued between the network and the importer.
 const IMPORT_QUEUE: usize = 8;
@@ -215,12 +216,18 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         };
         let request = request.into_inner();
         let filter =
-            ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) }
-                .validate("memories")
-                .and_then(|filter| filter.check_memories(&self.tm).map(|()| filter));
+            ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) };
+        // Checking the memories reads the index: off the reactor.
+        let filter = self
+            .blocking(move |tm| {
+                let filter = filter.validate("memories")?;
+                filter.check_memories(tm)?;
+                Ok(filter)
+            })
+            .await;
         let filter = match filter {
             Ok(filter) => filter,
-            Err(err) => return self.observed("Export", started, Err(Status::from(err))),
+            Err(status) => return self.observed("Export", started, Err(status)),
         };
         let (chunks, stream) = mpsc::channel(4);
         let service = self.clone();
@@ -268,9 +275,7 @@ fn import_options(options: proto::ImportOptions) -> Result<ImportOptions, Status
         }
     };
     for (name, value) in [("options.domain", &options.domain), ("options.source_document", &options.source_document)] {
-        if value.chars().count() > crate::unit::MAX_METADATA_CHARS || crate::unit::first_control(value).is_some() {
-            return Err(Status::invalid_argument(format!("{name}: too long or holds a control character")));
-        }
+        check_metadata(value, name)?;
     }
     Ok(ImportOptions {
         format: Format::parse(&options.format, "options.format")?,
@@ -417,6 +422,55 @@ impl From<ImportSummary> for proto::ImportSummary {
 impl From<proto::Property> for Property {
     fn from(p: proto::Property) -> Property {
         Property { name: p.name, value: p.value }
+    }
+}
+
+/// The options of an Import call, as a client sends them (the inverse of
+/// the server's reading of them).
+impl From<&ImportOptions> for proto::ImportOptions {
+    fn from(o: &ImportOptions) -> proto::ImportOptions {
+        let policy = match o.policy {
+            DuplicatePolicy::Add => proto::DuplicatePolicy::Add,
+            DuplicatePolicy::Overwrite => proto::DuplicatePolicy::Overwrite,
+            DuplicatePolicy::KeepNewest => proto::DuplicatePolicy::KeepNewest,
+        };
+        proto::ImportOptions {
+            format: o.format.map_or("", Format::name).into(),
+            memory: o.memory.clone().unwrap_or_default(),
+            policy: policy as i32,
+            source_lang: o.source_lang.code().into(),
+            domain: o.domain.clone(),
+            source_document: o.source_document.clone(),
+            name: o.source_document.clone(),
+        }
+    }
+}
+
+/// A summary as a client receives it. `stopped` is not in the message: a
+/// stopped import is an error status carrying this summary.
+impl From<proto::ImportSummary> for ImportSummary {
+    fn from(s: proto::ImportSummary) -> ImportSummary {
+        let rejection = |r: proto::Rejection| {
+            // Only byte offsets travel: enough for `tmx::copy_units`.
+            let span = (r.end_byte > 0).then(|| {
+                let at = |byte| Position { line: r.line, column: 0, byte };
+                (at(r.start_byte), at(r.end_byte))
+            });
+            Rejection { line: r.line, tuid: r.tuid, reason: r.reason, span }
+        };
+        ImportSummary {
+            read: s.read,
+            added: s.added,
+            updated: s.updated,
+            duplicates: s.duplicates,
+            kept_newer: s.kept_newer,
+            removed: s.removed,
+            rejected: s.rejected,
+            rejections: s.rejections.into_iter().map(rejection).collect(),
+            warnings: s.warnings.into_iter().map(rejection).collect(),
+            encoding: s.encoding,
+            stopped: None,
+        }
     }
 }
 
