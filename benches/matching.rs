@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use dhakira::bench::{corpus_dir, read_corpus, Workload};
-use dhakira::matching::{explain, word_distance, Index, Query};
+use dhakira::matching::{explain, word_distance, Index, Query, Scope, Selection};
 use dhakira::text::words;
 use dhakira::{Lang, Unit};
 
@@ -16,6 +16,8 @@ fn main() {
 struct Fixture {
     index: Index,
     queries: Vec<Query>,
+    /// Every unit, no penalty.
+    all: Selection,
 }
 
 /// 100,000 units grown from the corpus, and 200 seeded Arabic queries.
@@ -32,7 +34,8 @@ fn fixture() -> &'static Fixture {
         }
         let queries =
             workload.queries(&units, 200, Lang::Arabic).iter().map(|q| index.encode_text(q, Lang::Arabic)).collect();
-        Fixture { index, queries }
+        let all = index.selection(&Scope::default());
+        Fixture { index, queries, all }
     })
 }
 
@@ -67,7 +70,7 @@ fn candidates_index_100k(bencher: divan::Bencher, min_score: u8) {
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 1) % f.queries.len();
-        f.index.candidates(&f.queries[i], None, min_score, 5)
+        f.index.candidates(&f.queries[i], &f.all, min_score, 5)
     });
 }
 
@@ -77,6 +80,6 @@ fn candidates_scan_100k(bencher: divan::Bencher, min_score: u8) {
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 1) % f.queries.len();
-        f.index.scan(&f.queries[i], None, min_score)
+        f.index.scan(&f.queries[i], &f.all, min_score)
     });
 }

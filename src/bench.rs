@@ -297,6 +297,7 @@ impl Settings {
             max_results: Some(self.max_results as u32),
             memories: Vec::new(),
             exhaustive,
+            ..Default::default()
         }
     }
 

@@ -97,6 +97,21 @@ enum Command {
         #[arg(long)]
         server: Option<String>,
     },
+    /// How much of a document the memory covers: segments and words per
+    /// match band (101, 100, 95-99, 85-94, 75-84, 50-74, no match,
+    /// repetitions). The document is plain text, one paragraph per line,
+    /// split into sentences.
+    Analyze(DocumentArgs),
+    /// Each sentence of a document with its best match, as TSV: segment,
+    /// band, score, unit id, translation (the repaired target when there is
+    /// one; empty below --min-score).
+    Pretranslate {
+        #[command(flatten)]
+        document: DocumentArgs,
+        /// Lowest score whose translation is filled in.
+        #[arg(long, default_value_t = 75)]
+        min_score: u32,
+    },
     /// Measure lookups: build a memory of N units from the corpus, run Q
     /// seeded queries, print a summary and, last, one JSON line.
     Bench(BenchArgs),
@@ -105,6 +120,27 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+}
+
+#[derive(Debug, Args)]
+struct DocumentArgs {
+    /// The document: UTF-8 plain text, one paragraph per line.
+    file: PathBuf,
+    /// Its language: ar or en. Default: guessed from its letters.
+    #[arg(long)]
+    lang: Option<String>,
+    #[command(flatten)]
+    db: Db,
+    /// Search only these memories (repeatable).
+    #[arg(long = "memory")]
+    memories: Vec<String>,
+    /// Ask a running server (127.0.0.1:50051, or a URL) instead of opening
+    /// the database, which the server holds locked.
+    #[arg(long)]
+    server: Option<String>,
+    /// Print TSV (band, segments, words) instead of a table.
+    #[arg(long)]
+    tsv: bool,
 }
 
 #[derive(Debug, Args)]
@@ -319,12 +355,30 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         Command::Lookup { text, lang, db, min_score, max_results, memories, exhaustive, server } => {
             // Checked here too, so that the message names the flag.
             dhakira::Lang::parse(&lang, "--lang")?;
-            let request = LookupRequest { text, source_lang: lang, min_score, max_results, memories, exhaustive };
+            let request = LookupRequest {
+                text,
+                source_lang: lang,
+                min_score,
+                max_results,
+                memories,
+                exhaustive,
+                ..Default::default()
+            };
             let matches = match server {
                 Some(addr) => remote_lookup(&server_url(&addr), request)?,
                 None => db.open_existing()?.lookup(request)?.into_iter().map(Into::into).collect(),
             };
             print_matches(&matches)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Analyze(args) => {
+            let analysis = analyze(&args)?;
+            print_analysis(&analysis, args.tsv)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pretranslate { document, min_score } => {
+            let analysis = analyze(&document)?;
+            print_pretranslation(&analysis, min_score)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench(args),
@@ -631,6 +685,85 @@ fn server_url(addr: &str) -> String {
     } else {
         format!("http://{addr}")
     }
+}
+
+/// Analyzes a document file, in the database or on a server; every
+/// segment's best match included.
+fn analyze(args: &DocumentArgs) -> anyhow::Result<proto::AnalyzeResponse> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let lang = match &args.lang {
+        Some(code) => dhakira::Lang::parse(code, "--lang")?,
+        None => dhakira::Lang::guess(&text).with_context(|| {
+            format!("{}: cannot tell its language (no Arabic or Latin letters); give --lang", args.file.display())
+        })?,
+    };
+    let request = proto::AnalyzeRequest {
+        text,
+        source_lang: lang.code().to_owned(),
+        memories: args.memories.clone(),
+        include_segments: true,
+        ..Default::default()
+    };
+    match &args.server {
+        Some(addr) => {
+            let url = server_url(addr);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut client =
+                    dhakira::server::connect(&url).await.with_context(|| format!("cannot connect to {url}"))?;
+                let response =
+                    client.analyze(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+                Ok(response.into_inner())
+            })
+        }
+        None => {
+            let tm = args.db.open_existing()?;
+            Ok(tm.analyze(dhakira::analysis::AnalyzeRequest::from(request))?.into())
+        }
+    }
+}
+
+fn print_analysis(analysis: &proto::AnalyzeResponse, tsv: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let percent = |words: u32| {
+        if analysis.total_words == 0 {
+            0.0
+        } else {
+            100.0 * f64::from(words) / f64::from(analysis.total_words)
+        }
+    };
+    if tsv {
+        writeln!(out, "band\tsegments\twords\tpercent_words")?;
+        for b in &analysis.bands {
+            writeln!(out, "{}\t{}\t{}\t{:.1}", b.name, b.segments, b.words, percent(b.words))?;
+        }
+        writeln!(out, "total\t{}\t{}\t100.0", analysis.total_segments, analysis.total_words)?;
+        return Ok(());
+    }
+    writeln!(out, "{:<12} {:>9} {:>9} {:>8}", "band", "segments", "words", "% words")?;
+    for b in &analysis.bands {
+        writeln!(out, "{:<12} {:>9} {:>9} {:>7.1}%", b.name, b.segments, b.words, percent(b.words))?;
+    }
+    writeln!(out, "{:<12} {:>9} {:>9} {:>7.1}%", "total", analysis.total_segments, analysis.total_words, 100.0)
+}
+
+fn print_pretranslation(analysis: &proto::AnalyzeResponse, min_score: u32) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    writeln!(out, "segment\tband\tscore\tunit_id\ttranslation")?;
+    for segment in &analysis.segments {
+        let (score, id, translation) = match &segment.best {
+            Some(m) if m.score >= min_score => (
+                m.score.to_string(),
+                m.unit_id.to_string(),
+                m.repaired_target.clone().unwrap_or_else(|| m.target.clone()),
+            ),
+            Some(m) => (m.score.to_string(), m.unit_id.to_string(), String::new()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        writeln!(out, "{}\t{}\t{score}\t{id}\t{}", clean(&segment.text), segment.band, clean(&translation))?;
+    }
+    Ok(())
 }
 
 fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto::Match>> {

@@ -16,6 +16,11 @@ pub enum Error {
     #[error("{field}: {reason}")]
     NotFound { field: String, reason: String },
 
+    /// The thing a request would create exists already (a memory name, a
+    /// pair an update would duplicate).
+    #[error("{field}: {reason}")]
+    AlreadyExists { field: String, reason: String },
+
     /// Another process holds the database directory (sled locks it).
     #[error(
         "the database at {} is in use by another process (is a Dhakira server running on it? \
@@ -56,6 +61,11 @@ impl Error {
         Error::InvalidArgument { field: field.into(), reason: reason.into() }
     }
 
+    /// An [`Error::AlreadyExists`] for `field`.
+    pub fn exists(field: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::AlreadyExists { field: field.into(), reason: reason.into() }
+    }
+
     /// An [`Error::NotFound`] for `field`.
     pub fn not_found(field: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::NotFound { field: field.into(), reason: reason.into() }
@@ -76,6 +86,7 @@ impl From<Error> for tonic::Status {
         let code = match &err {
             Error::InvalidArgument { .. } | Error::Input { .. } => Code::InvalidArgument,
             Error::NotFound { .. } => Code::NotFound,
+            Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
             Error::Storage(_) | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } => Code::DataLoss,

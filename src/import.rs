@@ -507,6 +507,10 @@ enum Column {
     ChangedBy,
     SourceDocument,
     Tuid,
+    Client,
+    Project,
+    ContextBefore,
+    ContextAfter,
     /// Any other column: a property named by the header.
     Property(String),
 }
@@ -514,7 +518,8 @@ enum Column {
 /// The columns of a CSV header: `arabic` (or an Arabic language code such
 /// as `ar`, `ar-EG`), `english` (or `en`, `en-US`…), and optionally
 /// `memory`, `domain`, `note`, `created_by`, `changed_by`,
-/// `source_document`, `tuid` (case, spaces and `-` ignored); any other
+/// `source_document`, `tuid`, `client`, `project`, `context_before`,
+/// `context_after` (case, spaces and `-` ignored); any other
 /// column becomes a property named by its header.
 fn csv_columns(header: &[String]) -> Result<Vec<Column>, String> {
     let columns: Vec<Column> = header
@@ -531,6 +536,10 @@ fn csv_columns(header: &[String]) -> Result<Vec<Column>, String> {
                 "changed_by" | "changeid" => Column::ChangedBy,
                 "source_document" => Column::SourceDocument,
                 "tuid" => Column::Tuid,
+                "client" => Column::Client,
+                "project" => Column::Project,
+                "context_before" => Column::ContextBefore,
+                "context_after" => Column::ContextAfter,
                 _ => match Lang::from_code(name.trim()) {
                     Some(Lang::Arabic) => Column::Arabic,
                     Some(Lang::English) => Column::English,
@@ -608,6 +617,10 @@ fn read_csv(input: impl Read, sink: &mut Sink) -> Result<(), String> {
                 Column::ChangedBy => unit.changed_by = value,
                 Column::SourceDocument => unit.source_document = value,
                 Column::Tuid => unit.tuid = value,
+                Column::Client => unit.client = value,
+                Column::Project => unit.project = value,
+                Column::ContextBefore => unit.context_before = value,
+                Column::ContextAfter => unit.context_after = value,
                 Column::Property(name) if !value.is_empty() => unit.properties.push(Property::new(name, value)),
                 Column::Property(_) => {}
             }

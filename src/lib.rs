@@ -5,6 +5,7 @@
 //! pairs whose source side is most similar ([`Match`]es), scored by one
 //! function whatever found them. See `ARCHITECTURE.md` for the design.
 
+pub mod analysis;
 pub mod bench;
 pub mod error;
 pub mod export;
@@ -22,8 +23,9 @@ pub mod unit;
 
 pub use error::{Error, Result};
 pub use memory::{
-    Added, DuplicatePolicy, Incoming, Lookup, LookupRequest, Match, Outcome, Stats, TranslationMemory,
-    DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST,
+    Added, Concordance, ConcordanceHit, ConcordanceRequest, Conflict, DuplicatePolicy, Incoming, Lookup, LookupRequest,
+    Match, MemoryInfo, Outcome, PreferenceRequest, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE,
+    MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST, SEVERAL_TRANSLATIONS_POINTS,
 };
 pub use text::Lang;
-pub use unit::{Unit, UnitId, UnitInput, DEFAULT_MEMORY};
+pub use unit::{Unit, UnitEdit, UnitId, UnitInput, DEFAULT_MEMORY};

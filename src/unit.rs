@@ -71,6 +71,19 @@ pub struct Unit {
     /// export gives it back. `None` when there is nothing.
     #[prost(message, optional, tag = "18")]
     pub tmx: Option<TmxDetails>,
+    /// The client the translation was made for.
+    #[prost(string, tag = "19")]
+    pub client: String,
+    /// The project it was made in.
+    #[prost(string, tag = "20")]
+    pub project: String,
+    /// The source segment before this one in its document (see
+    /// [`crate::memory::LookupRequest::context_before`]).
+    #[prost(string, tag = "21")]
+    pub context_before: String,
+    /// The source segment after it.
+    #[prost(string, tag = "22")]
+    pub context_after: String,
 }
 
 /// A key/value property of a unit.
@@ -217,6 +230,10 @@ pub struct UnitInput {
     pub last_used_at_ms: i64,
     pub tuid: String,
     pub properties: Vec<Property>,
+    pub client: String,
+    pub project: String,
+    pub context_before: String,
+    pub context_after: String,
 }
 
 impl UnitInput {
@@ -241,10 +258,112 @@ impl UnitInput {
             last_used_at_ms: self.last_used_at_ms,
             tuid: self.tuid,
             properties: self.properties,
+            client: self.client,
+            project: self.project,
+            context_before: self.context_before,
+            context_after: self.context_after,
             ..Unit::default()
         };
         unit.check(field)?;
         Ok(unit)
+    }
+}
+
+/// The fields of a unit that [`UnitEdit`] can change, by their `UnitInput`
+/// names.
+pub const EDITABLE_FIELDS: [&str; 17] = [
+    "arabic",
+    "english",
+    "memory",
+    "created_by",
+    "domain",
+    "source_document",
+    "note",
+    "created_at_ms",
+    "changed_by",
+    "usage_count",
+    "last_used_at_ms",
+    "tuid",
+    "properties",
+    "client",
+    "project",
+    "context_before",
+    "context_after",
+];
+
+/// New values for some fields of a stored unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitEdit {
+    /// The names of the fields to change ([`EDITABLE_FIELDS`]).
+    pub fields: Vec<String>,
+    /// Their new values (other fields are not read).
+    pub values: UnitInput,
+    /// Who changes it (recorded as `changed_by` unless `fields` sets that).
+    pub changed_by: String,
+}
+
+impl UnitEdit {
+    /// Checks the field names; errors name `update_mask[i]`.
+    pub fn check(&self) -> Result<()> {
+        if self.fields.is_empty() {
+            return Err(Error::invalid(
+                "update_mask",
+                format!("is empty; name the fields to change: {}", EDITABLE_FIELDS.join(", ")),
+            ));
+        }
+        for (i, name) in self.fields.iter().enumerate() {
+            if !EDITABLE_FIELDS.contains(&name.as_str()) {
+                return Err(Error::invalid(
+                    format!("update_mask[{i}]"),
+                    format!("{name:?} is not a field that can be changed ({})", EDITABLE_FIELDS.join(", ")),
+                ));
+            }
+        }
+        check_metadata(&self.changed_by, "changed_by")
+    }
+
+    /// `unit` with the new values, changed at `now_ms` (a text that
+    /// changes loses its inline markup, whose offsets no longer hold);
+    /// checked, errors naming `unit.<field>`.
+    pub fn apply(&self, unit: &Unit, now_ms: i64) -> Result<Unit> {
+        self.check()?;
+        let mut new = unit.clone();
+        let v = &self.values;
+        let second = |ms: i64| ms - ms % 1000;
+        for name in &self.fields {
+            match name.as_str() {
+                "arabic" => new.arabic.clone_from(&v.arabic),
+                "english" => new.english.clone_from(&v.english),
+                "memory" => new.memory = memory_name(&v.memory, "unit.memory")?,
+                "created_by" => new.created_by.clone_from(&v.created_by),
+                "domain" => new.domain.clone_from(&v.domain),
+                "source_document" => new.source_document.clone_from(&v.source_document),
+                "note" => new.note.clone_from(&v.note),
+                "created_at_ms" => new.created_at_ms = second(v.created_at_ms),
+                "changed_by" => new.changed_by.clone_from(&v.changed_by),
+                "usage_count" => new.usage_count = v.usage_count,
+                "last_used_at_ms" => new.last_used_at_ms = second(v.last_used_at_ms),
+                "tuid" => new.tuid.clone_from(&v.tuid),
+                "properties" => new.properties.clone_from(&v.properties),
+                "client" => new.client.clone_from(&v.client),
+                "project" => new.project.clone_from(&v.project),
+                "context_before" => new.context_before.clone_from(&v.context_before),
+                "context_after" => new.context_after.clone_from(&v.context_after),
+                _ => unreachable!("checked above"),
+            }
+        }
+        if new.arabic != unit.arabic {
+            new.arabic_markup.clear();
+        }
+        if new.english != unit.english {
+            new.english_markup.clear();
+        }
+        new.changed_at_ms = now_ms - now_ms % 1000;
+        if !self.fields.iter().any(|f| f == "changed_by") && !self.changed_by.is_empty() {
+            new.changed_by.clone_from(&self.changed_by);
+        }
+        new.check("unit")?;
+        Ok(new)
     }
 }
 
@@ -277,8 +396,13 @@ impl Unit {
             ("note", &self.note),
             ("changed_by", &self.changed_by),
             ("tuid", &self.tuid),
+            ("client", &self.client),
+            ("project", &self.project),
         ] {
             check_metadata(value, &path(name))?;
+        }
+        for (name, value) in [("context_before", &self.context_before), ("context_after", &self.context_after)] {
+            check_context(value, &path(name))?;
         }
         for (name, value) in [
             ("created_at_ms", self.created_at_ms),
@@ -379,6 +503,15 @@ pub fn check_segment(text: &str, field: &str) -> Result<()> {
         return Err(Error::invalid(field, format!("is {chars} characters long; the limit is {MAX_SEGMENT_CHARS}")));
     }
     check_controls(text, field)
+}
+
+/// Checks a context segment: like a segment, but may be empty (the start
+/// or the end of a document).
+pub(crate) fn check_context(text: &str, field: &str) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    check_segment(text, field)
 }
 
 /// Checks a metadata value: not too long, no control characters.

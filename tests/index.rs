@@ -28,6 +28,7 @@ fn index_and_exhaustive_scan_return_identical_matches_on_the_corpus() {
                 max_results: Some(max_results),
                 memories: vec![],
                 exhaustive,
+                ..Default::default()
             };
             let fast = tm.lookup(request(false)).unwrap();
             let full = tm.lookup(request(true)).unwrap();

@@ -294,11 +294,11 @@ fn real_news_round_trips_through_tmx() {
 
 #[test]
 fn csv_with_a_header_maps_columns_and_rejects_bad_records_alone() {
-    let input = "English,Arabic,domain,note,client\n\
-                 \"He said, \"\"bars\"\" close.\",وقال إن البارات تغلق.,news,checked,acme\n\
+    let input = "English,Arabic,domain,note,client,reviewer\n\
+                 \"He said, \"\"bars\"\" close.\",وقال إن البارات تغلق.,news,checked,acme,Huda\n\
                  only one field\n\
-                 Hello,,x,y,z\n\
-                 Why?,لماذا؟,news,,\n";
+                 Hello,,x,y,z,w\n\
+                 Why?,لماذا؟,news,,,\n";
     let tm = TranslationMemory::in_memory();
     let summary = run(&tm, input.as_bytes(), &ImportOptions { format: Some(Format::Csv), ..ImportOptions::default() });
     assert_eq!((summary.read, summary.added, summary.rejected), (4, 2, 2), "{summary:?}");
@@ -308,7 +308,8 @@ fn csv_with_a_header_maps_columns_and_rejects_bad_records_alone() {
     let stored = units(&tm);
     assert_eq!(stored[0].english, "He said, \"bars\" close.");
     assert_eq!(stored[0].note, "checked");
-    assert_eq!(stored[0].properties, [Property::new("client", "acme")]);
+    assert_eq!(stored[0].client, "acme");
+    assert_eq!(stored[0].properties, [Property::new("reviewer", "Huda")]);
     assert!(stored[1].properties.is_empty());
     // A header without an Arabic column stops the import, naming it.
     let summary = run(

@@ -86,6 +86,8 @@ pub struct Explanation {
     /// The stored target with the query's placeables put in, when query and
     /// source differ in placeables and every one could be placed.
     pub repaired_target: Option<String>,
+    /// An exact match whose stored context is the lookup's (score 101).
+    pub in_context: bool,
 }
 
 impl Explanation {
@@ -214,6 +216,7 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
         edits,
         warnings,
         repaired_target,
+        in_context: false,
     }
 }
 

@@ -17,6 +17,7 @@ use std::collections::BinaryHeap;
 use foldhash::HashMap;
 
 use super::align::{self, Cost, Relation};
+use super::scope::{Facet, Scope};
 use super::score::{guaranteed, unnormalized, word_distance};
 use crate::text::{tokens, Lang, Placeable, Token};
 use crate::unit::{Unit, UnitId};
@@ -34,6 +35,8 @@ pub struct Candidate {
     /// The alignment cost of its source side with the query.
     pub cost: Cost,
     pub source_words: usize,
+    /// Points the scope takes off it (memory, metadata, age).
+    pub points: u8,
 }
 
 /// A text's words as the index sees them: (normalized surface, key) pairs.
@@ -201,6 +204,12 @@ pub struct Index {
     slot_of: HashMap<UnitId, u32>,
     /// Slot → memory.
     memory_of: Vec<u32>,
+    /// Distinct metadata combinations, and slot → its combination.
+    facets: Vec<Facet>,
+    facet_ids: HashMap<Facet, u32>,
+    facet_of: Vec<u32>,
+    /// Slot → when the unit last changed (else was created), in ms.
+    time_of: Vec<i64>,
     arabic: Side,
     english: Side,
 }
@@ -229,7 +238,30 @@ impl Index {
         self.english.push(slot, &analyzed.english);
         self.ids.push(unit.id);
         self.memory_of.push(memory);
+        let facet = self.facet_id(unit);
+        self.facet_of.push(facet);
+        self.time_of.push(unit.changed_or_created_ms());
         self.slot_of.insert(unit.id, slot);
+    }
+
+    fn facet_id(&mut self, unit: &Unit) -> u32 {
+        let facet = Facet::of(unit);
+        if let Some(&id) = self.facet_ids.get(&facet) {
+            return id;
+        }
+        let id = self.facets.len() as u32;
+        self.facets.push(facet.clone());
+        self.facet_ids.insert(facet, id);
+        id
+    }
+
+    /// Takes a unit's new metadata (its text and memory unchanged).
+    pub fn update_metadata(&mut self, unit: &Unit) {
+        if let Some(&slot) = self.slot_of.get(&unit.id) {
+            let facet = self.facet_id(unit);
+            self.facet_of[slot as usize] = facet;
+            self.time_of[slot as usize] = unit.changed_or_created_ms();
+        }
     }
 
     /// Removes a unit; false if it was not there. Its posting entries stay
@@ -286,29 +318,92 @@ impl Index {
         }
     }
 
-    fn in_memories(&self, slot: u32, memories: Option<&[u32]>) -> bool {
-        memories.is_none_or(|m| m.contains(&self.memory_of[slot as usize]))
+    /// Compiles a scope into a verdict per memory and metadata
+    /// combination.
+    pub fn selection(&self, scope: &Scope) -> Selection {
+        let mut memory = vec![scope.memories.is_none().then_some(0u8); self.memories.len()];
+        for &m in scope.memories.iter().flatten() {
+            if let Some(slot) = memory.get_mut(m as usize) {
+                *slot = Some(0);
+            }
+        }
+        for &(m, points) in &scope.memory_points {
+            if let Some(Some(p)) = memory.get_mut(m as usize) {
+                *p = points;
+            }
+        }
+        let facet = self
+            .facets
+            .iter()
+            .map(|facet| {
+                let keeps = scope.filter.domains.is_empty() || scope.filter.domains.contains(&facet.domain);
+                let keeps = keeps
+                    && (scope.filter.clients.is_empty() || scope.filter.clients.contains(&facet.client))
+                    && (scope.filter.projects.is_empty() || scope.filter.projects.contains(&facet.project))
+                    && (scope.filter.created_by.is_empty() || scope.filter.created_by.contains(&facet.created_by));
+                keeps.then(|| scope.preference_points(facet).min(255) as u8)
+            })
+            .collect();
+        Selection {
+            memory,
+            facet,
+            after_ms: scope.filter.changed_after_ms,
+            before_ms: scope.filter.changed_before_ms,
+            freshness: scope.freshness,
+            now_ms: scope.now_ms,
+            bonus: scope.bonus,
+            unknown: scope.unknown,
+        }
     }
 
-    /// Every unit in `memories` (all when `None`) whose source side (the
-    /// query's language) scores at least `min_score` before normalization
-    /// points, found by aligning the query with every unit. The reference
-    /// for [`Index::candidates`].
-    pub fn scan(&self, query: &Query, memories: Option<&[u32]>, min_score: u8) -> Vec<Candidate> {
+    /// The points `selection` takes off the unit in `slot`, or `None` when
+    /// it leaves the unit out (or the unit is deleted).
+    fn points(&self, slot: u32, selection: &Selection) -> Option<u8> {
+        let slot = slot as usize;
+        if self.ids[slot] == 0 {
+            return None;
+        }
+        let memory = (*selection.memory.get(self.memory_of[slot] as usize)?)?;
+        let facet = (*selection.facet.get(self.facet_of[slot] as usize)?)?;
+        let time = self.time_of[slot];
+        if (selection.after_ms != 0 && time < selection.after_ms)
+            || (selection.before_ms != 0 && time >= selection.before_ms)
+        {
+            return None;
+        }
+        let age = selection.freshness.map_or(0, |f| f.points(time, selection.now_ms));
+        Some(memory.saturating_add(facet).saturating_add(age))
+    }
+
+    /// Every unit the selection keeps whose source side (the query's
+    /// language) can score at least `min_score` (its alignment score, plus
+    /// the bonus it may get, minus its points), found by aligning the query
+    /// with every unit. The reference for [`Index::candidates`].
+    pub fn scan(&self, query: &Query, selection: &Selection, min_score: u8) -> Vec<Candidate> {
         let side = self.side(query.lang);
         let mut keys = Vec::new();
         (0..self.ids.len() as u32)
-            .filter(|&slot| self.ids[slot as usize] != 0 && self.in_memories(slot, memories))
             .filter_map(|slot| {
+                let points = self.points(slot, selection)?;
                 let words = side.words(slot);
                 side.keys_of(words, &mut keys);
                 let cost = side.cost(query, words, &keys);
-                (unnormalized(cost, query.len(), words.len()) >= min_score).then_some(Candidate {
+                let best = upper(unnormalized(cost, query.len(), words.len()), selection.bonus, points);
+                (best >= i32::from(min_score)).then_some(Candidate {
                     id: self.ids[slot as usize],
                     cost,
                     source_words: words.len(),
+                    points,
                 })
             })
+            .collect()
+    }
+
+    /// Ids of every unit the selection keeps.
+    pub fn select(&self, selection: &Selection) -> Vec<UnitId> {
+        (0..self.ids.len() as u32)
+            .filter(|&slot| self.points(slot, selection).is_some())
+            .map(|slot| self.ids[slot as usize])
             .collect()
     }
 
@@ -328,21 +423,28 @@ impl Index {
     ///   `max(n,m) − ⌊max(n,m)·(100−s)/100⌋`;
     /// - distance: `d ≤ ⌊max(n,m)·(100−s)/100⌋` (strsim over key ids);
     /// - then the alignment itself gives the score.
+    ///
+    /// With a selection, each unit must reach `s` plus its points minus
+    /// the bonus it may get, and offers its guaranteed score minus its
+    /// points and the points it may lose later to the rising threshold.
     pub fn candidates(
         &self,
         query: &Query,
-        memories: Option<&[u32]>,
+        selection: &Selection,
         min_score: u8,
         max_results: usize,
     ) -> Vec<Candidate> {
         let n = query.len();
-        if min_score > 100 {
+        if i32::from(min_score) > 100 + i32::from(selection.bonus) {
             return Vec::new();
         }
-        if required_overlap(n, min_score) == 0 {
+        // What the prefix and length filters need: the lowest score a unit
+        // must reach before its bonus (its points only raise it).
+        let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
+        if required_overlap(n, before_bonus(min_score)) == 0 {
             // Every unit can qualify (min_score 0, or a query with no words
             // matching units with none): nothing to prune with.
-            return self.scan(query, memories, min_score);
+            return self.scan(query, selection, min_score);
         }
         let side = self.side(query.lang);
         let mut order: Vec<u32> = query.keys.clone();
@@ -354,7 +456,7 @@ impl Index {
         SCRATCH.with_borrow_mut(|Scratch { seen, keys }| {
             seen.start(self.ids.len());
             for (position, &key) in order.iter().enumerate() {
-                let s = threshold.value();
+                let s = before_bonus(threshold.value());
                 if position >= prefix_len(n, s) {
                     break;
                 }
@@ -368,10 +470,13 @@ impl Index {
                     if m < min_len || m > max_len || !seen.insert(slot) {
                         continue;
                     }
-                    if self.ids[slot as usize] == 0 || !self.in_memories(slot, memories) {
+                    let Some(points) = self.points(slot, selection) else { continue };
+                    // The score this unit's alignment must reach.
+                    let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
+                    if s > 100 {
                         continue;
                     }
-                    let s = threshold.value();
+                    let s = s.max(0) as u8;
                     let longest = n.max(m);
                     let max_distance = longest * (100 - s as usize) / 100;
                     let words = side.words(slot);
@@ -383,16 +488,167 @@ impl Index {
                         continue;
                     }
                     let cost = side.cost(query, words, keys);
-                    if unnormalized(cost, n, m) < s {
+                    let best = upper(unnormalized(cost, n, m), selection.bonus, points);
+                    if best < i32::from(threshold.value()) {
                         continue;
                     }
-                    threshold.offer(guaranteed(cost, n, m));
-                    found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m });
+                    let lowest = i32::from(guaranteed(cost, n, m)) - i32::from(points) - i32::from(selection.unknown);
+                    threshold.offer(lowest.max(0) as u8);
+                    found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
                 }
             }
         });
         found
     }
+}
+
+/// Units holding a phrase, found by [`Index::concordance`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrences {
+    pub id: UnitId,
+    pub lang: Lang,
+    /// Where the phrase starts, in words of that side (see
+    /// [`crate::text::tokens`]), every occurrence.
+    pub at: Vec<usize>,
+}
+
+/// A page of [`Index::concordance`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConcordancePage {
+    /// Newest first (the most recently stored or changed).
+    pub hits: Vec<Occurrences>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<u32>,
+}
+
+/// Units of one memory whose side in `lang` is the same after
+/// normalization while their other sides differ (see [`Index::conflicts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictGroup {
+    pub memory: String,
+    pub lang: Lang,
+    /// Newest first.
+    pub ids: Vec<UnitId>,
+}
+
+impl Index {
+    /// The units the selection keeps whose side in `lang` holds the words
+    /// of `phrase` in a row, matched by key as in lookups (a clitic or a
+    /// suffix apart: شركة finds والشركة) and placeables by their normalized
+    /// surface; newest first, at most `limit`, in slots below `before`.
+    pub fn concordance(
+        &self,
+        phrase: &[Token],
+        lang: Lang,
+        selection: &Selection,
+        before: u32,
+        limit: usize,
+    ) -> ConcordancePage {
+        let side = self.side(lang);
+        let query = side.encode(phrase, lang);
+        let mut page = ConcordancePage::default();
+        if query.is_empty()
+            || query
+                .keys
+                .iter()
+                .zip(&query.surfaces)
+                .any(|(&k, &w)| k == UNKNOWN_WORD || (k < PLACEABLE_KEYS && w == UNKNOWN_WORD))
+        {
+            return page;
+        }
+        let before = before.min(self.ids.len() as u32);
+        // The rarest key that is not a placeable kind: its list holds every
+        // unit with the phrase. With none, every slot is read.
+        let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
+        let slots: Box<dyn Iterator<Item = u32> + '_> = match rarest {
+            Some(key) => {
+                let list = side.postings.get(key as usize).map_or(&[][..], Vec::as_slice);
+                let end = list.partition_point(|&slot| slot < before);
+                Box::new(list[..end].iter().rev().copied())
+            }
+            None => Box::new((0..before).rev()),
+        };
+        let matches = |word: u32, i: usize| {
+            let key = query.keys[i];
+            if key < PLACEABLE_KEYS {
+                word == query.surfaces[i]
+            } else {
+                side.key_of[word as usize] == key
+            }
+        };
+        for slot in slots {
+            if self.points(slot, selection).is_none() {
+                continue;
+            }
+            let words = side.words(slot);
+            let at: Vec<usize> = (0..=words.len().saturating_sub(query.len()))
+                .filter(|&start| words.len() >= query.len() && (0..query.len()).all(|i| matches(words[start + i], i)))
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            if page.hits.len() == limit {
+                page.next = Some(slot + 1);
+                break;
+            }
+            page.hits.push(Occurrences { id: self.ids[slot as usize], lang, at });
+        }
+        page
+    }
+
+    /// The slot a unit is in (for paging).
+    pub fn slot(&self, id: UnitId) -> Option<u32> {
+        self.slot_of.get(&id).copied()
+    }
+
+    /// Every group of units of one memory, among those the selection
+    /// keeps, whose side in one language is the same after normalization
+    /// while their other sides differ; newest group first.
+    pub fn conflicts(&self, selection: &Selection) -> Vec<ConflictGroup> {
+        let mut groups = Vec::new();
+        for (lang, side, other) in
+            [(Lang::Arabic, &self.arabic, &self.english), (Lang::English, &self.english, &self.arabic)]
+        {
+            let mut by_source: HashMap<(u32, &[u32]), Vec<u32>> = HashMap::default();
+            for slot in 0..self.ids.len() as u32 {
+                if self.points(slot, selection).is_some() {
+                    by_source.entry((self.memory_of[slot as usize], side.words(slot))).or_default().push(slot);
+                }
+            }
+            for ((memory, _), slots) in by_source {
+                if slots.len() < 2 || slots.iter().all(|&s| other.words(s) == other.words(slots[0])) {
+                    continue;
+                }
+                let mut ids: Vec<UnitId> = slots.iter().map(|&s| self.ids[s as usize]).collect();
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                groups.push(ConflictGroup { memory: self.memories[memory as usize].name.clone(), lang, ids });
+            }
+        }
+        groups.sort_by(|a, b| b.ids[0].cmp(&a.ids[0]).then(a.lang.code().cmp(b.lang.code())));
+        groups
+    }
+}
+
+/// The most a unit can score: its alignment score, plus the bonus when
+/// that is 100, minus its points.
+fn upper(score: u8, bonus: u8, points: u8) -> i32 {
+    let bonus = if score == 100 { bonus } else { 0 };
+    i32::from(score) + i32::from(bonus) - i32::from(points)
+}
+
+/// A [`Scope`] compiled against one index: see [`Index::selection`].
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Memory id → points, `None` when left out.
+    memory: Vec<Option<u8>>,
+    /// Metadata combination id → points, `None` when filtered out.
+    facet: Vec<Option<u8>>,
+    after_ms: i64,
+    before_ms: i64,
+    freshness: Option<super::scope::Freshness>,
+    now_ms: i64,
+    bonus: u8,
+    unknown: u8,
 }
 
 /// Least words in common a unit needs with an `n`-word query to score `s`:

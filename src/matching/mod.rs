@@ -4,9 +4,13 @@
 mod align;
 mod explain;
 mod index;
+mod scope;
 mod score;
 
 pub use align::Cost;
 pub use explain::{explain, explain_tokens, Edit, EditKind, Explanation, Warning};
-pub use index::{Analyzed, Candidate, Index, Query, UNKNOWN_WORD};
+pub use index::{
+    Analyzed, Candidate, ConcordancePage, ConflictGroup, Index, Occurrences, Query, Selection, UNKNOWN_WORD,
+};
+pub use scope::{Facet, Freshness, MetadataField, Preference, Scope, UnitFilter};
 pub use score::{similarity, unnormalized, word_distance, Penalty};

@@ -4,9 +4,12 @@ use std::cmp::Reverse;
 
 use super::Shared;
 use crate::error::{Error, Result};
-use crate::matching::{explain_tokens, similarity, unnormalized, Explanation};
-use crate::text::{tokens, Lang, Token};
-use crate::unit::{check_segment, memory_name, Unit};
+use crate::matching::{
+    explain_tokens, similarity, unnormalized, Explanation, Freshness, MetadataField, Penalty, Preference, Scope,
+    UnitFilter,
+};
+use crate::text::{tokens, words, Lang, Token};
+use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, UnitId, MAX_TIME_MS};
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
 pub const DEFAULT_MIN_SCORE: u8 = 70;
@@ -16,6 +19,22 @@ pub const DEFAULT_MAX_RESULTS: usize = 5;
 pub const MAX_RESULTS_LIMIT: usize = 100;
 /// The highest score there is (an in-context exact match).
 pub const MAX_SCORE: u8 = 101;
+
+/// Points off a match whose memory holds other translations of the same
+/// source.
+pub const SEVERAL_TRANSLATIONS_POINTS: u8 = 1;
+
+/// Most points one penalty of a request may take off.
+pub const MAX_PENALTY_POINTS: u32 = 100;
+
+/// A metadata preference as a client sends it (`field` `None`: unset or
+/// unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreferenceRequest {
+    pub field: Option<MetadataField>,
+    pub value: String,
+    pub points: u32,
+}
 
 /// A lookup as a client sends it, before validation.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +47,15 @@ pub struct LookupRequest {
     /// Compare with every unit instead of using the index (same answer,
     /// slower: for checking).
     pub exhaustive: bool,
+    /// (memory, points off its matches).
+    pub memory_penalties: Vec<(String, u32)>,
+    pub filter: UnitFilter,
+    pub preferences: Vec<PreferenceRequest>,
+    /// The source segments around `text` in its document.
+    pub context_before: String,
+    pub context_after: String,
+    /// (half-life in days, most points; 0: 5).
+    pub freshness: Option<(u32, u32)>,
 }
 
 /// A validated lookup.
@@ -40,6 +68,80 @@ pub struct Lookup {
     /// Empty means every memory.
     pub memories: Vec<String>,
     pub exhaustive: bool,
+    pub memory_penalties: Vec<(String, u8)>,
+    pub filter: UnitFilter,
+    pub preferences: Vec<Preference>,
+    pub context_before: String,
+    pub context_after: String,
+    pub freshness: Option<Freshness>,
+}
+
+/// Checks a list of memory names (`field[i]`).
+pub(crate) fn memory_names(names: &[String], field: &str) -> Result<Vec<String>> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            if name.is_empty() {
+                return Err(Error::invalid(format!("{field}[{i}]"), "must not be empty"));
+            }
+            memory_name(name, &format!("{field}[{i}]"))
+        })
+        .collect()
+}
+
+/// Checks a filter's values (`field.…`).
+pub(crate) fn check_filter(filter: &UnitFilter, field: &str) -> Result<()> {
+    for (name, values) in [
+        ("domains", &filter.domains),
+        ("clients", &filter.clients),
+        ("projects", &filter.projects),
+        ("created_by", &filter.created_by),
+    ] {
+        if values.len() > 100 {
+            return Err(Error::invalid(
+                format!("{field}.{name}"),
+                format!("{} values; the limit is 100", values.len()),
+            ));
+        }
+        for (i, value) in values.iter().enumerate() {
+            check_metadata(value, &format!("{field}.{name}[{i}]"))?;
+        }
+    }
+    for (name, value) in
+        [("changed_after_ms", filter.changed_after_ms), ("changed_before_ms", filter.changed_before_ms)]
+    {
+        if !(0..=MAX_TIME_MS).contains(&value) {
+            return Err(Error::invalid(
+                format!("{field}.{name}"),
+                format!("{value} is not a time between 1970 and 9999 in milliseconds since the Unix epoch"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn points(value: u32, field: &str) -> Result<u8> {
+    if (1..=MAX_PENALTY_POINTS).contains(&value) {
+        Ok(value as u8)
+    } else {
+        Err(Error::invalid(field, format!("is {value}; it must be between 1 and {MAX_PENALTY_POINTS}")))
+    }
+}
+
+/// Checks memory penalties (`memory_penalties[i]`).
+pub(crate) fn check_memory_penalties(penalties: &[(String, u32)]) -> Result<Vec<(String, u8)>> {
+    penalties
+        .iter()
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let field = format!("memory_penalties[{i}]");
+            if name.is_empty() {
+                return Err(Error::invalid(format!("{field}.memory"), "must not be empty"));
+            }
+            Ok((memory_name(name, &format!("{field}.memory"))?, points(*value, &format!("{field}.points"))?))
+        })
+        .collect()
 }
 
 impl LookupRequest {
@@ -64,18 +166,67 @@ impl LookupRequest {
                 ))
             }
         };
-        let memories = self
-            .memories
-            .iter()
+        let memories = memory_names(&self.memories, "memories")?;
+        let memory_penalties = check_memory_penalties(&self.memory_penalties)?;
+        if !memories.is_empty() {
+            if let Some(i) = memory_penalties.iter().position(|(name, _)| !memories.contains(name)) {
+                return Err(Error::invalid(
+                    format!("memory_penalties[{i}].memory"),
+                    format!("{:?} is not among the memories searched", memory_penalties[i].0),
+                ));
+            }
+        }
+        check_filter(&self.filter, "filter")?;
+        let preferences = self
+            .preferences
+            .into_iter()
             .enumerate()
-            .map(|(i, name)| {
-                if name.is_empty() {
-                    return Err(Error::invalid(format!("memories[{i}]"), "must not be empty"));
-                }
-                memory_name(name, &format!("memories[{i}]"))
+            .map(|(i, p)| {
+                let field = p.field.ok_or_else(|| {
+                    Error::invalid(format!("preferences[{i}].field"), "must be domain, client, project or created_by")
+                })?;
+                check_metadata(&p.value, &format!("preferences[{i}].value"))?;
+                Ok(Preference { field, value: p.value, points: points(p.points, &format!("preferences[{i}].points"))? })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Lookup { text: self.text, lang, min_score, max_results, memories, exhaustive: self.exhaustive })
+        check_context(&self.context_before, "context_before")?;
+        check_context(&self.context_after, "context_after")?;
+        let freshness = match self.freshness {
+            None => None,
+            Some((half_life_days, max_points)) => {
+                if !(1..=36_500).contains(&half_life_days) {
+                    return Err(Error::invalid(
+                        "freshness.half_life_days",
+                        format!("is {half_life_days}; it must be between 1 and 36500"),
+                    ));
+                }
+                let max_points = match max_points {
+                    0 => 5,
+                    p if p <= 30 => p as u8,
+                    p => {
+                        return Err(Error::invalid(
+                            "freshness.max_points",
+                            format!("is {p}; it must be between 1 and 30 (0 means 5)"),
+                        ))
+                    }
+                };
+                Some(Freshness { half_life_days, max_points })
+            }
+        };
+        Ok(Lookup {
+            text: self.text,
+            lang,
+            min_score,
+            max_results,
+            memories,
+            exhaustive: self.exhaustive,
+            memory_penalties,
+            filter: self.filter,
+            preferences,
+            context_before: self.context_before,
+            context_after: self.context_after,
+            freshness,
+        })
     }
 }
 
@@ -133,70 +284,192 @@ fn normalized(tokens: &[Token]) -> String {
 }
 
 /// Finds the best matches: candidates whose score can reach the minimum,
-/// scored by the one alignment, ranked by score, then character similarity
-/// of the normalized texts, then newest first.
+/// scored by the one alignment, in context, minus the scope's penalties,
+/// ranked by score, then character similarity of the normalized texts, then
+/// the most recently changed, the most used, the newest.
 pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     let query_tokens = tokens(&lookup.text, lookup.lang);
     let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };
+    let context = Context::of(lookup);
+    let mut scope = Scope {
+        preferences: lookup.preferences.clone(),
+        freshness: lookup.freshness,
+        filter: lookup.filter.clone(),
+        now_ms: now_ms(),
+        bonus: u8::from(context.is_some()),
+        unknown: SEVERAL_TRANSLATIONS_POINTS,
+        ..Scope::default()
+    };
     let candidates = {
         let index = shared.index.read();
+        let id = |name: &str, field: String| {
+            index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
+        };
         let memories = lookup
             .memories
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                index
-                    .memory_id(name)
-                    .ok_or_else(|| Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")))
-            })
+            .map(|(i, name)| id(name, format!("memories[{i}]")))
             .collect::<Result<Vec<u32>>>()?;
+        scope.memories = (!memories.is_empty()).then_some(memories);
+        scope.memory_points = lookup
+            .memory_penalties
+            .iter()
+            .enumerate()
+            .map(|(i, (name, points))| Ok((id(name, format!("memory_penalties[{i}].memory"))?, *points)))
+            .collect::<Result<Vec<_>>>()?;
+        let selection = index.selection(&scope);
         let query = index.encode(&query_words.tokens, lookup.lang);
-        let memories = (!memories.is_empty()).then_some(memories.as_slice());
         if lookup.exhaustive {
-            index.scan(&query, memories, lookup.min_score)
+            index.scan(&query, &selection, lookup.min_score)
         } else {
-            index.candidates(&query, memories, lookup.min_score, lookup.max_results)
+            index.candidates(&query, &selection, lookup.min_score, lookup.max_results)
         }
     };
+    let judge = Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() };
 
-    // Exact scores. A candidate with word edits is scored by its alignment
-    // cost alone and loaded only if it makes the top; one without needs its
-    // text for the spelling differences.
+    // Scores. A candidate with word edits is scored by its alignment cost
+    // and its points, give or take the several-translations penalty, and
+    // loaded only if it can make the top; one without needs its text for
+    // the spelling differences and the context.
     let n = query_words.tokens.len();
-    // (score, unit id, the match and its tie-break when already explained)
-    type Scored = (u8, u64, Option<(Match, f64)>);
-    let mut scored: Vec<Scored> = Vec::with_capacity(candidates.len());
+    let mut ranked: Vec<Ranked> = Vec::with_capacity(candidates.len());
     for c in candidates {
         if c.cost.tenths == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
-            let (found, tie_break) = Match::of(unit, lookup, &query_words);
-            debug_assert_eq!(found.explanation.cost, c.cost, "the index and the explanation align alike");
-            if found.score >= lookup.min_score {
-                scored.push((found.score, c.id, Some((found, tie_break))));
-            }
+            let found = judge.judge(unit)?;
+            debug_assert_eq!(found.0.explanation.cost, c.cost, "the index and the explanation align alike");
+            let score = i32::from(found.0.score);
+            ranked.push(Ranked { upper: score, lower: score, id: c.id, found: Some(found) });
         } else {
-            scored.push((unnormalized(c.cost, n, c.source_words), c.id, None));
+            let upper = i32::from(unnormalized(c.cost, n, c.source_words)) - i32::from(c.points);
+            let lower = upper - i32::from(SEVERAL_TRANSLATIONS_POINTS);
+            ranked.push(Ranked { upper, lower, id: c.id, found: None });
         }
     }
-    scored.sort_by_key(|(score, id, _)| (Reverse(*score), Reverse(*id)));
-    // Ties at the last place are broken by similarity, so every candidate
-    // with the last place's score takes part.
-    if let Some(last) = scored.get(lookup.max_results.saturating_sub(1)).map(|s| s.0) {
-        scored.retain(|s| s.0 >= last);
+    let min = i32::from(lookup.min_score);
+    ranked.retain(|r| r.upper >= min);
+    // Every candidate that can reach the k-th place takes part: ties there
+    // are broken by similarity, and the several-translations penalty is
+    // known only once loaded.
+    ranked.sort_by_key(|r| Reverse(r.lower));
+    if let Some(kth) = ranked.get(lookup.max_results.saturating_sub(1)).map(|r| r.lower) {
+        ranked.retain(|r| r.upper >= kth);
     }
 
-    let mut matches = Vec::with_capacity(scored.len());
-    for (_, id, found) in scored {
-        let found = match found {
+    let mut matches = Vec::with_capacity(ranked.len());
+    for r in ranked {
+        let found = match r.found {
             Some(found) => found,
-            None => match shared.store.get(id)? {
-                Some(unit) => Match::of(unit, lookup, &query_words),
+            None => match shared.store.get(r.id)? {
+                Some(unit) => judge.judge(unit)?,
                 None => continue, // deleted since the scan
             },
         };
-        matches.push((found.1, found.0));
+        if found.0.score >= lookup.min_score {
+            matches.push(found);
+        }
     }
-    matches.sort_by(|(sa, a), (sb, b)| b.score.cmp(&a.score).then(sb.total_cmp(sa)).then(b.unit.id.cmp(&a.unit.id)));
+    matches.sort_by(|(a, sa), (b, sb)| {
+        b.score
+            .cmp(&a.score)
+            .then(sb.total_cmp(sa))
+            .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
+            .then(b.unit.usage_count.cmp(&a.unit.usage_count))
+            .then(b.unit.id.cmp(&a.unit.id))
+    });
     matches.truncate(lookup.max_results);
-    Ok(matches.into_iter().map(|(_, m)| m).collect())
+    Ok(matches.into_iter().map(|(m, _)| m).collect())
+}
+
+/// A candidate on its way to the ranking: the least and the most it can
+/// score, and its match once explained.
+struct Ranked {
+    upper: i32,
+    lower: i32,
+    id: UnitId,
+    found: Option<(Match, f64)>,
+}
+
+/// The lookup's context, normalized.
+struct Context {
+    before: Option<Vec<String>>,
+    after: Option<Vec<String>>,
+}
+
+impl Context {
+    fn of(lookup: &Lookup) -> Option<Context> {
+        let side = |text: &str| (!text.is_empty()).then(|| words(text));
+        let context = Context { before: side(&lookup.context_before), after: side(&lookup.context_after) };
+        (context.before.is_some() || context.after.is_some()).then_some(context)
+    }
+
+    /// Whether a unit was stored with this context: every side the lookup
+    /// gives is the unit's, after normalization.
+    fn matches(&self, unit: &Unit) -> bool {
+        let same = |given: &Option<Vec<String>>, stored: &str| {
+            given.as_ref().is_none_or(|given| !stored.is_empty() && *given == words(stored))
+        };
+        same(&self.before, &unit.context_before) && same(&self.after, &unit.context_after)
+    }
+}
+
+/// Scores units for one lookup.
+struct Judge<'a> {
+    shared: &'a Shared,
+    lookup: &'a Lookup,
+    query: &'a QueryWords,
+    scope: &'a Scope,
+    context: Option<&'a Context>,
+}
+
+impl Judge<'_> {
+    /// The unit as a match: explained, 101 in context, the scope's and the
+    /// several-translations penalties taken off (each named).
+    fn judge(&self, unit: Unit) -> Result<(Match, f64)> {
+        let (mut found, tie_break) = Match::of(unit, self.lookup, self.query);
+        let e = &mut found.explanation;
+        if e.score == 100 && self.context.is_some_and(|c| c.matches(&found.unit)) {
+            e.score = MAX_SCORE;
+            e.in_context = true;
+        }
+        let memory_points = self
+            .lookup
+            .memory_penalties
+            .iter()
+            .find(|(name, _)| *name == found.unit.memory)
+            .map_or(0, |&(_, points)| points);
+        let mut penalties = self.scope.penalties(&found.unit, memory_points);
+        let others = self.other_translations(&found.unit)?;
+        if others > 0 {
+            penalties.push(Penalty {
+                kind: "several_translations".into(),
+                points: SEVERAL_TRANSLATIONS_POINTS,
+                reason: format!("its memory holds {others} other translation(s) of this source"),
+            });
+        }
+        let taken: u32 = penalties.iter().map(|p| u32::from(p.points)).sum();
+        e.score = u32::from(e.score).saturating_sub(taken) as u8;
+        e.penalties.extend(penalties);
+        found.score = e.score;
+        Ok((found, tie_break))
+    }
+
+    /// How many other units of the unit's memory have its source text.
+    fn other_translations(&self, unit: &Unit) -> Result<usize> {
+        let lang = self.lookup.lang;
+        let mut others = 0;
+        for id in self.shared.store.ids_with_side(lang, unit.side_key(lang))? {
+            if id != unit.id {
+                if let Some(other) = self.shared.store.get(id)? {
+                    others += usize::from(other.memory == unit.memory && other.side(lang) == unit.side(lang));
+                }
+            }
+        }
+        Ok(others)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

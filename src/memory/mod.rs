@@ -5,6 +5,7 @@
 //! `spawn_blocking`).
 
 mod lookup;
+mod manage;
 mod writer;
 
 use std::path::Path;
@@ -12,7 +13,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-pub use lookup::{Lookup, LookupRequest, Match, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT, MAX_SCORE};
+pub use lookup::{
+    Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT,
+    MAX_SCORE, SEVERAL_TRANSLATIONS_POINTS,
+};
+pub use manage::{Concordance, ConcordanceHit, ConcordanceRequest, Conflict, MemoryInfo};
 pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
 
 use crate::error::{Error, Result};
@@ -138,7 +143,7 @@ impl TranslationMemory {
 
     /// Deletes one unit; returns once the deletion is durable.
     pub fn delete_unit(&self, id: UnitId) -> Result<()> {
-        self.writer.delete(check_id(id)?)
+        self.writer.delete(vec![check_id(id)?], true).map(|_| ())
     }
 
     /// Units per memory.

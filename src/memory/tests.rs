@@ -149,6 +149,7 @@ fn results_are_ranked_and_respect_limits() {
         max_results,
         memories: vec![],
         exhaustive: false,
+        ..Default::default()
     };
     let all = tm.lookup(request(Some(0), Some(100))).unwrap();
     assert_eq!(all.len(), 100);
@@ -268,6 +269,7 @@ mod index_equals_scan {
                         max_results: Some(max_results),
                         memories: vec![],
                         exhaustive,
+                        ..Default::default()
                     };
                     prop_assert_eq!(tm.lookup(request(false)).unwrap(), tm.lookup(request(true)).unwrap());
                 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::matching::Analyzed;
 use crate::store::{Store, Write};
 use crate::text::Lang;
-use crate::unit::{SideKey, Unit, UnitId};
+use crate::unit::{SideKey, Unit, UnitEdit, UnitId};
 
 /// Most requests committed together.
 const MAX_GROUP: usize = 256;
@@ -113,9 +113,21 @@ impl Added {
     }
 }
 
+/// A change to one stored unit.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// New values for some fields.
+    Edit(Box<UnitEdit>),
+    /// A translator used it: one more use, last used now.
+    Use,
+}
+
 enum Command {
     Add(Vec<Incoming>, DuplicatePolicy, mpsc::SyncSender<Result<Added>>),
-    Delete(UnitId, mpsc::SyncSender<Result<()>>),
+    /// Ids to delete; with `strict`, a missing one is an error (else it is
+    /// skipped). Answers how many were deleted.
+    Delete(Vec<UnitId>, bool, mpsc::SyncSender<Result<usize>>),
+    Change(UnitId, Change, mpsc::SyncSender<Result<Unit>>),
 }
 
 pub(super) struct Writer {
@@ -140,10 +152,19 @@ impl Writer {
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
-    /// Deletes a unit; blocks until the deletion is durable.
-    pub(super) fn delete(&self, id: UnitId) -> Result<()> {
+    /// Deletes units (with `strict`, every one must exist); blocks until
+    /// the deletion is durable. Returns how many were deleted.
+    pub(super) fn delete(&self, ids: Vec<UnitId>, strict: bool) -> Result<usize> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Command::Delete(id, reply))?;
+        self.send(Command::Delete(ids, strict, reply))?;
+        answer.recv().map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Changes one unit; blocks until the change is durable. Returns the
+    /// unit as stored.
+    pub(super) fn change(&self, id: UnitId, change: Change) -> Result<Unit> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::Change(id, change, reply))?;
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
@@ -178,7 +199,8 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
 /// The outcome of one command before the commit.
 enum Planned {
     Add(Added),
-    Delete(Result<()>),
+    Delete(Result<usize>),
+    Change(Result<Box<Unit>>),
 }
 
 fn commit(shared: &Shared, mut group: Vec<Command>) {
@@ -209,8 +231,11 @@ fn commit(shared: &Shared, mut group: Vec<Command>) {
                     (Command::Add(_, _, reply), Planned::Add(added)) => {
                         let _ = reply.send(Ok(added));
                     }
-                    (Command::Delete(_, reply), Planned::Delete(result)) => {
+                    (Command::Delete(_, _, reply), Planned::Delete(result)) => {
                         let _ = reply.send(result);
+                    }
+                    (Command::Change(_, _, reply), Planned::Change(result)) => {
+                        let _ = reply.send(result.map(|unit| *unit));
                     }
                     _ => unreachable!("plans are made in command order"),
                 }
@@ -226,8 +251,11 @@ fn commit(shared: &Shared, mut group: Vec<Command>) {
                     Command::Add(_, _, reply) => {
                         let _ = reply.send(failed);
                     }
-                    Command::Delete(_, reply) => {
-                        let _ = reply.send(failed.map(|_: Added| ()));
+                    Command::Delete(_, _, reply) => {
+                        let _ = reply.send(failed.map(|_: Added| 0));
+                    }
+                    Command::Change(_, _, reply) => {
+                        let _ = reply.send(failed.map(|_: Added| Unit::default()));
                     }
                 }
             }
@@ -265,7 +293,7 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
                     index.remove(old.id);
                     index.insert_analyzed(new, analyzed.remove(&new.id).expect("analyzed above"));
                 }
-                Write::Replace { .. } => {}
+                Write::Replace { new, .. } => index.update_metadata(new),
                 Write::Delete(unit) => {
                     index.remove(unit.id);
                 }
@@ -414,6 +442,34 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// Applies a change to a stored unit. The outer error is the store's;
+    /// the inner one the request's (nothing planned then).
+    fn change(&mut self, current: Unit, change: &Change) -> Result<Result<Unit>> {
+        let new = match change {
+            Change::Use => Unit {
+                usage_count: current.usage_count.saturating_add(1),
+                last_used_at_ms: self.now,
+                ..current.clone()
+            },
+            Change::Edit(edit) => match edit.apply(&current, self.now) {
+                Ok(new) => new,
+                Err(err) => return Ok(Err(err)),
+            },
+        };
+        let moved = new.memory != current.memory || new.arabic != current.arabic || new.english != current.english;
+        if moved {
+            let same = self.with_side(&new.memory, Lang::Arabic, &new.arabic)?;
+            if let Some(other) = same.iter().find(|u| u.id != new.id && u.english == new.english) {
+                return Ok(Err(Error::exists(
+                    "unit",
+                    format!("unit {} holds this pair in memory {:?} already", other.id, new.memory),
+                )));
+            }
+        }
+        self.set(new.id, Some(&current), Some(new.clone()));
+        Ok(Ok(new))
+    }
+
     /// The writes that take the store from before the group to after it.
     fn take_writes(&mut self) -> Vec<Write> {
         std::mem::take(&mut self.touched)
@@ -464,6 +520,10 @@ fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
         arabic_markup: markup(incoming.arabic_markup, &incoming.arabic, &existing.arabic_markup, &existing.arabic),
         english_markup: markup(incoming.english_markup, &incoming.english, &existing.english_markup, &existing.english),
         tmx: incoming.tmx.or_else(|| existing.tmx.clone()),
+        client: text(incoming.client, &existing.client),
+        project: text(incoming.project, &existing.project),
+        context_before: text(incoming.context_before, &existing.context_before),
+        context_after: text(incoming.context_after, &existing.context_after),
         memory: incoming.memory,
         arabic: incoming.arabic,
         english: incoming.english,
@@ -482,12 +542,26 @@ fn plan(planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
                 }
                 planned.push(Planned::Add(added));
             }
-            Command::Delete(id, _) => {
-                planned.push(Planned::Delete(match planner.current(*id)? {
-                    Some(unit) => {
-                        planner.set(*id, Some(&unit), None);
-                        Ok(())
+            Command::Delete(ids, strict, _) => {
+                let mut deleted = 0;
+                let mut missing = None;
+                for &id in ids.iter() {
+                    match planner.current(id)? {
+                        Some(unit) => {
+                            planner.set(id, Some(&unit), None);
+                            deleted += 1;
+                        }
+                        None => missing = missing.or(Some(id)),
                     }
+                }
+                planned.push(Planned::Delete(match missing {
+                    Some(id) if *strict => Err(Error::not_found("unit_id", format!("no unit has id {id}"))),
+                    _ => Ok(deleted),
+                }));
+            }
+            Command::Change(id, change, _) => {
+                planned.push(Planned::Change(match planner.current(*id)? {
+                    Some(unit) => planner.change(unit, change)?.map(Box::new),
                     None => Err(Error::not_found("unit_id", format!("no unit has id {id}"))),
                 }));
             }

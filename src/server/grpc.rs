@@ -12,15 +12,20 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::{code_name, Metrics};
+use crate::analysis::{Analysis, AnalyzeRequest};
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
-use crate::memory::{DuplicatePolicy, LookupRequest, Match, Stats, TranslationMemory, MAX_UNITS_PER_REQUEST};
+use crate::matching::{MetadataField, UnitFilter};
+use crate::memory::{
+    ConcordanceRequest, DuplicatePolicy, LookupRequest, Match, MemoryInfo, PreferenceRequest, Stats, TranslationMemory,
+    MAX_UNITS_PER_REQUEST,
+};
 use crate::proto;
 use crate::proto::import_request::Item;
 use crate::text::Lang;
 use crate::tmx::Position;
-use crate::unit::{check_metadata, memory_name, Property, Tag, Unit, UnitInput};
+use crate::unit::{check_metadata, memory_name, Property, Tag, Unit, UnitEdit, UnitInput};
 
 /// Messages of an Import stream queued between the network and the importer.
 const IMPORT_QUEUE: usize = 8;
@@ -60,6 +65,21 @@ impl Service {
         let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
         self.metrics.observe(method, code_name(code), started);
         result
+    }
+
+    /// A unary call: admitted, run on the blocking pool, observed.
+    async fn unary<T: Send + 'static>(
+        &self,
+        method: &str,
+        work: impl FnOnce(&TranslationMemory) -> crate::Result<T> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let started = Instant::now();
+        let result = async {
+            let _permit = self.admit()?;
+            self.blocking(work).await.map(Response::new)
+        }
+        .await;
+        self.observed(method, started, result)
     }
 
     /// Runs engine work on the blocking pool: it flushes to disk and scores
@@ -244,6 +264,173 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+
+    async fn create_memory(
+        &self,
+        request: Request<proto::CreateMemoryRequest>,
+    ) -> Result<Response<proto::Memory>, Status> {
+        let r = request.into_inner();
+        self.unary("CreateMemory", move |tm| tm.create_memory(&r.name, &r.description).map(Into::into)).await
+    }
+
+    async fn list_memories(
+        &self,
+        _request: Request<proto::ListMemoriesRequest>,
+    ) -> Result<Response<proto::ListMemoriesResponse>, Status> {
+        self.unary("ListMemories", |tm| {
+            Ok(proto::ListMemoriesResponse { memories: tm.list_memories()?.into_iter().map(Into::into).collect() })
+        })
+        .await
+    }
+
+    async fn delete_memory(
+        &self,
+        request: Request<proto::DeleteMemoryRequest>,
+    ) -> Result<Response<proto::DeleteMemoryResponse>, Status> {
+        let name = request.into_inner().name;
+        self.unary("DeleteMemory", move |tm| {
+            Ok(proto::DeleteMemoryResponse { deleted_units: tm.delete_memory(&name)? })
+        })
+        .await
+    }
+
+    async fn update_unit(&self, request: Request<proto::UpdateUnitRequest>) -> Result<Response<proto::Unit>, Status> {
+        let r = request.into_inner();
+        let edit = UnitEdit {
+            fields: r.update_mask,
+            values: r.unit.map(UnitInput::from).unwrap_or_default(),
+            changed_by: r.changed_by,
+        };
+        self.unary("UpdateUnit", move |tm| tm.update_unit(r.unit_id, edit).map(Into::into)).await
+    }
+
+    async fn delete_units(
+        &self,
+        request: Request<proto::DeleteUnitsRequest>,
+    ) -> Result<Response<proto::DeleteUnitsResponse>, Status> {
+        let r = request.into_inner();
+        let filter = r.filter.map(UnitFilter::from).unwrap_or_default();
+        self.unary("DeleteUnits", move |tm| {
+            Ok(proto::DeleteUnitsResponse { deleted: tm.delete_units(&r.memories, filter, r.dry_run)? })
+        })
+        .await
+    }
+
+    async fn confirm_use(&self, request: Request<proto::ConfirmUseRequest>) -> Result<Response<proto::Unit>, Status> {
+        let id = request.into_inner().unit_id;
+        self.unary("ConfirmUse", move |tm| tm.confirm_use(id).map(Into::into)).await
+    }
+
+    async fn conflicts(
+        &self,
+        request: Request<proto::ConflictsRequest>,
+    ) -> Result<Response<proto::ConflictsResponse>, Status> {
+        let r = request.into_inner();
+        self.unary("Conflicts", move |tm| {
+            let (conflicts, total) = tm.conflicts(&r.memories, r.max_groups)?;
+            Ok(proto::ConflictsResponse {
+                conflicts: conflicts
+                    .into_iter()
+                    .map(|c| proto::Conflict {
+                        memory: c.memory,
+                        source_lang: c.lang.code().to_owned(),
+                        units: c.units.into_iter().map(Into::into).collect(),
+                    })
+                    .collect(),
+                total,
+            })
+        })
+        .await
+    }
+
+    async fn concordance(
+        &self,
+        request: Request<proto::ConcordanceRequest>,
+    ) -> Result<Response<proto::ConcordanceResponse>, Status> {
+        let r = request.into_inner();
+        let request = ConcordanceRequest {
+            text: r.text,
+            lang: r.lang,
+            memories: r.memories,
+            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        self.unary("Concordance", move |tm| {
+            let page = tm.concordance(request)?;
+            Ok(proto::ConcordanceResponse {
+                hits: page
+                    .hits
+                    .into_iter()
+                    .map(|h| proto::ConcordanceHit {
+                        unit: Some(h.unit.into()),
+                        lang: h.lang.code().to_owned(),
+                        spans: h
+                            .spans
+                            .into_iter()
+                            .map(|r| proto::CharRange { start: r.start as u32, end: r.end as u32 })
+                            .collect(),
+                    })
+                    .collect(),
+                next_page_token: page.next_page_token,
+            })
+        })
+        .await
+    }
+
+    type LookupStreamStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<proto::LookupResponse, Status>> + Send>>;
+
+    async fn lookup_stream(
+        &self,
+        request: Request<Streaming<proto::LookupRequest>>,
+    ) -> Result<Response<Self::LookupStreamStream>, Status> {
+        let started = Instant::now();
+        let permit = match self.admit() {
+            Ok(permit) => permit,
+            Err(status) => return self.observed("LookupStream", started, Err(status)),
+        };
+        let mut requests = request.into_inner();
+        let (responses, stream) = mpsc::channel(16);
+        let service = self.clone();
+        tokio::spawn(async move {
+            // Held while the stream lasts.
+            let _permit = permit;
+            let result: Result<(), Status> = async {
+                while let Some(request) = requests.message().await? {
+                    let request = LookupRequest::from(request);
+                    let matches = service.blocking(move |tm| tm.lookup(request)).await?;
+                    let response =
+                        proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() };
+                    if responses.send(Ok(response)).await.is_err() {
+                        break; // the client went away
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(status) = service.observed("LookupStream", started, result) {
+                let _ = responses.send(Err(status)).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+
+    async fn analyze(
+        &self,
+        request: Request<proto::AnalyzeRequest>,
+    ) -> Result<Response<proto::AnalyzeResponse>, Status> {
+        let request = request.into_inner();
+        let include_segments = request.include_segments;
+        let request = AnalyzeRequest::from(request);
+        self.unary("Analyze", move |tm| {
+            let mut response = proto::AnalyzeResponse::from(tm.analyze(request)?);
+            if !include_segments {
+                response.segments.clear();
+            }
+            Ok(response)
+        })
+        .await
     }
 }
 
@@ -508,6 +695,10 @@ impl From<proto::UnitInput> for UnitInput {
             last_used_at_ms: u.last_used_at_ms,
             tuid: u.tuid,
             properties: u.properties.into_iter().map(Into::into).collect(),
+            client: u.client,
+            project: u.project,
+            context_before: u.context_before,
+            context_after: u.context_after,
         }
     }
 }
@@ -529,6 +720,10 @@ impl From<UnitInput> for proto::UnitInput {
             last_used_at_ms: u.last_used_at_ms,
             tuid: u.tuid,
             properties: u.properties.into_iter().map(Into::into).collect(),
+            client: u.client,
+            project: u.project,
+            context_before: u.context_before,
+            context_after: u.context_after,
         }
     }
 }
@@ -542,6 +737,26 @@ impl From<proto::LookupRequest> for LookupRequest {
             max_results: r.max_results,
             memories: r.memories,
             exhaustive: r.exhaustive,
+            memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
+            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
+            preferences: r
+                .preferences
+                .into_iter()
+                .map(|p| PreferenceRequest {
+                    field: match proto::MetadataField::try_from(p.field) {
+                        Ok(proto::MetadataField::Domain) => Some(MetadataField::Domain),
+                        Ok(proto::MetadataField::Client) => Some(MetadataField::Client),
+                        Ok(proto::MetadataField::Project) => Some(MetadataField::Project),
+                        Ok(proto::MetadataField::CreatedBy) => Some(MetadataField::CreatedBy),
+                        Ok(proto::MetadataField::Unspecified) | Err(_) => None,
+                    },
+                    value: p.value,
+                    points: p.points,
+                })
+                .collect(),
+            context_before: r.context_before,
+            context_after: r.context_after,
+            freshness: r.freshness.map(|f| (f.half_life_days, f.max_points)),
         }
     }
 }
@@ -555,7 +770,101 @@ impl From<LookupRequest> for proto::LookupRequest {
             max_results: r.max_results,
             memories: r.memories,
             exhaustive: r.exhaustive,
+            memory_penalties: r
+                .memory_penalties
+                .into_iter()
+                .map(|(memory, points)| proto::MemoryPenalty { memory, points })
+                .collect(),
+            filter: (!r.filter.is_empty()).then(|| r.filter.into()),
+            preferences: r
+                .preferences
+                .into_iter()
+                .map(|p| proto::MetadataPreference {
+                    field: match p.field {
+                        Some(MetadataField::Domain) => proto::MetadataField::Domain,
+                        Some(MetadataField::Client) => proto::MetadataField::Client,
+                        Some(MetadataField::Project) => proto::MetadataField::Project,
+                        Some(MetadataField::CreatedBy) => proto::MetadataField::CreatedBy,
+                        None => proto::MetadataField::Unspecified,
+                    } as i32,
+                    value: p.value,
+                    points: p.points,
+                })
+                .collect(),
+            context_before: r.context_before,
+            context_after: r.context_after,
+            freshness: r.freshness.map(|(half_life_days, max_points)| proto::Freshness { half_life_days, max_points }),
         }
+    }
+}
+
+impl From<proto::UnitFilter> for UnitFilter {
+    fn from(f: proto::UnitFilter) -> UnitFilter {
+        UnitFilter {
+            domains: f.domains,
+            clients: f.clients,
+            projects: f.projects,
+            created_by: f.created_by,
+            changed_after_ms: f.changed_after_ms,
+            changed_before_ms: f.changed_before_ms,
+        }
+    }
+}
+
+impl From<UnitFilter> for proto::UnitFilter {
+    fn from(f: UnitFilter) -> proto::UnitFilter {
+        proto::UnitFilter {
+            domains: f.domains,
+            clients: f.clients,
+            projects: f.projects,
+            created_by: f.created_by,
+            changed_after_ms: f.changed_after_ms,
+            changed_before_ms: f.changed_before_ms,
+        }
+    }
+}
+
+impl From<proto::AnalyzeRequest> for AnalyzeRequest {
+    fn from(r: proto::AnalyzeRequest) -> AnalyzeRequest {
+        AnalyzeRequest {
+            segments: r.segments,
+            text: r.text,
+            source_lang: r.source_lang,
+            memories: r.memories,
+            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
+            memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
+        }
+    }
+}
+
+/// Every segment included.
+impl From<Analysis> for proto::AnalyzeResponse {
+    fn from(analysis: Analysis) -> proto::AnalyzeResponse {
+        proto::AnalyzeResponse {
+            bands: analysis
+                .bands
+                .iter()
+                .map(|b| proto::Band { name: b.name.to_owned(), segments: b.segments as u32, words: b.words as u32 })
+                .collect(),
+            total_segments: analysis.total_segments as u32,
+            total_words: analysis.total_words as u32,
+            segments: analysis
+                .segments
+                .into_iter()
+                .map(|s| proto::AnalyzedSegment {
+                    text: s.text,
+                    words: s.words as u32,
+                    band: s.band.to_owned(),
+                    best: s.best.map(Into::into),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<MemoryInfo> for proto::Memory {
+    fn from(m: MemoryInfo) -> proto::Memory {
+        proto::Memory { name: m.name, description: m.description, created_at_ms: m.created_at_ms, units: m.units }
     }
 }
 
@@ -579,6 +888,10 @@ impl From<Unit> for proto::Unit {
             properties: u.properties.into_iter().map(Into::into).collect(),
             arabic_markup: u.arabic_markup.into_iter().map(Into::into).collect(),
             english_markup: u.english_markup.into_iter().map(Into::into).collect(),
+            client: u.client,
+            project: u.project,
+            context_before: u.context_before,
+            context_after: u.context_after,
         }
     }
 }
@@ -611,6 +924,7 @@ impl From<Match> for proto::Match {
                 .into_iter()
                 .map(|w| proto::Warning { kind: w.kind.into(), message: w.message })
                 .collect(),
+            in_context: e.in_context,
         };
         proto::Match {
             unit_id: unit.id,

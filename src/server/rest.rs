@@ -184,6 +184,7 @@ async fn amagama_answer(tm: TranslationMemory, src: &str, tgt: &str, text: Strin
         max_results: Some(max_candidates),
         memories: Vec::new(),
         exhaustive: false,
+        ..Default::default()
     };
     match lookup(tm, request).await {
         Ok(matches) => {
@@ -285,6 +286,7 @@ async fn mymemory_answer(tm: TranslationMemory, params: MyMemoryParams) -> Respo
         max_results: Some(numres),
         memories: Vec::new(),
         exhaustive: false,
+        ..Default::default()
     };
     let matches = match lookup(tm, request).await {
         Ok(matches) => matches,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use parking_lot::Mutex;
 
-use super::{Store, Write};
+use super::{MemoryRecord, Store, Write};
 use crate::error::Result;
 use crate::text::Lang;
 use crate::unit::{SideKey, Unit, UnitId};
@@ -19,6 +19,7 @@ struct State {
     last_id: UnitId,
     units: BTreeMap<UnitId, Unit>,
     sides: BTreeSet<(Lang, SideKey, UnitId)>,
+    memories: BTreeMap<String, MemoryRecord>,
 }
 
 impl State {
@@ -75,5 +76,19 @@ impl Store for InMemoryStore {
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         let units: Vec<Unit> = self.state.lock().units.values().cloned().collect();
         units.into_iter().try_for_each(f)
+    }
+
+    fn memories(&self) -> Result<Vec<MemoryRecord>> {
+        Ok(self.state.lock().memories.values().cloned().collect())
+    }
+
+    fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
+        self.state.lock().memories.insert(record.name.clone(), record.clone());
+        Ok(())
+    }
+
+    fn remove_memory(&self, name: &str) -> Result<()> {
+        self.state.lock().memories.remove(name);
+        Ok(())
     }
 }

@@ -36,6 +36,18 @@ impl Write {
     }
 }
 
+/// A memory created by name (a memory also exists, without a record, once
+/// it holds units).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct MemoryRecord {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub description: String,
+    #[prost(int64, tag = "3")]
+    pub created_at_ms: i64,
+}
+
 /// Where units live.
 ///
 /// Contract: after [`Store::apply`] returns, reads see the writes; after
@@ -60,6 +72,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Calls `f` for every unit, in id order.
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()>;
+
+    /// The memory records, by name.
+    fn memories(&self) -> Result<Vec<MemoryRecord>>;
+
+    /// Stores a memory record (replacing one of that name); durable on
+    /// return.
+    fn put_memory(&self, record: &MemoryRecord) -> Result<()>;
+
+    /// Removes a memory record, if there is one; durable on return.
+    fn remove_memory(&self, name: &str) -> Result<()>;
 }
 
 /// The conformance suite every [`Store`] implementation passes.

@@ -10,6 +10,8 @@
 //! | `e` + English side key (u64 BE) + id (BE)  | empty                       |
 //! | `meta:schema`                              | schema version (u32 BE)     |
 //!
+//! Memory records live in a second tree, `memories`: name → [`MemoryRecord`].
+//!
 //! Big-endian ids make a prefix scan return units in id order. Batches hold
 //! at most [`MAX_BATCH_KEYS`] keys: larger batches make sled 0.34 use a lot
 //! of memory.
@@ -23,7 +25,7 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::{Store, Write};
+use super::{MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
 use crate::text::Lang;
 use crate::unit::{SideKey, Unit, UnitId};
@@ -50,6 +52,8 @@ const CACHE_BYTES: u64 = 32 << 20;
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// Memory records: name → [`MemoryRecord`], prost-encoded.
+    memories: sled::Tree,
 }
 
 impl SledStore {
@@ -82,7 +86,8 @@ impl SledStore {
                 })
             }
         }
-        Ok(SledStore { db, tree })
+        let memories = db.open_tree("memories")?;
+        Ok(SledStore { db, tree, memories })
     }
 }
 
@@ -234,6 +239,29 @@ impl Store for SledStore {
             let (key, value) = item?;
             f(decode(&key, &value)?)?;
         }
+        Ok(())
+    }
+
+    fn memories(&self) -> Result<Vec<MemoryRecord>> {
+        self.memories
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                MemoryRecord::decode(value.as_ref())
+                    .map_err(|err| Error::Corrupt { key: format!("memories/{key:02x?}"), reason: err.to_string() })
+            })
+            .collect()
+    }
+
+    fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
+        self.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
+        self.memories.flush()?;
+        Ok(())
+    }
+
+    fn remove_memory(&self, name: &str) -> Result<()> {
+        self.memories.remove(name.as_bytes())?;
+        self.memories.flush()?;
         Ok(())
     }
 }

@@ -27,6 +27,28 @@ impl Lang {
         })
     }
 
+    /// The language a text is mostly written in, by its letters: Arabic
+    /// script or Latin; `None` when it has neither.
+    pub fn guess(text: &str) -> Option<Lang> {
+        let (mut arabic, mut latin) = (0usize, 0usize);
+        for c in text.chars().filter(|c| c.is_alphabetic()) {
+            match c {
+                '\u{0600}'..='\u{06FF}'
+                | '\u{0750}'..='\u{077F}'
+                | '\u{08A0}'..='\u{08FF}'
+                | '\u{FB50}'..='\u{FDFF}'
+                | '\u{FE70}'..='\u{FEFF}' => arabic += 1,
+                c if c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c) => latin += 1,
+                _ => {}
+            }
+        }
+        match (arabic, latin) {
+            (0, 0) => None,
+            (a, l) if a >= l => Some(Lang::Arabic),
+            _ => Some(Lang::English),
+        }
+    }
+
     /// The language of a code (as [`Lang::parse`] reads it; `arb`, ISO
     /// 639-3 Standard Arabic, is used by some TMX tools), or `None`.
     pub fn from_code(code: &str) -> Option<Lang> {
@@ -73,6 +95,13 @@ impl fmt::Display for Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guesses_the_language_of_a_text_by_its_letters() {
+        assert_eq!(Lang::guess("أعلنت شركة Tencent عن نموذج Hunyuan الجديد"), Some(Lang::Arabic));
+        assert_eq!(Lang::guess("Alibaba released Qwen-7B-Chat, قالت الشركة"), Some(Lang::English));
+        assert_eq!(Lang::guess("2023 — 42%"), None);
+    }
 
     #[test]
     fn accepts_bcp47_posix_and_iso639_2_variants() {

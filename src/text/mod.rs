@@ -7,6 +7,7 @@
 mod lang;
 mod normalize;
 mod placeables;
+mod segment;
 mod stem;
 mod tokenize;
 
@@ -16,6 +17,7 @@ use std::ops::Range;
 pub use lang::Lang;
 pub use normalize::{differences, fold_word, is_invisible, Difference, Folds};
 pub use placeables::{ArabicCount, DigitScript, NumberStyle, NumberValue, Placeable};
+pub use segment::segments;
 pub use stem::stem;
 pub use tokenize::{split, Split};
 

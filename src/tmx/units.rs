@@ -8,7 +8,7 @@
 //! | `creationdate`, `creationid`                     | `created_at_ms`, `created_by`     |
 //! | `changedate`, `changeid`                         | `changed_at_ms`, `changed_by`     |
 //! | `usagecount`, `lastusagedate`                    | `usage_count`, `last_used_at_ms`  |
-//! | `<prop type="x-dhakira-memory">` (and `-domain`, `-source-document`) | `memory`, `domain`, `source_document` |
+//! | `<prop type="x-dhakira-memory">` (and `-domain`, `-source-document`, `-client`, `-project`, `-context-before`, `-context-after`) | the field of that name |
 //! | other `<prop>`s of the `<tu>`                    | `properties`                      |
 //! | first `<note>` of the `<tu>`                     | `note`                            |
 //! | `<seg>` text and inline markup                   | `arabic`/`english`, `*_markup`    |
@@ -30,6 +30,14 @@ pub const MEMORY_PROP: &str = "x-dhakira-memory";
 pub const DOMAIN_PROP: &str = "x-dhakira-domain";
 /// The property that holds a unit's source document in exports.
 pub const SOURCE_DOCUMENT_PROP: &str = "x-dhakira-source-document";
+
+/// The property that holds a unit's client in exports.
+pub const CLIENT_PROP: &str = "x-dhakira-client";
+/// The property that holds a unit's project in exports.
+pub const PROJECT_PROP: &str = "x-dhakira-project";
+/// The properties that hold a unit's context in exports.
+pub const CONTEXT_BEFORE_PROP: &str = "x-dhakira-context-before";
+pub const CONTEXT_AFTER_PROP: &str = "x-dhakira-context-after";
 
 /// `<tu>` attributes with a [`Unit`] field, in the order they are written.
 const MAPPED_ATTRIBUTES: [&str; 7] =
@@ -86,6 +94,10 @@ pub fn from_tmx(tmx: TmxUnit) -> Converted {
             MEMORY_PROP => unit.memory = value,
             DOMAIN_PROP => unit.domain = value,
             SOURCE_DOCUMENT_PROP => unit.source_document = value,
+            CLIENT_PROP => unit.client = value,
+            PROJECT_PROP => unit.project = value,
+            CONTEXT_BEFORE_PROP => unit.context_before = value,
+            CONTEXT_AFTER_PROP => unit.context_after = value,
             _ => unit.properties.push(Property { name: kind, value }),
         }
     }
@@ -185,7 +197,14 @@ pub fn to_tmx(unit: &Unit) -> TmxUnit {
     attributes
         .extend(details.attributes.iter().filter(|p| !MAPPED_ATTRIBUTES.contains(&p.name.as_str())).map(attribute));
     let mut props = vec![Prop::new(MEMORY_PROP, &unit.memory)];
-    for (kind, value) in [(DOMAIN_PROP, &unit.domain), (SOURCE_DOCUMENT_PROP, &unit.source_document)] {
+    for (kind, value) in [
+        (DOMAIN_PROP, &unit.domain),
+        (SOURCE_DOCUMENT_PROP, &unit.source_document),
+        (CLIENT_PROP, &unit.client),
+        (PROJECT_PROP, &unit.project),
+        (CONTEXT_BEFORE_PROP, &unit.context_before),
+        (CONTEXT_AFTER_PROP, &unit.context_after),
+    ] {
         if !value.is_empty() {
             props.push(Prop::new(kind, value));
         }

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::matching::score::fuzzy_score;
+use crate::matching::{MetadataField, Preference, Scope, UnitFilter};
 
 /// A small vocabulary, so that random sentences share words often, with
 /// variants (model/models, شركة/والشركة/الشركات) and placeables (numbers, and
@@ -53,10 +54,15 @@ proptest! {
         min_score in 0u8..=101,
         arabic in any::<bool>(),
         memory_filter in prop::option::of(0..3u32),
+        memory_points in 0u8..12,
+        domain_filter in any::<bool>(),
+        domain_points in 0u8..12,
+        bonus in 0u8..=1,
     ) {
         let mut index = Index::default();
         for (i, (ar, en, memory)) in units.iter().enumerate() {
-            index.insert(&unit(i as u64 + 1, &format!("m{memory}"), ar, en));
+            let domain = if i % 3 == 0 { "tech" } else { "sport" };
+            index.insert(&Unit { domain: domain.into(), ..unit(i as u64 + 1, &format!("m{memory}"), ar, en) });
         }
         for d in &deleted {
             index.remove(d.index(units.len()) as u64 + 1);
@@ -65,8 +71,17 @@ proptest! {
         let text = query.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
         let q = index.encode_text(&text, lang);
         let memories = memory_filter.and_then(|m| index.memory_id(&format!("m{m}"))).map(|m| vec![m]);
-        let scan = index.scan(&q, memories.as_deref(), min_score);
-        let found = index.candidates(&q, memories.as_deref(), min_score, usize::MAX);
+        let scope = Scope {
+            memories,
+            memory_points: index.memory_id("m1").map(|m| (m, memory_points)).into_iter().collect(),
+            filter: UnitFilter { domains: if domain_filter { vec!["tech".into()] } else { vec![] }, ..UnitFilter::default() },
+            preferences: vec![Preference { field: MetadataField::Domain, value: "sport".into(), points: domain_points }],
+            bonus,
+            ..Scope::default()
+        };
+        let selection = index.selection(&scope);
+        let scan = index.scan(&q, &selection, min_score);
+        let found = index.candidates(&q, &selection, min_score, usize::MAX);
         prop_assert_eq!(sorted(found), sorted(scan));
     }
 }
@@ -108,7 +123,7 @@ fn deleted_units_are_never_candidates() {
     index.insert(&unit(2, "m", &[4, 7, 8], &[1, 3]));
     assert!(index.remove(1));
     let q = index.encode_text("شركة نموذج جديد", Lang::Arabic);
-    let found = index.candidates(&q, None, 70, 5);
+    let found = index.candidates(&q, &index.selection(&Scope::default()), 70, 5);
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
     assert_eq!(index.memory_counts(), [("m".to_owned(), 1)]);
 }
@@ -125,4 +140,60 @@ proptest! {
             .sum();
         prop_assert_eq!(Bag::of(&query).overlap(&source), expected);
     }
+}
+
+#[test]
+fn concordance_finds_phrases_by_key_newest_first_and_pages() {
+    let mut index = Index::default();
+    let texts = [
+        "أعلنت الشركة عن نموذج جديد",
+        "قالت والشركة الصينية",
+        "نموذج Qwen-7B من شركة علي بابا",
+        "لا شيء هنا",
+        "شركة Tencent تطلق نموذج Hunyuan",
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        index.insert(&Unit {
+            id: i as u64 + 1,
+            memory: "m".into(),
+            arabic: (*t).into(),
+            english: "x".into(),
+            ..Default::default()
+        });
+    }
+    let all = index.selection(&Scope::default());
+    let find = |phrase: &str, before: u32, limit: usize| {
+        let page = index.concordance(&tokens(phrase, Lang::Arabic), Lang::Arabic, &all, before, limit);
+        (page.hits.iter().map(|h| (h.id, h.at.clone())).collect::<Vec<_>>(), page.next)
+    };
+    // شركة finds الشركة and والشركة (clitics), newest first.
+    assert_eq!(find("شركة", u32::MAX, 10), (vec![(5, vec![0]), (3, vec![3]), (2, vec![1]), (1, vec![1])], None));
+    assert_eq!(find("شركة", u32::MAX, 2).1, Some(2));
+    assert_eq!(find("شركة", 2, 2), (vec![(2, vec![1]), (1, vec![1])], None));
+    // A phrase: consecutive words only; a Latin name by its surface.
+    assert_eq!(find("شركة Tencent", u32::MAX, 10).0, vec![(5, vec![0])]);
+    assert_eq!(find("Qwen-7B", u32::MAX, 10).0, vec![(3, vec![1])]);
+    assert_eq!(find("عن جديد", u32::MAX, 10).0, vec![]);
+    assert_eq!(find("كلمة_غير_موجودة", u32::MAX, 10).0, vec![]);
+}
+
+#[test]
+fn conflicts_group_same_sources_with_different_targets() {
+    let mut index = Index::default();
+    let pairs = [("تويتر", "Twitter"), ("تويتر", "X"), ("تُويتر", "Twitter"), ("مرحبا", "Hello"), ("أهلا", "Hello")];
+    for (i, (ar, en)) in pairs.iter().enumerate() {
+        index.insert(&Unit {
+            id: i as u64 + 1,
+            memory: "m".into(),
+            arabic: (*ar).into(),
+            english: (*en).into(),
+            ..Default::default()
+        });
+    }
+    let groups = index.conflicts(&index.selection(&Scope::default()));
+    let got: Vec<(Lang, Vec<u64>)> = groups.iter().map(|g| (g.lang, g.ids.clone())).collect();
+    // Same Arabic (after normalization) with Twitter and X; same English
+    // "Hello" with two Arabic greetings. "Twitter" has two Arabic sides
+    // that normalize alike: no conflict.
+    assert_eq!(got, vec![(Lang::English, vec![5, 4]), (Lang::Arabic, vec![3, 2, 1])]);
 }

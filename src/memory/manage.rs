@@ -1,0 +1,328 @@
+//! Named memories, maintenance (updates, uses, deletion by filter,
+//! conflicts) and concordance search.
+
+use std::ops::Range;
+
+use super::writer::Change;
+use super::{lookup, TranslationMemory};
+use crate::error::{Error, Result};
+use crate::matching::{ConcordancePage, Index, Scope, Selection, UnitFilter};
+use crate::store::MemoryRecord;
+use crate::text::{tokens, Lang};
+use crate::unit::{check_id, check_metadata, check_segment, memory_name, Unit, UnitEdit, UnitId};
+
+/// Units deleted per write group when deleting by filter.
+const DELETE_CHUNK: usize = 10_000;
+
+/// Most conflict groups one request returns.
+pub const MAX_CONFLICT_GROUPS: usize = 1_000;
+
+/// Most concordance hits per page.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// A named memory and how many units it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemoryInfo {
+    pub name: String,
+    pub description: String,
+    /// 0 for a memory that came into being with its first unit.
+    pub created_at_ms: i64,
+    pub units: u64,
+}
+
+/// Units of one memory whose `lang` side is the same after normalization
+/// while their other sides differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub memory: String,
+    pub lang: Lang,
+    /// Newest first.
+    pub units: Vec<Unit>,
+}
+
+/// A concordance search as a client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct ConcordanceRequest {
+    pub text: String,
+    /// "ar", "en", or empty for either side.
+    pub lang: String,
+    pub memories: Vec<String>,
+    pub filter: UnitFilter,
+    /// 0: 20.
+    pub page_size: u32,
+    pub page_token: String,
+}
+
+/// A unit that holds the phrase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcordanceHit {
+    pub unit: Unit,
+    /// The side it was found in.
+    pub lang: Lang,
+    /// Every occurrence, in characters of that side.
+    pub spans: Vec<Range<usize>>,
+}
+
+/// One page of hits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Concordance {
+    pub hits: Vec<ConcordanceHit>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+impl TranslationMemory {
+    /// Creates a named memory.
+    pub fn create_memory(&self, name: &str, description: &str) -> Result<MemoryInfo> {
+        if name.is_empty() {
+            return Err(Error::invalid("name", "is required"));
+        }
+        let name = memory_name(name, "name")?;
+        check_metadata(description, "description")?;
+        if self.list_memories()?.iter().any(|m| m.name == name) {
+            return Err(Error::exists("name", format!("a memory named {name:?} exists already")));
+        }
+        let record = MemoryRecord { name, description: description.to_owned(), created_at_ms: now_ms() / 1000 * 1000 };
+        self.shared.store.put_memory(&record)?;
+        Ok(MemoryInfo {
+            name: record.name,
+            description: record.description,
+            created_at_ms: record.created_at_ms,
+            units: 0,
+        })
+    }
+
+    /// Every memory (created, or holding units), by name.
+    pub fn list_memories(&self) -> Result<Vec<MemoryInfo>> {
+        let mut memories: Vec<MemoryInfo> = self
+            .shared
+            .store
+            .memories()?
+            .into_iter()
+            .map(|r| MemoryInfo { name: r.name, description: r.description, created_at_ms: r.created_at_ms, units: 0 })
+            .collect();
+        for (name, units) in self.shared.index.read().memory_counts() {
+            match memories.iter_mut().find(|m| m.name == name) {
+                Some(m) => m.units = units,
+                None => memories.push(MemoryInfo { name, units, ..MemoryInfo::default() }),
+            }
+        }
+        memories.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(memories)
+    }
+
+    /// Deletes a memory and its units; returns how many units went.
+    pub fn delete_memory(&self, name: &str) -> Result<u64> {
+        if name.is_empty() {
+            return Err(Error::invalid("name", "is required"));
+        }
+        let name = memory_name(name, "name")?;
+        if !self.list_memories()?.iter().any(|m| m.name == name) {
+            return Err(Error::not_found("name", format!("no memory is named {name:?}")));
+        }
+        let deleted = self.delete_selected(&Scope { memories: None, ..Scope::default() }, Some(&name))?;
+        self.shared.store.remove_memory(&name)?;
+        Ok(deleted)
+    }
+
+    /// Deletes every unit of `memories` (all when empty) that passes the
+    /// filter; returns how many (with `dry_run`, only counts them).
+    pub fn delete_units(&self, memories: &[String], filter: UnitFilter, dry_run: bool) -> Result<u64> {
+        let memories = lookup::memory_names(memories, "memories")?;
+        lookup::check_filter(&filter, "filter")?;
+        let scope = Scope { filter, ..Scope::default() };
+        if memories.is_empty() {
+            return self.delete_or_count(&scope, dry_run);
+        }
+        let mut total = 0;
+        for name in &memories {
+            self.check_memories(std::slice::from_ref(name))?;
+            total += if dry_run {
+                self.count_selected(&scope, Some(name))?
+            } else {
+                self.delete_selected(&scope, Some(name))?
+            };
+        }
+        Ok(total)
+    }
+
+    fn delete_or_count(&self, scope: &Scope, dry_run: bool) -> Result<u64> {
+        if dry_run {
+            self.count_selected(scope, None)
+        } else {
+            self.delete_selected(scope, None)
+        }
+    }
+
+    /// The ids a scope keeps, restricted to one memory when named.
+    fn selected(&self, scope: &Scope, memory: Option<&str>) -> Vec<UnitId> {
+        let index = self.shared.index.read();
+        let mut scope = scope.clone();
+        if let Some(name) = memory {
+            match index.memory_id(name) {
+                Some(id) => scope.memories = Some(vec![id]),
+                None => return Vec::new(),
+            }
+        }
+        index.select(&index.selection(&scope))
+    }
+
+    fn count_selected(&self, scope: &Scope, memory: Option<&str>) -> Result<u64> {
+        Ok(self.selected(scope, memory).len() as u64)
+    }
+
+    fn delete_selected(&self, scope: &Scope, memory: Option<&str>) -> Result<u64> {
+        let ids = self.selected(scope, memory);
+        let mut deleted = 0;
+        for chunk in ids.chunks(DELETE_CHUNK) {
+            deleted += self.writer.delete(chunk.to_vec(), false)? as u64;
+        }
+        Ok(deleted)
+    }
+
+    /// NOT_FOUND for a memory that holds no unit and was not created.
+    fn check_memories(&self, names: &[String]) -> Result<()> {
+        let known = self.list_memories()?;
+        for (i, name) in names.iter().enumerate() {
+            if !known.iter().any(|m| m.name == *name) {
+                return Err(Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes some fields of a unit; returns it as stored once durable.
+    pub fn update_unit(&self, id: UnitId, edit: UnitEdit) -> Result<Unit> {
+        let id = check_id(id)?;
+        edit.check()?;
+        self.writer.change(id, Change::Edit(Box::new(edit)))
+    }
+
+    /// Records a use of a unit (usage count + 1, last used now); returns it
+    /// as stored once durable.
+    pub fn confirm_use(&self, id: UnitId) -> Result<Unit> {
+        self.writer.change(check_id(id)?, Change::Use)
+    }
+
+    /// Groups of units with the same normalized source and different
+    /// targets (both directions), newest first: at most `max_groups` (0:
+    /// 100), and how many there are in all.
+    pub fn conflicts(&self, memories: &[String], max_groups: u32) -> Result<(Vec<Conflict>, u64)> {
+        let memories = lookup::memory_names(memories, "memories")?;
+        let max_groups = match max_groups {
+            0 => 100,
+            n if n as usize <= MAX_CONFLICT_GROUPS => n as usize,
+            n => {
+                return Err(Error::invalid(
+                    "max_groups",
+                    format!("is {n}; it must be between 1 and {MAX_CONFLICT_GROUPS} (0 means 100)"),
+                ))
+            }
+        };
+        self.check_memories(&memories)?;
+        let groups = {
+            let index = self.shared.index.read();
+            let selection = scope_of(&index, &memories, UnitFilter::default());
+            index.conflicts(&selection)
+        };
+        let total = groups.len() as u64;
+        let mut conflicts = Vec::with_capacity(groups.len().min(max_groups));
+        for group in groups.into_iter().take(max_groups) {
+            let mut units = Vec::with_capacity(group.ids.len());
+            for id in group.ids {
+                units.extend(self.shared.store.get(id)?);
+            }
+            if units.len() > 1 {
+                conflicts.push(Conflict { memory: group.memory, lang: group.lang, units });
+            }
+        }
+        Ok((conflicts, total))
+    }
+
+    /// Units holding a word or phrase (see [`Index::concordance`]), newest
+    /// first, a page at a time.
+    pub fn concordance(&self, request: ConcordanceRequest) -> Result<Concordance> {
+        check_segment(&request.text, "text")?;
+        let langs = match request.lang.as_str() {
+            "" => vec![Lang::Arabic, Lang::English],
+            code => vec![Lang::parse(code, "lang")?],
+        };
+        let memories = lookup::memory_names(&request.memories, "memories")?;
+        lookup::check_filter(&request.filter, "filter")?;
+        let limit = match request.page_size {
+            0 => 20,
+            n if n as usize <= MAX_PAGE_SIZE => n as usize,
+            n => {
+                return Err(Error::invalid(
+                    "page_size",
+                    format!("is {n}; it must be between 1 and {MAX_PAGE_SIZE} (0 means 20)"),
+                ))
+            }
+        };
+        let before = match request.page_token.as_str() {
+            "" => u32::MAX,
+            token => token
+                .strip_prefix('s')
+                .and_then(|slot| slot.parse::<u32>().ok())
+                .ok_or_else(|| Error::invalid("page_token", format!("{token:?} is not a token this server gave")))?,
+        };
+        self.check_memories(&memories)?;
+        let (hits, next) = {
+            let index = self.shared.index.read();
+            let selection = scope_of(&index, &memories, request.filter.clone());
+            let pages: Vec<ConcordancePage> = langs
+                .iter()
+                .map(|&lang| index.concordance(&tokens(&request.text, lang), lang, &selection, before, limit))
+                .collect();
+            merge_pages(&index, pages, limit)
+        };
+        let mut found = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let Some(unit) = self.shared.store.get(hit.id)? else { continue };
+            let words = tokens(unit.side(hit.lang), hit.lang);
+            let phrase = tokens(&request.text, hit.lang).len();
+            let spans = hit
+                .at
+                .iter()
+                .filter_map(|&at| Some(words.get(at)?.chars.start..words.get(at + phrase - 1)?.chars.end))
+                .collect();
+            found.push(ConcordanceHit { unit, lang: hit.lang, spans });
+        }
+        Ok(Concordance { hits: found, next_page_token: next.map(|slot| format!("s{slot}")).unwrap_or_default() })
+    }
+}
+
+/// A selection of `memories` (all when empty) and a filter.
+fn scope_of(index: &Index, memories: &[String], filter: UnitFilter) -> Selection {
+    let ids: Vec<u32> = memories.iter().filter_map(|m| index.memory_id(m)).collect();
+    let memories = (!memories.is_empty()).then_some(ids);
+    index.selection(&Scope { memories, filter, ..Scope::default() })
+}
+
+/// The hits of one or two sides' pages, newest first, as one page: only
+/// hits above where every side stopped are complete, and a unit's hits on
+/// both sides stay on one page.
+fn merge_pages(
+    index: &Index,
+    pages: Vec<ConcordancePage>,
+    limit: usize,
+) -> (Vec<crate::matching::Occurrences>, Option<u32>) {
+    let boundary = pages.iter().filter_map(|p| p.next).max();
+    let mut hits: Vec<_> = pages.into_iter().flat_map(|p| p.hits).collect();
+    let slot = |id: UnitId| index.slot(id).unwrap_or(0);
+    hits.sort_by_key(|h| (std::cmp::Reverse(slot(h.id)), h.lang.code()));
+    if let Some(boundary) = boundary {
+        hits.retain(|h| slot(h.id) >= boundary);
+    }
+    let mut taken = 0;
+    while taken < hits.len() && (taken < limit || slot(hits[taken].id) == slot(hits[taken - 1].id)) {
+        taken += 1;
+    }
+    let next = if taken < hits.len() { Some(slot(hits[taken].id) + 1) } else { boundary };
+    hits.truncate(taken);
+    (hits, next)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
