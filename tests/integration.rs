@@ -16,3 +16,6 @@ mod lifecycle;
 mod rest;
 /// gRPC-web over HTTP/1.1 with CORS, and gzip.
 mod web;
+/// Memories, cascades, metadata, context, concordance, maintenance,
+/// LookupStream, and analyzing a real article.
+mod workflow;
