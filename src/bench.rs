@@ -286,6 +286,34 @@ pub struct Settings {
     pub max_results: usize,
     /// Queries whose answer is also computed exhaustively (0: none).
     pub recall_sample: usize,
+    /// Memories the units are spread over (`m0`, `m1`…; 0 or 1: the
+    /// default memory).
+    pub memories: usize,
+    /// Search every memory as a cascade: `m{i}` loses `2·i` points, and
+    /// units whose domain is not "tech" lose 3.
+    pub cascade: bool,
+    /// Only units of this domain.
+    pub filter_domain: Option<String>,
+}
+
+/// The domains [`Settings::spread`] gives units, in turn.
+pub const DOMAINS: [&str; 3] = ["tech", "sport", "health"];
+
+impl Settings {
+    /// Spreads units over the memories and gives them domains in turn,
+    /// when the settings use either.
+    pub fn spread(&self, units: &mut [UnitInput]) {
+        if self.memories <= 1 && !self.cascade && self.filter_domain.is_none() {
+            return;
+        }
+        let memories = self.memories.max(1);
+        for (i, unit) in units.iter_mut().enumerate() {
+            if memories > 1 {
+                unit.memory = format!("m{}", i % memories);
+            }
+            unit.domain = DOMAINS[(i / memories) % DOMAINS.len()].to_owned();
+        }
+    }
 }
 
 impl Settings {
@@ -297,6 +325,24 @@ impl Settings {
             max_results: Some(self.max_results as u32),
             memories: Vec::new(),
             exhaustive,
+            memory_penalties: if self.cascade {
+                (1..self.memories).map(|i| (format!("m{i}"), 2 * i as u32)).collect()
+            } else {
+                Vec::new()
+            },
+            preferences: if self.cascade {
+                vec![crate::PreferenceRequest {
+                    field: Some(crate::matching::MetadataField::Domain),
+                    value: "tech".into(),
+                    points: 3,
+                }]
+            } else {
+                Vec::new()
+            },
+            filter: crate::matching::UnitFilter {
+                domains: self.filter_domain.iter().cloned().collect(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }

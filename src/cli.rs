@@ -273,6 +273,17 @@ struct BenchArgs {
     /// look up, and report both.
     #[arg(long)]
     import_file: Option<PathBuf>,
+    /// Spread the units over this many memories (m0, m1…), domains tech,
+    /// sport and health in turn.
+    #[arg(long, default_value_t = 1)]
+    memories: usize,
+    /// Look up as a cascade over every memory: m{i} loses 2·i points,
+    /// units outside the "tech" domain lose 3.
+    #[arg(long)]
+    cascade: bool,
+    /// Look up only units of this domain (tech, sport or health).
+    #[arg(long)]
+    filter_domain: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -824,7 +835,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
     let pairs = read_corpus(&args.corpus)?;
     let mut workload = Workload::new(pairs, args.seed);
-    let units = workload.units(args.units);
+    let mut units = workload.units(args.units);
     if let Some(path) = &args.write_tmx {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let bytes = dhakira::bench::write_tmx(&units, file)?;
@@ -837,7 +848,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         min_score: args.min_score,
         max_results: args.max_results,
         recall_sample: if args.check_recall { args.recall_sample } else { 0 },
+        memories: args.memories,
+        cascade: args.cascade,
+        filter_domain: args.filter_domain.clone(),
     };
+    settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
         let runtime = tokio::runtime::Runtime::new()?;
         let report = runtime.block_on(dhakira::bench::run_import_while_serving(

@@ -88,7 +88,8 @@ pub struct Preference {
     pub points: u8,
 }
 
-/// Older units lose up to `max_points`: `round(max × (1 − 2^(−age/half_life)))`.
+/// Older units lose up to `max_points`: `round(max × (1 − 2^(−age/half_life)))`,
+/// the age in whole days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Freshness {
     pub half_life_days: u32,
@@ -99,7 +100,8 @@ impl Freshness {
     /// The points a unit last changed (else created) at `time_ms` loses at
     /// `now_ms`.
     pub fn points(self, time_ms: i64, now_ms: i64) -> u8 {
-        let age_days = (now_ms - time_ms).max(0) as f64 / 86_400_000.0;
+        // Whole days: the same unit gets the same points all day long.
+        let age_days = ((now_ms - time_ms).max(0) / 86_400_000) as f64;
         let kept = (-age_days / f64::from(self.half_life_days)).exp2();
         (f64::from(self.max_points) * (1.0 - kept)).round() as u8
     }

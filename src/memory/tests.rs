@@ -207,6 +207,8 @@ mod index_equals_scan {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::matching::{MetadataField, UnitFilter};
+    use crate::memory::PreferenceRequest;
 
     /// Words with morphological variants (شركة/والشركة/شركات, model/models)
     /// and placeables (numbers in two scripts, Latin names inside Arabic).
@@ -249,17 +251,34 @@ mod index_equals_scan {
         /// of the full scan: same units, scores, penalties and order.
         #[test]
         fn lookups_through_the_index_equal_exhaustive_lookups(
-            units in prop::collection::vec((sentence(), sentence()), 1..60),
+            units in prop::collection::vec((sentence(), sentence(), 0..2usize, 0..2usize, 0..3usize, 0..1500i64), 1..60),
             queries in prop::collection::vec(sentence(), 1..6),
             min_score in 0u32..=101,
             max_results in 1u32..8,
+            memory_points in 0u32..8,
+            domain_points in 0u32..5,
+            context in 0..4usize,
+            freshness in any::<bool>(),
+            domain_filter in any::<bool>(),
         ) {
+            // Contexts the units and the queries share, so that 101 happens.
+            const CONTEXTS: [&str; 3] = ["الشركة الجديدة", "a new model", "نموذج"];
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
             let tm = TranslationMemory::in_memory();
             let inputs = units
                 .into_iter()
-                .map(|(arabic, english)| UnitInput { arabic, english, ..Default::default() })
+                .map(|(arabic, english, memory, domain, context, age_days)| UnitInput {
+                    arabic,
+                    english,
+                    memory: format!("m{memory}"),
+                    domain: ["news", "sport"][domain].into(),
+                    context_before: CONTEXTS[context].into(),
+                    created_at_ms: (now - age_days * 86_400_000).max(1000),
+                    ..Default::default()
+                })
                 .collect();
             tm.add_units(inputs).unwrap();
+            let memories = tm.list_memories().unwrap();
             for text in queries {
                 for lang in ["ar", "en"] {
                     let request = |exhaustive| LookupRequest {
@@ -269,6 +288,25 @@ mod index_equals_scan {
                         max_results: Some(max_results),
                         memories: vec![],
                         exhaustive,
+                        memory_penalties: memories
+                            .iter()
+                            .filter(|m| m.name == "m1" && memory_points > 0)
+                            .map(|m| (m.name.clone(), memory_points))
+                            .collect(),
+                        preferences: (domain_points > 0)
+                            .then(|| PreferenceRequest {
+                                field: Some(MetadataField::Domain),
+                                value: "news".into(),
+                                points: domain_points,
+                            })
+                            .into_iter()
+                            .collect(),
+                        filter: UnitFilter {
+                            domains: if domain_filter { vec!["sport".into()] } else { vec![] },
+                            ..UnitFilter::default()
+                        },
+                        context_before: CONTEXTS.get(context).map_or(String::new(), |c| (*c).to_owned()),
+                        freshness: freshness.then_some((365, 5)),
                         ..Default::default()
                     };
                     prop_assert_eq!(tm.lookup(request(false)).unwrap(), tm.lookup(request(true)).unwrap());
