@@ -144,6 +144,21 @@ impl Workload {
         words.join(" ")
     }
 
+    /// `n` concordance phrases in `lang`: one to three consecutive words of
+    /// a random unit.
+    pub fn phrases(&mut self, units: &[UnitInput], n: usize, lang: Lang) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let source = units.choose(&mut self.rng).expect("units to query");
+                let text = if lang == Lang::Arabic { &source.arabic } else { &source.english };
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let len = self.rng.random_range(1..=3).min(words.len());
+                let at = self.rng.random_range(0..=words.len() - len);
+                words[at..at + len].join(" ")
+            })
+            .collect()
+    }
+
     /// `n` queries in `lang`: about 70 % are stored sentences with one to
     /// three word edits (they should match), the rest are corpus words
     /// thrown together (they should not).
@@ -294,6 +309,8 @@ pub struct Settings {
     pub cascade: bool,
     /// Only units of this domain.
     pub filter_domain: Option<String>,
+    /// Time concordance searches (a page of 20) instead of lookups.
+    pub concordance: bool,
 }
 
 /// The domains [`Settings::spread`] gives units, in turn.
@@ -407,9 +424,19 @@ pub fn run_in_process(
     let started = std::time::Instant::now();
     for text in queries {
         let at = std::time::Instant::now();
-        let matches = tm.lookup(settings.request(text, false))?;
+        let found = if settings.concordance {
+            let request = crate::ConcordanceRequest {
+                text: text.clone(),
+                lang: settings.lang.code().to_owned(),
+                page_size: 20,
+                ..Default::default()
+            };
+            !tm.concordance(request)?.hits.is_empty()
+        } else {
+            !tm.lookup(settings.request(text, false))?.is_empty()
+        };
         latencies.push(at.elapsed());
-        hits += usize::from(!matches.is_empty());
+        hits += usize::from(found);
     }
     let timed = Timed { latencies, wall: started.elapsed(), hits };
     let mut recall = Recall::default();
@@ -419,7 +446,8 @@ pub fn run_in_process(
         recall.add(answer(&fast) == answer(&full));
     }
     let units = tm.stats().total_units as usize;
-    let run = Run { mode: "in-process", units, concurrency: 1, build, rss_mb: rss_mb() };
+    let mode = if settings.concordance { "concordance in-process" } else { "in-process" };
+    let run = Run { mode, units, concurrency: 1, build, rss_mb: rss_mb() };
     Ok(report(settings, run, timed, recall))
 }
 

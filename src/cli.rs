@@ -44,9 +44,30 @@ enum Command {
         /// shed with RESOURCE_EXHAUSTED.
         #[arg(long, env = "DHAKIRA_MAX_IN_FLIGHT", default_value_t = dhakira::server::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// How long a unary call may run before DEADLINE_EXCEEDED (streams,
+        /// such as imports, are not bounded), in seconds (fractions allowed).
+        #[arg(long, env = "DHAKIRA_REQUEST_TIMEOUT", default_value_t = 30.0)]
+        request_timeout: f64,
+        /// Connections open at once; more are closed as soon as accepted.
+        #[arg(long, env = "DHAKIRA_MAX_CONNECTIONS", default_value_t = dhakira::server::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+        /// A TOML file of API keys and their grants (see README, "Security").
+        /// DHAKIRA_API_KEYS adds keys as `name:secret:grant,grant …`.
+        #[arg(long, env = "DHAKIRA_KEYS_FILE")]
+        keys: Option<PathBuf>,
+        /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "DHAKIRA_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "DHAKIRA_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Listen on a non-loopback address without API keys (anyone who can
+        /// reach the port may read and change every memory).
+        #[arg(long)]
+        insecure: bool,
         /// A TOML file with any of: addr, db, no_sample, drain_seconds,
-        /// log_format, max_in_flight. Flags and DHAKIRA_* variables override
-        /// it.
+        /// log_format, max_in_flight, request_timeout, max_connections, keys,
+        /// tls_cert, tls_key. Flags and DHAKIRA_* variables override it.
         #[arg(long, env = "DHAKIRA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -190,6 +211,11 @@ struct Config {
     drain_seconds: Option<u64>,
     log_format: Option<LogFormat>,
     max_in_flight: Option<usize>,
+    request_timeout: Option<f64>,
+    max_connections: Option<usize>,
+    keys: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -284,6 +310,10 @@ struct BenchArgs {
     /// Look up only units of this domain (tech, sport or health).
     #[arg(long)]
     filter_domain: Option<String>,
+    /// Time concordance searches (1–3 consecutive words of a stored unit,
+    /// a page of 20 hits) instead of lookups; in-process only.
+    #[arg(long)]
+    concordance: bool,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +350,12 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             mut drain_seconds,
             mut log_format,
             mut max_in_flight,
+            mut request_timeout,
+            mut max_connections,
+            mut keys,
+            mut tls_cert,
+            mut tls_key,
+            insecure,
             config,
         } => {
             if let Some(path) = &config {
@@ -346,11 +382,44 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 if let Some(value) = file.max_in_flight.filter(|_| unset("max_in_flight")) {
                     max_in_flight = value;
                 }
+                if let Some(value) = file.request_timeout.filter(|_| unset("request_timeout")) {
+                    request_timeout = value;
+                }
+                if let Some(value) = file.max_connections.filter(|_| unset("max_connections")) {
+                    max_connections = value;
+                }
+                if file.keys.is_some() && unset("keys") {
+                    keys = file.keys;
+                }
+                if file.tls_cert.is_some() && unset("tls_cert") {
+                    tls_cert = file.tls_cert;
+                }
+                if file.tls_key.is_some() && unset("tls_key") {
+                    tls_key = file.tls_key;
+                }
             }
             init_logging("info", log_format);
             anyhow::ensure!(max_in_flight > 0, "--max-in-flight: must be at least 1");
-            let limits = dhakira::server::Limits { max_in_flight };
-            serve(addr, &db, no_sample, Duration::from_secs(drain_seconds), limits)
+            anyhow::ensure!(
+                request_timeout.is_finite() && (0.001..=86_400.0).contains(&request_timeout),
+                "--request-timeout: must be between 0.001 and 86400 seconds"
+            );
+            anyhow::ensure!(max_connections > 0, "--max-connections: must be at least 1");
+            let limits = dhakira::server::Limits {
+                max_in_flight,
+                request_timeout: Duration::from_secs_f64(request_timeout),
+                max_connections,
+            };
+            let security = security(keys.as_deref(), tls_cert.as_deref(), tls_key.as_deref())?;
+            anyhow::ensure!(
+                addr.ip().is_loopback() || !security.keys.is_empty() || insecure,
+                "refusing to listen on {addr} without API keys: anyone who reaches it could read and change every \
+                 memory. Configure keys (--keys FILE or DHAKIRA_API_KEYS), listen on 127.0.0.1, or pass --insecure"
+            );
+            if !addr.ip().is_loopback() && security.keys.is_empty() {
+                tracing::warn!(%addr, "--insecure: serving without API keys on a non-loopback address");
+            }
+            serve(addr, &db, no_sample, Duration::from_secs(drain_seconds), limits, security)
         }
         Command::Import(args) => import(args),
         Command::Export { out, db, server, memories, domain } => {
@@ -404,12 +473,42 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// API keys (a file and DHAKIRA_API_KEYS) and TLS files, read and checked.
+fn security(
+    keys: Option<&std::path::Path>,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<dhakira::server::Security> {
+    use dhakira::auth::Keys;
+    let mut all = Keys::default();
+    if let Some(path) = keys {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the keys file {}", path.display()))?;
+        all.extend(Keys::from_toml(&text, &path.display().to_string())?);
+    }
+    if let Ok(text) = std::env::var("DHAKIRA_API_KEYS") {
+        all.extend(Keys::from_env(&text, "DHAKIRA_API_KEYS")?);
+    }
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).with_context(|| format!("cannot read the TLS {what} {}", path.display()))
+    };
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((read(cert, "certificate")?, read(key, "key")?)),
+        _ => None,
+    };
+    if !all.is_empty() {
+        tracing::info!(keys = all.len(), "API keys required");
+    }
+    Ok(dhakira::server::Security { keys: all, tls })
+}
+
 fn serve(
     addr: SocketAddr,
     db: &Db,
     no_sample: bool,
     drain: Duration,
     limits: dhakira::server::Limits,
+    security: dhakira::server::Security,
 ) -> anyhow::Result<ExitCode> {
     let tm = db.open()?;
     if !no_sample {
@@ -426,7 +525,7 @@ fn serve(
         // Scripts and tests read this line to find the port.
         println!("dhakira listening on {local}");
         std::io::stdout().flush()?;
-        dhakira::server::serve(tm, listener, shutdown_signal(), drain, limits).await?;
+        dhakira::server::serve(tm, listener, shutdown_signal(), drain, limits, security).await?;
         anyhow::Ok(())
     })?;
     // Engine work still running on the blocking pool (a long exhaustive
@@ -646,7 +745,7 @@ fn remote_import(
                 }
             }
         });
-        let response = client.import(tokio_stream::wrappers::ReceiverStream::new(stream)).await;
+        let response = client.import(authorized(tokio_stream::wrappers::ReceiverStream::new(stream))?).await;
         reader.await??;
         anyhow::Ok(response)
     })?;
@@ -671,8 +770,11 @@ fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File
             .with_context(|| format!("cannot connect to {url}"))?
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let request = proto::ExportRequest { memories: filter.memories, domain: filter.domain.unwrap_or_default() };
-        let mut stream =
-            client.export(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?.into_inner();
+        let mut stream = client
+            .export(authorized(request)?)
+            .await
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+            .into_inner();
         let mut units = 0;
         let mut carry = Vec::new();
         while let Some(chunk) = stream.message().await.map_err(|status| anyhow::anyhow!("{}", status.message()))? {
@@ -690,6 +792,17 @@ fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File
 }
 
 /// `host:port` or a URL; plain addresses mean plaintext HTTP/2.
+/// A request to a server, with `authorization: Bearer $DHAKIRA_API_KEY`
+/// when that variable is set.
+fn authorized<T>(message: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(key) = std::env::var("DHAKIRA_API_KEY") {
+        let value = format!("Bearer {key}").parse().context("DHAKIRA_API_KEY: not a valid header value")?;
+        request.metadata_mut().insert("authorization", value);
+    }
+    Ok(request)
+}
+
 fn server_url(addr: &str) -> String {
     if addr.contains("://") {
         addr.to_owned()
@@ -722,8 +835,10 @@ fn analyze(args: &DocumentArgs) -> anyhow::Result<proto::AnalyzeResponse> {
             runtime.block_on(async {
                 let mut client =
                     dhakira::server::connect(&url).await.with_context(|| format!("cannot connect to {url}"))?;
-                let response =
-                    client.analyze(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+                let response = client
+                    .analyze(authorized(request)?)
+                    .await
+                    .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
                 Ok(response.into_inner())
             })
         }
@@ -782,7 +897,8 @@ fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto:
     runtime.block_on(async {
         let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
         let request = proto::LookupRequest::from(request);
-        let response = client.lookup(request).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+        let response =
+            client.lookup(authorized(request)?).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(response.into_inner().matches)
     })
 }
@@ -842,7 +958,12 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{} units written to {} ({:.0} MB)", units.len(), path.display(), bytes as f64 / 1e6);
         return Ok(ExitCode::SUCCESS);
     }
-    let queries = workload.queries(&units, args.queries, lang);
+    let queries = if args.concordance {
+        anyhow::ensure!(args.grpc.is_none(), "--concordance: runs in-process only (without --grpc)");
+        workload.phrases(&units, args.queries, lang)
+    } else {
+        workload.queries(&units, args.queries, lang)
+    };
     let settings = Settings {
         lang,
         min_score: args.min_score,
@@ -851,6 +972,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         memories: args.memories,
         cascade: args.cascade,
         filter_domain: args.filter_domain.clone(),
+        concordance: args.concordance,
     };
     settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
@@ -894,8 +1016,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!(
-        "{} lookups ({}, {} units, min_score {}, max_results {}, {}): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {:.0} lookups/s, {:.0} % with a match",
+        "{} {} ({}, {} units, min_score {}, max_results {}, {}): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {:.0}/s, {:.0} % with a match",
         report.queries,
+        if args.concordance { "concordance searches" } else { "lookups" },
         report.lang,
         report.units,
         report.min_score,

@@ -21,6 +21,19 @@ pub enum Error {
     #[error("{field}: {reason}")]
     AlreadyExists { field: String, reason: String },
 
+    /// The request bears no API key, or one the server does not know.
+    #[error("{0}")]
+    Unauthenticated(String),
+
+    /// The API key lacks the right the request needs.
+    #[error("{field}: {reason}")]
+    PermissionDenied { field: String, reason: String },
+
+    /// The disk is full: the write was not stored (nothing of it was
+    /// acknowledged); reads go on, and writes resume once space returns.
+    #[error("the disk is full: {0}; nothing of this write was stored, reads still work")]
+    DiskFull(String),
+
     /// Another process holds the database directory (sled locks it).
     #[error(
         "the database at {} is in use by another process (is a Dhakira server running on it? \
@@ -87,6 +100,9 @@ impl From<Error> for tonic::Status {
             Error::InvalidArgument { .. } | Error::Input { .. } => Code::InvalidArgument,
             Error::NotFound { .. } => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::PermissionDenied { .. } => Code::PermissionDenied,
+            Error::DiskFull(_) => Code::ResourceExhausted,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
             Error::Storage(_) | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } => Code::DataLoss,

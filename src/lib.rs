@@ -6,6 +6,7 @@
 //! function whatever found them. See `ARCHITECTURE.md` for the design.
 
 pub mod analysis;
+pub mod auth;
 pub mod bench;
 pub mod error;
 pub mod export;

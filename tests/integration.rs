@@ -14,6 +14,8 @@ mod index;
 mod lifecycle;
 /// The amaGama/tmserver and MyMemory REST facades.
 mod rest;
+/// API keys and roles, TLS, --insecure, connection cap, request timeout.
+mod security;
 /// gRPC-web over HTTP/1.1 with CORS, and gzip.
 mod web;
 /// Memories, cascades, metadata, context, concordance, maintenance,

@@ -4,7 +4,7 @@
 use std::io::{self, Read, Write};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -12,7 +12,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::{code_name, Metrics};
+use super::{readable, Limits};
 use crate::analysis::{Analysis, AnalyzeRequest};
+use crate::auth::{Keys, Principal, Role};
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
@@ -41,12 +43,22 @@ pub struct Service {
     /// One permit per call being served (see [`super::Limits`]).
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
+    /// How long a unary call may take (streams are not bounded).
+    timeout: Duration,
+    keys: Arc<Keys>,
 }
 
 impl Service {
-    pub fn new(tm: TranslationMemory, metrics: Metrics, max_in_flight: usize) -> Service {
-        let max_in_flight = max_in_flight.max(1);
-        Service { tm, metrics, in_flight: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    pub fn new(tm: TranslationMemory, metrics: Metrics, limits: &Limits, keys: Arc<Keys>) -> Service {
+        let max_in_flight = limits.max_in_flight.max(1);
+        Service {
+            tm,
+            metrics,
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            timeout: limits.request_timeout,
+            keys,
+        }
     }
 
     /// A permit to serve one call, held until it returns; none left sheds
@@ -60,6 +72,12 @@ impl Service {
         })
     }
 
+    /// Who is calling (`UNAUTHENTICATED` for a missing or unknown key).
+    fn principal(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Principal, Status> {
+        let authorization = metadata.get("authorization").map(|v| v.as_bytes());
+        Ok(self.keys.authenticate(authorization)?)
+    }
+
     /// Counts, times and logs a finished call (see [`Metrics::observe`]).
     fn observed<T>(&self, method: &str, started: Instant, result: Result<T, Status>) -> Result<T, Status> {
         let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
@@ -67,16 +85,31 @@ impl Service {
         result
     }
 
-    /// A unary call: admitted, run on the blocking pool, observed.
-    async fn unary<T: Send + 'static>(
+    /// A unary call: admitted, authenticated, run on the blocking pool with
+    /// the caller's rights (within the request timeout), observed.
+    async fn unary<R, T: Send + 'static>(
         &self,
         method: &str,
-        work: impl FnOnce(&TranslationMemory) -> crate::Result<T> + Send + 'static,
-    ) -> Result<Response<T>, Status> {
+        request: Request<R>,
+        work: impl FnOnce(&TranslationMemory, &Principal, R) -> crate::Result<T> + Send + 'static,
+    ) -> Result<Response<T>, Status>
+    where
+        R: Send + 'static,
+    {
         let started = Instant::now();
         let result = async {
             let _permit = self.admit()?;
-            self.blocking(work).await.map(Response::new)
+            let principal = self.principal(request.metadata())?;
+            let request = request.into_inner();
+            let call = self.blocking(move |tm| work(tm, &principal, request));
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(result) => result.map(Response::new),
+                Err(_) => Err(Status::deadline_exceeded(format!(
+                    "the request took longer than the server's {} s limit (--request-timeout); whatever it \
+                     changed was either stored in full or not at all",
+                    self.timeout.as_secs_f64()
+                ))),
+            }
         }
         .await;
         self.observed(method, started, result)
@@ -96,75 +129,76 @@ impl Service {
     }
 }
 
+/// A unit the caller holds `role` on (PERMISSION_DENIED naming `unit_id`
+/// otherwise, whether or not it exists: ids of other memories are not
+/// revealed).
+fn unit_with(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role) -> crate::Result<Unit> {
+    match tm.get_unit(id) {
+        Ok(unit) => {
+            principal.require(role, &unit.memory, "unit_id")?;
+            Ok(unit)
+        }
+        Err(err @ crate::Error::NotFound { .. }) if principal.can_everywhere(role) => Err(err),
+        Err(crate::Error::NotFound { .. }) => Err(principal.require_everywhere(role, "unit_id").unwrap_err()),
+        Err(err) => Err(err),
+    }
+}
+
 #[tonic::async_trait]
 impl proto::translation_memory_server::TranslationMemory for Service {
     async fn add_units(
         &self,
         request: Request<proto::AddUnitsRequest>,
     ) -> Result<Response<proto::AddUnitsResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let _permit = self.admit()?;
-            let units: Vec<UnitInput> = request.into_inner().units.into_iter().map(UnitInput::from).collect();
-            let added = self.blocking(move |tm| tm.add_units(units)).await?;
-            Ok(Response::new(proto::AddUnitsResponse {
+        self.unary("AddUnits", request, |tm, principal, request| {
+            let units: Vec<UnitInput> = request.units.into_iter().map(UnitInput::from).collect();
+            for (i, unit) in units.iter().enumerate() {
+                let memory = if unit.memory.is_empty() { crate::unit::DEFAULT_MEMORY } else { unit.memory.as_str() };
+                principal.require(Role::Write, memory, &format!("units[{i}].memory"))?;
+            }
+            let added = tm.add_units(units)?;
+            Ok(proto::AddUnitsResponse {
                 unit_ids: added.ids,
                 added: added.added as u32,
                 duplicates: added.duplicates as u32,
-            }))
-        }
-        .await;
-        self.observed("AddUnits", started, result)
+            })
+        })
+        .await
     }
 
     async fn lookup(&self, request: Request<proto::LookupRequest>) -> Result<Response<proto::LookupResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let _permit = self.admit()?;
-            let request = LookupRequest::from(request.into_inner());
-            let matches = self.blocking(move |tm| tm.lookup(request)).await?;
-            Ok(Response::new(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() }))
-        }
-        .await;
-        self.observed("Lookup", started, result)
+        self.unary("Lookup", request, lookup_as).await
     }
 
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let _permit = self.admit()?;
-            let id = request.into_inner().unit_id;
-            let unit = self.blocking(move |tm| tm.get_unit(id)).await?;
-            Ok(Response::new(unit.into()))
-        }
-        .await;
-        self.observed("GetUnit", started, result)
+        self.unary("GetUnit", request, |tm, principal, request| {
+            Ok(unit_with(tm, principal, request.unit_id, Role::Read)?.into())
+        })
+        .await
     }
 
     async fn delete_unit(
         &self,
         request: Request<proto::DeleteUnitRequest>,
     ) -> Result<Response<proto::DeleteUnitResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let _permit = self.admit()?;
-            let id = request.into_inner().unit_id;
-            self.blocking(move |tm| tm.delete_unit(id)).await?;
-            Ok(Response::new(proto::DeleteUnitResponse {}))
-        }
-        .await;
-        self.observed("DeleteUnit", started, result)
+        self.unary("DeleteUnit", request, |tm, principal, request| {
+            unit_with(tm, principal, request.unit_id, Role::Write)?;
+            tm.delete_unit(request.unit_id)?;
+            Ok(proto::DeleteUnitResponse {})
+        })
+        .await
     }
 
-    async fn stats(&self, _request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
-        let started = Instant::now();
-        let result = async {
-            let _permit = self.admit()?;
-            let stats = self.blocking(|tm| Ok(tm.stats())).await?;
-            Ok(Response::new(stats.into()))
-        }
-        .await;
-        self.observed("Stats", started, result)
+    async fn stats(&self, request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
+        self.unary("Stats", request, |tm, principal, _| {
+            let mut stats = tm.stats();
+            if !principal.can_everywhere(Role::Read) {
+                stats.memories.retain(|(name, _)| principal.can(Role::Read, name));
+                stats.total_units = stats.memories.iter().map(|(_, units)| units).sum();
+            }
+            Ok(stats.into())
+        })
+        .await
     }
 
     async fn import(
@@ -174,6 +208,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let started = Instant::now();
         let result = async {
             let _permit = self.admit()?;
+            let principal = self.principal(request.metadata())?;
             let mut stream = request.into_inner();
             let options = match stream.message().await? {
                 Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
@@ -184,6 +219,12 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 }
                 None => return Err(Status::invalid_argument("options: the import stream is empty")),
             };
+            // Units go to the named memory, or wherever the file says: then
+            // the key must be able to write anywhere.
+            match &options.memory {
+                Some(memory) => principal.require(Role::Write, memory, "options.memory")?,
+                None => principal.require_everywhere(Role::Write, "options.memory")?,
+            }
             // The network side: messages go to the importer through a bounded
             // queue, so a fast client waits for the store (HTTP/2 flow control).
             let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
@@ -234,14 +275,24 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             Ok(permit) => permit,
             Err(status) => return self.observed("Export", started, Err(status)),
         };
+        let principal = match self.principal(request.metadata()) {
+            Ok(principal) => principal,
+            Err(status) => return self.observed("Export", started, Err(status)),
+        };
         let request = request.into_inner();
         let filter =
             ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) };
         // Checking the memories reads the index: off the reactor.
         let filter = self
             .blocking(move |tm| {
-                let filter = filter.validate("memories")?;
+                let mut filter = filter.validate("memories")?;
                 filter.check_memories(tm)?;
+                if let Some(readable) = readable(tm, &principal, &filter.memories, "memories")? {
+                    if readable.is_empty() {
+                        return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err());
+                    }
+                    filter.memories = readable;
+                }
                 Ok(filter)
             })
             .await;
@@ -270,16 +321,20 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::CreateMemoryRequest>,
     ) -> Result<Response<proto::Memory>, Status> {
-        let r = request.into_inner();
-        self.unary("CreateMemory", move |tm| tm.create_memory(&r.name, &r.description).map(Into::into)).await
+        self.unary("CreateMemory", request, |tm, principal, r| {
+            principal.require(Role::Admin, &r.name, "name")?;
+            tm.create_memory(&r.name, &r.description).map(Into::into)
+        })
+        .await
     }
 
     async fn list_memories(
         &self,
-        _request: Request<proto::ListMemoriesRequest>,
+        request: Request<proto::ListMemoriesRequest>,
     ) -> Result<Response<proto::ListMemoriesResponse>, Status> {
-        self.unary("ListMemories", |tm| {
-            Ok(proto::ListMemoriesResponse { memories: tm.list_memories()?.into_iter().map(Into::into).collect() })
+        self.unary("ListMemories", request, |tm, principal, _| {
+            let memories = tm.list_memories()?.into_iter().filter(|m| principal.can(Role::Read, &m.name));
+            Ok(proto::ListMemoriesResponse { memories: memories.map(Into::into).collect() })
         })
         .await
     }
@@ -288,47 +343,68 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::DeleteMemoryRequest>,
     ) -> Result<Response<proto::DeleteMemoryResponse>, Status> {
-        let name = request.into_inner().name;
-        self.unary("DeleteMemory", move |tm| {
-            Ok(proto::DeleteMemoryResponse { deleted_units: tm.delete_memory(&name)? })
+        self.unary("DeleteMemory", request, |tm, principal, r| {
+            principal.require(Role::Admin, &r.name, "name")?;
+            Ok(proto::DeleteMemoryResponse { deleted_units: tm.delete_memory(&r.name)? })
         })
         .await
     }
 
     async fn update_unit(&self, request: Request<proto::UpdateUnitRequest>) -> Result<Response<proto::Unit>, Status> {
-        let r = request.into_inner();
-        let edit = UnitEdit {
-            fields: r.update_mask,
-            values: r.unit.map(UnitInput::from).unwrap_or_default(),
-            changed_by: r.changed_by,
-        };
-        self.unary("UpdateUnit", move |tm| tm.update_unit(r.unit_id, edit).map(Into::into)).await
+        self.unary("UpdateUnit", request, |tm, principal, r| {
+            let edit = UnitEdit {
+                fields: r.update_mask,
+                values: r.unit.map(UnitInput::from).unwrap_or_default(),
+                changed_by: r.changed_by,
+            };
+            unit_with(tm, principal, r.unit_id, Role::Write)?;
+            if edit.fields.iter().any(|f| f == "memory") {
+                let memory = memory_name(&edit.values.memory, "unit.memory")?;
+                principal.require(Role::Write, &memory, "unit.memory")?;
+            }
+            tm.update_unit(r.unit_id, edit).map(Into::into)
+        })
+        .await
     }
 
     async fn delete_units(
         &self,
         request: Request<proto::DeleteUnitsRequest>,
     ) -> Result<Response<proto::DeleteUnitsResponse>, Status> {
-        let r = request.into_inner();
-        let filter = r.filter.map(UnitFilter::from).unwrap_or_default();
-        self.unary("DeleteUnits", move |tm| {
+        self.unary("DeleteUnits", request, |tm, principal, r| {
+            if r.memories.is_empty() {
+                principal.require_everywhere(Role::Write, "memories")?;
+            }
+            for (i, memory) in r.memories.iter().enumerate() {
+                principal.require(Role::Write, memory, &format!("memories[{i}]"))?;
+            }
+            let filter = r.filter.map(UnitFilter::from).unwrap_or_default();
             Ok(proto::DeleteUnitsResponse { deleted: tm.delete_units(&r.memories, filter, r.dry_run)? })
         })
         .await
     }
 
     async fn confirm_use(&self, request: Request<proto::ConfirmUseRequest>) -> Result<Response<proto::Unit>, Status> {
-        let id = request.into_inner().unit_id;
-        self.unary("ConfirmUse", move |tm| tm.confirm_use(id).map(Into::into)).await
+        self.unary("ConfirmUse", request, |tm, principal, r| {
+            // A use is what a reader records: plugins that only look up may
+            // confirm what they inserted.
+            unit_with(tm, principal, r.unit_id, Role::Read)?;
+            tm.confirm_use(r.unit_id).map(Into::into)
+        })
+        .await
     }
 
     async fn conflicts(
         &self,
         request: Request<proto::ConflictsRequest>,
     ) -> Result<Response<proto::ConflictsResponse>, Status> {
-        let r = request.into_inner();
-        self.unary("Conflicts", move |tm| {
-            let (conflicts, total) = tm.conflicts(&r.memories, r.max_groups)?;
+        self.unary("Conflicts", request, |tm, principal, r| {
+            let memories = match readable(tm, principal, &r.memories, "memories")? {
+                Some(readable) if readable.is_empty() => return Ok(proto::ConflictsResponse::default()),
+                Some(readable) => readable,
+                None => r.memories,
+            };
+            let (conflicts, total) = tm.conflicts(&memories, r.max_groups)?;
             Ok(proto::ConflictsResponse {
                 conflicts: conflicts
                     .into_iter()
@@ -348,16 +424,20 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::ConcordanceRequest>,
     ) -> Result<Response<proto::ConcordanceResponse>, Status> {
-        let r = request.into_inner();
-        let request = ConcordanceRequest {
-            text: r.text,
-            lang: r.lang,
-            memories: r.memories,
-            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
-        self.unary("Concordance", move |tm| {
+        self.unary("Concordance", request, |tm, principal, r| {
+            let memories = match readable(tm, principal, &r.memories, "memories")? {
+                Some(readable) if readable.is_empty() => return Ok(proto::ConcordanceResponse::default()),
+                Some(readable) => readable,
+                None => r.memories,
+            };
+            let request = ConcordanceRequest {
+                text: r.text,
+                lang: r.lang,
+                memories,
+                filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
+                page_size: r.page_size,
+                page_token: r.page_token,
+            };
             let page = tm.concordance(request)?;
             Ok(proto::ConcordanceResponse {
                 hits: page
@@ -390,6 +470,10 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             Ok(permit) => permit,
             Err(status) => return self.observed("LookupStream", started, Err(status)),
         };
+        let principal = match self.principal(request.metadata()) {
+            Ok(principal) => principal,
+            Err(status) => return self.observed("LookupStream", started, Err(status)),
+        };
         let mut requests = request.into_inner();
         let (responses, stream) = mpsc::channel(16);
         let service = self.clone();
@@ -398,10 +482,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             let _permit = permit;
             let result: Result<(), Status> = async {
                 while let Some(request) = requests.message().await? {
-                    let request = LookupRequest::from(request);
-                    let matches = service.blocking(move |tm| tm.lookup(request)).await?;
-                    let response =
-                        proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() };
+                    let principal = principal.clone();
+                    let response = service.blocking(move |tm| lookup_as(tm, &principal, request)).await?;
                     if responses.send(Ok(response)).await.is_err() {
                         break; // the client went away
                     }
@@ -420,10 +502,16 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::AnalyzeRequest>,
     ) -> Result<Response<proto::AnalyzeResponse>, Status> {
-        let request = request.into_inner();
-        let include_segments = request.include_segments;
-        let request = AnalyzeRequest::from(request);
-        self.unary("Analyze", move |tm| {
+        self.unary("Analyze", request, |tm, principal, request| {
+            let include_segments = request.include_segments;
+            let mut request = AnalyzeRequest::from(request);
+            match readable(tm, principal, &request.memories, "memories")? {
+                Some(readable) if readable.is_empty() => {
+                    return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err())
+                }
+                Some(readable) => request.memories = readable,
+                None => {}
+            }
             let mut response = proto::AnalyzeResponse::from(tm.analyze(request)?);
             if !include_segments {
                 response.segments.clear();
@@ -432,6 +520,23 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         })
         .await
     }
+}
+
+/// A lookup with the caller's rights: the memories it names must be
+/// readable; naming none searches the ones the caller may read.
+fn lookup_as(
+    tm: &TranslationMemory,
+    principal: &Principal,
+    request: proto::LookupRequest,
+) -> crate::Result<proto::LookupResponse> {
+    let mut request = LookupRequest::from(request);
+    match readable(tm, principal, &request.memories, "memories")? {
+        Some(readable) if readable.is_empty() => return Ok(proto::LookupResponse::default()),
+        Some(readable) => request.memories = readable,
+        None => {}
+    }
+    let matches = tm.lookup(request)?;
+    Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
 }
 
 fn counts(summary: &proto::ImportSummary) -> String {

@@ -8,20 +8,27 @@ mod metrics;
 mod rest;
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
 use http::Method;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::codec::CompressionEncoding;
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::{Identity, ServerTlsConfig};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_layer::Layer;
 
 pub use grpc::Service;
 pub use metrics::Metrics;
 
+use crate::auth::{Keys, Principal, Role};
 use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_client::TranslationMemoryClient;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
@@ -76,12 +83,38 @@ pub struct Limits {
     /// gRPC calls being served at once, all connections together; one more
     /// is shed at once with `RESOURCE_EXHAUSTED` instead of queueing.
     pub max_in_flight: usize,
+    /// How long a unary call may run before it is answered
+    /// `DEADLINE_EXCEEDED` (streams, such as an import, are not bounded).
+    pub request_timeout: Duration,
+    /// Connections open at once; one more is closed as soon as it is
+    /// accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_in_flight: DEFAULT_MAX_IN_FLIGHT }
+        Limits {
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
     }
+}
+
+/// The default of [`Limits::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`Limits::max_connections`]: well under the usual file
+/// descriptor limits.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
+/// Who may do what, and TLS.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// API keys; none: anyone may do anything.
+    pub keys: Keys,
+    /// A certificate chain and its private key, PEM: serve TLS only.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The default of [`Limits::max_in_flight`]: far more than two cores can
@@ -104,6 +137,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     drain: Duration,
     limits: Limits,
+    security: Security,
 ) -> Result<(), tonic::transport::Error> {
     let (fired, signalled) = oneshot::channel::<()>();
     let signal = async move {
@@ -120,7 +154,8 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
     let metrics = Metrics::new();
-    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), limits.max_in_flight))
+    let keys = Arc::new(security.keys);
+    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits, Arc::clone(&keys)))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
@@ -131,13 +166,17 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let routes = tonic::service::Routes::from(rest::router(tm, metrics))
+    let routes = tonic::service::Routes::from(rest::router(tm, metrics, keys))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))
         .add_service(web.layer(reflection_v1alpha))
         .add_service(web.layer(grpc))
         .prepare();
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &security.tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    let server = builder
         // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
         // and the REST facades speak it; CORS answers preflight requests
         // first.
@@ -154,7 +193,7 @@ pub async fn serve(
         .layer(cors())
         .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+        .serve_with_incoming_shutdown(capped(listener, limits.max_connections), signal);
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result,
@@ -166,5 +205,109 @@ pub async fn serve(
             tracing::warn!(?drain, "requests still in flight after the drain period; stopping anyway");
             Ok(())
         }
+    }
+}
+
+/// The names of every memory (for narrowing a read to the ones a key may
+/// read).
+fn memory_names(tm: &TranslationMemory) -> crate::Result<Vec<String>> {
+    Ok(tm.list_memories()?.into_iter().map(|m| m.name).collect())
+}
+
+/// The memories a read covers for this caller: the named ones if it may
+/// read them all, else (none named) every memory or the ones it may read.
+/// `Ok(None)` means "every memory". A caller that may read none gets an
+/// empty list back as `Some(vec![])`.
+pub(crate) fn readable(
+    tm: &TranslationMemory,
+    principal: &Principal,
+    named: &[String],
+    field: &str,
+) -> crate::Result<Option<Vec<String>>> {
+    if named.is_empty() && principal.can_everywhere(Role::Read) {
+        return Ok(None);
+    }
+    principal.readable(named, &memory_names(tm)?, field)
+}
+
+/// The listener's connections, at most `max` open at once: one more is
+/// closed as soon as it is accepted (its client sees the connection drop
+/// and may retry), so a flood of idle connections cannot exhaust file
+/// descriptors. Every connection gets TCP_NODELAY (without it small
+/// responses wait for delayed ACKs, ~40 ms each).
+fn capped(
+    listener: TcpListener,
+    max: usize,
+) -> impl tokio_stream::Stream<Item = std::io::Result<Counted>> + Send + 'static {
+    let permits = Arc::new(Semaphore::new(max.max(1)));
+    futures_util::stream::unfold((listener, permits), move |(listener, permits)| async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted, or a
+                // momentary lack of descriptors: keep accepting.
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            match Arc::clone(&permits).try_acquire_owned() {
+                Ok(permit) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((Ok(Counted { stream, _permit: permit }), (listener, permits)));
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, max, "too many connections: closing a new one (--max-connections)");
+                    drop(stream);
+                }
+            }
+        }
+    })
+}
+
+/// A connection that holds one of the listener's permits until it closes.
+pub struct Counted {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Connected for Counted {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.stream.connect_info()
+    }
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
     }
 }

@@ -12,7 +12,9 @@
 //! not an error (Weblate checks a new service with `en/de`).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -20,6 +22,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::metrics::Metrics;
+use super::readable;
+use crate::auth::{Keys, Principal, Role};
 use crate::memory::{LookupRequest, Match, TranslationMemory};
 use crate::text::Lang;
 use crate::unit::MAX_SEGMENT_CHARS;
@@ -40,10 +44,11 @@ const MYMEMORY_MIN_SCORE: u32 = 50;
 pub struct Rest {
     tm: TranslationMemory,
     metrics: Metrics,
+    keys: Arc<Keys>,
 }
 
 /// The REST routes, over `tm`, and `GET /metrics`.
-pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
+pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>) -> Router {
     let amagama = Router::new()
         .route("/languages/", get(amagama_languages))
         .route("/languages", get(amagama_languages))
@@ -62,11 +67,23 @@ pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
         .route("/get", get(mymemory_get))
         .route("/api/get", get(mymemory_get))
         .route("/metrics", get(prometheus))
-        .with_state(Rest { tm, metrics })
+        .with_state(Rest { tm, metrics, keys })
 }
 
 /// `GET /metrics`: Prometheus' text format.
-async fn prometheus(State(rest): State<Rest>) -> Response {
+async fn prometheus(State(rest): State<Rest>, headers: HeaderMap) -> Response {
+    // Metrics name every memory: an admin's business when keys are set.
+    let allowed = rest
+        .keys
+        .authenticate(headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes))
+        .and_then(|principal| principal.require_everywhere(Role::Admin, "authorization"));
+    if let Err(err) = allowed {
+        let status = match err {
+            crate::Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::FORBIDDEN,
+        };
+        return (status, err.to_string()).into_response();
+    }
     let text = tokio::task::spawn_blocking(move || rest.metrics.render(&rest.tm)).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
@@ -77,11 +94,29 @@ fn observed(rest: &Rest, method: &str, started: std::time::Instant, response: Re
     response
 }
 
-/// Runs a lookup on the blocking pool.
-async fn lookup(tm: TranslationMemory, request: LookupRequest) -> crate::Result<Vec<Match>> {
-    tokio::task::spawn_blocking(move || tm.lookup(request))
-        .await
-        .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+/// Runs a lookup on the blocking pool, over the memories the caller may
+/// read.
+async fn lookup(tm: TranslationMemory, principal: Principal, mut request: LookupRequest) -> crate::Result<Vec<Match>> {
+    tokio::task::spawn_blocking(move || {
+        match readable(&tm, &principal, &request.memories, "memories")? {
+            Some(readable) if readable.is_empty() => return Ok(Vec::new()),
+            Some(readable) => request.memories = readable,
+            None => {}
+        }
+        tm.lookup(request)
+    })
+    .await
+    .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+}
+
+/// The caller of a REST request: its `Authorization: Bearer` header, else
+/// (MyMemory) its `key` parameter.
+fn principal(keys: &Keys, headers: &HeaderMap, key: Option<&str>) -> crate::Result<Principal> {
+    match (headers.get(header::AUTHORIZATION), key.filter(|k| !k.is_empty())) {
+        (Some(value), _) => keys.authenticate(Some(value.as_bytes())),
+        (None, Some(key)) => keys.principal_of(key.as_bytes()),
+        (None, None) => keys.authenticate(None),
+    }
 }
 
 /// The side a tool's language code names: `ar`, `ar_EG`, `ar-eg`, `ara`…;
@@ -131,10 +166,14 @@ async fn amagama_unit(
     State(rest): State<Rest>,
     Path((src, tgt, text)): Path<(String, String, String)>,
     Query(params): Query<AmagamaParams>,
+    headers: HeaderMap,
 ) -> Response {
     let started = std::time::Instant::now();
     let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    let response = amagama_answer(rest.tm.clone(), &src, &tgt, text, params).await;
+    let response = match principal(&rest.keys, &headers, None) {
+        Ok(principal) => amagama_answer(rest.tm.clone(), principal, &src, &tgt, text, params).await,
+        Err(err) => amagama_denied(err, params.jsoncallback.as_deref()),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
@@ -142,14 +181,25 @@ async fn amagama_unit_query(
     State(rest): State<Rest>,
     Path((src, tgt)): Path<(String, String)>,
     Query(params): Query<AmagamaParams>,
+    headers: HeaderMap,
 ) -> Response {
     let started = std::time::Instant::now();
     let text = params.source.clone().unwrap_or_default();
-    let response = amagama_answer(rest.tm.clone(), &src, &tgt, text, params).await;
+    let response = match principal(&rest.keys, &headers, None) {
+        Ok(principal) => amagama_answer(rest.tm.clone(), principal, &src, &tgt, text, params).await,
+        Err(err) => amagama_denied(err, params.jsoncallback.as_deref()),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
-async fn amagama_answer(tm: TranslationMemory, src: &str, tgt: &str, text: String, params: AmagamaParams) -> Response {
+async fn amagama_answer(
+    tm: TranslationMemory,
+    principal: Principal,
+    src: &str,
+    tgt: &str,
+    text: String,
+    params: AmagamaParams,
+) -> Response {
     let callback = params.jsoncallback.as_deref();
     let number = |value: &Option<String>, default: u32| -> Result<u32, String> {
         match value.as_deref().map(str::trim) {
@@ -186,7 +236,7 @@ async fn amagama_answer(tm: TranslationMemory, src: &str, tgt: &str, text: Strin
         exhaustive: false,
         ..Default::default()
     };
-    match lookup(tm, request).await {
+    match lookup(tm, principal, request).await {
         Ok(matches) => {
             let body: Vec<Value> = matches
                 .iter()
@@ -225,6 +275,17 @@ fn amagama_reply(body: Value, callback: Option<&str>) -> Response {
     response
 }
 
+/// 401 for a missing or unknown key, 403 for a key without the right.
+fn amagama_denied(err: crate::Error, callback: Option<&str>) -> Response {
+    let status = match err {
+        crate::Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::FORBIDDEN,
+    };
+    let mut response = amagama_error(err.to_string(), callback);
+    *response.status_mut() = status;
+    response
+}
+
 fn amagama_error(message: String, callback: Option<&str>) -> Response {
     let mut response = amagama_reply(json!({"error": message}), callback);
     *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -237,15 +298,20 @@ struct MyMemoryParams {
     q: Option<String>,
     langpair: Option<String>,
     numres: Option<String>,
+    /// An API key, as MyMemory takes one (a header is preferred).
+    key: Option<String>,
 }
 
-async fn mymemory_get(State(rest): State<Rest>, Query(params): Query<MyMemoryParams>) -> Response {
+async fn mymemory_get(State(rest): State<Rest>, Query(params): Query<MyMemoryParams>, headers: HeaderMap) -> Response {
     let started = std::time::Instant::now();
-    let response = mymemory_answer(rest.tm.clone(), params).await;
+    let response = match principal(&rest.keys, &headers, params.key.as_deref()) {
+        Ok(principal) => mymemory_answer(rest.tm.clone(), principal, params).await,
+        Err(err) => mymemory_error(StatusCode::FORBIDDEN, &err.to_string().to_uppercase()),
+    };
     observed(&rest, "mymemory_get", started, response)
 }
 
-async fn mymemory_answer(tm: TranslationMemory, params: MyMemoryParams) -> Response {
+async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: MyMemoryParams) -> Response {
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
         return mymemory_error(
@@ -288,7 +354,7 @@ async fn mymemory_answer(tm: TranslationMemory, params: MyMemoryParams) -> Respo
         exhaustive: false,
         ..Default::default()
     };
-    let matches = match lookup(tm, request).await {
+    let matches = match lookup(tm, principal, request).await {
         Ok(matches) => matches,
         Err(err @ crate::Error::InvalidArgument { .. }) => {
             return mymemory_error(StatusCode::BAD_REQUEST, &err.to_string().to_uppercase())

@@ -270,6 +270,21 @@ impl Store for SledStore {
 mod tests {
     use super::*;
 
+    /// Opens the store once the database dropped before it lets go of its
+    /// directory (sled's flusher thread may hold the lock a moment after
+    /// the drop).
+    fn open_when_released(path: &Path) -> SledStore {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match SledStore::open(path) {
+                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other.unwrap(),
+            }
+        }
+    }
+
     #[test]
     fn a_schema_1_database_is_migrated_when_opened() {
         let dir = tempfile::tempdir().unwrap();
@@ -296,7 +311,7 @@ mod tests {
             }
             db.flush().unwrap();
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = open_when_released(dir.path());
         for unit in [&units[0], &units[777], &units[1_199]] {
             assert_eq!(store.get(unit.id).unwrap().as_ref(), Some(unit));
             for lang in [Lang::Arabic, Lang::English] {
@@ -306,17 +321,8 @@ mod tests {
         assert_eq!(store.tree.scan_prefix([FINGERPRINT_V1]).count(), 0);
         assert_eq!(store.tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
         drop(store);
-        // Opening again finds schema 2 and changes nothing. (sled's flusher
-        // thread may hold the directory lock a moment after the drop.)
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let store = loop {
-            match SledStore::open(dir.path()) {
-                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                other => break other.unwrap(),
-            }
-        };
+        // Opening again finds schema 2 and changes nothing.
+        let store = open_when_released(dir.path());
         assert_eq!(store.tree.scan_prefix([UNIT]).count(), units.len());
     }
 }
