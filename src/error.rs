@@ -85,9 +85,24 @@ impl Error {
     }
 }
 
+impl Error {
+    /// An I/O failure while `doing` something: [`Error::DiskFull`] when the
+    /// disk is full, else [`Error::Storage`].
+    pub fn from_io(err: std::io::Error, doing: &str) -> Error {
+        if err.kind() == std::io::ErrorKind::StorageFull || err.raw_os_error() == Some(28) {
+            Error::DiskFull(format!("{doing}: {err}"))
+        } else {
+            Error::Storage(format!("{doing}: {err}"))
+        }
+    }
+}
+
 impl From<sled::Error> for Error {
     fn from(err: sled::Error) -> Error {
-        Error::Storage(err.to_string())
+        match err {
+            sled::Error::Io(io) => Error::from_io(io, "sled"),
+            other => Error::Storage(other.to_string()),
+        }
     }
 }
 

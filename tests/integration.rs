@@ -4,6 +4,8 @@
 
 /// Starting servers, clients and reading the shared corpus.
 mod common;
+/// A full disk, an unwritable directory, damaged data.
+mod faults;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
 mod grpc;
 /// Import and Export over gRPC: streams, policies, round trips.

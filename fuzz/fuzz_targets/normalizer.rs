@@ -6,8 +6,8 @@
 //! U+FFFD (`String::from_utf8_lossy`). For that text `t`:
 //!
 //! 1. Nothing panics: `words`, `tokens` (Arabic and English), `split`,
-//!    `segments`, `Lang::guess`, `differences`, `NumberValue::parse` and
-//!    `render`.
+//!    `segments`, `Lang::guess`, `differences` (texts up to 1 KiB),
+//!    `NumberValue::parse` and `render`.
 //! 2. `split(t)` cuts `t` into gaps and words: `gaps.len() == words.len() + 1`,
 //!    every word non-empty, and gaps and words interleaved give `t` back.
 //! 3. Normalization is idempotent on each word: `fold_word(w, Folds::ALL) == w`
@@ -52,9 +52,13 @@ fuzz_target!(|data: &[u8]| {
     check_segments(t);
 
     // Spelling differences: none between a text and itself; and no panic
-    // between the text and its matching key written out.
+    // between the text and its matching key written out (18 passes of
+    // splitting and folding: only for short texts, which keeps the target
+    // fast).
     assert!(differences(t, t).is_empty(), "differences between {t:?} and itself");
-    let _ = differences(t, &words.join(" "));
+    if t.len() <= 1024 {
+        let _ = differences(t, &words.join(" "));
+    }
 });
 
 fn check_split(t: &str) {
@@ -87,12 +91,15 @@ fn check_split(t: &str) {
 /// - dropping a diacritic or a tatweel changes the joining rules: `a-1◌́`
 ///   is one word (the part after the hyphen is not all digits) but its fold
 ///   `a-1` is two (`a`, `1`); a URL ending in `.◌́` keeps its final dot,
-///   which the fold exposes and a second split trims;
+///   which the fold exposes and a second split trims; `◌̒-◌̒` (combining
+///   marks are word characters) folds to `-`, which is no word at all;
 /// - NFKC turns compatibility punctuation inside a URL or a tag into the
 ///   ASCII that ends one (`﹤`, `＞`).
 ///
-/// So what is checked is that folding is idempotent and that no word is
-/// empty (words that fold to nothing are dropped, as documented).
+/// (Each of these was confirmed on the built target.) So what is checked is
+/// that folding is idempotent and that no word is empty (words that fold to
+/// nothing are dropped, as documented); a word may still be only a space or
+/// punctuation (`ﹰ` → `" "`, `◌̒-◌̒` → `-`).
 fn check_words(t: &str, words: &[String]) {
     for w in words {
         assert!(!w.is_empty(), "an empty word in words({t:?}): {words:?}");
@@ -104,6 +111,8 @@ fn check_tokens(t: &str, tokens: &[Token], words: &[String], lang: Lang) {
     let surfaces: Vec<&str> = tokens.iter().map(|t| t.surface.as_str()).collect();
     assert_eq!(surfaces, words, "tokens({t:?}, {lang:?}) do not have words(text) as surfaces");
     let mut previous_end = 0;
+    // Characters in t[..previous_end]: counted as we go (not from the start
+    // for each token, which made long inputs quadratic).
     let mut previous_chars_end = 0;
     for token in tokens {
         let (bytes, chars) = (token.bytes.clone(), token.chars.clone());
@@ -113,9 +122,9 @@ fn check_tokens(t: &str, tokens: &[Token], words: &[String], lang: Lang) {
             "token bytes {bytes:?} not on char boundaries of {t:?}"
         );
         assert!(bytes.start >= previous_end, "token {bytes:?} overlaps or precedes the previous one in {t:?}");
-        let expected_chars = t[..bytes.start].chars().count()..t[..bytes.end].chars().count();
+        let start = previous_chars_end + t[previous_end..bytes.start].chars().count();
+        let expected_chars = start..start + t[bytes.clone()].chars().count();
         assert_eq!(chars, expected_chars, "char range of token {bytes:?} in {t:?}");
-        assert!(chars.start >= previous_chars_end);
         let written = token.text(t);
         let (first, last) = (written.chars().next().unwrap(), written.chars().next_back().unwrap());
         assert!(

@@ -184,7 +184,14 @@ impl Drop for Writer {
 }
 
 fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
+    // Units a failed commit touched whose stored state could not be read
+    // back yet (the database was not open again): the index catches up
+    // with them before the next commit.
+    let mut unsettled: Vec<UnitId> = Vec::new();
     while let Ok(first) = commands.recv() {
+        if !unsettled.is_empty() {
+            unsettled = reconcile(shared, std::mem::take(&mut unsettled).into_iter());
+        }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match commands.try_recv() {
@@ -192,7 +199,7 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        commit(shared, group);
+        unsettled.extend(commit(shared, group));
     }
 }
 
@@ -203,11 +210,13 @@ enum Planned {
     Change(Result<Box<Unit>>),
 }
 
-fn commit(shared: &Shared, mut group: Vec<Command>) {
+/// Commits a group; returns the units whose state could not be read back
+/// after a failure (see [`reconcile`]).
+fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
     let started = std::time::Instant::now();
     let mut planner = Planner::new(shared.store.as_ref());
     let mut writes = Vec::new();
-    let outcome = plan(&mut planner, &mut group).and_then(|planned| {
+    let outcome = shared.store.check_space().and_then(|()| plan(&mut planner, &mut group)).and_then(|planned| {
         let planned_at = started.elapsed();
         writes = planner.take_writes();
         shared.store.apply(&writes)?;
@@ -240,13 +249,31 @@ fn commit(shared: &Shared, mut group: Vec<Command>) {
                     _ => unreachable!("plans are made in command order"),
                 }
             }
+            Vec::new()
         }
         Err(err) => {
-            tracing::error!(error = %err, requests = group.len(), "write failed; nothing in this group is acknowledged");
-            reconcile(shared, writes.iter().map(Write::id));
-            let message = err.to_string();
+            match &err {
+                Error::DiskFull(_) => {
+                    tracing::warn!(error = %err, requests = group.len(), "write refused; nothing in this group is acknowledged")
+                }
+                _ => {
+                    tracing::error!(error = %err, requests = group.len(), "write failed; nothing in this group is acknowledged")
+                }
+            }
+            // Back to what is durable (sled keeps failing after an I/O
+            // error until it is reopened), then the index agrees with it.
+            // (Nothing to do when the group was refused before any write.)
+            if !writes.is_empty() {
+                if let Err(again) = shared.store.recover() {
+                    tracing::error!(error = %again, "cannot reopen the database yet; the next write tries again");
+                }
+            }
+            let unsettled = reconcile(shared, writes.iter().map(Write::id));
             for command in group {
-                let failed = Err(Error::Storage(message.clone()));
+                let failed = Err(match &err {
+                    Error::DiskFull(message) => Error::DiskFull(message.clone()),
+                    other => Error::Storage(other.to_string()),
+                });
                 match command {
                     Command::Add(_, _, reply) => {
                         let _ = reply.send(failed);
@@ -259,6 +286,7 @@ fn commit(shared: &Shared, mut group: Vec<Command>) {
                     }
                 }
             }
+            unsettled
         }
     }
 }
@@ -573,8 +601,16 @@ fn plan(planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
 /// After a failed commit some writes may have reached the store: make the
 /// index agree with what the store now holds, so that a retry (which finds
 /// those units as duplicates) sees them in lookups too.
-fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) {
+///
+/// Returns the ids it could not read (the store is not back yet), for the
+/// next attempt.
+fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) -> Vec<UnitId> {
+    let mut unread = Vec::new();
     for id in ids {
+        if !unread.is_empty() {
+            unread.push(id);
+            continue;
+        }
         match shared.store.get(id) {
             Ok(Some(unit)) => {
                 let mut index = shared.index.write();
@@ -584,9 +620,13 @@ fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) {
             Ok(None) => {
                 shared.index.write().remove(id);
             }
-            Err(err) => tracing::error!(error = %err, id, "cannot re-read unit after a failed write"),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read back the units of a failed write yet; will retry");
+                unread.push(id);
+            }
         }
     }
+    unread
 }
 
 fn now_ms() -> i64 {

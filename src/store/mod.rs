@@ -70,6 +70,19 @@ pub trait Store: Send + Sync + 'static {
     /// Makes every applied write durable.
     fn flush(&self) -> Result<()>;
 
+    /// `DiskFull` when a write now could fill the disk: refused before it
+    /// starts, so that the storage engine never meets a full disk.
+    fn check_space(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// After a failed [`Store::apply`] or [`Store::flush`]: gets the store
+    /// back to what is durable, ready for writes again (writes that were
+    /// not flushed are gone; none was acknowledged).
+    fn recover(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Calls `f` for every unit, in id order.
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()>;
 

@@ -5,10 +5,11 @@
 //!
 //! | key                                        | value                       |
 //! |--------------------------------------------|-----------------------------|
-//! | `u` + id (u64 BE)                          | the [`Unit`], prost-encoded |
+//! | `u` + id (u64 BE)                          | the [`Unit`], prost-encoded, then its CRC-32 (u32 LE) |
 //! | `a` + Arabic side key (u64 BE) + id (BE)   | empty                       |
 //! | `e` + English side key (u64 BE) + id (BE)  | empty                       |
 //! | `meta:schema`                              | schema version (u32 BE)     |
+//! | `meta:commits`                             | group commits flushed (u64 BE) |
 //!
 //! Memory records live in a second tree, `memories`: name → [`MemoryRecord`].
 //!
@@ -16,13 +17,30 @@
 //! at most [`MAX_BATCH_KEYS`] keys: larger batches make sled 0.34 use a lot
 //! of memory.
 //!
+//! **Damage is refused, never served.** Every unit carries a checksum,
+//! checked whenever it is read (all of them when the index is built at
+//! start-up). Beside sled, the file [`ACK_FILE`] records how many group
+//! commits were acknowledged (written and synced after each flush, before
+//! any answer): at start-up sled must hold at least that many, else it lost
+//! acknowledged writes (a damaged or truncated log it recovered from
+//! quietly) and the database is refused with what to do.
+//!
+//! **A failed write is retried on a fresh handle.** sled keeps failing
+//! every write after an I/O error (a full disk, say), even once the cause is
+//! gone; [`Store::recover`] reopens the database so that writes resume when
+//! space returns.
+//!
 //! Schema 1 had one `f` + fingerprint(memory, arabic, english) + id key per
-//! unit instead of the side keys; a schema 1 database is migrated when it is
-//! opened (in batches, the schema version written last, so an interrupted
-//! migration starts again).
+//! unit instead of the side keys; schema 2 had no checksums. Older schemas
+//! are migrated when opened (in batches, the schema version written last, so
+//! an interrupted migration starts again).
 
-use std::path::Path;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use prost::Message;
 
 use super::{MemoryRecord, Store, Write};
@@ -33,9 +51,14 @@ use crate::unit::{SideKey, Unit, UnitId};
 /// Most keys in one sled batch.
 pub const MAX_BATCH_KEYS: usize = 1_000;
 
+/// The file, in the database directory, that records the acknowledged
+/// group commits.
+pub const ACK_FILE: &str = "dhakira-acknowledged";
+
 const UNIT: u8 = b'u';
 const SCHEMA_KEY: &[u8] = b"meta:schema";
-const SCHEMA_VERSION: u32 = 2;
+const COMMITS_KEY: &[u8] = b"meta:commits";
+const SCHEMA_VERSION: u32 = 3;
 /// The schema 1 fingerprint keys.
 const FINGERPRINT_V1: u8 = b'f';
 
@@ -49,16 +72,33 @@ const KEYS_PER_UNIT: usize = 3;
 /// which the OS page cache holds anyway.
 const CACHE_BYTES: u64 = 32 << 20;
 
+/// Free space a write needs on the database's filesystem, in bytes
+/// (`DHAKIRA_MIN_FREE_MB` overrides it): writes are refused below it, so
+/// that sled, which cannot go on after running out of space until it is
+/// reopened, never does.
+const MIN_FREE_BYTES: u64 = 64 << 20;
+
 pub struct SledStore {
+    path: PathBuf,
+    /// See [`MIN_FREE_BYTES`].
+    min_free: u64,
+    /// `None` only while [`Store::recover`] reopens the database.
+    inner: RwLock<Option<Inner>>,
+    /// Group commits flushed so far (`meta:commits`).
+    commits: AtomicU64,
+    /// The acknowledgment record ([`ACK_FILE`]).
+    ack: Mutex<File>,
+}
+
+struct Inner {
     db: sled::Db,
     tree: sled::Tree,
     /// Memory records: name → [`MemoryRecord`], prost-encoded.
     memories: sled::Tree,
 }
 
-impl SledStore {
-    /// Opens (or creates) the database in `path`.
-    pub fn open(path: &Path) -> Result<SledStore> {
+impl Inner {
+    fn open(path: &Path) -> Result<Inner> {
         let cache = std::env::var("DHAKIRA_CACHE_MB")
             .ok()
             .and_then(|mb| mb.parse::<u64>().ok())
@@ -67,7 +107,14 @@ impl SledStore {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || is_lock_error(&io) => {
                 Error::Locked { path: path.to_owned() }
             }
-            other => Error::Storage(format!("cannot open the database at {}: {other}", path.display())),
+            sled::Error::Io(io) if io.raw_os_error() == Some(28) => {
+                Error::from_io(io, &format!("cannot open the database at {}", path.display()))
+            }
+            other => Error::Storage(format!(
+                "cannot open the database at {}: {other} (--db must name a directory this process can create \
+                 and write)",
+                path.display()
+            )),
         })?;
         let tree = db.open_tree("units")?;
         match tree.get(SCHEMA_KEY)? {
@@ -75,8 +122,11 @@ impl SledStore {
                 tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_be_bytes() => {}
-            Some(v) if v.as_ref() == 1u32.to_be_bytes() => {
-                migrate_from_v1(&tree)?;
+            Some(v) if v.as_ref() == 1u32.to_be_bytes() || v.as_ref() == 2u32.to_be_bytes() => {
+                if v.as_ref() == 1u32.to_be_bytes() {
+                    migrate_from_v1(&tree)?;
+                }
+                migrate_from_v2(&tree)?;
                 db.flush()?;
             }
             Some(v) => {
@@ -87,8 +137,129 @@ impl SledStore {
             }
         }
         let memories = db.open_tree("memories")?;
-        Ok(SledStore { db, tree, memories })
+        Ok(Inner { db, tree, memories })
     }
+
+    fn commits(&self) -> Result<u64> {
+        Ok(match self.tree.get(COMMITS_KEY)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| Error::Corrupt {
+                key: "meta:commits".into(),
+                reason: format!("{} bytes, not 8", v.len()),
+            })?),
+            None => 0,
+        })
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `path`, refusing it when it holds
+    /// fewer group commits than were acknowledged.
+    pub fn open(path: &Path) -> Result<SledStore> {
+        let inner = Inner::open(path)?;
+        let commits = inner.commits()?;
+        let ack_path = path.join(ACK_FILE);
+        let ack = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&ack_path)
+            .map_err(|err| Error::Storage(format!("cannot open {}: {err}", ack_path.display())))?;
+        let acknowledged = read_ack(&ack, &ack_path)?;
+        if acknowledged > commits {
+            return Err(Error::Corrupt {
+                key: ACK_FILE.into(),
+                reason: format!(
+                    "the database at {} holds {commits} group commits but {acknowledged} were acknowledged: \
+                     acknowledged writes are missing (its log was damaged or truncated). It is not served. \
+                     Restore the directory from a backup, or start a new database and import your last TMX \
+                     export into it (`dhakira import export.tmx --db NEW_DIR`)",
+                    path.display()
+                ),
+            });
+        }
+        let min_free = std::env::var("DHAKIRA_MIN_FREE_MB")
+            .ok()
+            .and_then(|mb| mb.parse::<u64>().ok())
+            .map_or(MIN_FREE_BYTES, |mb| mb << 20);
+        let store = SledStore {
+            path: path.to_owned(),
+            min_free,
+            inner: RwLock::new(Some(inner)),
+            commits: AtomicU64::new(commits),
+            ack: Mutex::new(ack),
+        };
+        // A database written before this record existed starts it now.
+        store.write_ack(commits)?;
+        Ok(store)
+    }
+
+    /// The open database; reopened first if a failed reopen left none.
+    fn inner(&self) -> Result<parking_lot::MappedRwLockReadGuard<'_, Inner>> {
+        if let Ok(inner) = RwLockReadGuard::try_map(self.inner.read(), Option::as_ref) {
+            return Ok(inner);
+        }
+        self.reopen()?;
+        RwLockReadGuard::try_map(self.inner.read(), Option::as_ref)
+            .map_err(|_| Error::Storage("the database could not be reopened after a failure; retry".into()))
+    }
+
+    /// Drops the database handle and opens the directory again.
+    fn reopen(&self) -> Result<()> {
+        let mut slot = self.inner.write();
+        // The old handle goes first: it holds the directory's lock.
+        drop(slot.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let inner = loop {
+            match Inner::open(&self.path) {
+                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other?,
+            }
+        };
+        self.commits.store(inner.commits()?, Ordering::SeqCst);
+        *slot = Some(inner);
+        tracing::info!(path = %self.path.display(), "database reopened after a failed write");
+        Ok(())
+    }
+
+    /// Records `commits` acknowledged group commits, durably.
+    fn write_ack(&self, commits: u64) -> Result<()> {
+        let mut record = [0u8; 12];
+        record[..8].copy_from_slice(&commits.to_le_bytes());
+        let crc = crc32fast::hash(&record[..8]);
+        record[8..].copy_from_slice(&crc.to_le_bytes());
+        let file = self.ack.lock();
+        file.write_all_at(&record, 0)
+            .and_then(|()| file.sync_data())
+            .map_err(|err| Error::from_io(err, &format!("cannot record the commit in {ACK_FILE}")))
+    }
+}
+
+/// The acknowledged group commits an [`ACK_FILE`] records (0 when empty).
+fn read_ack(file: &File, path: &Path) -> Result<u64> {
+    let mut record = [0u8; 12];
+    let len = file.metadata().map_err(|err| Error::Storage(format!("cannot read {}: {err}", path.display())))?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    let damaged = |reason: String| Error::Corrupt {
+        key: ACK_FILE.into(),
+        reason: format!(
+            "{} is damaged ({reason}): the acknowledged writes cannot be checked. Restore the directory from a \
+             backup, or start a new database and import your last TMX export into it",
+            path.display()
+        ),
+    };
+    if len != 12 {
+        return Err(damaged(format!("{len} bytes, not 12")));
+    }
+    file.read_exact_at(&mut record, 0).map_err(|err| damaged(err.to_string()))?;
+    if crc32fast::hash(&record[..8]).to_le_bytes() != record[8..] {
+        return Err(damaged("its checksum does not match".into()));
+    }
+    Ok(u64::from_le_bytes(record[..8].try_into().expect("8 bytes")))
 }
 
 /// Schema 1 to 2: side keys for every unit, then the fingerprint keys go,
@@ -99,7 +270,7 @@ fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
     let mut keys = 0;
     for item in tree.scan_prefix([UNIT]) {
         let (key, value) = item?;
-        let unit = decode(&key, &value)?;
+        let unit = decode_unchecked(&key, &value)?;
         for lang in [Lang::Arabic, Lang::English] {
             batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
         }
@@ -119,8 +290,46 @@ fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
     }
     tree.apply_batch(batch)?;
     tree.flush()?;
+    tree.insert(SCHEMA_KEY, &2u32.to_be_bytes())?;
+    Ok(())
+}
+
+/// Schema 2 to 3: a checksum after every unit. A value whose last four
+/// bytes are already its checksum was migrated before a crash.
+fn migrate_from_v2(tree: &sled::Tree) -> Result<()> {
+    tracing::info!("migrating the database from schema 2 to 3 (checksums)");
+    let mut batch = sled::Batch::default();
+    let mut keys = 0;
+    for item in tree.scan_prefix([UNIT]) {
+        let (key, value) = item?;
+        if checked(&value).is_some() {
+            continue;
+        }
+        decode_unchecked(&key, &value)?;
+        batch.insert(key, with_checksum(value.to_vec()));
+        keys += 1;
+        if keys >= MAX_BATCH_KEYS {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+            keys = 0;
+        }
+    }
+    tree.apply_batch(batch)?;
+    tree.flush()?;
     tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
     Ok(())
+}
+
+/// A unit's encoding followed by its CRC-32.
+fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// The encoding inside a stored value, when its checksum holds.
+fn checked(value: &[u8]) -> Option<&[u8]> {
+    let (bytes, crc) = value.split_at_checked(value.len().checked_sub(4)?)?;
+    (crc32fast::hash(bytes).to_le_bytes() == crc).then_some(bytes)
 }
 
 fn is_lock_error(io: &std::io::Error) -> bool {
@@ -156,7 +365,7 @@ fn side_key(lang: Lang, key: SideKey, id: UnitId) -> [u8; 17] {
 }
 
 fn put(batch: &mut sled::Batch, unit: &Unit) {
-    batch.insert(&unit_key(unit.id), unit.encode_to_vec());
+    batch.insert(&unit_key(unit.id), with_checksum(unit.encode_to_vec()));
     for lang in [Lang::Arabic, Lang::English] {
         batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
     }
@@ -169,23 +378,45 @@ fn delete(batch: &mut sled::Batch, unit: &Unit) {
     }
 }
 
+/// A stored unit, its checksum checked.
 fn decode(key: &[u8], value: &[u8]) -> Result<Unit> {
-    Unit::decode(value).map_err(|err| Error::Corrupt { key: format!("{key:02x?}"), reason: err.to_string() })
+    let bytes = checked(value).ok_or_else(|| damaged_unit(key, "its checksum does not match its contents"))?;
+    Unit::decode(bytes).map_err(|err| damaged_unit(key, &err.to_string()))
+}
+
+/// A unit stored before checksums (schemas 1 and 2).
+fn decode_unchecked(key: &[u8], value: &[u8]) -> Result<Unit> {
+    Unit::decode(value).map_err(|err| damaged_unit(key, &err.to_string()))
+}
+
+fn damaged_unit(key: &[u8], reason: &str) -> Error {
+    let what = match key.get(1..9).and_then(|id| <[u8; 8]>::try_from(id).ok()) {
+        Some(id) if key[0] == UNIT => format!("unit {}", u64::from_be_bytes(id)),
+        _ => format!("{key:02x?}"),
+    };
+    Error::Corrupt {
+        key: what,
+        reason: format!(
+            "{reason}. The database is damaged and is not served as it is: restore the directory from a \
+             backup, or start a new database and import your last TMX export into it"
+        ),
+    }
 }
 
 impl Store for SledStore {
     fn next_id(&self) -> Result<UnitId> {
         // sled reserves id ranges durably, so ids never repeat after a crash.
-        Ok(self.db.generate_id()? + 1)
+        Ok(self.inner()?.db.generate_id()? + 1)
     }
 
     fn get(&self, id: UnitId) -> Result<Option<Unit>> {
         let key = unit_key(id);
-        self.tree.get(key)?.map(|v| decode(&key, &v)).transpose()
+        self.inner()?.tree.get(key)?.map(|v| decode(&key, &v)).transpose()
     }
 
     fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
-        self.tree
+        self.inner()?
+            .tree
             .scan_prefix(side_prefix(lang, key))
             .keys()
             .map(|key| {
@@ -200,6 +431,7 @@ impl Store for SledStore {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
+        let inner = self.inner()?;
         // A write never straddles two batches (a replacement is one write).
         let mut batch = sled::Batch::default();
         let mut keys = 0;
@@ -209,7 +441,7 @@ impl Store for SledStore {
                 Write::Replace { .. } => 2 * KEYS_PER_UNIT,
             };
             if keys + size > MAX_BATCH_KEYS {
-                self.tree.apply_batch(std::mem::take(&mut batch))?;
+                inner.tree.apply_batch(std::mem::take(&mut batch))?;
                 keys = 0;
             }
             keys += size;
@@ -224,18 +456,47 @@ impl Store for SledStore {
             }
         }
         if keys > 0 {
-            self.tree.apply_batch(batch)?;
+            inner.tree.apply_batch(batch)?;
         }
         Ok(())
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+        // The commit count goes in after the group's writes: sled recovers a
+        // prefix of its log, so a count that survived means its group did.
+        let next = self.commits.load(Ordering::SeqCst) + 1;
+        {
+            let inner = self.inner()?;
+            inner.tree.insert(COMMITS_KEY, &next.to_be_bytes())?;
+            inner.db.flush()?;
+        }
+        self.write_ack(next)?;
+        self.commits.store(next, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn recover(&self) -> Result<()> {
+        self.reopen()
+    }
+
+    fn check_space(&self) -> Result<()> {
+        let stat = rustix::fs::statvfs(&self.path)
+            .map_err(|err| Error::Storage(format!("cannot read the free space of {}: {err}", self.path.display())))?;
+        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+        if free < self.min_free {
+            return Err(Error::DiskFull(format!(
+                "{} MiB free where the database is ({}), and writes need {} MiB (DHAKIRA_MIN_FREE_MB)",
+                free >> 20,
+                self.path.display(),
+                self.min_free >> 20
+            )));
+        }
         Ok(())
     }
 
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
-        for item in self.tree.scan_prefix([UNIT]) {
+        let inner = self.inner()?;
+        for item in inner.tree.scan_prefix([UNIT]) {
             let (key, value) = item?;
             f(decode(&key, &value)?)?;
         }
@@ -243,7 +504,8 @@ impl Store for SledStore {
     }
 
     fn memories(&self) -> Result<Vec<MemoryRecord>> {
-        self.memories
+        self.inner()?
+            .memories
             .iter()
             .map(|item| {
                 let (key, value) = item?;
@@ -254,14 +516,16 @@ impl Store for SledStore {
     }
 
     fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
-        self.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
-        self.memories.flush()?;
+        let inner = self.inner()?;
+        inner.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
+        inner.memories.flush()?;
         Ok(())
     }
 
     fn remove_memory(&self, name: &str) -> Result<()> {
-        self.memories.remove(name.as_bytes())?;
-        self.memories.flush()?;
+        let inner = self.inner()?;
+        inner.memories.remove(name.as_bytes())?;
+        inner.memories.flush()?;
         Ok(())
     }
 }
@@ -283,6 +547,27 @@ mod tests {
                 other => break other.unwrap(),
             }
         }
+    }
+
+    #[test]
+    fn a_unit_whose_bytes_changed_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let unit =
+            Unit {
+                id: 41, memory: "m".into(), arabic: "مرحبا".into(), english: "Hello".into(), ..Unit::default()
+            };
+        store.apply(&[Write::Put(unit.clone())]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.get(41).unwrap(), Some(unit));
+        let inner = store.inner().unwrap();
+        let mut value = inner.tree.get(unit_key(41)).unwrap().unwrap().to_vec();
+        value[3] ^= 0x20;
+        inner.tree.insert(unit_key(41), value).unwrap();
+        drop(inner);
+        let err = store.get(41).unwrap_err().to_string();
+        assert!(err.starts_with("stored record unit 41 is damaged: its checksum does not match its contents"), "{err}");
+        assert!(store.for_each_unit(&mut |_| Ok(())).is_err());
     }
 
     #[test]
@@ -318,11 +603,14 @@ mod tests {
                 assert_eq!(store.ids_with_side(lang, unit.side_key(lang)).unwrap(), vec![unit.id]);
             }
         }
-        assert_eq!(store.tree.scan_prefix([FINGERPRINT_V1]).count(), 0);
-        assert_eq!(store.tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+        assert_eq!(store.inner().unwrap().tree.scan_prefix([FINGERPRINT_V1]).count(), 0);
+        assert_eq!(
+            store.inner().unwrap().tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(),
+            SCHEMA_VERSION.to_be_bytes()
+        );
         drop(store);
         // Opening again finds schema 2 and changes nothing.
         let store = open_when_released(dir.path());
-        assert_eq!(store.tree.scan_prefix([UNIT]).count(), units.len());
+        assert_eq!(store.inner().unwrap().tree.scan_prefix([UNIT]).count(), units.len());
     }
 }

@@ -32,11 +32,17 @@ impl Server {
     }
 
     pub fn start_with(db: &Path, extra: &[&str]) -> Server {
+        Server::start_env(db, extra, &[])
+    }
+
+    /// [`Server::start_with`] with environment variables.
+    pub fn start_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dhakira"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(extra)
             .env("RUST_LOG", std::env::var("DHAKIRA_TEST_LOG").unwrap_or("warn".into()))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,0 +1,235 @@
+//! Faults: a full disk (a small tmpfs), a database directory that cannot be
+//! written, and damage to what is stored (a unit's bytes, acknowledged
+//! writes gone missing). Mounting a tmpfs needs root, which the CI machine
+//! has; elsewhere the disk tests say so and stop.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dhakira::proto::{AddUnitsRequest, LookupRequest, StatsRequest, UnitInput};
+use tonic::Code;
+
+use crate::common::{corpus_pairs, unit, Server};
+
+/// A tmpfs of `mb` MiB mounted in a temporary directory; unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(mb: u32, options: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mb}m{options}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .ok()?;
+        if !status.success() {
+            eprintln!("NOTE: cannot mount a tmpfs here (not root?): this fault test did not run");
+            return None;
+        }
+        Some(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Leaves about `mb` MiB free, with a filler file.
+    fn fill_until(&self, mb: u64) -> PathBuf {
+        let stat = rustix::fs::statvfs(self.path()).unwrap();
+        let free = stat.f_bavail * stat.f_frsize;
+        let filler = self.path().join("filler");
+        let size = free.saturating_sub(mb << 20);
+        std::fs::write(&filler, vec![7u8; size as usize]).unwrap();
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn units(pairs: &[(String, String)], memory: &str) -> Vec<UnitInput> {
+    pairs.iter().map(|(a, e)| unit(a, e, memory)).collect()
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_with_resource_exhausted_keeps_reads_and_resumes() {
+    let Some(disk) = Tmpfs::mount(48, "") else { return };
+    let pairs = corpus_pairs("tico19_test.tsv", 1300);
+    let server = Server::start_env(
+        &disk.path().join("db"),
+        &["--no-sample"],
+        &[("DHAKIRA_MIN_FREE_MB", "16"), ("RUST_LOG", "off")],
+    );
+    let mut client = server.client().await;
+    client.add_units(AddUnitsRequest { units: units(&pairs[..400], "before") }).await.unwrap();
+
+    let filler = disk.fill_until(10);
+    let status = client.add_units(AddUnitsRequest { units: units(&pairs[400..800], "during") }).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    assert!(status.message().starts_with("the disk is full: "), "{}", status.message());
+    assert!(status.message().contains("reads still work"), "{}", status.message());
+    // Reads go on.
+    let lookup = LookupRequest { text: pairs[7].1.clone(), source_lang: "en".into(), ..Default::default() };
+    let best = client.lookup(lookup).await.unwrap().into_inner().matches.remove(0);
+    assert_eq!((best.score, best.target.as_str()), (100, pairs[7].0.as_str()));
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 400);
+
+    // Space returns: so do writes.
+    std::fs::remove_file(filler).unwrap();
+    let added = client.add_units(AddUnitsRequest { units: units(&pairs[400..800], "after") }).await.unwrap();
+    assert_eq!(added.into_inner().added, 400);
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 800);
+    drop(server);
+}
+
+#[tokio::test]
+async fn running_out_of_space_inside_the_storage_engine_loses_nothing_acknowledged() {
+    // No reserve: sled itself meets the full disk.
+    let Some(disk) = Tmpfs::mount(24, "") else { return };
+    let db = disk.path().join("db");
+    let pairs = corpus_pairs("ntrex128.tsv", 1377);
+    let server = Server::start_env(&db, &["--no-sample"], &[("DHAKIRA_MIN_FREE_MB", "0"), ("RUST_LOG", "off")]);
+    let mut client = server.client().await;
+    let add = |chunk: &[(String, String)]| AddUnitsRequest { units: units(chunk, "news") };
+    let mut acknowledged = client.add_units(add(&pairs[..300])).await.unwrap().into_inner().unit_ids;
+    let filler = disk.fill_until(0);
+    let mut refused = 0;
+    for chunk in pairs[300..1300].chunks(100) {
+        match client.add_units(add(chunk)).await {
+            Ok(added) => acknowledged.extend(added.into_inner().unit_ids),
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "the disk never filled up");
+    std::fs::remove_file(filler).unwrap();
+    // Writes resume once there is space, on a reopened database.
+    let retried = client.add_units(add(&pairs[1300..])).await.unwrap().into_inner();
+    assert_eq!(retried.added, 77);
+    acknowledged.extend(retried.unit_ids);
+    drop(server);
+    // Every acknowledged unit is there after a restart.
+    let server = Server::start_env(&db, &["--no-sample"], &[("DHAKIRA_MIN_FREE_MB", "0"), ("RUST_LOG", "off")]);
+    let mut client = server.client().await;
+    for id in &acknowledged {
+        let found = client.get_unit(dhakira::proto::GetUnitRequest { unit_id: *id }).await;
+        assert!(found.is_ok(), "acknowledged unit {id} is missing: {found:?}");
+    }
+    let total = client.stats(StatsRequest {}).await.unwrap().into_inner().total_units as usize;
+    assert_eq!(total, acknowledged.len());
+}
+
+#[test]
+fn a_directory_that_cannot_be_written_is_a_clear_start_up_error() {
+    let start = |db: &Path| {
+        let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--no-sample", "--db"])
+            .arg(db)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = start(Path::new("/proc/no-such-place/db"));
+    assert!(stderr.contains("cannot open the database at /proc/no-such-place/db"), "{stderr}");
+    assert!(stderr.contains("--db must name a directory this process can create and write"), "{stderr}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let stderr = start(file.path());
+    assert!(stderr.contains("Not a directory"), "{stderr}");
+    if let Some(read_only) = Tmpfs::mount(1, ",ro") {
+        let stderr = start(&read_only.path().join("db"));
+        assert!(stderr.contains("Read-only file system"), "{stderr}");
+    }
+}
+
+/// Starts a server that must refuse the database: its error output.
+fn refused(db: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-sample", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a damaged database was served");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Opens the sled database of a stopped server directly, once its lock is
+/// released.
+fn raw_sled(db: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(db) {
+            Ok(raw) => return raw,
+            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_unit_is_detected_at_start_up_and_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let server = Server::start(&db);
+    let mut client = server.client().await;
+    let ids = client
+        .add_units(AddUnitsRequest { units: units(&corpus_pairs("flores200_devtest.tsv", 50), "news") })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit_ids;
+    assert_eq!(server.terminate().await.code(), Some(0));
+    // One bit of one unit's text flips on disk, under sled's own checks.
+    {
+        let raw = raw_sled(&db);
+        let tree = raw.open_tree("units").unwrap();
+        let mut key = vec![b'u'];
+        key.extend_from_slice(&ids[17].to_be_bytes());
+        let mut value = tree.get(&key).unwrap().unwrap().to_vec();
+        value[10] ^= 0x01;
+        tree.insert(&key, value).unwrap();
+        raw.flush().unwrap();
+    }
+    let stderr = refused(&db);
+    assert!(stderr.contains(&format!("unit {}", ids[17])), "{stderr}");
+    assert!(stderr.contains("checksum does not match"), "{stderr}");
+    assert!(stderr.contains("import your last TMX export"), "{stderr}");
+}
+
+#[tokio::test]
+async fn acknowledged_writes_missing_from_the_store_are_detected_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let server = Server::start(&db);
+    let mut client = server.client().await;
+    for chunk in corpus_pairs("tico19_test.tsv", 300).chunks(100) {
+        client.add_units(AddUnitsRequest { units: units(chunk, "news") }).await.unwrap();
+    }
+    assert_eq!(server.terminate().await.code(), Some(0));
+    // The store loses its last group commit, as a damaged log would make
+    // sled recover an older state: the record of acknowledged commits, kept
+    // beside it, now says more than the store holds.
+    {
+        let raw = raw_sled(&db);
+        let tree = raw.open_tree("units").unwrap();
+        let commits = u64::from_be_bytes(tree.get("meta:commits").unwrap().unwrap().as_ref().try_into().unwrap());
+        assert!(commits >= 3, "{commits}");
+        tree.insert("meta:commits", &(commits - 1).to_be_bytes()).unwrap();
+        raw.flush().unwrap();
+    }
+    let stderr = refused(&db);
+    assert!(stderr.contains("acknowledged writes are missing"), "{stderr}");
+    assert!(stderr.contains("Restore the directory from a backup"), "{stderr}");
+    // A damaged record is refused too, never taken as zero.
+    std::fs::write(db.join("dhakira-acknowledged"), b"garbage").unwrap();
+    let stderr = refused(&db);
+    assert!(stderr.contains("dhakira-acknowledged is damaged"), "{stderr}");
+}
