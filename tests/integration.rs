@@ -4,6 +4,9 @@
 
 /// Starting servers, clients and reading the shared corpus.
 mod common;
+/// kill -9 under concurrent writes and imports, and during start-up
+/// (ignored by default: `.ci/run` runs them).
+mod crash;
 /// A full disk, an unwritable directory, damaged data.
 mod faults;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.

@@ -566,7 +566,12 @@ fn import_options(options: proto::ImportOptions) -> Result<ImportOptions, Status
             )))
         }
     };
-    for (name, value) in [("options.domain", &options.domain), ("options.source_document", &options.source_document)] {
+    for (name, value) in [
+        ("options.domain", &options.domain),
+        ("options.source_document", &options.source_document),
+        // The name becomes every unit's source document when that is unset.
+        ("options.name", &options.name),
+    ] {
         check_metadata(value, name)?;
     }
     Ok(ImportOptions {

@@ -78,6 +78,13 @@ const CACHE_BYTES: u64 = 32 << 20;
 /// reopened, never does.
 const MIN_FREE_BYTES: u64 = 64 << 20;
 
+/// `DHAKIRA_UNSAFE_NO_FLUSH=1`: acknowledge writes without making them
+/// durable. Only for the crash test's control run, which must show that
+/// losses are seen when they happen; never set it anywhere else.
+fn unsafe_no_flush() -> bool {
+    std::env::var_os("DHAKIRA_UNSAFE_NO_FLUSH").is_some_and(|v| v == "1")
+}
+
 pub struct SledStore {
     path: PathBuf,
     /// See [`MIN_FREE_BYTES`].
@@ -103,7 +110,14 @@ impl Inner {
             .ok()
             .and_then(|mb| mb.parse::<u64>().ok())
             .map_or(CACHE_BYTES, |mb| mb << 20);
-        let db = sled::Config::new().path(path).cache_capacity(cache).open().map_err(|err| match err {
+        let mut config = sled::Config::new().path(path).cache_capacity(cache);
+        if unsafe_no_flush() {
+            tracing::warn!(
+                "DHAKIRA_UNSAFE_NO_FLUSH=1: writes are acknowledged before they are durable; a crash loses them"
+            );
+            config = config.flush_every_ms(None);
+        }
+        let db = config.open().map_err(|err| match err {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || is_lock_error(&io) => {
                 Error::Locked { path: path.to_owned() }
             }
@@ -464,6 +478,9 @@ impl Store for SledStore {
     fn flush(&self) -> Result<()> {
         // The commit count goes in after the group's writes: sled recovers a
         // prefix of its log, so a count that survived means its group did.
+        if unsafe_no_flush() {
+            return Ok(());
+        }
         let next = self.commits.load(Ordering::SeqCst) + 1;
         {
             let inner = self.inner()?;
