@@ -7,6 +7,8 @@ mod common;
 /// kill -9 under concurrent writes and imports, and during start-up
 /// (ignored by default: `.ci/run` runs them).
 mod crash;
+/// One test per row of README's error table.
+mod errors;
 /// A full disk, an unwritable directory, damaged data.
 mod faults;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.

@@ -1,0 +1,238 @@
+//! One test per row of README's error table: each bad input gets its status
+//! and a message naming the field, over gRPC (and REST where the facades
+//! take the input).
+
+use std::time::Duration;
+
+use dhakira::proto::{AddUnitsRequest, GetUnitRequest, LookupRequest, UnitInput};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use tonic::Code;
+
+use crate::common::{unit, Client, Server};
+
+fn lookup(text: &str, lang: &str) -> LookupRequest {
+    LookupRequest { text: text.into(), source_lang: lang.into(), ..Default::default() }
+}
+
+async fn status_of(client: &mut Client, request: LookupRequest) -> (Code, String) {
+    let status = client.lookup(request).await.unwrap_err();
+    (status.code(), status.message().to_owned())
+}
+
+async fn add_status(client: &mut Client, units: Vec<UnitInput>) -> (Code, String) {
+    let status = client.add_units(AddUnitsRequest { units }).await.unwrap_err();
+    (status.code(), status.message().to_owned())
+}
+
+/// A raw gRPC-web call: the bytes as the request message (no protobuf
+/// encoding of ours), the `grpc-status` and `grpc-message` answered.
+async fn raw_call(addr: &str, method: &str, message: &[u8]) -> (String, String) {
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    let request = http::Request::post(format!("http://{addr}/dhakira.v1.TranslationMemory/{method}"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(Full::new(Bytes::from(framed)))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), http.request(request)).await.unwrap().unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    // The status is in the headers (trailers-only) or in the trailer frame.
+    let field = |name: &str| {
+        header(name)
+            .or_else(|| text.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned())))
+    };
+    (field("grpc-status").unwrap_or_default(), field("grpc-message").unwrap_or_default())
+}
+
+/// A plain GET: (status, body).
+async fn get(addr: &str, path: &str) -> (u16, String) {
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<Bytes>>();
+    let response = http.get(format!("http://{addr}{path}").parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let body: Bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn empty_text() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    assert_eq!(
+        status_of(&mut client, lookup("  ", "ar")).await,
+        (Code::InvalidArgument, "text: must not be empty".into())
+    );
+    assert_eq!(
+        add_status(&mut client, vec![unit("مرحبا", "", "")]).await,
+        (Code::InvalidArgument, "units[0].english: must not be empty".into())
+    );
+}
+
+#[tokio::test]
+async fn oversized_text_and_messages() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let long = "كلمة ".repeat(2001);
+    let (code, message) = status_of(&mut client, lookup(&long, "ar")).await;
+    assert_eq!(code, Code::InvalidArgument);
+    assert_eq!(message, "text: is 10005 characters long; the limit is 10000");
+    // A message over 64 MiB is refused before it is decoded.
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", server.addr)).unwrap().connect().await.unwrap();
+    let mut unbounded = dhakira::proto::translation_memory_client::TranslationMemoryClient::new(channel);
+    let huge = lookup(&"x".repeat(65 << 20), "en");
+    let status = unbounded.lookup(huge).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{}", status.message());
+    assert!(status.message().contains("message length too large"), "{}", status.message());
+}
+
+#[tokio::test]
+async fn invalid_utf8() {
+    let server = Server::on_temp_db();
+    // LookupRequest.text (field 1, length 2) holding bytes that are not UTF-8.
+    let (code, message) = raw_call(&server.addr, "Lookup", &[0x0a, 0x02, 0xff, 0xfe]).await;
+    assert_eq!(code, "13", "{message}");
+    let message = urlencoding_decode(&message);
+    assert!(message.contains("LookupRequest.text"), "{message}");
+    assert!(message.contains("not UTF-8"), "{message}");
+    // In a REST path: a 400 naming it, not a crash.
+    let (status, _) = get(&server.addr, "/tmserver/en/ar/unit/%FF%FE").await;
+    assert_eq!(status, 400);
+}
+
+/// Percent-decoding of a grpc-message header.
+fn urlencoding_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn nul_and_control_characters() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    assert_eq!(
+        status_of(&mut client, lookup("Hello\u{0}world", "en")).await,
+        (Code::InvalidArgument, "text: contains the control character U+0000 at character 5".into())
+    );
+    let bell = UnitInput { note: "ring\u{7}".into(), ..unit("مرحبا", "Hello", "") };
+    assert_eq!(
+        add_status(&mut client, vec![bell]).await,
+        (Code::InvalidArgument, "units[0].note: contains the control character U+0007 at character 4".into())
+    );
+    // Tabs and line breaks are text.
+    client.add_units(AddUnitsRequest { units: vec![unit("سطر\tأول", "line\tone", "")] }).await.unwrap();
+}
+
+#[tokio::test]
+async fn bidi_overrides() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    // A stored text may not reverse how it is displayed…
+    let (code, message) = add_status(&mut client, vec![unit("مرحبا \u{202E}dlrow", "Hello", "")]).await;
+    assert_eq!(code, Code::InvalidArgument);
+    assert!(message.starts_with("units[0].arabic: contains the bidi override U+202E at character 6"), "{message}");
+    // …while marks and isolates are fine, and a lookup ignores them.
+    let stored = "أعلنت شركة \u{2066}Tencent\u{2069} عن نموذج جديد";
+    client.add_units(AddUnitsRequest { units: vec![unit(stored, "Tencent announced a new model", "")] }).await.unwrap();
+    let matches = client
+        .lookup(lookup("أعلنت شركة \u{202E}Tencent\u{202C} عن نموذج جديد", "ar"))
+        .await
+        .unwrap()
+        .into_inner()
+        .matches;
+    assert_eq!(matches[0].source, stored);
+    assert!(matches[0].score >= 95);
+}
+
+#[tokio::test]
+async fn unknown_language() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let (code, message) = status_of(&mut client, lookup("Bonjour", "fr")).await;
+    assert_eq!(code, Code::InvalidArgument);
+    assert!(message.starts_with("source_lang: unknown language \"fr\": expected \"ar\" or \"en\""), "{message}");
+    // REST: a pair the memory does not hold is an empty answer, as amaGama
+    // gives; MyMemory says which language.
+    assert_eq!(get(&server.addr, "/tmserver/fr/ar/unit/bonjour").await, (200, "[]".into()));
+    let (_, body) = get(&server.addr, "/get?q=bonjour&langpair=fr|ar").await;
+    assert!(body.contains("'FR' IS AN INVALID LANGUAGE"), "{body}");
+}
+
+#[tokio::test]
+async fn nan_negative_and_out_of_range_limits() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let request = LookupRequest { min_score: Some(102), ..lookup("hello", "en") };
+    assert_eq!(
+        status_of(&mut client, request).await,
+        (Code::InvalidArgument, "min_score: is 102; it must be between 0 and 101".into())
+    );
+    let request = LookupRequest { max_results: Some(101), ..lookup("hello", "en") };
+    assert_eq!(
+        status_of(&mut client, request).await,
+        (Code::InvalidArgument, "max_results: is 101; it must be between 1 and 100".into())
+    );
+    // A negative int32 sent for max_results (a uint32): decoded as 2^32 − 1.
+    let (code, message) = raw_call(
+        &server.addr,
+        "Lookup",
+        &[0x0a, 0x01, b'x', 0x12, 0x02, b'e', b'n', 0x20, 0xff, 0xff, 0xff, 0xff, 0x0f],
+    )
+    .await;
+    assert_eq!(code, "3", "{message}");
+    assert!(urlencoding_decode(&message).starts_with("max_results: is 4294967295"), "{message}");
+    // REST: NaN and negative numbers name the parameter.
+    for value in ["NaN", "-1", "inf"] {
+        let (status, body) = get(&server.addr, &format!("/tmserver/en/ar/unit/hello?max_candidates={value}")).await;
+        assert_eq!(status, 400, "{value}");
+        assert!(body.contains("max_candidates"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_and_memories() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let status = client.get_unit(GetUnitRequest { unit_id: 4242 }).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::NotFound, "unit_id: no unit has id 4242"));
+    let status = client.get_unit(GetUnitRequest { unit_id: 0 }).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::InvalidArgument, "unit_id: is required (ids start at 1)"));
+    let request = LookupRequest { memories: vec!["nowhere".into()], ..lookup("hello", "en") };
+    assert_eq!(
+        status_of(&mut client, request).await,
+        (Code::NotFound, "memories[0]: no memory is named \"nowhere\"".into())
+    );
+}
+
+#[tokio::test]
+async fn malformed_protobuf() {
+    let server = Server::on_temp_db();
+    // A length that runs past the end, and a wire type that does not exist.
+    for bytes in [&[0x0a, 0x40, b'a'][..], &[0x0f, 0x01]] {
+        let (code, message) = raw_call(&server.addr, "AddUnits", bytes).await;
+        assert_eq!(code, "13", "{message}");
+        assert!(urlencoding_decode(&message).starts_with("failed to decode Protobuf message"), "{message}");
+    }
+    // The server is fine afterwards.
+    let mut client = server.client().await;
+    client.add_units(AddUnitsRequest { units: vec![unit("مرحبا", "Hello", "")] }).await.unwrap();
+}
