@@ -566,6 +566,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Keys keep the order of ids (so a scan returns units in id order),
+        /// a side key ends with its unit's id, and stored values decode to
+        /// their unit only with their checksum intact.
+        #[test]
+        fn keys_order_like_ids_and_values_round_trip(a: u64, b: u64, hash: u64, text in "[\\PC]{0,30}", flip in 0usize..64) {
+            proptest::prop_assert_eq!(unit_key(a).cmp(&unit_key(b)), a.cmp(&b));
+            proptest::prop_assert_eq!(unit_key(a)[0], UNIT);
+            let side = side_key(Lang::Arabic, SideKey(hash), a);
+            proptest::prop_assert!(side.starts_with(&side_prefix(Lang::Arabic, SideKey(hash))));
+            proptest::prop_assert_eq!(u64::from_be_bytes(side[9..].try_into().unwrap()), a);
+            proptest::prop_assert_ne!(side_prefix(Lang::Arabic, SideKey(hash)), side_prefix(Lang::English, SideKey(hash)));
+            let unit = Unit { id: a, arabic: text.clone(), english: text, ..Unit::default() };
+            let mut value = with_checksum(unit.encode_to_vec());
+            proptest::prop_assert_eq!(decode(&unit_key(a), &value).unwrap(), unit);
+            let at = flip % value.len();
+            value[at] ^= 0x10;
+            proptest::prop_assert!(decode(&unit_key(a), &value).is_err());
+        }
+    }
+
     #[test]
     fn a_unit_whose_bytes_changed_is_refused_naming_it() {
         let dir = tempfile::tempdir().unwrap();

@@ -292,3 +292,33 @@ mod tests {
         assert!(differences("same", "same").is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::text::{tokens, words, Lang};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Folding is idempotent: a folded word folds to itself.
+        #[test]
+        fn folding_twice_changes_nothing(word in "[\\PC]{0,12}", arabic in "[ء-ي\u{064B}-\u{0652}\u{0640}\u{0670}ٱأإآىةؤئ٠-٩۰-۹]{0,12}") {
+            for w in [word, arabic] {
+                let once = fold_word(&w, Folds::ALL);
+                prop_assert_eq!(fold_word(&once, Folds::ALL), once.clone(), "{:?}", w);
+            }
+        }
+
+        /// The words of a text are the surfaces of its tokens, in both
+        /// languages.
+        #[test]
+        fn words_are_the_token_surfaces(text in "[\\PC]{0,40}") {
+            let surfaces = |lang| tokens(&text, lang).into_iter().map(|t| t.surface).collect::<Vec<_>>();
+            prop_assert_eq!(surfaces(Lang::Arabic), words(&text));
+            prop_assert_eq!(surfaces(Lang::English), words(&text));
+        }
+    }
+}
