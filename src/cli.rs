@@ -133,6 +133,18 @@ enum Command {
         #[arg(long, default_value_t = 75)]
         min_score: u32,
     },
+    /// Soak a real server: start one on a temporary database, run a mix of
+    /// lookups, adds, deletions and imports for a while, and check that its
+    /// memory and file descriptors stay flat and that nothing fails but
+    /// deliberate load shedding (exit status 1 otherwise).
+    Soak {
+        /// How long, in seconds.
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Directory of arabic<TAB>english .tsv files: the data.
+        #[arg(long, default_value = "../shared/data/corpus")]
+        corpus: PathBuf,
+    },
     /// Measure lookups: build a memory of N units from the corpus, run Q
     /// seeded queries, print a summary and, last, one JSON line.
     Bench(BenchArgs),
@@ -462,6 +474,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench(args),
+        Command::Soak { seconds, corpus } => soak(seconds, &corpus),
         Command::Stats { db } => {
             let stats = db.open_existing()?.stats();
             for (memory, units) in &stats.memories {
@@ -944,6 +957,53 @@ fn print_matches(matches: &[proto::Match]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn soak(seconds: u64, corpus: &std::path::Path) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!((1..=3600).contains(&seconds), "--seconds: between 1 and 3600");
+    let pairs = dhakira::bench::read_corpus(corpus)?;
+    let db = std::env::temp_dir().join(format!("dhakira-soak-{}", std::process::id()));
+    let mut server = std::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-sample", "--db"])
+        .arg(&db)
+        .env("RUST_LOG", "warn,dhakira::request=off")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the server")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().expect("piped")), &mut line)?;
+    let addr = line.trim().strip_prefix("dhakira listening on ").context("the server did not start")?.to_owned();
+    let pid = server.id();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report =
+        runtime.block_on(dhakira::soak::run(&format!("http://{addr}"), pid, Duration::from_secs(seconds), pairs));
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&db);
+    let report = report?;
+    println!("{:>8} {:>9} {:>5}", "seconds", "RSS MiB", "fds");
+    for s in &report.samples {
+        println!("{:>8.0} {:>9.1} {:>5}", s.seconds, s.rss_mb, s.fds);
+    }
+    println!(
+        "{:.0} s: {} lookups, {} adds, {} imports, {} churns; {} shed (RESOURCE_EXHAUSTED), {} other errors; \
+         RSS end/after warm-up {:.3}; fds {}–{}",
+        report.seconds,
+        report.lookups,
+        report.adds,
+        report.imports,
+        report.churns,
+        report.shed,
+        report.error_count,
+        report.rss_growth,
+        report.fds_min,
+        report.fds_max
+    );
+    for error in &report.errors {
+        println!("error: {error}");
+    }
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {

@@ -16,6 +16,7 @@ mod memory;
 pub mod proto;
 pub mod sample;
 pub mod server;
+pub mod soak;
 pub mod store;
 pub mod text;
 pub mod tmx;

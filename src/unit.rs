@@ -388,8 +388,6 @@ impl Unit {
         let path = |name: &str| field_path(field, name);
         check_segment(&self.arabic, &path("arabic"))?;
         check_segment(&self.english, &path("english"))?;
-        check_overrides(&self.arabic, &path("arabic"))?;
-        check_overrides(&self.english, &path("english"))?;
         memory_name(&self.memory, &path("memory"))?;
         for (name, value) in [
             ("created_by", &self.created_by),
@@ -505,25 +503,6 @@ pub fn check_segment(text: &str, field: &str) -> Result<()> {
         return Err(Error::invalid(field, format!("is {chars} characters long; the limit is {MAX_SEGMENT_CHARS}")));
     }
     check_controls(text, field)
-}
-
-/// Refuses the bidi override characters (U+202D LRO, U+202E RLO) in a
-/// stored text: they reverse the order in which what follows is displayed,
-/// so a translator would approve a text that reads otherwise than it is
-/// ("Trojan Source"). Marks, embeddings and isolates are fine (and are
-/// ignored by matching).
-pub(crate) fn check_overrides(text: &str, field: &str) -> Result<()> {
-    match text.chars().enumerate().find(|&(_, c)| matches!(c, '\u{202D}' | '\u{202E}')) {
-        Some((at, c)) => Err(Error::invalid(
-            field,
-            format!(
-                "contains the bidi override U+{:04X} at character {at}, which changes how the text is displayed; \
-                 use the marks U+200E/U+200F or the isolates U+2066–U+2069",
-                c as u32
-            ),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// Checks a context segment: like a segment, but may be empty (the start
