@@ -242,3 +242,47 @@ async fn malformed_protobuf() {
     let mut client = server.client().await;
     client.add_units(AddUnitsRequest { units: vec![unit("مرحبا", "Hello", "")] }).await.unwrap();
 }
+
+/// Hostile traffic over loopback: metadata far over the 64 KiB bound, idle
+/// connections that send nothing, a client that reads an export slowly.
+/// Each is refused or simply waited out, and a normal client is served
+/// meanwhile.
+#[tokio::test]
+async fn huge_metadata_and_slow_clients_do_not_hurt_others() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let pairs = crate::common::corpus_pairs("ntrex128.tsv", 1000);
+    let units = pairs.iter().map(|(a, e)| unit(a, e, "news")).collect();
+    client.add_units(AddUnitsRequest { units }).await.unwrap();
+
+    // 256 KiB of metadata: refused, and the connection's next call works.
+    let mut request = tonic::Request::new(lookup(&pairs[3].1, "en"));
+    for i in 0..64 {
+        request.metadata_mut().insert(
+            tonic::metadata::MetadataKey::from_bytes(format!("x-pad-{i}").as_bytes()).unwrap(),
+            "p".repeat(4096).parse().unwrap(),
+        );
+    }
+    assert!(client.lookup(request).await.is_err(), "a 256 KiB header block was accepted");
+    let mut fresh = server.client().await;
+    assert_eq!(fresh.lookup(lookup(&pairs[3].1, "en")).await.unwrap().into_inner().matches[0].score, 100);
+
+    // Forty idle connections, and an export read a chunk at a time, slowly.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(&server.addr).await.unwrap());
+    }
+    let mut slow = fresh.export(dhakira::proto::ExportRequest::default()).await.unwrap().into_inner();
+    slow.message().await.unwrap();
+    for (arabic, english) in pairs.iter().take(50) {
+        let best = fresh.lookup(lookup(arabic, "ar")).await.unwrap().into_inner().matches.remove(0);
+        assert_eq!(&best.target, english);
+    }
+    let mut rest = 0;
+    while let Some(chunk) = slow.message().await.unwrap() {
+        rest += chunk.data.len();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(rest > 0);
+    drop(idle);
+}
