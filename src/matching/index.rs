@@ -186,6 +186,59 @@ impl Side {
         out.clear();
         out.extend(words.iter().map(|&w| self.key_of[w as usize]));
     }
+
+    /// This side with only the units of `live` (old slots, in order; the
+    /// new slot of each is its position), and only the words and keys they
+    /// use. No text is read again: word ids are renumbered.
+    fn compacted(&self, live: &[u32]) -> Side {
+        // Old id → string, for the words and keys kept.
+        let mut surface_of: Vec<Option<&str>> = vec![None; self.key_of.len()];
+        for (surface, &id) in &self.surfaces {
+            surface_of[id as usize] = Some(surface);
+        }
+        let mut key_name: Vec<Option<&str>> = vec![None; self.keys.len()];
+        for (key, &id) in &self.keys {
+            key_name[id as usize] = Some(key);
+        }
+        let mut side = Side::default();
+        let mut word_map: Vec<u32> = vec![u32::MAX; self.key_of.len()];
+        let mut key_map: Vec<u32> =
+            (0..self.keys.len() as u32).map(|k| if k < PLACEABLE_KEYS { k } else { u32::MAX }).collect();
+        let mut keys = Vec::new();
+        for (new_slot, &slot) in live.iter().enumerate() {
+            let words = self.words(slot);
+            side.start.push(side.arena.len() as u32);
+            side.len.push(words.len() as u16);
+            keys.clear();
+            for &word in words {
+                if word_map[word as usize] == u32::MAX {
+                    let old_key = self.key_of[word as usize];
+                    if key_map[old_key as usize] == u32::MAX {
+                        let id = side.keys.len() as u32;
+                        side.keys.insert(key_name[old_key as usize].unwrap_or_default().into(), id);
+                        key_map[old_key as usize] = id;
+                    }
+                    let id = side.key_of.len() as u32;
+                    side.surfaces.insert(surface_of[word as usize].unwrap_or_default().into(), id);
+                    side.key_of.push(key_map[old_key as usize]);
+                    word_map[word as usize] = id;
+                }
+                let word = word_map[word as usize];
+                side.arena.push(word);
+                keys.push(side.key_of[word as usize]);
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            for &key in &keys {
+                let key = key as usize;
+                if side.postings.len() <= key {
+                    side.postings.resize_with(key + 1, Vec::new);
+                }
+                side.postings[key].push(new_slot as u32);
+            }
+        }
+        side
+    }
 }
 
 #[derive(Debug, Default)]
@@ -199,7 +252,8 @@ struct MemoryInfo {
 pub struct Index {
     memory_ids: HashMap<String, u32>,
     memories: Vec<MemoryInfo>,
-    /// Slot → unit id; 0 for a deleted unit. Slots are never reused.
+    /// Slot → unit id; 0 for a deleted unit. Slots are never reused, until
+    /// [`Index::compacted`] drops the deleted ones.
     ids: Vec<UnitId>,
     slot_of: HashMap<UnitId, u32>,
     /// Slot → memory.
@@ -285,6 +339,43 @@ impl Index {
     /// True when no unit is indexed.
     pub fn is_empty(&self) -> bool {
         self.slot_of.is_empty()
+    }
+
+    /// Slots of deleted units, still taking room until compaction.
+    pub fn deleted_slots(&self) -> usize {
+        self.ids.len() - self.slot_of.len()
+    }
+
+    /// Whether enough slots are dead (a quarter of them, and at least
+    /// 10,000) that [`Index::compacted`] is worth its time.
+    pub fn needs_compaction(&self) -> bool {
+        let dead = self.deleted_slots();
+        dead >= 10_000 && dead * 4 >= self.ids.len()
+    }
+
+    /// The same index without deleted units, and without the words and keys
+    /// only they used: what building it again from the store would give, up
+    /// to the numbering of slots and ids, without reading any text.
+    pub fn compacted(&self) -> Index {
+        let live: Vec<u32> = (0..self.ids.len() as u32).filter(|&slot| self.ids[slot as usize] != 0).collect();
+        let mut index = Index {
+            memory_ids: self.memory_ids.clone(),
+            memories: self.memories.iter().map(|m| MemoryInfo { name: m.name.clone(), units: m.units }).collect(),
+            facets: self.facets.clone(),
+            facet_ids: self.facet_ids.clone(),
+            arabic: self.arabic.compacted(&live),
+            english: self.english.compacted(&live),
+            ..Index::default()
+        };
+        for (new_slot, &slot) in live.iter().enumerate() {
+            let slot = slot as usize;
+            index.ids.push(self.ids[slot]);
+            index.slot_of.insert(self.ids[slot], new_slot as u32);
+            index.memory_of.push(self.memory_of[slot]);
+            index.facet_of.push(self.facet_of[slot]);
+            index.time_of.push(self.time_of[slot]);
+        }
+        index
     }
 
     /// Units per memory, for memories that hold any, sorted by name.

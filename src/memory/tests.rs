@@ -505,3 +505,42 @@ mod news_quality {
         eprintln!("checked {numbers_checked} numbers (ar→en and en→ar) and {names} Latin names");
     }
 }
+
+#[test]
+fn deleting_most_units_compacts_the_index_and_lookups_still_find_the_rest() {
+    let tm = TranslationMemory::in_memory();
+    let units: Vec<UnitInput> = (0..12_000)
+        .map(|i| UnitInput {
+            arabic: format!("أعلنت الشركة عن النموذج رقم {i}"),
+            english: format!("The company announced model number {i}"),
+            memory: if i < 11_000 { "churn" } else { "kept" }.into(),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in units.chunks(5_000) {
+        tm.add_units(chunk.to_vec()).unwrap();
+    }
+    assert_eq!(tm.delete_memory("churn").unwrap(), 11_000);
+    // The index dropped the dead slots (and the words only they used) once
+    // they were a quarter of it: after the first 10,000 deletions; the last
+    // 1,000 are below the threshold and wait.
+    assert_eq!(tm.shared.index.read().deleted_slots(), 1_000);
+    assert_eq!(tm.stats().total_units, 1_000);
+    let found = tm
+        .lookup(LookupRequest {
+            text: "The company announced model number 11500".into(),
+            source_lang: "en".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!((found[0].score, found[0].unit.memory.as_str()), (100, "kept"));
+    let found = tm
+        .lookup(LookupRequest {
+            text: "أعلنت الشركة عن النموذج رقم 42".into(),
+            source_lang: "ar".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(found.iter().all(|m| m.unit.memory == "kept"));
+    assert_eq!(found[0].score, 98, "{found:?}");
+}

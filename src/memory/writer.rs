@@ -249,6 +249,8 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
                     _ => unreachable!("plans are made in command order"),
                 }
             }
+            // After the answers: nobody waits on it but later writes.
+            compact_index(shared);
             Vec::new()
         }
         Err(err) => {
@@ -328,6 +330,22 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
             }
         }
     }
+}
+
+/// Drops deleted units from the index once they take a quarter of it: the
+/// compacted copy is built under the read lock (lookups go on; only this
+/// thread writes the index) and swapped in.
+fn compact_index(shared: &Shared) {
+    if !shared.indexed || !shared.index.read().needs_compaction() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (compacted, dropped) = {
+        let index = shared.index.read();
+        (index.compacted(), index.deleted_slots())
+    };
+    *shared.index.write() = compacted;
+    tracing::info!(dropped, ms = started.elapsed().as_secs_f64() * 1e3, "index compacted");
 }
 
 /// The state of the store as a group of commands changes it, before any of

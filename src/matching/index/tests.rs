@@ -82,7 +82,25 @@ proptest! {
         let selection = index.selection(&scope);
         let scan = index.scan(&q, &selection, min_score);
         let found = index.candidates(&q, &selection, min_score, usize::MAX);
-        prop_assert_eq!(sorted(found), sorted(scan));
+        prop_assert_eq!(sorted(found.clone()), sorted(scan));
+        // Compaction changes no answer.
+        let compacted = index.compacted();
+        prop_assert_eq!(compacted.deleted_slots(), 0);
+        prop_assert_eq!(compacted.len(), index.len());
+        prop_assert_eq!(compacted.memory_counts(), index.memory_counts());
+        let q = compacted.encode_text(&text, lang);
+        let selection = compacted.selection(&scope);
+        prop_assert_eq!(sorted(compacted.candidates(&q, &selection, min_score, usize::MAX)), sorted(found));
+        let ids = |page: ConcordancePage| page.hits.into_iter().map(|h| (h.id, h.at)).collect::<Vec<_>>();
+        let phrase = tokens(&text, lang);
+        prop_assert_eq!(
+            ids(compacted.concordance(&phrase, lang, &compacted.selection(&Scope::default()), u32::MAX, 1000)),
+            ids(index.concordance(&phrase, lang, &index.selection(&Scope::default()), u32::MAX, 1000))
+        );
+        prop_assert_eq!(
+            compacted.conflicts(&compacted.selection(&Scope::default())),
+            index.conflicts(&index.selection(&Scope::default()))
+        );
     }
 }
 
