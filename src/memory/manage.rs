@@ -209,16 +209,7 @@ impl TranslationMemory {
     /// 100), and how many there are in all.
     pub fn conflicts(&self, memories: &[String], max_groups: u32) -> Result<(Vec<Conflict>, u64)> {
         let memories = lookup::memory_names(memories, "memories")?;
-        let max_groups = match max_groups {
-            0 => 100,
-            n if n as usize <= MAX_CONFLICT_GROUPS => n as usize,
-            n => {
-                return Err(Error::invalid(
-                    "max_groups",
-                    format!("is {n}; it must be between 1 and {MAX_CONFLICT_GROUPS} (0 means 100)"),
-                ))
-            }
-        };
+        let max_groups = count(max_groups, 100, MAX_CONFLICT_GROUPS, "max_groups")?;
         self.check_memories(&memories)?;
         let groups = {
             let index = self.shared.index.read();
@@ -249,16 +240,7 @@ impl TranslationMemory {
         };
         let memories = lookup::memory_names(&request.memories, "memories")?;
         lookup::check_filter(&request.filter, "filter")?;
-        let limit = match request.page_size {
-            0 => 20,
-            n if n as usize <= MAX_PAGE_SIZE => n as usize,
-            n => {
-                return Err(Error::invalid(
-                    "page_size",
-                    format!("is {n}; it must be between 1 and {MAX_PAGE_SIZE} (0 means 20)"),
-                ))
-            }
-        };
+        let limit = count(request.page_size, 20, MAX_PAGE_SIZE, "page_size")?;
         let before = match request.page_token.as_str() {
             "" => u32::MAX,
             token => token
@@ -289,6 +271,16 @@ impl TranslationMemory {
             found.push(ConcordanceHit { unit, lang: hit.lang, spans });
         }
         Ok(Concordance { hits: found, next_page_token: next.map(|slot| format!("s{slot}")).unwrap_or_default() })
+    }
+}
+
+/// A requested count: 0 means `default`, else 1 to `max` (errors name
+/// `field`).
+fn count(value: u32, default: usize, max: usize, field: &str) -> Result<usize> {
+    match value {
+        0 => Ok(default),
+        n if n as usize <= max => Ok(n as usize),
+        n => Err(Error::invalid(field, format!("is {n}; it must be between 1 and {max} (0 means {default})"))),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::{code_name, Metrics};
-use super::{readable, Limits};
+use super::{read_scope, readable, Limits};
 use crate::analysis::{Analysis, AnalyzeRequest};
 use crate::auth::{Keys, Principal, Role};
 use crate::export::{export, ExportFilter};
@@ -399,10 +399,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         request: Request<proto::ConflictsRequest>,
     ) -> Result<Response<proto::ConflictsResponse>, Status> {
         self.unary("Conflicts", request, |tm, principal, r| {
-            let memories = match readable(tm, principal, &r.memories, "memories")? {
-                Some(readable) if readable.is_empty() => return Ok(proto::ConflictsResponse::default()),
-                Some(readable) => readable,
-                None => r.memories,
+            let Some(memories) = read_scope(tm, principal, r.memories)? else {
+                return Ok(proto::ConflictsResponse::default());
             };
             let (conflicts, total) = tm.conflicts(&memories, r.max_groups)?;
             Ok(proto::ConflictsResponse {
@@ -425,10 +423,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         request: Request<proto::ConcordanceRequest>,
     ) -> Result<Response<proto::ConcordanceResponse>, Status> {
         self.unary("Concordance", request, |tm, principal, r| {
-            let memories = match readable(tm, principal, &r.memories, "memories")? {
-                Some(readable) if readable.is_empty() => return Ok(proto::ConcordanceResponse::default()),
-                Some(readable) => readable,
-                None => r.memories,
+            let Some(memories) = read_scope(tm, principal, r.memories)? else {
+                return Ok(proto::ConcordanceResponse::default());
             };
             let request = ConcordanceRequest {
                 text: r.text,
@@ -505,13 +501,10 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         self.unary("Analyze", request, |tm, principal, request| {
             let include_segments = request.include_segments;
             let mut request = AnalyzeRequest::from(request);
-            match readable(tm, principal, &request.memories, "memories")? {
-                Some(readable) if readable.is_empty() => {
-                    return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err())
-                }
-                Some(readable) => request.memories = readable,
-                None => {}
-            }
+            let Some(memories) = read_scope(tm, principal, std::mem::take(&mut request.memories))? else {
+                return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err());
+            };
+            request.memories = memories;
             let mut response = proto::AnalyzeResponse::from(tm.analyze(request)?);
             if !include_segments {
                 response.segments.clear();
@@ -530,11 +523,10 @@ fn lookup_as(
     request: proto::LookupRequest,
 ) -> crate::Result<proto::LookupResponse> {
     let mut request = LookupRequest::from(request);
-    match readable(tm, principal, &request.memories, "memories")? {
-        Some(readable) if readable.is_empty() => return Ok(proto::LookupResponse::default()),
-        Some(readable) => request.memories = readable,
-        None => {}
-    }
+    let Some(memories) = read_scope(tm, principal, std::mem::take(&mut request.memories))? else {
+        return Ok(proto::LookupResponse::default());
+    };
+    request.memories = memories;
     let matches = tm.lookup(request)?;
     Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
 }

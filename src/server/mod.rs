@@ -230,6 +230,22 @@ pub(crate) fn readable(
     principal.readable(named, &memory_names(tm)?, field)
 }
 
+/// The memories a read covers for this caller, as a request's `memories`
+/// field: the named ones (each checked), or when none is named every memory
+/// (an empty list) or the ones it may read. `None` when it may read none:
+/// the answer is empty.
+pub(crate) fn read_scope(
+    tm: &TranslationMemory,
+    principal: &Principal,
+    named: Vec<String>,
+) -> crate::Result<Option<Vec<String>>> {
+    Ok(match readable(tm, principal, &named, "memories")? {
+        Some(readable) if readable.is_empty() => None,
+        Some(readable) => Some(readable),
+        None => Some(named),
+    })
+}
+
 /// The listener's connections, at most `max` open at once: one more is
 /// closed as soon as it is accepted (its client sees the connection drop
 /// and may retry), so a flood of idle connections cannot exhaust file

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::metrics::Metrics;
-use super::readable;
+use super::read_scope;
 use crate::auth::{Keys, Principal, Role};
 use crate::memory::{LookupRequest, Match, TranslationMemory};
 use crate::text::Lang;
@@ -98,11 +98,10 @@ fn observed(rest: &Rest, method: &str, started: std::time::Instant, response: Re
 /// read.
 async fn lookup(tm: TranslationMemory, principal: Principal, mut request: LookupRequest) -> crate::Result<Vec<Match>> {
     tokio::task::spawn_blocking(move || {
-        match readable(&tm, &principal, &request.memories, "memories")? {
-            Some(readable) if readable.is_empty() => return Ok(Vec::new()),
-            Some(readable) => request.memories = readable,
-            None => {}
-        }
+        let Some(memories) = read_scope(&tm, &principal, std::mem::take(&mut request.memories))? else {
+            return Ok(Vec::new());
+        };
+        request.memories = memories;
         tm.lookup(request)
     })
     .await

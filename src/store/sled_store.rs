@@ -276,34 +276,62 @@ fn read_ack(file: &File, path: &Path) -> Result<u64> {
     Ok(u64::from_le_bytes(record[..8].try_into().expect("8 bytes")))
 }
 
+/// Writes applied in sled batches of at most [`MAX_BATCH_KEYS`] keys, for
+/// the migrations.
+struct Batches<'a> {
+    tree: &'a sled::Tree,
+    batch: sled::Batch,
+    keys: usize,
+}
+
+impl<'a> Batches<'a> {
+    fn new(tree: &'a sled::Tree) -> Batches<'a> {
+        Batches { tree, batch: sled::Batch::default(), keys: 0 }
+    }
+
+    fn insert(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.batch.insert(key.as_ref(), value.as_ref());
+        self.count()
+    }
+
+    fn remove(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.batch.remove(key.as_ref());
+        self.count()
+    }
+
+    fn count(&mut self) -> Result<()> {
+        self.keys += 1;
+        if self.keys >= MAX_BATCH_KEYS {
+            self.tree.apply_batch(std::mem::take(&mut self.batch))?;
+            self.keys = 0;
+        }
+        Ok(())
+    }
+
+    /// Applies what is left and flushes.
+    fn finish(self) -> Result<()> {
+        self.tree.apply_batch(self.batch)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+}
+
 /// Schema 1 to 2: side keys for every unit, then the fingerprint keys go,
 /// then the version changes. Every step may be repeated after a crash.
 fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
     tracing::info!("migrating the database from schema 1 to 2 (side keys)");
-    let mut batch = sled::Batch::default();
-    let mut keys = 0;
+    let mut batches = Batches::new(tree);
     for item in tree.scan_prefix([UNIT]) {
         let (key, value) = item?;
         let unit = decode_unchecked(&key, &value)?;
         for lang in [Lang::Arabic, Lang::English] {
-            batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
-        }
-        keys += 2;
-        if keys >= MAX_BATCH_KEYS {
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            keys = 0;
+            batches.insert(side_key(lang, unit.side_key(lang), unit.id), [])?;
         }
     }
     for key in tree.scan_prefix([FINGERPRINT_V1]).keys() {
-        batch.remove(key?);
-        keys += 1;
-        if keys >= MAX_BATCH_KEYS {
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            keys = 0;
-        }
+        batches.remove(key?)?;
     }
-    tree.apply_batch(batch)?;
-    tree.flush()?;
+    batches.finish()?;
     tree.insert(SCHEMA_KEY, &2u32.to_be_bytes())?;
     Ok(())
 }
@@ -312,23 +340,15 @@ fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
 /// bytes are already its checksum was migrated before a crash.
 fn migrate_from_v2(tree: &sled::Tree) -> Result<()> {
     tracing::info!("migrating the database from schema 2 to 3 (checksums)");
-    let mut batch = sled::Batch::default();
-    let mut keys = 0;
+    let mut batches = Batches::new(tree);
     for item in tree.scan_prefix([UNIT]) {
         let (key, value) = item?;
-        if checked(&value).is_some() {
-            continue;
-        }
-        decode_unchecked(&key, &value)?;
-        batch.insert(key, with_checksum(value.to_vec()));
-        keys += 1;
-        if keys >= MAX_BATCH_KEYS {
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            keys = 0;
+        if checked(&value).is_none() {
+            decode_unchecked(&key, &value)?;
+            batches.insert(key, with_checksum(value.to_vec()))?;
         }
     }
-    tree.apply_batch(batch)?;
-    tree.flush()?;
+    batches.finish()?;
     tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
     Ok(())
 }
