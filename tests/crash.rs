@@ -3,7 +3,8 @@
 //! restart, again and again. Every acknowledged unit must be there, a
 //! client's retry of what was not acknowledged must not duplicate anything,
 //! and the index must agree with the store. A control run that acknowledges
-//! before flushing must show losses, so the test can see them.
+//! adds before storing them, and never flushes, must show losses, so the
+//! test can see them.
 //!
 //! `DHAKIRA_CRASH_ROUNDS` sets the rounds (default 20).
 
@@ -193,8 +194,8 @@ async fn crash_test_nothing_acknowledged_is_lost_or_duplicated_across_kill_9() {
     let rounds = std::env::var("DHAKIRA_CRASH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
     let safe = crash_rounds(rounds, &[], true).await;
     assert!(safe.retried > 0, "no kill ever caught a write in flight: {safe:?}");
-    // The control: acknowledging before the flush loses units, and the same
-    // checks see it.
+    // The control: acknowledging before the write is durable loses units,
+    // and the same checks see it.
     let control = crash_rounds(4, &[("DHAKIRA_UNSAFE_NO_FLUSH", "1")], false).await;
     assert!(control.missing > 0, "the control run lost nothing: the test could not see a loss ({control:?})");
     eprintln!("crash test: {rounds} rounds, {safe:?}; control run (no flush), 4 rounds: {control:?}");

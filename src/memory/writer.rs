@@ -217,6 +217,9 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
     let mut planner = Planner::new(shared.store.as_ref());
     let mut writes = Vec::new();
     let outcome = shared.store.check_space().and_then(|()| plan(&mut planner, &mut group)).and_then(|planned| {
+        if crate::store::unsafe_no_flush() {
+            acknowledge_early(&group, &planned);
+        }
         let planned_at = started.elapsed();
         writes = planner.take_writes();
         shared.store.apply(&writes)?;
@@ -291,6 +294,19 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
             unsettled
         }
     }
+}
+
+/// The crash test's control run only (`DHAKIRA_UNSAFE_NO_FLUSH=1`):
+/// answers the adds of a group before any of it is stored, and lets 100 ms
+/// pass, as a server that acknowledges before its writes are durable would.
+/// (The answers sent after the commit then go nowhere.)
+fn acknowledge_early(group: &[Command], planned: &[Planned]) {
+    for (command, planned) in group.iter().zip(planned) {
+        if let (Command::Add(_, _, reply), Planned::Add(added)) = (command, planned) {
+            let _ = reply.try_send(Ok(added.clone()));
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
 }
 
 /// Brings the index up to date with committed writes. The analysis of new

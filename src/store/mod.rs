@@ -8,6 +8,7 @@ mod in_memory;
 mod sled_store;
 
 pub use in_memory::InMemoryStore;
+pub(crate) use sled_store::unsafe_no_flush;
 pub use sled_store::SledStore;
 
 use crate::error::Result;

@@ -78,10 +78,11 @@ const CACHE_BYTES: u64 = 32 << 20;
 /// reopened, never does.
 const MIN_FREE_BYTES: u64 = 64 << 20;
 
-/// `DHAKIRA_UNSAFE_NO_FLUSH=1`: acknowledge writes without making them
-/// durable. Only for the crash test's control run, which must show that
-/// losses are seen when they happen; never set it anywhere else.
-fn unsafe_no_flush() -> bool {
+/// `DHAKIRA_UNSAFE_NO_FLUSH=1`: acknowledge writes before they are stored
+/// and never flush them (the writer answers adds 100 ms before applying
+/// them). Only for the crash test's control run, which must show that losses
+/// are seen when they happen; never set it anywhere else.
+pub(crate) fn unsafe_no_flush() -> bool {
     std::env::var_os("DHAKIRA_UNSAFE_NO_FLUSH").is_some_and(|v| v == "1")
 }
 
