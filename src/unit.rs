@@ -515,7 +515,7 @@ pub(crate) fn check_context(text: &str, field: &str) -> Result<()> {
 }
 
 /// Checks a metadata value: not too long, no control characters.
-pub(crate) fn check_metadata(value: &str, field: &str) -> Result<()> {
+pub fn check_metadata(value: &str, field: &str) -> Result<()> {
     let chars = value.chars().count();
     if chars > MAX_METADATA_CHARS {
         return Err(Error::invalid(field, format!("is {chars} characters long; the limit is {MAX_METADATA_CHARS}")));

@@ -35,7 +35,7 @@
 //! - an import's counts do not add up (`read` = added + updated + duplicates
 //!   + kept_newer + rejected), or a unit batch's rejection reason does not
 //!   start with a field path; import options that pass the server's checks
-//!   (restated here: its `import_options` is private) do not import one
+//!   (`ImportOptions::try_from`) do not import one
 //!   valid unit into the memory, domain and source document they name.
 //!
 //! One memory is shared by all inputs (a `static OnceLock`), seeded with 20
@@ -57,9 +57,9 @@ use dhakira::matching::{Facet, UnitFilter};
 use dhakira::proto;
 use dhakira::proto::import_request::Item;
 use dhakira::text::words;
-use dhakira::unit::{memory_name, MAX_METADATA_CHARS, MAX_SEGMENT_CHARS};
+use dhakira::unit::MAX_SEGMENT_CHARS;
 use dhakira::{
-    ConcordanceRequest, DuplicatePolicy, Error, Lang, LookupRequest, TranslationMemory, UnitEdit, UnitInput,
+    ConcordanceRequest, Error, Lang, LookupRequest, TranslationMemory, UnitEdit, UnitInput,
     MAX_UNITS_PER_REQUEST, MAX_SCORE,
 };
 use libfuzzer_sys::fuzz_target;
@@ -604,40 +604,10 @@ fn check_summary(summary: &dhakira::import::ImportSummary, tm: &TranslationMemor
     assert_eq!(tm.stats().total_units, summary.added - summary.removed, "{}", summary.counts());
 }
 
-/// The options of an import, read as the server reads them (its
-/// `import_options` is private: same rules), then used to import one unit.
+/// The options of an import, checked as the server checks them
+/// (`ImportOptions::try_from`), then used to import one unit.
 fn import_with_options(o: proto::ImportOptions) {
-    let checked = (|| -> Result<ImportOptions, Error> {
-        let memory = match o.memory.as_str() {
-            "" => None,
-            name => Some(memory_name(name, "options.memory")?),
-        };
-        let source_lang = match o.source_lang.as_str() {
-            "" => Lang::English,
-            code => Lang::parse(code, "options.source_lang")?,
-        };
-        let policy = match proto::DuplicatePolicy::try_from(o.policy) {
-            Ok(proto::DuplicatePolicy::Add) => DuplicatePolicy::Add,
-            Ok(proto::DuplicatePolicy::Overwrite) => DuplicatePolicy::Overwrite,
-            Ok(proto::DuplicatePolicy::KeepNewest) => DuplicatePolicy::KeepNewest,
-            Err(_) => return Err(Error::invalid("options.policy", format!("{} is not a duplicate policy", o.policy))),
-        };
-        for (name, value) in
-            [("options.domain", &o.domain), ("options.source_document", &o.source_document), ("options.name", &o.name)]
-        {
-            if !is_metadata(value) {
-                return Err(Error::invalid(name, "too long, or a control character"));
-            }
-        }
-        Ok(ImportOptions {
-            format: Format::parse(&o.format, "options.format")?,
-            memory,
-            policy,
-            source_lang,
-            domain: o.domain.clone(),
-            source_document: if o.source_document.is_empty() { o.name.clone() } else { o.source_document.clone() },
-        })
-    })();
+    let checked = ImportOptions::try_from(o);
     let options = match checked {
         Ok(options) => options,
         Err(err) => {
@@ -670,12 +640,4 @@ fn import_with_options(o: proto::ImportOptions) {
     assert_eq!(unit.memory, options.memory.as_deref().unwrap_or(dhakira::DEFAULT_MEMORY));
     assert_eq!(unit.domain, options.domain);
     assert_eq!(unit.source_document, options.source_document);
-}
-
-/// Whether `value` passes the metadata rule (`unit::check_metadata` is
-/// crate-private: same rule): at most `MAX_METADATA_CHARS` characters, no
-/// control character but tab, line feed and carriage return.
-fn is_metadata(value: &str) -> bool {
-    value.chars().count() <= MAX_METADATA_CHARS
-        && !value.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }

@@ -426,20 +426,12 @@ impl Index {
         let facet = self
             .facets
             .iter()
-            .map(|facet| {
-                let keeps = scope.filter.domains.is_empty() || scope.filter.domains.contains(&facet.domain);
-                let keeps = keeps
-                    && (scope.filter.clients.is_empty() || scope.filter.clients.contains(&facet.client))
-                    && (scope.filter.projects.is_empty() || scope.filter.projects.contains(&facet.project))
-                    && (scope.filter.created_by.is_empty() || scope.filter.created_by.contains(&facet.created_by));
-                keeps.then(|| scope.preference_points(facet).min(255) as u8)
-            })
+            .map(|facet| scope.filter.keeps_facet(facet).then(|| scope.preference_points(facet).min(255) as u8))
             .collect();
         Selection {
             memory,
             facet,
-            after_ms: scope.filter.changed_after_ms,
-            before_ms: scope.filter.changed_before_ms,
+            time: scope.filter.time_bounds(),
             freshness: scope.freshness,
             now_ms: scope.now_ms,
             bonus: scope.bonus,
@@ -457,9 +449,7 @@ impl Index {
         let memory = (*selection.memory.get(self.memory_of[slot] as usize)?)?;
         let facet = (*selection.facet.get(self.facet_of[slot] as usize)?)?;
         let time = self.time_of[slot];
-        if (selection.after_ms != 0 && time < selection.after_ms)
-            || (selection.before_ms != 0 && time >= selection.before_ms)
-        {
+        if !selection.time.keeps_time(time) {
             return None;
         }
         let age = selection.freshness.map_or(0, |f| f.points(time, selection.now_ms));
@@ -734,8 +724,8 @@ pub struct Selection {
     memory: Vec<Option<u8>>,
     /// Metadata combination id → points, `None` when filtered out.
     facet: Vec<Option<u8>>,
-    after_ms: i64,
-    before_ms: i64,
+    /// The filter's change-time bounds.
+    time: super::scope::UnitFilter,
     freshness: Option<super::scope::Freshness>,
     now_ms: i64,
     bonus: u8,

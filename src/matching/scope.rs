@@ -29,15 +29,34 @@ impl UnitFilter {
         *self == UnitFilter::default()
     }
 
-    /// Whether a unit with these metadata passes.
+    /// Whether a unit with these metadata, changed (else created) at
+    /// `time_ms`, passes.
     pub fn keeps(&self, facet: &Facet, time_ms: i64) -> bool {
+        self.keeps_facet(facet) && self.keeps_time(time_ms)
+    }
+
+    /// Whether these metadata pass (the time aside).
+    pub fn keeps_facet(&self, facet: &Facet) -> bool {
         let any = |values: &[String], value: &str| values.is_empty() || values.iter().any(|v| v == value);
         any(&self.domains, &facet.domain)
             && any(&self.clients, &facet.client)
             && any(&self.projects, &facet.project)
             && any(&self.created_by, &facet.created_by)
-            && (self.changed_after_ms == 0 || time_ms >= self.changed_after_ms)
+    }
+
+    /// Whether a unit changed (else created) at `time_ms` passes.
+    pub fn keeps_time(&self, time_ms: i64) -> bool {
+        (self.changed_after_ms == 0 || time_ms >= self.changed_after_ms)
             && (self.changed_before_ms == 0 || time_ms < self.changed_before_ms)
+    }
+
+    /// The time bounds alone.
+    pub fn time_bounds(&self) -> UnitFilter {
+        UnitFilter {
+            changed_after_ms: self.changed_after_ms,
+            changed_before_ms: self.changed_before_ms,
+            ..UnitFilter::default()
+        }
     }
 }
 

@@ -120,59 +120,35 @@ impl TranslationMemory {
         if !self.list_memories()?.iter().any(|m| m.name == name) {
             return Err(Error::not_found("name", format!("no memory is named {name:?}")));
         }
-        let deleted = self.delete_selected(&Scope { memories: None, ..Scope::default() }, Some(&name))?;
+        let deleted = self.delete_ids(self.selected(std::slice::from_ref(&name), UnitFilter::default()))?;
         self.shared.store.remove_memory(&name)?;
         Ok(deleted)
     }
 
     /// Deletes every unit of `memories` (all when empty) that passes the
-    /// filter; returns how many (with `dry_run`, only counts them).
+    /// filter; returns how many (with `dry_run`, only counts them). Every
+    /// memory is checked before anything is deleted.
     pub fn delete_units(&self, memories: &[String], filter: UnitFilter, dry_run: bool) -> Result<u64> {
         let memories = lookup::memory_names(memories, "memories")?;
         lookup::check_filter(&filter, "filter")?;
-        let scope = Scope { filter, ..Scope::default() };
-        if memories.is_empty() {
-            return self.delete_or_count(&scope, dry_run);
-        }
-        let mut total = 0;
-        for name in &memories {
-            self.check_memories(std::slice::from_ref(name))?;
-            total += if dry_run {
-                self.count_selected(&scope, Some(name))?
-            } else {
-                self.delete_selected(&scope, Some(name))?
-            };
-        }
-        Ok(total)
-    }
-
-    fn delete_or_count(&self, scope: &Scope, dry_run: bool) -> Result<u64> {
+        self.check_memories(&memories)?;
+        let ids = self.selected(&memories, filter);
         if dry_run {
-            self.count_selected(scope, None)
-        } else {
-            self.delete_selected(scope, None)
+            return Ok(ids.len() as u64);
         }
+        self.delete_ids(ids)
     }
 
-    /// The ids a scope keeps, restricted to one memory when named.
-    fn selected(&self, scope: &Scope, memory: Option<&str>) -> Vec<UnitId> {
+    /// The ids of the units of `memories` (all when empty) that pass the
+    /// filter.
+    fn selected(&self, memories: &[String], filter: UnitFilter) -> Vec<UnitId> {
         let index = self.shared.index.read();
-        let mut scope = scope.clone();
-        if let Some(name) = memory {
-            match index.memory_id(name) {
-                Some(id) => scope.memories = Some(vec![id]),
-                None => return Vec::new(),
-            }
-        }
-        index.select(&index.selection(&scope))
+        index.select(&scope_of(&index, memories, filter))
     }
 
-    fn count_selected(&self, scope: &Scope, memory: Option<&str>) -> Result<u64> {
-        Ok(self.selected(scope, memory).len() as u64)
-    }
-
-    fn delete_selected(&self, scope: &Scope, memory: Option<&str>) -> Result<u64> {
-        let ids = self.selected(scope, memory);
+    /// Deletes units in write groups of [`DELETE_CHUNK`]; returns how many
+    /// were still there.
+    fn delete_ids(&self, ids: Vec<UnitId>) -> Result<u64> {
         let mut deleted = 0;
         for chunk in ids.chunks(DELETE_CHUNK) {
             deleted += self.writer.delete(chunk.to_vec(), false)? as u64;

@@ -129,17 +129,17 @@ impl Service {
     }
 }
 
-/// A unit the caller holds `role` on (PERMISSION_DENIED naming `unit_id`
-/// otherwise, whether or not it exists: ids of other memories are not
-/// revealed).
-fn unit_with(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role) -> crate::Result<Unit> {
+/// PERMISSION_DENIED naming `unit_id` unless the caller holds `role` on the
+/// unit's memory, whether or not the unit exists (ids of other memories are
+/// not revealed). A caller with `role` everywhere is not checked: the
+/// engine's own call reads the unit (and says NOT_FOUND).
+fn check_unit(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role) -> crate::Result<()> {
+    if principal.can_everywhere(role) {
+        return Ok(());
+    }
     match tm.get_unit(id) {
-        Ok(unit) => {
-            principal.require(role, &unit.memory, "unit_id")?;
-            Ok(unit)
-        }
-        Err(err @ crate::Error::NotFound { .. }) if principal.can_everywhere(role) => Err(err),
-        Err(crate::Error::NotFound { .. }) => Err(principal.require_everywhere(role, "unit_id").unwrap_err()),
+        Ok(unit) => principal.require(role, &unit.memory, "unit_id"),
+        Err(crate::Error::NotFound { .. }) => principal.require_everywhere(role, "unit_id"),
         Err(err) => Err(err),
     }
 }
@@ -172,7 +172,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
 
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
         self.unary("GetUnit", request, |tm, principal, request| {
-            Ok(unit_with(tm, principal, request.unit_id, Role::Read)?.into())
+            check_unit(tm, principal, request.unit_id, Role::Read)?;
+            Ok(tm.get_unit(request.unit_id)?.into())
         })
         .await
     }
@@ -182,7 +183,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         request: Request<proto::DeleteUnitRequest>,
     ) -> Result<Response<proto::DeleteUnitResponse>, Status> {
         self.unary("DeleteUnit", request, |tm, principal, request| {
-            unit_with(tm, principal, request.unit_id, Role::Write)?;
+            check_unit(tm, principal, request.unit_id, Role::Write)?;
             tm.delete_unit(request.unit_id)?;
             Ok(proto::DeleteUnitResponse {})
         })
@@ -211,7 +212,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             let principal = self.principal(request.metadata())?;
             let mut stream = request.into_inner();
             let options = match stream.message().await? {
-                Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => import_options(options)?,
+                Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => ImportOptions::try_from(options)?,
                 Some(_) => {
                     return Err(Status::invalid_argument(
                         "options: the first message of an import must hold the options",
@@ -357,7 +358,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 values: r.unit.map(UnitInput::from).unwrap_or_default(),
                 changed_by: r.changed_by,
             };
-            unit_with(tm, principal, r.unit_id, Role::Write)?;
+            check_unit(tm, principal, r.unit_id, Role::Write)?;
             if edit.fields.iter().any(|f| f == "memory") {
                 let memory = memory_name(&edit.values.memory, "unit.memory")?;
                 principal.require(Role::Write, &memory, "unit.memory")?;
@@ -388,7 +389,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         self.unary("ConfirmUse", request, |tm, principal, r| {
             // A use is what a reader records: plugins that only look up may
             // confirm what they inserted.
-            unit_with(tm, principal, r.unit_id, Role::Read)?;
+            check_unit(tm, principal, r.unit_id, Role::Read)?;
             tm.confirm_use(r.unit_id).map(Into::into)
         })
         .await
@@ -538,42 +539,47 @@ fn counts(summary: &proto::ImportSummary) -> String {
     )
 }
 
-fn import_options(options: proto::ImportOptions) -> Result<ImportOptions, Status> {
-    let memory = match options.memory.as_str() {
-        "" => None,
-        name => Some(memory_name(name, "options.memory")?),
-    };
-    let source_lang = match options.source_lang.as_str() {
-        "" => Lang::English,
-        code => Lang::parse(code, "options.source_lang")?,
-    };
-    let policy = match proto::DuplicatePolicy::try_from(options.policy) {
-        Ok(proto::DuplicatePolicy::Add) => DuplicatePolicy::Add,
-        Ok(proto::DuplicatePolicy::Overwrite) => DuplicatePolicy::Overwrite,
-        Ok(proto::DuplicatePolicy::KeepNewest) => DuplicatePolicy::KeepNewest,
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "options.policy: {} is not a duplicate policy (0 add, 1 overwrite, 2 keep newest)",
-                options.policy
-            )))
+/// The options of an `Import` call, checked (errors name `options.<field>`).
+impl TryFrom<proto::ImportOptions> for ImportOptions {
+    type Error = crate::Error;
+
+    fn try_from(options: proto::ImportOptions) -> crate::Result<ImportOptions> {
+        let memory = match options.memory.as_str() {
+            "" => None,
+            name => Some(memory_name(name, "options.memory")?),
+        };
+        let source_lang = match options.source_lang.as_str() {
+            "" => Lang::English,
+            code => Lang::parse(code, "options.source_lang")?,
+        };
+        let policy = match proto::DuplicatePolicy::try_from(options.policy) {
+            Ok(proto::DuplicatePolicy::Add) => DuplicatePolicy::Add,
+            Ok(proto::DuplicatePolicy::Overwrite) => DuplicatePolicy::Overwrite,
+            Ok(proto::DuplicatePolicy::KeepNewest) => DuplicatePolicy::KeepNewest,
+            Err(_) => {
+                return Err(crate::Error::invalid(
+                    "options.policy",
+                    format!("{} is not a duplicate policy (0 add, 1 overwrite, 2 keep newest)", options.policy),
+                ))
+            }
+        };
+        for (name, value) in [
+            ("options.domain", &options.domain),
+            ("options.source_document", &options.source_document),
+            // The name becomes every unit's source document when that is unset.
+            ("options.name", &options.name),
+        ] {
+            check_metadata(value, name)?;
         }
-    };
-    for (name, value) in [
-        ("options.domain", &options.domain),
-        ("options.source_document", &options.source_document),
-        // The name becomes every unit's source document when that is unset.
-        ("options.name", &options.name),
-    ] {
-        check_metadata(value, name)?;
+        Ok(ImportOptions {
+            format: Format::parse(&options.format, "options.format")?,
+            memory,
+            policy,
+            source_lang,
+            domain: options.domain,
+            source_document: if options.source_document.is_empty() { options.name } else { options.source_document },
+        })
     }
-    Ok(ImportOptions {
-        format: Format::parse(&options.format, "options.format")?,
-        memory,
-        policy,
-        source_lang,
-        domain: options.domain,
-        source_document: if options.source_document.is_empty() { options.name } else { options.source_document },
-    })
 }
 
 /// What the data messages of an import hold.
