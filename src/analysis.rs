@@ -2,7 +2,7 @@
 //! from (segments and words per match band) and pretranslation (each
 //! segment's best match), with each segment's neighbours as its context.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::matching::UnitFilter;
@@ -134,14 +134,13 @@ impl TranslationMemory {
             bands: BANDS.iter().map(|&name| BandCount { name, ..BandCount::default() }).collect(),
             ..Analysis::default()
         };
-        let mut seen: HashSet<Vec<String>> = HashSet::new();
-        let mut firsts: Vec<(Vec<String>, Option<Match>)> = Vec::new();
+        // Each segment seen so far (normalized), with its best match.
+        let mut firsts: HashMap<Vec<String>, Option<Match>> = HashMap::new();
         for (i, text) in document.iter().enumerate() {
             let key = words(text);
             let word_count = key.len();
-            let (band, best) = if seen.contains(&key) {
-                let best = firsts.iter().find(|(k, _)| *k == key).and_then(|(_, m)| m.clone());
-                ("repetitions", best)
+            let (band, best) = if let Some(best) = firsts.get(&key) {
+                ("repetitions", best.clone())
             } else {
                 let best = if key.is_empty() {
                     None
@@ -160,8 +159,7 @@ impl TranslationMemory {
                     };
                     self.lookup(lookup)?.into_iter().next()
                 };
-                seen.insert(key.clone());
-                firsts.push((key, best.clone()));
+                firsts.insert(key, best.clone());
                 (band_of(best.as_ref().map(|m| m.score)), best)
             };
             let count = analysis.bands.iter_mut().find(|b| b.name == band).expect("every band is listed");

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 
-use super::Shared;
+use super::{now_ms, Shared};
 use crate::error::{Error, Result};
 use crate::matching::{
     explain_tokens, similarity, unnormalized, Explanation, Freshness, MetadataField, Penalty, Preference, Scope,
@@ -468,8 +468,4 @@ impl Judge<'_> {
         }
         Ok(others)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::writer::Change;
-use super::{lookup, TranslationMemory};
+use super::{lookup, now_ms, TranslationMemory};
 use crate::error::{Error, Result};
 use crate::matching::{ConcordancePage, Index, Scope, Selection, UnitFilter};
 use crate::store::MemoryRecord;
@@ -289,8 +289,4 @@ fn merge_pages(
     let next = if taken < hits.len() { Some(slot(hits[taken].id) + 1) } else { boundary };
     hits.truncate(taken);
     (hits, next)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

@@ -158,6 +158,11 @@ impl TranslationMemory {
     }
 }
 
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Builds the index from every stored unit. Normalizing and splitting the
 /// text is most of the work, so it runs on every core, a chunk at a time,
 /// while one thread fills the index in id order.

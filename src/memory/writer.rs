@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::Shared;
+use super::{now_ms, Shared};
 use crate::error::{Error, Result};
 use crate::matching::Analyzed;
 use crate::store::{Store, Write};
@@ -661,8 +661,4 @@ fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) -> Vec<UnitId> 
         }
     }
     unread
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
