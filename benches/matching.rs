@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the score function and of candidate generation.
-//! Run with `cargo bench`; reads the corpus from `../shared/data/corpus` (or
-//! `$DHAKIRA_CORPUS`). The end-to-end load generator is `dhakira bench`.
+//! Run with `cargo bench`; reads the corpus from the repository's
+//! `data/corpus` (or `$DHAKIRA_CORPUS`). The end-to-end load generator is `dhakira bench`.
 
 use std::sync::OnceLock;
 
@@ -24,7 +24,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let mut workload = Workload::new(read_corpus(&corpus_dir()).expect("the shared corpus"), 1);
+        let mut workload = Workload::new(read_corpus(&corpus_dir()).expect("the corpus (data/corpus)"), 1);
         let units = workload.units(100_000);
         let mut index = Index::default();
         for (i, u) in units.iter().enumerate() {

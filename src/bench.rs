@@ -16,12 +16,13 @@ use crate::text::Lang;
 use crate::tsv::parse_line;
 use crate::unit::UnitInput;
 
-/// The shared corpus for tests and benchmarks: `$DHAKIRA_CORPUS`, or
-/// `../shared/data/corpus` beside this crate.
+/// The corpus for tests and benchmarks: `$DHAKIRA_CORPUS`, or the
+/// repository's `data/corpus` (real pairs with their licences, see its
+/// README).
 pub fn corpus_dir() -> PathBuf {
     std::env::var_os("DHAKIRA_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpus"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data/corpus"))
 }
 
 /// The pairs of one `arabic<TAB>english` file, malformed lines skipped.

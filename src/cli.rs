@@ -141,9 +141,10 @@ enum Command {
         /// How long, in seconds.
         #[arg(long, default_value_t = 300)]
         seconds: u64,
-        /// Directory of arabic<TAB>english .tsv files: the data.
-        #[arg(long, default_value = "../shared/data/corpus")]
-        corpus: PathBuf,
+        /// Directory of arabic<TAB>english .tsv files: the data (default:
+        /// $DHAKIRA_CORPUS, else the repository's data/corpus).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
     },
     /// Measure lookups: build a memory of N units from the corpus, run Q
     /// seeded queries, print a summary and, last, one JSON line.
@@ -266,9 +267,10 @@ impl From<Policy> for dhakira::DuplicatePolicy {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// Directory of arabic<TAB>english .tsv files.
-    #[arg(long, default_value = "../shared/data/corpus")]
-    corpus: PathBuf,
+    /// Directory of arabic<TAB>english .tsv files (default: $DHAKIRA_CORPUS,
+    /// else the repository's data/corpus).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
     /// Units in the memory (real pairs first, then pairs grown from them).
     #[arg(long, default_value_t = 116_550)]
     units: usize,
@@ -474,7 +476,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench(args),
-        Command::Soak { seconds, corpus } => soak(seconds, &corpus),
+        Command::Soak { seconds, corpus } => soak(seconds, &corpus.unwrap_or_else(dhakira::bench::corpus_dir)),
         Command::Stats { db } => {
             let stats = db.open_existing()?.stats();
             for (memory, units) in &stats.memories {
@@ -1009,7 +1011,7 @@ fn soak(seconds: u64, corpus: &std::path::Path) -> anyhow::Result<ExitCode> {
 fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     use dhakira::bench::{read_corpus, run_grpc, run_in_process, Settings, Workload};
     let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
-    let pairs = read_corpus(&args.corpus)?;
+    let pairs = read_corpus(&args.corpus.clone().unwrap_or_else(dhakira::bench::corpus_dir))?;
     let mut workload = Workload::new(pairs, args.seed);
     let mut units = workload.units(args.units);
     if let Some(path) = &args.write_tmx {

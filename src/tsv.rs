@@ -1,5 +1,5 @@
 //! Tab-separated pairs (`arabic<TAB>english`, one per line, no header), the
-//! format of the shared corpus. Importing is [`crate::import`].
+//! format of the corpus in `data/corpus`. Importing is [`crate::import`].
 
 /// Reads one line into a pair. Blank lines are `Ok(None)`.
 pub fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {

@@ -2,7 +2,7 @@
 //! test starts the real `dhakira` server on 127.0.0.1 with a temporary
 //! database and talks to it with the generated tonic client.
 
-/// Starting servers, clients and reading the shared corpus.
+/// Starting servers, clients and reading the corpus in data/corpus.
 mod common;
 /// kill -9 under concurrent writes and imports, and during start-up
 /// (ignored by default: `.ci/run` runs them).
@@ -11,6 +11,8 @@ mod crash;
 mod errors;
 /// A full disk, an unwritable directory, damaged data.
 mod faults;
+/// The fuzz targets' checks on their saved corpora.
+mod fuzz_replay;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
 mod grpc;
 /// Import and Export over gRPC: streams, policies, round trips.

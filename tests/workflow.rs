@@ -1,6 +1,6 @@
 //! The translator's workflow over gRPC: memories, cascades, metadata,
 //! context, concordance, maintenance, streams and document analysis, on
-//! real news from the shared corpus.
+//! real news from the corpus (data/corpus).
 
 use dhakira::proto::{
     AddUnitsRequest, AnalyzeRequest, ConcordanceRequest, ConfirmUseRequest, ConflictsRequest, CreateMemoryRequest,

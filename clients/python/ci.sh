@@ -9,8 +9,8 @@
 #   DHAKIRA_BIN       the dhakira binary to serve with; unset: `cargo build`
 #                     in the repository (honours CARGO_TARGET_DIR) and use
 #                     ${CARGO_TARGET_DIR:-target}/debug/dhakira
-#   DHAKIRA_CORPUS    folder holding flores200_devtest.tsv; unset: the shared
-#                     corpus beside the repository (../shared/data/corpus)
+#   DHAKIRA_CORPUS    folder holding flores200_devtest.tsv; unset: the
+#                     repository's data/corpus
 #   PYTHON            the interpreter that makes the venv (default python3)
 #
 # Needs only python3 (with its venv module) and cargo. Safe to run again:
@@ -51,7 +51,7 @@ if [ ! -x "$DHAKIRA_BIN" ]; then
     exit 1
 fi
 
-corpus="${DHAKIRA_CORPUS:-$repo/../shared/data/corpus}/flores200_devtest.tsv"
+corpus="${DHAKIRA_CORPUS:-$repo/data/corpus}/flores200_devtest.tsv"
 if [ ! -f "$corpus" ]; then
     echo "ci.sh: $corpus not found (set DHAKIRA_CORPUS to the folder holding it)" >&2
     exit 1

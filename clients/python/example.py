@@ -4,9 +4,8 @@
     python example.py [--addr 127.0.0.1:50051] [--memory example] [FILE.tsv]
 
 FILE.tsv holds arabic<TAB>english per line (default: flores200_devtest.tsv
-of the shared corpus: $DHAKIRA_CORPUS, else ../shared/data/corpus beside the
-repository). The example imports it into the memory "example" with the
-client-streaming Import, prints the summary, then looks up three of its
+of the corpus: $DHAKIRA_CORPUS, else data/corpus in the repository). The
+example imports it into the memory "example" with the client-streaming Import, prints the summary, then looks up three of its
 Arabic sentences exactly, one of them with a word changed, and one English
 sentence, printing score, source and target of each match.
 
@@ -35,7 +34,7 @@ SUBSTITUTE = "البرتقالة"
 
 def default_corpus() -> Path:
     root = os.environ.get("DHAKIRA_CORPUS")
-    base = Path(root) if root else HERE.parent.parent.parent / "shared" / "data" / "corpus"
+    base = Path(root) if root else HERE.parent.parent / "data" / "corpus"
     return base / "flores200_devtest.tsv"
 
 

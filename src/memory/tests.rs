@@ -317,7 +317,7 @@ mod index_equals_scan {
 }
 
 /// The quality check of Arabic-aware matching, on the news files of the
-/// shared corpus (NTREX-128, FLORES-200, TICO-19).
+/// corpus in data/corpus (NTREX-128, FLORES-200, TICO-19).
 mod news_quality {
     use std::collections::HashMap;
 

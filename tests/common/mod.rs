@@ -100,7 +100,7 @@ pub use dhakira::bench::corpus_dir;
 
 /// Up to `limit` pairs from one corpus file, in file order.
 pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
-    let mut pairs = dhakira::bench::read_pairs(&corpus_dir().join(file)).expect("the shared corpus");
+    let mut pairs = dhakira::bench::read_pairs(&corpus_dir().join(file)).expect("the corpus (data/corpus)");
     pairs.truncate(limit);
     pairs
 }

@@ -1,6 +1,6 @@
-//! Explanations on real pairs from the shared corpus: NTREX-128 news
-//! (CC-BY-SA 4.0, Microsoft), FLORES-200 devtest (CC-BY-SA 4.0, NLLB Team),
-//! and software strings from FileZilla, apt and calibre (GPL).
+//! Explanations on real pairs: NTREX-128 news (CC-BY-SA 4.0, Microsoft),
+//! FLORES-200 devtest (CC-BY-SA 4.0, NLLB Team), and a few short software
+//! strings quoted from FileZilla, apt and calibre.
 
 use super::*;
 

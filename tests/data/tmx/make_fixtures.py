@@ -10,10 +10,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 HERE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
-# This script is tests/data/tmx/ in the repository; the corpus is in
-# shared/, next to the repository.
+# This script is tests/data/tmx/ in the repository; the corpus is its
+# data/corpus.
 REPOSITORY = Path(__file__).resolve().parents[3]
-CORPUS = REPOSITORY.parent / "shared/data/corpus/ntrex128.tsv"
+CORPUS = REPOSITORY / "data/corpus/ntrex128.tsv"
 PAIRS = [tuple(line.rstrip("\n").split("\t")) for line in CORPUS.open(encoding="utf-8")]
 
 
