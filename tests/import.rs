@@ -37,37 +37,74 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tmx").join(name)).unwrap()
 }
 
+/// Lookups are answered while an import is in progress, and see what it has
+/// stored so far: the order of events is forced by holding the Import stream
+/// open after its first 6,000 lines (more than one batch of the pipeline),
+/// so the import cannot have finished when the lookups run.
 #[tokio::test]
-async fn a_corpus_imported_over_grpc_while_lookups_run_exports_and_reimports_identically() {
+async fn lookups_are_answered_and_see_stored_batches_while_an_import_is_still_open() {
     let server = Server::on_temp_db();
     let mut client = server.client().await;
-    let tsv = std::fs::read(corpus_dir().join("ntrex128.tsv")).expect("the shared corpus");
-    let lines = tsv.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;
-
-    // Lookups keep being answered while the import streams in.
-    let (first_ar, first_en) = dhakira::bench::read_pairs(&corpus_dir().join("ntrex128.tsv")).unwrap().remove(0);
-    let mut looker = server.client().await;
-    let lookups = tokio::spawn(async move {
-        let mut answered = 0;
-        let mut found = false;
-        for _ in 0..200 {
-            let request = LookupRequest { text: first_ar.clone(), source_lang: "ar".into(), ..Default::default() };
-            let matches = looker.lookup(request).await.unwrap().into_inner().matches;
-            answered += 1;
-            found |= matches.first().is_some_and(|m| m.score == 100 && m.target == first_en);
-            if found {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        (answered, found)
+    let tsv = std::fs::read(corpus_dir().join("tatoeba.tsv")).expect("the corpus (data/corpus)");
+    let lines: Vec<&[u8]> = tsv.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let (head, tail) = lines.split_at(6_000);
+    let joined = |part: &[&[u8]]| part.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect::<Vec<u8>>();
+    let (sender, receiver) = tokio::sync::mpsc::channel(1_000);
+    for request in chunks(options("tsv", "everyday"), &joined(head), 7_777) {
+        sender.send(request).await.unwrap();
+    }
+    let mut importer = server.client().await;
+    let import = tokio::spawn(async move {
+        importer.import(tokio_stream::wrappers::ReceiverStream::new(receiver)).await.map(|r| r.into_inner())
     });
+
+    // Wait (no clock involved) until the first batch is stored: the stream
+    // is still open, so the import is in progress.
+    let (first_ar, first_en) = dhakira::bench::read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap().remove(0);
+    let mut looker = server.client().await;
+    let mut lookups_during_import = 0;
+    loop {
+        let stored = looker.stats(StatsRequest {}).await.unwrap().into_inner().total_units;
+        let request = LookupRequest { text: first_ar.clone(), source_lang: "ar".into(), ..Default::default() };
+        let matches = looker.lookup(request).await.unwrap().into_inner().matches;
+        lookups_during_import += 1;
+        assert!(!import.is_finished(), "the import ended although its stream is still open");
+        if stored > 0 {
+            assert!(stored <= head.len() as u64, "stored {stored} of {} lines sent", head.len());
+            // The first line is in the first stored batch (several
+            // translations of one sentence cost it a point).
+            assert!(
+                matches.iter().any(|m| m.target == first_en && m.score >= 99),
+                "the first line, stored, is not found while the import runs: {matches:?}"
+            );
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(lookups_during_import > 0);
+
+    // Then the rest of the file; the import ends with every line counted.
+    for request in joined(tail).chunks(7_777) {
+        sender.send(ImportRequest { item: Some(Item::Chunk(request.to_vec())) }).await.unwrap();
+    }
+    drop(sender);
+    let summary = import.await.unwrap().unwrap();
+    assert_eq!(summary.read, lines.len() as u64);
+    assert_eq!(summary.added + summary.duplicates + summary.rejected, lines.len() as u64, "{summary:?}");
+    let stats = client.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.total_units, summary.added);
+}
+
+#[tokio::test]
+async fn a_corpus_imported_over_grpc_exports_and_reimports_identically() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let tsv = std::fs::read(corpus_dir().join("ntrex128.tsv")).expect("the corpus (data/corpus)");
+    let lines = tsv.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;
     let summary = import(&mut client, chunks(options("tsv", "news"), &tsv, 7_777)).await.unwrap();
     assert_eq!(summary.read, lines);
     assert_eq!(summary.added + summary.duplicates, lines);
     assert!(summary.added > 1_300, "{summary:?}");
-    let (answered, found) = lookups.await.unwrap();
-    assert!(answered > 0 && found, "lookups answered: {answered}, imported sentence found: {found}");
 
     // The export, imported on a second server, gives the same units back.
     let tmx = export(&mut client, ExportRequest { memories: vec!["news".into()], ..Default::default() }).await;
