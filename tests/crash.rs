@@ -223,14 +223,18 @@ fn crash_test_a_kill_during_start_up_loses_nothing() {
         });
     }
     // Killed again and again while it opens the database and builds the
-    // index (20,000 units: a few hundred milliseconds).
+    // index (20,000 units: a few hundred milliseconds). A kill landed during
+    // start-up when the server had not yet said it listens (its first line
+    // on stdout, written once the index is built): count those, since a
+    // test whose kills all came after start-up would prove nothing.
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut during_start_up = 0;
     for _ in 0..20 {
         let mut child = crate::common::Reaped(
             std::process::Command::new(env!("CARGO_BIN_EXE_dhakira"))
                 .args(["serve", "--addr", "127.0.0.1:0", "--no-sample", "--db"])
                 .arg(&db)
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -238,7 +242,12 @@ fn crash_test_a_kill_during_start_up_loses_nothing() {
         std::thread::sleep(Duration::from_millis(rng.random_range(0..400)));
         child.kill().unwrap();
         child.wait().unwrap();
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut said).unwrap();
+        during_start_up += usize::from(!said.contains("dhakira listening on"));
     }
+    assert!(during_start_up > 0, "no kill landed before the server was listening");
+    eprintln!("kill during start-up: {during_start_up} of 20 kills landed before the server listened");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let server = Server::start(&db);
