@@ -98,7 +98,10 @@ pub trait Store: Send + Sync + 'static {
     fn remove_memory(&self, name: &str) -> Result<()>;
 }
 
-/// The conformance suite every [`Store`] implementation passes.
+/// The conformance suite every [`Store`] implementation passes: the
+/// trait's contract (reads see applied writes, each write atomic, scans in
+/// id order), memory records, durability across a crash, recovery after a
+/// failed write, the free-space check and the acknowledgment record.
 #[cfg(test)]
 mod conformance {
     use super::*;
@@ -174,8 +177,200 @@ mod conformance {
         assert!(store.ids_with_side(Lang::Arabic, other_memory.side_key(Lang::Arabic)).unwrap().is_empty());
     }
 
+    /// What the suite needs of a store beyond the trait: to be opened again
+    /// after a crash, to lose a flushed commit as a damaged log would, and
+    /// to run out of room.
+    pub trait Subject: Sized {
+        type S: Store;
+        fn store(&self) -> &Self::S;
+        /// Opened again after a crash: what was flushed survives; what was
+        /// not may or may not.
+        fn crash(self) -> Result<Self>;
+        /// Opened again after its storage lost the last flushed commit.
+        fn lose_last_commit(self) -> Result<Self>;
+        /// No room left for writes.
+        fn fill(&mut self);
+    }
+
+    fn record(name: &str, description: &str) -> MemoryRecord {
+        MemoryRecord { name: name.into(), description: description.into(), created_at_ms: 1_000 }
+    }
+
+    /// Present with its side keys, or absent with none: never half a unit.
+    fn whole_or_gone(store: &dyn Store, unit: &Unit) -> bool {
+        let sides = [Lang::Arabic, Lang::English].map(|lang| store.ids_with_side(lang, unit.side_key(lang)).unwrap());
+        match store.get(unit.id).unwrap() {
+            Some(stored) => stored == *unit && sides.iter().all(|ids| ids.contains(&unit.id)),
+            None => sides.iter().all(|ids| !ids.contains(&unit.id)),
+        }
+    }
+
+    pub fn memory_records_are_kept_by_name_and_durable_on_return<H: Subject>(subject: H) {
+        let store = subject.store();
+        store.put_memory(&record("news", "")).unwrap();
+        store.put_memory(&record("acme", "client")).unwrap();
+        store.put_memory(&record("news", "world news")).unwrap();
+        store.put_memory(&record("gone", "")).unwrap();
+        store.remove_memory("gone").unwrap();
+        store.remove_memory("never-created").unwrap();
+        let expected = vec![record("acme", "client"), record("news", "world news")];
+        assert_eq!(store.memories().unwrap(), expected);
+        // No flush: records are durable when their call returns.
+        let subject = subject.crash().unwrap();
+        assert_eq!(subject.store().memories().unwrap(), expected);
+    }
+
+    pub fn flushed_writes_survive_a_crash_and_ids_are_never_reused<H: Subject>(subject: H) {
+        let store = subject.store();
+        let kept = unit(store, "news", "خبر أول", "First news");
+        let deleted = unit(store, "news", "خبر ثان", "Second news");
+        store.apply(&[Write::Put(kept.clone()), Write::Put(deleted.clone())]).unwrap();
+        store.flush().unwrap();
+        store.apply(&[Write::Delete(deleted.clone())]).unwrap();
+        store.flush().unwrap();
+        let unflushed = unit(store, "news", "خبر ثالث", "Third news");
+        store.apply(&[Write::Put(unflushed.clone())]).unwrap();
+        let subject = subject.crash().unwrap();
+        let store = subject.store();
+        assert_eq!(store.get(kept.id).unwrap(), Some(kept.clone()));
+        assert!(whole_or_gone(store, &kept) && whole_or_gone(store, &unflushed));
+        assert_eq!(store.get(deleted.id).unwrap(), None, "a flushed deletion came back");
+        assert!(store.next_id().unwrap() > unflushed.id, "an id was handed out twice");
+    }
+
+    pub fn recover_gets_back_to_what_was_flushed_and_takes_writes_again<H: Subject>(subject: H) {
+        let store = subject.store();
+        let flushed = unit(store, "m", "نص محفوظ", "kept text");
+        store.apply(&[Write::Put(flushed.clone())]).unwrap();
+        store.flush().unwrap();
+        let replaced = Unit { english: "changed text".into(), ..flushed.clone() };
+        let added = unit(store, "m", "نص جديد", "new text");
+        store
+            .apply(&[Write::Replace { old: flushed.clone(), new: replaced.clone() }, Write::Put(added.clone())])
+            .unwrap();
+        store.recover().unwrap();
+        // Each write is atomic: the unit is one version or the other, whole.
+        let now = store.get(flushed.id).unwrap().expect("a flushed unit survives recovery");
+        assert!(now == flushed || now == replaced, "{now:?}");
+        assert!(whole_or_gone(store, &now) && whole_or_gone(store, &added));
+        let later = unit(store, "m", "نص لاحق", "later text");
+        store.apply(&[Write::Put(later.clone())]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.get(later.id).unwrap(), Some(later.clone()));
+        let scanned: Vec<UnitId> = all(store).iter().map(|u| u.id).collect();
+        let readable: Vec<UnitId> =
+            [flushed.id, added.id, later.id].into_iter().filter(|&id| store.get(id).unwrap().is_some()).collect();
+        assert_eq!(scanned, readable);
+    }
+
+    pub fn a_full_store_refuses_writes_before_they_start_and_keeps_reads<H: Subject>(mut subject: H) {
+        let stored = unit(subject.store(), "m", "نص", "text");
+        subject.store().check_space().unwrap();
+        subject.store().apply(&[Write::Put(stored.clone())]).unwrap();
+        subject.store().flush().unwrap();
+        subject.store().put_memory(&record("m", "")).unwrap();
+        subject.fill();
+        let store = subject.store();
+        assert!(matches!(store.check_space(), Err(crate::Error::DiskFull(_))), "{:?}", store.check_space());
+        assert_eq!(store.get(stored.id).unwrap(), Some(stored.clone()));
+        assert_eq!(all(store), vec![stored]);
+        assert_eq!(store.memories().unwrap(), vec![record("m", "")]);
+    }
+
+    pub fn a_store_that_lost_an_acknowledged_commit_is_refused<H: Subject>(subject: H) {
+        let store = subject.store();
+        for n in 0..3 {
+            let u = unit(store, "m", &format!("جملة {n}"), &format!("sentence {n}"));
+            store.apply(&[Write::Put(u)]).unwrap();
+            store.flush().unwrap();
+        }
+        let subject = subject.crash().expect("a store with every acknowledged commit opens");
+        match subject.lose_last_commit() {
+            Err(crate::Error::Corrupt { reason, .. }) => {
+                assert!(reason.contains("acknowledged"), "{reason}")
+            }
+            Err(other) => panic!("refused for another reason: {other}"),
+            Ok(_) => panic!("a store missing an acknowledged commit was opened"),
+        }
+    }
+
+    struct Memory(InMemoryStore);
+
+    impl Subject for Memory {
+        type S = InMemoryStore;
+        fn store(&self) -> &InMemoryStore {
+            &self.0
+        }
+        fn crash(self) -> Result<Memory> {
+            self.0.reopened().map(Memory)
+        }
+        fn lose_last_commit(self) -> Result<Memory> {
+            self.0.lose_last_commit();
+            self.crash()
+        }
+        fn fill(&mut self) {
+            let units = all(&self.0).len();
+            let full = InMemoryStore::with_room(units);
+            let mut writes: Vec<Write> = all(&self.0).into_iter().map(Write::Put).collect();
+            writes.sort_by_key(Write::id);
+            full.apply(&writes).unwrap();
+            full.flush().unwrap();
+            for record in self.0.memories().unwrap() {
+                full.put_memory(&record).unwrap();
+            }
+            self.0 = full;
+        }
+    }
+
+    struct Sled {
+        dir: tempfile::TempDir,
+        store: Option<SledStore>,
+    }
+
+    impl Sled {
+        fn new() -> Sled {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
+            Sled { dir, store: Some(store) }
+        }
+
+        /// Opens the directory again once sled has let go of its lock (its
+        /// flusher thread may hold it a moment after the drop).
+        fn reopen(mut self) -> Result<Sled> {
+            drop(self.store.take());
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                match SledStore::open(self.dir.path()) {
+                    Err(crate::Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(20))
+                    }
+                    opened => break Ok(Sled { store: Some(opened?), ..self }),
+                }
+            }
+        }
+    }
+
+    impl Subject for Sled {
+        type S = SledStore;
+        fn store(&self) -> &SledStore {
+            self.store.as_ref().unwrap()
+        }
+        fn crash(self) -> Result<Sled> {
+            self.reopen()
+        }
+        fn lose_last_commit(mut self) -> Result<Sled> {
+            let store = self.store.take().unwrap();
+            store.lose_last_commit();
+            drop(store);
+            self.reopen()
+        }
+        fn fill(&mut self) {
+            self.store.as_mut().unwrap().set_min_free(u64::MAX);
+        }
+    }
+
     macro_rules! suite {
-        ($name:ident, $make:expr) => {
+        ($name:ident, $make:expr, $subject:expr) => {
             mod $name {
                 use super::*;
                 #[test]
@@ -198,14 +393,38 @@ mod conformance {
                     let (_guard, store) = $make;
                     super::same_side_keeps_both_ids(&store);
                 }
+                #[test]
+                fn memory_records_are_kept_by_name_and_durable_on_return() {
+                    super::memory_records_are_kept_by_name_and_durable_on_return($subject);
+                }
+                #[test]
+                fn flushed_writes_survive_a_crash_and_ids_are_never_reused() {
+                    super::flushed_writes_survive_a_crash_and_ids_are_never_reused($subject);
+                }
+                #[test]
+                fn recover_gets_back_to_what_was_flushed_and_takes_writes_again() {
+                    super::recover_gets_back_to_what_was_flushed_and_takes_writes_again($subject);
+                }
+                #[test]
+                fn a_full_store_refuses_writes_before_they_start_and_keeps_reads() {
+                    super::a_full_store_refuses_writes_before_they_start_and_keeps_reads($subject);
+                }
+                #[test]
+                fn a_store_that_lost_an_acknowledged_commit_is_refused() {
+                    super::a_store_that_lost_an_acknowledged_commit_is_refused($subject);
+                }
             }
         };
     }
 
-    suite!(in_memory, ((), InMemoryStore::default()));
-    suite!(sled, {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        (dir, store)
-    });
+    suite!(in_memory, ((), InMemoryStore::default()), Memory(InMemoryStore::default()));
+    suite!(
+        sled,
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SledStore::open(dir.path()).unwrap();
+            (dir, store)
+        },
+        Sled::new()
+    );
 }

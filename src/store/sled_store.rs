@@ -239,6 +239,23 @@ impl SledStore {
         Ok(())
     }
 
+    /// Writes below this much free space are refused (tests of a full disk).
+    #[cfg(test)]
+    pub(crate) fn set_min_free(&mut self, bytes: u64) {
+        self.min_free = bytes;
+    }
+
+    /// Takes the last group commit out of the count sled holds, as a
+    /// damaged or truncated log would, leaving the acknowledgment record as
+    /// it is (tests of the check at start-up).
+    #[cfg(test)]
+    pub(crate) fn lose_last_commit(&self) {
+        let inner = self.inner().unwrap();
+        let commits = inner.commits().unwrap();
+        inner.tree.insert(COMMITS_KEY, &commits.saturating_sub(1).to_be_bytes()).unwrap();
+        inner.db.flush().unwrap();
+    }
+
     /// Records `commits` acknowledged group commits, durably.
     fn write_ack(&self, commits: u64) -> Result<()> {
         let mut record = [0u8; 12];
