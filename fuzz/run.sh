@@ -5,6 +5,7 @@
 #   fuzz/run.sh --target TARGET [SECONDS] [LIBFUZZER_ARGS...]
 #   fuzz/run.sh --all [SECONDS] [LIBFUZZER_ARGS...]          (each target for SECONDS)
 #   DHAKIRA_FUZZ_TARGET=TARGET fuzz/run.sh [SECONDS] ...
+#   fuzz/run.sh --seed DIR     (writes each target's seeds into DIR/TARGET, no fuzzing)
 #
 # Targets: tmx_reader (the TMX reader), normalizer (text analysis: words,
 # tokens, segments), request_validation (gRPC requests decoded, validated and
@@ -19,7 +20,7 @@
 #
 # tmx_reader seeds: tests/data/tmx/*.tmx and generated documents at the
 # reader's limits. normalizer seeds: lines of the shared corpus
-# ($DHAKIRA_CORPUS, else ../shared/data/corpus beside the repository; skipped
+# ($DHAKIRA_CORPUS, else the repository's data/corpus; skipped
 # when absent). request_validation seeds: protobuf messages written below.
 #
 # DHAKIRA_FUZZ_REV=<git revision> fuzzes that commit of the library instead
@@ -37,6 +38,7 @@ usage() {
 usage: $0 [SECONDS] [TARGET] [LIBFUZZER_ARGS...]
        $0 --target TARGET [SECONDS] [LIBFUZZER_ARGS...]
        $0 --all [SECONDS] [LIBFUZZER_ARGS...]
+       $0 --seed DIR
 SECONDS: a positive integer (default 600), per target. TARGET: ${targets[*]}
 (default \$DHAKIRA_FUZZ_TARGET, else tmx_reader).
 EOF
@@ -51,12 +53,14 @@ is_target() {
 
 selected=()
 all=false
+seed_dir=""
 target="${DHAKIRA_FUZZ_TARGET:-}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --all) all=true; shift ;;
         --target) [ $# -ge 2 ] || usage; target="$2"; shift 2 ;;
         --target=*) target="${1#--target=}"; shift ;;
+        --seed) [ $# -ge 2 ] || usage; seed_dir="$2"; shift 2 ;;
         -h | --help) usage ;;
         *) break ;;
     esac
@@ -81,11 +85,6 @@ else
     target="${target:-tmx_reader}"
     is_target "$target" || { echo "unknown target: $target" >&2; usage; }
     selected=("$target")
-fi
-
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "installing cargo-fuzz…" >&2
-    cargo install cargo-fuzz --locked
 fi
 
 # --- Seeds -------------------------------------------------------------------
@@ -129,7 +128,7 @@ seed_tmx_reader() { # seed_tmx_reader CORPUS
 }
 
 seed_normalizer() { # seed_normalizer CORPUS
-    local corpus="$1" texts="${DHAKIRA_CORPUS:-$repo_dir/../shared/data/corpus}" name file
+    local corpus="$1" texts="${DHAKIRA_CORPUS:-$repo_dir/data/corpus}" name file
     # Real news sentences, each side alone, and paragraphs of ten lines (for
     # segmentation); software strings with placeholders and tags.
     for name in ntrex128 flores200_devtest; do
@@ -145,7 +144,7 @@ seed_normalizer() { # seed_normalizer CORPUS
         [ -e "$corpus/seed-$name-paragraph-ar" ] || head -n 10 "$file" | cut -f1 >"$corpus/seed-$name-paragraph-ar"
         [ -e "$corpus/seed-$name-paragraph-en" ] || head -n 10 "$file" | cut -f2 >"$corpus/seed-$name-paragraph-en"
     done
-    file="$texts/l10n_gnome.tsv"
+    file="$texts/l10n_django.tsv"
     if [ -f "$file" ] && [ ! -e "$corpus/seed-l10n-1-ar" ]; then
         grep -m 50 -E '%[0-9$.]*[a-zA-Z]|\{[a-z0-9_]*\}|<[a-z]+>' "$file" | awk -F'\t' -v p="$corpus/seed-l10n-" '{
             printf "%s", $1 > (p NR "-ar"); close(p NR "-ar")
@@ -216,6 +215,19 @@ seed_request_validation() { # seed_request_validation CORPUS
     pb_seed import-tmx 6 "$(pb_str 2 '<?xml version="1.0"?><tmx version="1.4"><header srclang="ar"/><body><tu tuid="7"><prop type="x-dhakira-memory">news</prop><tuv xml:lang="ar"><seg>مرحبا <ph>x</ph></seg></tuv><tuv xml:lang="en"><seg>Hello</seg></tuv></tu></body></tmx>')"
     pb_seed import-units 6 "$(pb_msg 3 "$(pb_msg 1 "$(pb_str 1 'شكرا')$(pb_str 2 'Thanks')")$(pb_msg 1 "$(pb_str 2 'no Arabic')")")"
 }
+
+if [ -n "$seed_dir" ]; then
+    for target in "${targets[@]}"; do
+        mkdir -p "$seed_dir/$target"
+        "seed_$target" "$seed_dir/$target"
+    done
+    exit 0
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz…" >&2
+    cargo install cargo-fuzz --locked
+fi
 
 # --- Build directory ---------------------------------------------------------
 
