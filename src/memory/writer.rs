@@ -189,9 +189,6 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
     // with them before the next commit.
     let mut unsettled: Vec<UnitId> = Vec::new();
     while let Ok(first) = commands.recv() {
-        if !unsettled.is_empty() {
-            unsettled = reconcile(shared, std::mem::take(&mut unsettled).into_iter());
-        }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match commands.try_recv() {
@@ -199,7 +196,7 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        unsettled.extend(commit(shared, group));
+        unsettled = commit(shared, group, unsettled);
     }
 }
 
@@ -210,13 +207,21 @@ enum Planned {
     Change(Result<Box<Unit>>),
 }
 
-/// Commits a group; returns the units whose state could not be read back
-/// after a failure (see [`reconcile`]).
-fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
+/// Commits a group, once the index agrees with the store on the
+/// `unsettled` units of earlier failures; returns the units whose state
+/// could not be read back after a failure (see [`reconcile`]).
+fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) -> Vec<UnitId> {
     let started = std::time::Instant::now();
     let mut planner = Planner::new(shared.store.as_ref());
     let mut writes = Vec::new();
-    let outcome = shared.store.check_space().and_then(|()| plan(&mut planner, &mut group)).and_then(|planned| {
+    // The space check first: it reopens a store that a failed write left
+    // open for reads only, whose state the index can then catch up with.
+    let ready = shared.store.check_space().map(|()| {
+        if !unsettled.is_empty() {
+            unsettled = reconcile(shared, std::mem::take(&mut unsettled).into_iter());
+        }
+    });
+    let outcome = ready.and_then(|()| plan(&mut planner, &mut group)).and_then(|planned| {
         if crate::store::unsafe_no_flush() {
             acknowledge_early(&group, &planned);
         }
@@ -254,7 +259,7 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
             }
             // After the answers: nobody waits on it but later writes.
             compact_index(shared);
-            Vec::new()
+            unsettled
         }
         Err(err) => {
             match &err {
@@ -268,12 +273,17 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
             // Back to what is durable (sled keeps failing after an I/O
             // error until it is reopened), then the index agrees with it.
             // (Nothing to do when the group was refused before any write.)
+            // A store that could not be reopened yet: the units are
+            // settled once it is (before the next commit).
             if !writes.is_empty() {
-                if let Err(again) = shared.store.recover() {
-                    tracing::error!(error = %again, "cannot reopen the database yet; the next write tries again");
+                match shared.store.recover() {
+                    Ok(()) => unsettled.extend(reconcile(shared, writes.iter().map(Write::id))),
+                    Err(again) => {
+                        tracing::warn!(error = %again, "cannot reopen the database yet; the next write tries again");
+                        unsettled.extend(writes.iter().map(Write::id));
+                    }
                 }
             }
-            let unsettled = reconcile(shared, writes.iter().map(Write::id));
             for command in group {
                 let failed = Err(match &err {
                     Error::DiskFull(message) => Error::DiskFull(message.clone()),

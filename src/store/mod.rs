@@ -79,7 +79,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// After a failed [`Store::apply`] or [`Store::flush`]: gets the store
     /// back to what is durable, ready for writes again (writes that were
-    /// not flushed are gone; none was acknowledged).
+    /// not flushed are gone; none was acknowledged), and readable even on
+    /// a full disk. [`Store::check_space`] may refuse writes until there is
+    /// room again.
     fn recover(&self) -> Result<()> {
         Ok(())
     }
