@@ -257,3 +257,45 @@ async fn acknowledged_writes_missing_from_the_store_are_detected_at_start_up() {
     let stderr = refused(&db);
     assert!(stderr.contains("dhakira-acknowledged is damaged"), "{stderr}");
 }
+
+#[tokio::test]
+async fn creating_and_deleting_memories_waits_for_free_space_like_every_write() {
+    use dhakira::proto::{CreateMemoryRequest, DeleteMemoryRequest, ListMemoriesRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let create = |name: &str| CreateMemoryRequest { name: name.into(), description: "d".into() };
+    let server = Server::start(&db);
+    let mut client = server.client().await;
+    client.create_memory(create("kept")).await.unwrap();
+    // Sixteen creations of one name at once: exactly one is made.
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let mut client = client.clone();
+        let request = create("raced");
+        attempts.spawn(async move { client.create_memory(request).await.map(|_| ()).map_err(|s| s.code()) });
+    }
+    let results = attempts.join_all().await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || *r == Err(Code::AlreadyExists)), "{results:?}");
+    drop(server);
+
+    // A disk with less free space than writes need (every disk has less
+    // than this) refuses memory records as it refuses units.
+    let server = Server::start_env(&db, &["--no-sample"], &[("DHAKIRA_MIN_FREE_MB", "100000000")]);
+    let mut client = server.client().await;
+    let status = client.create_memory(create("new")).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    assert!(status.message().contains("writes need 100000000 MiB"), "{}", status.message());
+    let status = client.delete_memory(DeleteMemoryRequest { name: "kept".into() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    let names: Vec<String> = client
+        .list_memories(ListMemoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .memories
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["kept", "raced"]);
+}

@@ -92,11 +92,12 @@ pub trait Store: Send + Sync + 'static {
     /// The memory records, by name.
     fn memories(&self) -> Result<Vec<MemoryRecord>>;
 
-    /// Stores a memory record (replacing one of that name); durable on
-    /// return.
+    /// Stores a memory record (replacing one of that name); durable after
+    /// [`Store::flush`].
     fn put_memory(&self, record: &MemoryRecord) -> Result<()>;
 
-    /// Removes a memory record, if there is one; durable on return.
+    /// Removes a memory record, if there is one; durable after
+    /// [`Store::flush`].
     fn remove_memory(&self, name: &str) -> Result<()>;
 }
 

@@ -623,14 +623,12 @@ impl Store for SledStore {
     fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
         let inner = self.inner()?;
         inner.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
-        inner.memories.flush()?;
         Ok(())
     }
 
     fn remove_memory(&self, name: &str) -> Result<()> {
         let inner = self.inner()?;
         inner.memories.remove(name.as_bytes())?;
-        inner.memories.flush()?;
         Ok(())
     }
 }
