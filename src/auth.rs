@@ -130,6 +130,16 @@ impl Principal {
         Err(self.denied(field, format!("{} on every memory (name the memories)", role.name())))
     }
 
+    /// `PERMISSION_DENIED` for a unit named by id that is not in a memory
+    /// where the key holds `role`, or does not exist: both get this one
+    /// answer, which names no memory.
+    pub fn denied_unit(&self, role: Role, id: u64, field: &str) -> Error {
+        self.denied(
+            field,
+            format!("{} on unit {id} (it is in no memory the key may {0}, or there is no such unit)", role.name()),
+        )
+    }
+
     fn denied(&self, field: &str, needed: String) -> Error {
         let who = self.name.as_deref().unwrap_or("anonymous");
         Error::PermissionDenied { field: field.to_owned(), reason: format!("the key {who:?} lacks {needed}") }

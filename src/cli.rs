@@ -65,9 +65,12 @@ enum Command {
         /// reach the port may read and change every memory).
         #[arg(long)]
         insecure: bool,
+        #[command(flatten)]
+        browsers: BrowserArgs,
         /// A TOML file with any of: addr, db, no_sample, drain_seconds,
         /// log_format, max_in_flight, request_timeout, max_connections, keys,
-        /// tls_cert, tls_key. Flags and DHAKIRA_* variables override it.
+        /// tls_cert, tls_key, cors_origin, allowed_host, jsonp. Flags and
+        /// DHAKIRA_* variables override it.
         #[arg(long, env = "DHAKIRA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -156,6 +159,26 @@ enum Command {
     },
 }
 
+/// What web browsers may do (see README, "Browsers"). By default no web
+/// page of another origin may call the server.
+#[derive(Debug, Args)]
+struct BrowserArgs {
+    /// Let web pages of this origin (scheme://host[:port], e.g.
+    /// https://weblate.example.org) call the server: CORS (repeatable;
+    /// DHAKIRA_CORS_ORIGIN takes a comma-separated list).
+    #[arg(long = "cors-origin", env = "DHAKIRA_CORS_ORIGIN", value_delimiter = ',')]
+    cors_origin: Vec<String>,
+    /// Answer to this host name too (besides localhost, 127.0.0.1, [::1]
+    /// and the address listened on), e.g. the name clients or a proxy use;
+    /// `*` for every name (repeatable; DHAKIRA_ALLOWED_HOST: comma-separated).
+    #[arg(long = "allowed-host", env = "DHAKIRA_ALLOWED_HOST", value_delimiter = ',')]
+    allowed_host: Vec<String>,
+    /// Serve amaGama's JSONP (jsoncallback=) for old browser clients: any
+    /// web page can then read the memory through it.
+    #[arg(long, env = "DHAKIRA_JSONP")]
+    jsonp: bool,
+}
+
 #[derive(Debug, Args)]
 struct DocumentArgs {
     /// The document: UTF-8 plain text, one paragraph per line.
@@ -229,6 +252,9 @@ struct Config {
     keys: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    cors_origin: Option<Vec<String>>,
+    allowed_host: Option<Vec<String>>,
+    jsonp: Option<bool>,
 }
 
 impl Config {
@@ -370,6 +396,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             mut tls_cert,
             mut tls_key,
             insecure,
+            mut browsers,
             config,
         } => {
             if let Some(path) = &config {
@@ -411,6 +438,15 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 if file.tls_key.is_some() && unset("tls_key") {
                     tls_key = file.tls_key;
                 }
+                if let Some(value) = file.cors_origin.filter(|_| unset("cors_origin")) {
+                    browsers.cors_origin = value;
+                }
+                if let Some(value) = file.allowed_host.filter(|_| unset("allowed_host")) {
+                    browsers.allowed_host = value;
+                }
+                if let Some(value) = file.jsonp.filter(|_| unset("jsonp")) {
+                    browsers.jsonp = value;
+                }
             }
             init_logging("info", log_format);
             anyhow::ensure!(max_in_flight > 0, "--max-in-flight: must be at least 1");
@@ -424,7 +460,9 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 request_timeout: Duration::from_secs_f64(request_timeout),
                 max_connections,
             };
-            let security = security(keys.as_deref(), tls_cert.as_deref(), tls_key.as_deref())?;
+            let mut security = security(keys.as_deref(), tls_cert.as_deref(), tls_key.as_deref())?;
+            security.browsers =
+                dhakira::server::BrowserAccess::new(&browsers.cors_origin, &browsers.allowed_host, browsers.jsonp)?;
             anyhow::ensure!(
                 addr.ip().is_loopback() || !security.keys.is_empty() || insecure,
                 "refusing to listen on {addr} without API keys: anyone who reaches it could read and change every \
@@ -514,7 +552,7 @@ fn security(
     if !all.is_empty() {
         tracing::info!(keys = all.len(), "API keys required");
     }
-    Ok(dhakira::server::Security { keys: all, tls })
+    Ok(dhakira::server::Security { keys: all, tls, ..Default::default() })
 }
 
 fn serve(

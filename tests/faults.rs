@@ -119,11 +119,35 @@ async fn running_out_of_space_inside_the_storage_engine_loses_nothing_acknowledg
         }
     }
     assert!(refused > 0, "the disk never filled up");
+    // While the disk stays full, reads go on: lookups (which load their
+    // matches from the store), GetUnit and Export; and another write is
+    // refused the same way without taking them down.
+    for round in 0..2 {
+        let (arabic, english) = &pairs[7];
+        let lookup = LookupRequest { text: english.clone(), source_lang: "en".into(), ..Default::default() };
+        let best = client.lookup(lookup).await.unwrap().into_inner().matches.remove(0);
+        assert_eq!((best.score, best.target.as_str()), (100, arabic.as_str()), "round {round}");
+        let unit = client.get_unit(dhakira::proto::GetUnitRequest { unit_id: acknowledged[5] }).await.unwrap();
+        assert_eq!(unit.into_inner().english, pairs[5].1, "round {round}");
+        let mut stream = client.export(dhakira::proto::ExportRequest::default()).await.unwrap().into_inner();
+        let mut tmx = Vec::new();
+        while let Some(chunk) = stream.message().await.unwrap() {
+            tmx.extend_from_slice(&chunk.data);
+        }
+        let exported = String::from_utf8(tmx).unwrap().matches("<tu ").count();
+        assert_eq!(exported, acknowledged.len(), "round {round}");
+        let status = client.add_units(add(&pairs[1300..1310])).await.unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+        assert!(status.message().contains("writes resume once 8 MiB are free"), "{}", status.message());
+        assert!(status.message().contains("reads still work"), "{}", status.message());
+    }
     std::fs::remove_file(filler).unwrap();
     // Writes resume once there is space, on a reopened database.
     let retried = client.add_units(add(&pairs[1300..])).await.unwrap().into_inner();
     assert_eq!(retried.added, 77);
     acknowledged.extend(retried.unit_ids);
+    // The reserve that let the database reopen on the full disk is back.
+    assert_eq!(std::fs::metadata(db.join("dhakira-reserve")).unwrap().len(), 8 << 20);
     drop(server);
     // Every acknowledged unit is there after a restart.
     let server = Server::start_env(&db, &["--no-sample"], &[("DHAKIRA_MIN_FREE_MB", "0"), ("RUST_LOG", "off")]);
@@ -242,4 +266,46 @@ async fn acknowledged_writes_missing_from_the_store_are_detected_at_start_up() {
     std::fs::write(db.join("dhakira-acknowledged"), b"garbage").unwrap();
     let stderr = refused(&db);
     assert!(stderr.contains("dhakira-acknowledged is damaged"), "{stderr}");
+}
+
+#[tokio::test]
+async fn creating_and_deleting_memories_waits_for_free_space_like_every_write() {
+    use dhakira::proto::{CreateMemoryRequest, DeleteMemoryRequest, ListMemoriesRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let create = |name: &str| CreateMemoryRequest { name: name.into(), description: "d".into() };
+    let server = Server::start(&db);
+    let mut client = server.client().await;
+    client.create_memory(create("kept")).await.unwrap();
+    // Sixteen creations of one name at once: exactly one is made.
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let mut client = client.clone();
+        let request = create("raced");
+        attempts.spawn(async move { client.create_memory(request).await.map(|_| ()).map_err(|s| s.code()) });
+    }
+    let results = attempts.join_all().await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || *r == Err(Code::AlreadyExists)), "{results:?}");
+    drop(server);
+
+    // A disk with less free space than writes need (every disk has less
+    // than this) refuses memory records as it refuses units.
+    let server = Server::start_env(&db, &["--no-sample"], &[("DHAKIRA_MIN_FREE_MB", "100000000")]);
+    let mut client = server.client().await;
+    let status = client.create_memory(create("new")).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    assert!(status.message().contains("writes need 100000000 MiB"), "{}", status.message());
+    let status = client.delete_memory(DeleteMemoryRequest { name: "kept".into() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    let names: Vec<String> = client
+        .list_memories(ListMemoriesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .memories
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["kept", "raced"]);
 }

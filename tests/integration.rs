@@ -2,6 +2,8 @@
 //! test starts the real `dhakira` server on 127.0.0.1 with a temporary
 //! database and talks to it with the generated tonic client.
 
+/// Host names, web origins, CORS and JSONP; a real browser against the server.
+mod browsers;
 /// Starting servers, clients and reading the corpus in data/corpus.
 mod common;
 /// kill -9 under concurrent writes and imports, and during start-up

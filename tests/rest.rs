@@ -51,7 +51,12 @@ fn quote(text: &str) -> String {
 }
 
 async fn server_with_news() -> (Server, Vec<(String, String)>) {
-    let server = Server::on_temp_db();
+    server_with_news_and(&[]).await
+}
+
+/// [`server_with_news`], started with these flags too.
+async fn server_with_news_and(extra: &[&str]) -> (Server, Vec<(String, String)>) {
+    let server = Server::on_temp_db_with(&[&["--no-sample"], extra].concat());
     let mut client = server.client().await;
     let pairs = corpus_pairs("ntrex128.tsv", 300);
     let mut units: Vec<UnitInput> = pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect();
@@ -63,7 +68,8 @@ async fn server_with_news() -> (Server, Vec<(String, String)>) {
 
 #[tokio::test]
 async fn amagama_answers_as_weblate_virtaal_and_pootle_ask() {
-    let (server, pairs) = server_with_news().await;
+    // Pootle asks from the browser, with JSONP: both must be allowed.
+    let (server, pairs) = server_with_news_and(&["--jsonp", "--cors-origin", "https://pootle.example.org"]).await;
     let (arabic, english) = &pairs[10];
 
     // Weblate: /tmserver/{source}/{target}/unit/{quote(text, safe="")}.

@@ -207,6 +207,48 @@ async fn every_role_may_do_exactly_what_its_grants_allow() {
     assert_eq!(answer.into_inner().status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 }
 
+#[tokio::test]
+async fn denials_reveal_no_memory_the_key_may_not_read() {
+    let (server, _dir) = keyed_server(&[]);
+    let mut client = server.client().await;
+    let admin = Some(CALLERS[3].1);
+    let pairs = corpus_pairs("ntrex128.tsv", 4);
+    let units = pairs.iter().map(|(ar, en)| unit(ar, en, "acme")).collect();
+    let ids = client.add_units(with_key(AddUnitsRequest { units }, admin)).await.unwrap().into_inner().unit_ids;
+
+    // A unit of a memory the key may not read, and a unit that does not
+    // exist: one answer, which names no memory.
+    let other = Some(CALLERS[2].1);
+    let missing = ids.iter().max().unwrap() + 1000;
+    let mut answers = Vec::new();
+    for id in [ids[1], missing] {
+        let status = client.get_unit(with_key(GetUnitRequest { unit_id: id }, other)).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{}", status.message());
+        assert!(!status.message().contains("acme"), "{}", status.message());
+        answers.push(status.message().replace(&id.to_string(), "ID"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        answers[0],
+        "unit_id: the key \"other\" lacks read on unit ID (it is in no memory the key may read, or there is no such unit)"
+    );
+    let status = client.delete_unit(with_key(DeleteUnitRequest { unit_id: ids[1] }, other)).await.unwrap_err();
+    assert!(status.message().contains("lacks write on unit") && !status.message().contains("acme"));
+
+    // Export of a memory it may not read: refused the same way whether or
+    // not the memory exists.
+    for name in ["acme", "nowhere"] {
+        let request = ExportRequest { memories: vec![name.into()], ..Default::default() };
+        let status = client.export(with_key(request, other)).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{name}: {}", status.message());
+        assert_eq!(status.message(), format!("memories[0]: the key \"other\" lacks read on memory \"{name}\""));
+    }
+    // A key that may read a missing memory learns that it is missing.
+    let request = ExportRequest { memories: vec!["nowhere".into()], ..Default::default() };
+    let status = client.export(with_key(request, Some(CALLERS[0].1))).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{}", status.message());
+}
+
 /// A plain HTTP/1.1 GET: (status, body).
 async fn get(addr: &str, path: &str, authorization: Option<&str>) -> (u16, String) {
     use http_body_util::{BodyExt, Empty};

@@ -63,7 +63,7 @@ async fn grpc_web(
 
 #[tokio::test]
 async fn a_browser_reaches_the_service_over_grpc_web_with_cors() {
-    let server = Server::on_temp_db();
+    let server = Server::on_temp_db_with(&["--no-sample", "--cors-origin", "http://localhost:8080"]);
     let mut client = server.client().await;
     let pairs = corpus_pairs("tico19_test.tsv", 50);
     client

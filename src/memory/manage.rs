@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::writer::Change;
+use super::writer::{Change, MemoryChange};
 use super::{lookup, now_ms, TranslationMemory};
 use crate::error::{Error, Result};
 use crate::matching::{ConcordancePage, Index, Scope, Selection, UnitFilter};
@@ -79,11 +79,8 @@ impl TranslationMemory {
         }
         let name = memory_name(name, "name")?;
         check_metadata(description, "description")?;
-        if self.list_memories()?.iter().any(|m| m.name == name) {
-            return Err(Error::exists("name", format!("a memory named {name:?} exists already")));
-        }
         let record = MemoryRecord { name, description: description.to_owned(), created_at_ms: now_ms() / 1000 * 1000 };
-        self.shared.store.put_memory(&record)?;
+        self.writer.memory(MemoryChange::Create(record.clone()))?;
         Ok(MemoryInfo {
             name: record.name,
             description: record.description,
@@ -121,7 +118,7 @@ impl TranslationMemory {
             return Err(Error::not_found("name", format!("no memory is named {name:?}")));
         }
         let deleted = self.delete_ids(self.selected(std::slice::from_ref(&name), UnitFilter::default()))?;
-        self.shared.store.remove_memory(&name)?;
+        self.writer.memory(MemoryChange::Remove(name))?;
         Ok(deleted)
     }
 

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use super::{now_ms, Shared};
 use crate::error::{Error, Result};
 use crate::matching::Analyzed;
-use crate::store::{Store, Write};
+use crate::store::{MemoryRecord, Store, Write};
 use crate::text::Lang;
 use crate::unit::{SideKey, Unit, UnitEdit, UnitId};
 
@@ -122,12 +122,22 @@ pub enum Change {
     Use,
 }
 
+/// A change to the records of named memories.
+pub(super) enum MemoryChange {
+    /// Creates a memory's record: `AlreadyExists` when the memory exists
+    /// (it has a record, or holds units).
+    Create(MemoryRecord),
+    /// Removes a memory's record, if there is one.
+    Remove(String),
+}
+
 enum Command {
     Add(Vec<Incoming>, DuplicatePolicy, mpsc::SyncSender<Result<Added>>),
     /// Ids to delete; with `strict`, a missing one is an error (else it is
     /// skipped). Answers how many were deleted.
     Delete(Vec<UnitId>, bool, mpsc::SyncSender<Result<usize>>),
     Change(UnitId, Change, mpsc::SyncSender<Result<Unit>>),
+    Memory(MemoryChange, mpsc::SyncSender<Result<()>>),
 }
 
 pub(super) struct Writer {
@@ -168,6 +178,13 @@ impl Writer {
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Creates or removes a memory's record; blocks until it is durable.
+    pub(super) fn memory(&self, change: MemoryChange) -> Result<()> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::Memory(change, reply))?;
+        answer.recv().map_err(|_| Error::ShuttingDown)?
+    }
+
     fn send(&self, command: Command) -> Result<()> {
         self.queue.as_ref().ok_or(Error::ShuttingDown)?.send(command).map_err(|_| Error::ShuttingDown)
     }
@@ -189,9 +206,6 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
     // with them before the next commit.
     let mut unsettled: Vec<UnitId> = Vec::new();
     while let Ok(first) = commands.recv() {
-        if !unsettled.is_empty() {
-            unsettled = reconcile(shared, std::mem::take(&mut unsettled).into_iter());
-        }
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match commands.try_recv() {
@@ -199,7 +213,7 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        unsettled.extend(commit(shared, group));
+        unsettled = commit(shared, group, unsettled);
     }
 }
 
@@ -208,21 +222,38 @@ enum Planned {
     Add(Added),
     Delete(Result<usize>),
     Change(Result<Box<Unit>>),
+    Memory(Result<()>),
 }
 
-/// Commits a group; returns the units whose state could not be read back
-/// after a failure (see [`reconcile`]).
-fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
+/// Commits a group, once the index agrees with the store on the
+/// `unsettled` units of earlier failures; returns the units whose state
+/// could not be read back after a failure (see [`reconcile`]).
+fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) -> Vec<UnitId> {
     let started = std::time::Instant::now();
     let mut planner = Planner::new(shared.store.as_ref());
     let mut writes = Vec::new();
-    let outcome = shared.store.check_space().and_then(|()| plan(&mut planner, &mut group)).and_then(|planned| {
+    let mut records = BTreeMap::new();
+    // The space check first: it reopens a store that a failed write left
+    // open for reads only, whose state the index can then catch up with.
+    let ready = shared.store.check_space().map(|()| {
+        if !unsettled.is_empty() {
+            unsettled = reconcile(shared, std::mem::take(&mut unsettled).into_iter());
+        }
+    });
+    let outcome = ready.and_then(|()| plan(shared, &mut planner, &mut group)).and_then(|planned| {
         if crate::store::unsafe_no_flush() {
             acknowledge_early(&group, &planned);
         }
         let planned_at = started.elapsed();
         writes = planner.take_writes();
+        records = std::mem::take(&mut planner.records);
         shared.store.apply(&writes)?;
+        for (name, record) in &records {
+            match record {
+                Some(record) => shared.store.put_memory(record)?,
+                None => shared.store.remove_memory(name)?,
+            }
+        }
         let applied_at = started.elapsed();
         shared.store.flush()?;
         tracing::debug!(
@@ -249,12 +280,15 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
                     (Command::Change(_, _, reply), Planned::Change(result)) => {
                         let _ = reply.send(result.map(|unit| *unit));
                     }
+                    (Command::Memory(_, reply), Planned::Memory(result)) => {
+                        let _ = reply.send(result);
+                    }
                     _ => unreachable!("plans are made in command order"),
                 }
             }
             // After the answers: nobody waits on it but later writes.
             compact_index(shared);
-            Vec::new()
+            unsettled
         }
         Err(err) => {
             match &err {
@@ -268,12 +302,17 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
             // Back to what is durable (sled keeps failing after an I/O
             // error until it is reopened), then the index agrees with it.
             // (Nothing to do when the group was refused before any write.)
-            if !writes.is_empty() {
-                if let Err(again) = shared.store.recover() {
-                    tracing::error!(error = %again, "cannot reopen the database yet; the next write tries again");
+            // A store that could not be reopened yet: the units are
+            // settled once it is (before the next commit).
+            if !writes.is_empty() || !records.is_empty() {
+                match shared.store.recover() {
+                    Ok(()) => unsettled.extend(reconcile(shared, writes.iter().map(Write::id))),
+                    Err(again) => {
+                        tracing::warn!(error = %again, "cannot reopen the database yet; the next write tries again");
+                        unsettled.extend(writes.iter().map(Write::id));
+                    }
                 }
             }
-            let unsettled = reconcile(shared, writes.iter().map(Write::id));
             for command in group {
                 let failed = Err(match &err {
                     Error::DiskFull(message) => Error::DiskFull(message.clone()),
@@ -288,6 +327,9 @@ fn commit(shared: &Shared, mut group: Vec<Command>) -> Vec<UnitId> {
                     }
                     Command::Change(_, _, reply) => {
                         let _ = reply.send(failed.map(|_: Added| Unit::default()));
+                    }
+                    Command::Memory(_, reply) => {
+                        let _ = reply.send(failed.map(|_: Added| ()));
                     }
                 }
             }
@@ -378,6 +420,8 @@ struct Planner<'a> {
     /// Analyses the callers computed, by the id of the unit that holds their
     /// text after the group.
     analyses: HashMap<UnitId, Analyzed>,
+    /// Memory records the group writes (`None`: removed), by name.
+    records: BTreeMap<String, Option<MemoryRecord>>,
 }
 
 impl<'a> Planner<'a> {
@@ -388,6 +432,7 @@ impl<'a> Planner<'a> {
             touched: BTreeMap::new(),
             sides: HashMap::new(),
             analyses: HashMap::new(),
+            records: BTreeMap::new(),
         }
     }
 
@@ -593,7 +638,7 @@ fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
 }
 
 /// Turns the group's commands into the planner's state.
-fn plan(planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
+fn plan(shared: &Shared, planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
     let mut planned = Vec::with_capacity(group.len());
     for command in group {
         match command {
@@ -626,6 +671,25 @@ fn plan(planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
                     Some(unit) => planner.change(unit, change)?.map(Box::new),
                     None => Err(Error::not_found("unit_id", format!("no unit has id {id}"))),
                 }));
+            }
+            Command::Memory(MemoryChange::Create(record), _) => {
+                // Checked here, in the one writer, so two creations of a
+                // name cannot both pass.
+                let recorded = match planner.records.get(&record.name) {
+                    Some(pending) => pending.is_some(),
+                    None => planner.store.memories()?.iter().any(|r| r.name == record.name),
+                };
+                let holds_units = shared.index.read().memory_id(&record.name).is_some();
+                planned.push(Planned::Memory(if recorded || holds_units {
+                    Err(Error::exists("name", format!("a memory named {:?} exists already", record.name)))
+                } else {
+                    planner.records.insert(record.name.clone(), Some(record.clone()));
+                    Ok(())
+                }));
+            }
+            Command::Memory(MemoryChange::Remove(name), _) => {
+                planner.records.insert(name.clone(), None);
+                planned.push(Planned::Memory(Ok(())));
             }
         }
     }

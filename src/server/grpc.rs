@@ -137,9 +137,12 @@ fn check_unit(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role
     if principal.can_everywhere(role) {
         return Ok(());
     }
+    // A unit of a memory the key may not use and a unit that does not exist
+    // get the same answer: else walking ids would reveal every memory's
+    // name and size.
     match tm.get_unit(id) {
-        Ok(unit) => principal.require(role, &unit.memory, "unit_id"),
-        Err(crate::Error::NotFound { .. }) => principal.require_everywhere(role, "unit_id"),
+        Ok(unit) if principal.can(role, &unit.memory) => Ok(()),
+        Ok(_) | Err(crate::Error::NotFound { .. }) => Err(principal.denied_unit(role, id, "unit_id")),
         Err(err) => Err(err),
     }
 }
@@ -287,13 +290,15 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let filter = self
             .blocking(move |tm| {
                 let mut filter = filter.validate("memories")?;
-                filter.check_memories(tm)?;
+                // The right to read first: a memory the key may not read is
+                // refused the same way whether or not it exists.
                 if let Some(readable) = readable(tm, &principal, &filter.memories, "memories")? {
                     if readable.is_empty() {
                         return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err());
                     }
                     filter.memories = readable;
                 }
+                filter.check_memories(tm)?;
                 Ok(filter)
             })
             .await;

@@ -1,10 +1,12 @@
 //! The network edge: wires the gRPC service, health (`grpc.health.v1`) and
 //! reflection (v1 and v1alpha, so `grpcurl list` needs no proto file) onto a
-//! listener, with gRPC-web (HTTP/1.1, for browsers) and CORS on the same
-//! port, and gzip accepted and offered. Handlers hold no logic of their own.
+//! listener, with gRPC-web (HTTP/1.1, for browsers) on the same port behind
+//! the browser guard (`origin`: host names, origins, CORS), and gzip
+//! accepted and offered. Handlers hold no logic of their own.
 
 mod grpc;
 mod metrics;
+mod origin;
 mod rest;
 
 use std::future::Future;
@@ -13,8 +15,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
-use http::Method;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -22,11 +22,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::codec::CompressionEncoding;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::{Identity, ServerTlsConfig};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_layer::Layer;
 
 pub use grpc::Service;
 pub use metrics::Metrics;
+pub use origin::BrowserAccess;
 
 use crate::auth::{Keys, Principal, Role};
 use crate::memory::TranslationMemory;
@@ -37,36 +37,6 @@ use crate::proto::translation_memory_server::TranslationMemoryServer;
 /// 4 MiB default so that an `AddUnits` of 10,000 news-length units, or 100
 /// matches with their units, fits.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
-
-/// How long a browser may cache a CORS preflight answer.
-const CORS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// CORS for browser clients (gRPC-web) of any origin: the request headers a
-/// gRPC-web client sends (`Authorization` among them, for API keys) and the
-/// response headers it must read (the gRPC status travels in them).
-pub fn cors() -> CorsLayer {
-    let name = HeaderName::from_static;
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
-        .allow_headers([
-            AUTHORIZATION,
-            CONTENT_TYPE,
-            name("x-grpc-web"),
-            name("x-user-agent"),
-            name("grpc-timeout"),
-            name("grpc-accept-encoding"),
-            name("grpc-encoding"),
-        ])
-        .expose_headers([
-            name("grpc-status"),
-            name("grpc-message"),
-            name("grpc-status-details-bin"),
-            name("grpc-encoding"),
-            name("grpc-accept-encoding"),
-        ])
-        .max_age(CORS_MAX_AGE)
-}
 
 /// A client for the server at `url` (`http://host:port`), with the same
 /// message bound as the server. It does not ask for gzip: on loopback and
@@ -115,6 +85,9 @@ pub struct Security {
     pub keys: Keys,
     /// A certificate chain and its private key, PEM: serve TLS only.
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// Which web pages may call the server, the host names it answers to,
+    /// JSONP.
+    pub browsers: BrowserAccess,
 }
 
 /// The default of [`Limits::max_in_flight`]: far more than two cores can
@@ -154,6 +127,11 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1().expect("the embedded descriptor set is valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("the embedded descriptor set is valid");
     let metrics = Metrics::new();
+    let guard = origin::GuardLayer::new(
+        security.browsers.clone(),
+        listener.local_addr().expect("a bound listener has an address"),
+        security.tls.is_some(),
+    );
     let keys = Arc::new(security.keys);
     let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits, Arc::clone(&keys)))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -166,7 +144,7 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let routes = tonic::service::Routes::from(rest::router(tm, metrics, keys))
+    let routes = tonic::service::Routes::from(rest::router(tm, metrics, keys, security.browsers.jsonp()))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))
         .add_service(web.layer(reflection_v1alpha))
@@ -178,8 +156,7 @@ pub async fn serve(
     }
     let server = builder
         // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
-        // and the REST facades speak it; CORS answers preflight requests
-        // first.
+        // and the REST facades speak it.
         .accept_http1(true)
         // Flood and abuse bounds: streams per connection, header size,
         // streams a client resets before the server accepted them (the
@@ -190,7 +167,8 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .tcp_keepalive(Some(Duration::from_secs(60)))
-        .layer(cors())
+        // Host names and web origins are checked before any protocol.
+        .layer(guard)
         .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
         .serve_with_incoming_shutdown(capped(listener, limits.max_connections), signal);

@@ -45,10 +45,13 @@ pub struct Rest {
     tm: TranslationMemory,
     metrics: Metrics,
     keys: Arc<Keys>,
+    /// Whether amaGama's JSONP is served (`--jsonp`).
+    jsonp: bool,
 }
 
-/// The REST routes, over `tm`, and `GET /metrics`.
-pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>) -> Router {
+/// The REST routes, over `tm`, and `GET /metrics`; amaGama answers JSONP
+/// only when `jsonp` says so.
+pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>, jsonp: bool) -> Router {
     let amagama = Router::new()
         .route("/languages/", get(amagama_languages))
         .route("/languages", get(amagama_languages))
@@ -67,7 +70,7 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>) -> Route
         .route("/get", get(mymemory_get))
         .route("/api/get", get(mymemory_get))
         .route("/metrics", get(prometheus))
-        .with_state(Rest { tm, metrics, keys })
+        .with_state(Rest { tm, metrics, keys, jsonp })
 }
 
 /// `GET /metrics`: Prometheus' text format.
@@ -155,10 +158,26 @@ struct AmagamaParams {
     jsoncallback: Option<String>,
 }
 
+/// An error response when a request names a JSONP callback and JSONP is
+/// off: a `<script>` tag sends no `Origin`, so with JSONP any web page
+/// could read the memory.
+fn jsonp_off(rest: &Rest, params: &AmagamaParams) -> Option<Response> {
+    let named = params.jsoncallback.as_deref().is_some_and(|c| !c.is_empty());
+    (named && !rest.jsonp).then(|| {
+        amagama_error(
+            "jsoncallback: JSONP is off on this server (any web page could read the memory through it); \
+             start the server with --jsonp to serve old amaGama browser clients"
+                .to_owned(),
+            None,
+        )
+    })
+}
+
 async fn amagama_languages(State(rest): State<Rest>, Query(params): Query<AmagamaParams>) -> Response {
     let started = std::time::Instant::now();
     let body = json!({"sourceLanguages": ["ar", "en"], "targetLanguages": ["ar", "en"]});
-    observed(&rest, "amagama_languages", started, amagama_reply(body, params.jsoncallback.as_deref()))
+    let response = jsonp_off(&rest, &params).unwrap_or_else(|| amagama_reply(body, params.jsoncallback.as_deref()));
+    observed(&rest, "amagama_languages", started, response)
 }
 
 async fn amagama_unit(
@@ -169,10 +188,7 @@ async fn amagama_unit(
 ) -> Response {
     let started = std::time::Instant::now();
     let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    let response = match principal(&rest.keys, &headers, None) {
-        Ok(principal) => amagama_answer(rest.tm.clone(), principal, &src, &tgt, text, params).await,
-        Err(err) => amagama_denied(err, params.jsoncallback.as_deref()),
-    };
+    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
     observed(&rest, "amagama_unit", started, response)
 }
 
@@ -184,11 +200,26 @@ async fn amagama_unit_query(
 ) -> Response {
     let started = std::time::Instant::now();
     let text = params.source.clone().unwrap_or_default();
-    let response = match principal(&rest.keys, &headers, None) {
-        Ok(principal) => amagama_answer(rest.tm.clone(), principal, &src, &tgt, text, params).await,
-        Err(err) => amagama_denied(err, params.jsoncallback.as_deref()),
-    };
+    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
     observed(&rest, "amagama_unit", started, response)
+}
+
+async fn amagama_unit_answer(
+    rest: &Rest,
+    headers: &HeaderMap,
+    src: &str,
+    tgt: &str,
+    text: String,
+    params: &AmagamaParams,
+) -> Response {
+    if let Some(refused) = jsonp_off(rest, params) {
+        return refused;
+    }
+    let callback = params.jsoncallback.as_deref();
+    match principal(&rest.keys, headers, None) {
+        Ok(principal) => amagama_answer(rest.tm.clone(), principal, src, tgt, text, params, callback).await,
+        Err(err) => amagama_denied(err, callback),
+    }
 }
 
 async fn amagama_answer(
@@ -197,9 +228,9 @@ async fn amagama_answer(
     src: &str,
     tgt: &str,
     text: String,
-    params: AmagamaParams,
+    params: &AmagamaParams,
+    callback: Option<&str>,
 ) -> Response {
-    let callback = params.jsoncallback.as_deref();
     let number = |value: &Option<String>, default: u32| -> Result<u32, String> {
         match value.as_deref().map(str::trim) {
             None | Some("") => Ok(default),

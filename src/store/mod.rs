@@ -79,7 +79,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// After a failed [`Store::apply`] or [`Store::flush`]: gets the store
     /// back to what is durable, ready for writes again (writes that were
-    /// not flushed are gone; none was acknowledged).
+    /// not flushed are gone; none was acknowledged), and readable even on
+    /// a full disk. [`Store::check_space`] may refuse writes until there is
+    /// room again.
     fn recover(&self) -> Result<()> {
         Ok(())
     }
@@ -90,11 +92,12 @@ pub trait Store: Send + Sync + 'static {
     /// The memory records, by name.
     fn memories(&self) -> Result<Vec<MemoryRecord>>;
 
-    /// Stores a memory record (replacing one of that name); durable on
-    /// return.
+    /// Stores a memory record (replacing one of that name); durable after
+    /// [`Store::flush`].
     fn put_memory(&self, record: &MemoryRecord) -> Result<()>;
 
-    /// Removes a memory record, if there is one; durable on return.
+    /// Removes a memory record, if there is one; durable after
+    /// [`Store::flush`].
     fn remove_memory(&self, name: &str) -> Result<()>;
 }
 
@@ -205,7 +208,7 @@ mod conformance {
         }
     }
 
-    pub fn memory_records_are_kept_by_name_and_durable_on_return<H: Subject>(subject: H) {
+    pub fn memory_records_are_kept_by_name_and_durable_after_a_flush<H: Subject>(subject: H) {
         let store = subject.store();
         store.put_memory(&record("news", "")).unwrap();
         store.put_memory(&record("acme", "client")).unwrap();
@@ -215,7 +218,7 @@ mod conformance {
         store.remove_memory("never-created").unwrap();
         let expected = vec![record("acme", "client"), record("news", "world news")];
         assert_eq!(store.memories().unwrap(), expected);
-        // No flush: records are durable when their call returns.
+        store.flush().unwrap();
         let subject = subject.crash().unwrap();
         assert_eq!(subject.store().memories().unwrap(), expected);
     }
@@ -394,8 +397,8 @@ mod conformance {
                     super::same_side_keeps_both_ids(&store);
                 }
                 #[test]
-                fn memory_records_are_kept_by_name_and_durable_on_return() {
-                    super::memory_records_are_kept_by_name_and_durable_on_return($subject);
+                fn memory_records_are_kept_by_name_and_durable_after_a_flush() {
+                    super::memory_records_are_kept_by_name_and_durable_after_a_flush($subject);
                 }
                 #[test]
                 fn flushed_writes_survive_a_crash_and_ids_are_never_reused() {

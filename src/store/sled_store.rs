@@ -28,7 +28,12 @@
 //! **A failed write is retried on a fresh handle.** sled keeps failing
 //! every write after an I/O error (a full disk, say), even once the cause is
 //! gone; [`Store::recover`] reopens the database so that writes resume when
-//! space returns.
+//! space returns. sled writes when it opens, and a handle that failed
+//! cannot even read what it had not flushed, so the database directory
+//! holds a reserve, [`RESERVE_FILE`] ([`RESERVE_BYTES`] of zeros): a failed
+//! write deletes it and reopens the database in the space it frees, so that
+//! reads (lookups, `GetUnit`, exports) go on while the disk is full. Writes
+//! are refused until the reserve can be written again.
 //!
 //! Schema 1 had one `f` + fingerprint(memory, arabic, english) + id key per
 //! unit instead of the side keys; schema 2 had no checksums. Older schemas
@@ -38,7 +43,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use prost::Message;
@@ -78,6 +83,13 @@ const CACHE_BYTES: u64 = 32 << 20;
 /// reopened, never does.
 const MIN_FREE_BYTES: u64 = 64 << 20;
 
+/// The file, in the database directory, that keeps space for reopening
+/// the database after a failed write.
+pub const RESERVE_FILE: &str = "dhakira-reserve";
+
+/// The size of [`RESERVE_FILE`]: room for sled to open the database.
+const RESERVE_BYTES: usize = 8 << 20;
+
 /// `DHAKIRA_UNSAFE_NO_FLUSH=1`: acknowledge writes before they are stored
 /// and never flush them (the writer answers adds 100 ms before applying
 /// them). Only for the crash test's control run, which must show that losses
@@ -92,6 +104,9 @@ pub struct SledStore {
     min_free: u64,
     /// `None` only while [`Store::recover`] reopens the database.
     inner: RwLock<Option<Inner>>,
+    /// [`RESERVE_FILE`] is not in place (spent by a failed write, or the
+    /// disk was full at start-up): writes wait until it is written again.
+    reserve_spent: AtomicBool,
     /// Group commits flushed so far (`meta:commits`).
     commits: AtomicU64,
     /// The acknowledgment record ([`ACK_FILE`]).
@@ -201,11 +216,20 @@ impl SledStore {
             path: path.to_owned(),
             min_free,
             inner: RwLock::new(Some(inner)),
+            reserve_spent: AtomicBool::new(false),
             commits: AtomicU64::new(commits),
             ack: Mutex::new(ack),
         };
         // A database written before this record existed starts it now.
         store.write_ack(commits)?;
+        match store.write_reserve() {
+            Ok(()) => {}
+            Err(err @ Error::DiskFull(_)) => {
+                tracing::warn!(error = %err, "no room for the reserve: writes are refused until there is");
+                store.reserve_spent.store(true, Ordering::SeqCst);
+            }
+            Err(err) => return Err(err),
+        }
         Ok(store)
     }
 
@@ -254,6 +278,31 @@ impl SledStore {
         let commits = inner.commits().unwrap();
         inner.tree.insert(COMMITS_KEY, &commits.saturating_sub(1).to_be_bytes()).unwrap();
         inner.db.flush().unwrap();
+    }
+
+    /// Writes [`RESERVE_FILE`] (synced) unless it is there in full.
+    fn write_reserve(&self) -> Result<()> {
+        let path = self.path.join(RESERVE_FILE);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == RESERVE_BYTES as u64) {
+            return Ok(());
+        }
+        let written = File::create(&path).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, &vec![0u8; RESERVE_BYTES])?;
+            file.sync_all()
+        });
+        written.map_err(|err| {
+            let _ = std::fs::remove_file(&path);
+            Error::from_io(err, &format!("cannot write the reserve {RESERVE_FILE}"))
+        })
+    }
+
+    /// Free space on the database's filesystem, in bytes.
+    fn free_bytes(&self) -> Result<u64> {
+        let stat = rustix::fs::statvfs(&self.path).map_err(|err| {
+            tracing::error!(path = %self.path.display(), error = %err, "cannot read the free space");
+            Error::Storage(format!("cannot read the free space where the database is: {err}"))
+        })?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
     /// Records `commits` acknowledged group commits, durably.
@@ -531,18 +580,36 @@ impl Store for SledStore {
     }
 
     fn recover(&self) -> Result<()> {
+        // The reserve makes room for sled to open again.
+        self.reserve_spent.store(true, Ordering::SeqCst);
+        match std::fs::remove_file(self.path.join(RESERVE_FILE)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(error = %err, "cannot delete the reserve")
+            }
+            _ => {}
+        }
         self.reopen()
     }
 
     fn check_space(&self) -> Result<()> {
-        let stat = rustix::fs::statvfs(&self.path)
-            .map_err(|err| Error::Storage(format!("cannot read the free space of {}: {err}", self.path.display())))?;
-        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+        if self.reserve_spent.load(Ordering::SeqCst) {
+            let needed = RESERVE_BYTES as u64 + self.min_free;
+            let free = self.free_bytes()?;
+            if free < needed {
+                return Err(Error::DiskFull(format!(
+                    "{} MiB free where the database is; writes resume once {} MiB are free",
+                    free >> 20,
+                    needed.div_ceil(1 << 20)
+                )));
+            }
+            self.write_reserve()?;
+            self.reserve_spent.store(false, Ordering::SeqCst);
+        }
+        let free = self.free_bytes()?;
         if free < self.min_free {
             return Err(Error::DiskFull(format!(
-                "{} MiB free where the database is ({}), and writes need {} MiB (DHAKIRA_MIN_FREE_MB)",
+                "{} MiB free where the database is, and writes need {} MiB (DHAKIRA_MIN_FREE_MB)",
                 free >> 20,
-                self.path.display(),
                 self.min_free >> 20
             )));
         }
@@ -573,14 +640,12 @@ impl Store for SledStore {
     fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
         let inner = self.inner()?;
         inner.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
-        inner.memories.flush()?;
         Ok(())
     }
 
     fn remove_memory(&self, name: &str) -> Result<()> {
         let inner = self.inner()?;
         inner.memories.remove(name.as_bytes())?;
-        inner.memories.flush()?;
         Ok(())
     }
 }

@@ -20,8 +20,14 @@ pub struct Server {
 impl Server {
     /// Starts a server on a new temporary database, removed with the server.
     pub fn on_temp_db() -> Server {
+        Server::on_temp_db_with(&["--no-sample"])
+    }
+
+    /// [`Server::on_temp_db`] with these flags (`--no-sample` is not
+    /// implied).
+    pub fn on_temp_db_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = Server::start(dir.path());
+        let mut server = Server::start_with(dir.path(), extra);
         server._db = Some(dir);
         server
     }
