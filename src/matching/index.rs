@@ -137,6 +137,9 @@ impl Side {
             if word as usize == self.key_of.len() {
                 self.key_of.push(key);
             }
+            // One key per surface (`text::classify`): the index keeps the
+            // first one it meets, so another would be lost.
+            debug_assert_eq!(self.key_of[word as usize], key, "surface {surface:?} came with another key {key:?}");
             self.arena.push(word);
             keys.push(key);
         }

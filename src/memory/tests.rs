@@ -544,3 +544,52 @@ fn deleting_most_units_compacts_the_index_and_lookups_still_find_the_rest() {
     assert!(found.iter().all(|m| m.unit.memory == "kept"));
     assert_eq!(found[0].score, 98, "{found:?}");
 }
+
+/// Issue 14: a word's key was read from its spelling, and the index kept
+/// the key of the first spelling it met for a surface, so a stored sentence
+/// was not found by its own text.
+#[test]
+fn mixed_digit_scripts_and_a_tatweel_after_a_name_are_found_through_the_index() {
+    let tm = TranslationMemory::in_memory();
+    let unit = |arabic: &str, english: &str| UnitInput {
+        arabic: arabic.into(),
+        english: english.into(),
+        ..Default::default()
+    };
+    tm.add_units(vec![
+        unit("عام ٢٠١5", "year 2015"),
+        unit("عام 2015", "the year 2015"),
+        unit("أعلنت شركة Tencentـ عن نموذج", "Tencent announced a model"),
+        unit("أعلنت شركة Tencent عن نموذج جديد", "Tencent announced a new model"),
+    ])
+    .unwrap();
+    let scores = |text: &str, min_score: u32, exhaustive: bool| {
+        let request = LookupRequest {
+            text: text.into(),
+            source_lang: "ar".into(),
+            min_score: Some(min_score),
+            exhaustive,
+            ..Default::default()
+        };
+        tm.lookup(request).unwrap().iter().map(|m| (m.target().to_owned(), m.score)).collect::<Vec<_>>()
+    };
+    for exhaustive in [false, true] {
+        assert_eq!(
+            scores("عام 2015", 70, exhaustive),
+            [("the year 2015".to_owned(), 100), ("year 2015".to_owned(), 99)],
+            "exhaustive: {exhaustive}"
+        );
+        // One changed number: 100 − 2 (README's score table).
+        let changed = scores("عام 2016", 70, exhaustive);
+        assert_eq!(changed.iter().map(|(_, s)| *s).collect::<Vec<_>>(), [98, 98], "exhaustive: {exhaustive}");
+        let name = scores("أعلنت شركة Tencent عن نموذج", 70, exhaustive);
+        assert_eq!(name[0], ("Tencent announced a model".to_owned(), 99), "exhaustive: {exhaustive}");
+        let other = scores("أعلنت شركة Baidu عن نموذج", 70, exhaustive);
+        assert_eq!(other[0], ("Tencent announced a model".to_owned(), 98), "exhaustive: {exhaustive}");
+    }
+    // The changed number is repaired in the target of the mixed spelling too.
+    let found =
+        tm.lookup(LookupRequest { text: "عام 2016".into(), source_lang: "ar".into(), ..Default::default() }).unwrap();
+    let repaired: Vec<_> = found.iter().map(|m| m.explanation.repaired_target.clone()).collect();
+    assert!(repaired.contains(&Some("year 2016".into())), "{repaired:?}");
+}
