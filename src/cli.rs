@@ -110,7 +110,9 @@ enum Command {
         /// Search only these memories (repeatable).
         #[arg(long = "memory")]
         memories: Vec<String>,
-        /// Compare with every unit instead of using the index (same answer).
+        /// Compare with every stored unit through the reference implementation
+        /// (dhakira::reference) instead of using the index: an independent
+        /// answer, much slower.
         #[arg(long)]
         exhaustive: bool,
         /// Ask a running server (127.0.0.1:50051, or a URL) instead of

@@ -714,10 +714,11 @@ impl Index {
 }
 
 /// The most a unit can score: its alignment score, plus the bonus when
-/// that is 100, minus its points.
+/// that is 100, minus its points; never below 0, where scores stop (a unit
+/// that loses more points than it has still matches at 0).
 fn upper(score: u8, bonus: u8, points: u8) -> i32 {
     let bonus = if score == 100 { bonus } else { 0 };
-    i32::from(score) + i32::from(bonus) - i32::from(points)
+    (i32::from(score) + i32::from(bonus) - i32::from(points)).max(0)
 }
 
 /// A [`Scope`] compiled against one index: see [`Index::selection`].
