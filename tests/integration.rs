@@ -11,11 +11,13 @@ mod crash;
 mod errors;
 /// A full disk, an unwritable directory, damaged data.
 mod faults;
+/// The saved corpus of the `lookup_reference` fuzz target, replayed.
+mod fuzz_replay;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.
 mod grpc;
 /// Import and Export over gRPC: streams, policies, round trips.
 mod import;
-/// The index against full scans on the real corpus.
+/// The index against the reference on the real corpus.
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;
