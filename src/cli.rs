@@ -1094,7 +1094,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         report.hit_rate * 100.0,
     );
     if let Some(recall) = report.recall {
-        println!("recall: {:.4} ({} sampled queries, index vs exhaustive scan)", recall, report.recall_sample);
+        println!(
+            "recall: {:.4} ({} sampled queries, index vs the reference implementation)",
+            recall, report.recall_sample
+        );
     }
     println!("memory built in {:.1} s, RSS {:.0} MiB", report.build_s, report.rss_mb);
     println!("{}", serde_json::to_string(&report)?);
