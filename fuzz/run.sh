@@ -9,7 +9,9 @@
 #
 # Targets: tmx_reader (the TMX reader), normalizer (text analysis: words,
 # tokens, segments), request_validation (gRPC requests decoded, validated and
-# run on an in-memory memory). As before, `fuzz/run.sh 600 -jobs=1` fuzzes
+# run on an in-memory memory), lookup_reference (index lookups against the
+# reference implementation; its saved corpus, fuzz/saved/lookup_reference,
+# is tracked and replayed by `cargo test`). As before, `fuzz/run.sh 600 -jobs=1` fuzzes
 # tmx_reader: a second argument that is not a target name is a libFuzzer
 # argument.
 #
@@ -31,7 +33,7 @@ set -euo pipefail
 
 fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(dirname "$fuzz_dir")"
-targets=(tmx_reader normalizer request_validation)
+targets=(tmx_reader normalizer request_validation lookup_reference)
 
 usage() {
     cat >&2 <<EOF
@@ -216,6 +218,16 @@ seed_request_validation() { # seed_request_validation CORPUS
     pb_seed import-units 6 "$(pb_msg 3 "$(pb_msg 1 "$(pb_str 1 'شكرا')$(pb_str 2 'Thanks')")$(pb_msg 1 "$(pb_str 2 'no Arabic')")")"
 }
 
+seed_lookup_reference() { # seed_lookup_reference CORPUS
+    local seed
+    # The saved corpus (tracked; `cargo test` replays it): copy new finds
+    # worth keeping from fuzz/corpus/lookup_reference back into it.
+    [ "$1" -ef "$fuzz_dir/saved/lookup_reference" ] && return 0
+    for seed in "$fuzz_dir"/saved/lookup_reference/*; do
+        [ -e "$1/seed-$(basename "$seed")" ] || cp "$seed" "$1/seed-$(basename "$seed")"
+    done
+}
+
 if [ -n "$seed_dir" ]; then
     for target in "${targets[@]}"; do
         mkdir -p "$seed_dir/$target"
@@ -244,7 +256,7 @@ if [ -n "${DHAKIRA_FUZZ_REV:-}" ]; then
     # The fuzz crate itself always comes from this directory.
     rm -rf "$snapshot/fuzz"
     mkdir -p "$snapshot/fuzz"
-    cp -r "$fuzz_dir/Cargo.toml" "$fuzz_dir/Cargo.lock" "$fuzz_dir/fuzz_targets" "$snapshot/fuzz/"
+    cp -r "$fuzz_dir/Cargo.toml" "$fuzz_dir/Cargo.lock" "$fuzz_dir/fuzz_targets" "$fuzz_dir/checks" "$snapshot/fuzz/"
     build_dir="$snapshot/fuzz"
     echo "fuzzing dhakira at $commit ($DHAKIRA_FUZZ_REV)" >&2
 else
@@ -261,6 +273,8 @@ run_target() { # run_target TARGET LIBFUZZER_ARGS...
         # Text analysis is linear: longer inputs only slow it down.
         normalizer) dict=normalizer.dict max_len=8192 ;;
         request_validation) dict=request.dict max_len=65536 ;;
+        # Small memories: every input builds one and scans it twice.
+        lookup_reference) dict=normalizer.dict max_len=4096 ;;
     esac
     local corpus="$fuzz_dir/corpus/$target" artifacts="$fuzz_dir/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"

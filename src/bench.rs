@@ -235,7 +235,7 @@ pub struct Report {
     pub mean_ms: f64,
     pub qps: f64,
     /// Share of the sampled queries whose indexed answer equals the
-    /// exhaustive one; `None` when not checked.
+    /// reference's (`dhakira::reference`); `None` when not checked.
     pub recall: Option<f64>,
     pub recall_sample: usize,
     /// Share of queries with at least one match.
@@ -441,10 +441,22 @@ pub fn run_in_process(
     }
     let timed = Timed { latencies, wall: started.elapsed(), hits };
     let mut recall = Recall::default();
-    for text in settings.recall_queries(queries) {
-        let fast = tm.lookup(settings.request(text, false))?;
-        let full = tm.lookup(settings.request(text, true))?;
-        recall.add(answer(&fast) == answer(&full));
+    if settings.recall_sample > 0 {
+        // The reference (what `exhaustive: true` answers), prepared once
+        // for the whole sample rather than once per query.
+        let mut units = Vec::new();
+        tm.for_each_unit(&mut |unit| {
+            units.push(unit);
+            Ok(())
+        })?;
+        let reference = crate::reference::Reference::new(units);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        for text in settings.recall_queries(queries) {
+            let fast = tm.lookup(settings.request(text, false))?;
+            let full = reference.lookup(&settings.request(text, true).validate()?, now)?;
+            recall.add(answer(&fast) == answer(&full));
+        }
     }
     let units = tm.stats().total_units as usize;
     let mode = if settings.concordance { "concordance in-process" } else { "in-process" };

@@ -113,7 +113,9 @@ enum Command {
         /// Search only these memories (repeatable).
         #[arg(long = "memory")]
         memories: Vec<String>,
-        /// Compare with every unit instead of using the index (same answer).
+        /// Compare with every stored unit through the reference implementation
+        /// (dhakira::reference) instead of using the index: an independent
+        /// answer, much slower.
         #[arg(long)]
         exhaustive: bool,
         /// Ask a running server (127.0.0.1:50051, or a URL) instead of
@@ -1132,7 +1134,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         report.hit_rate * 100.0,
     );
     if let Some(recall) = report.recall {
-        println!("recall: {:.4} ({} sampled queries, index vs exhaustive scan)", recall, report.recall_sample);
+        println!(
+            "recall: {:.4} ({} sampled queries, index vs the reference implementation)",
+            recall, report.recall_sample
+        );
     }
     println!("memory built in {:.1} s, RSS {:.0} MiB", report.build_s, report.rss_mb);
     println!("{}", serde_json::to_string(&report)?);

@@ -14,6 +14,7 @@ pub mod import;
 pub mod matching;
 mod memory;
 pub mod proto;
+pub mod reference;
 pub mod sample;
 pub mod server;
 pub mod soak;

@@ -19,7 +19,7 @@ mod fuzz_replay;
 mod grpc;
 /// Import and Export over gRPC: streams, policies, round trips.
 mod import;
-/// The index against full scans on the real corpus.
+/// The index against the reference on the real corpus.
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;

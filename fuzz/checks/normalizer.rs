@@ -18,8 +18,8 @@
 //!    `bytes` range is non-empty, in bounds, on char boundaries, after the
 //!    previous token's, and starts and ends at a visible character; `chars`
 //!    counts the same characters; the surface is the token's text, invisible
-//!    controls removed, folded; the placeable kind is `Placeable::of` that
-//!    text.
+//!    controls removed, folded; the placeable kind and key are
+//!    `classify(surface)`, a function of the surface alone.
 //! 5. Segments: byte ranges in order, non-overlapping, non-empty, on char
 //!    boundaries, trimmed, without a line break inside, only whitespace
 //!    between them, and no non-whitespace character lost.
@@ -29,7 +29,7 @@
 use std::borrow::Cow;
 
 use dhakira::text::{
-    differences, fold_word, is_invisible, segments, split, tokens, words, Folds, Lang, NumberValue, Placeable, Token,
+    classify, differences, fold_word, is_invisible, segments, split, tokens, words, Folds, Lang, NumberValue, Token,
 };
 
 /// Checks one input; panics on a finding.
@@ -135,7 +135,12 @@ fn check_tokens(t: &str, tokens: &[Token], words: &[String], lang: Lang) {
             written.into()
         };
         assert_eq!(fold_word(&visible, Folds::ALL), token.surface, "surface of token {written:?} in {t:?}");
-        assert_eq!(token.placeable, Placeable::of(&visible, lang), "placeable kind of {written:?} ({lang:?})");
+        // The key is a function of the surface alone (one surface, one key).
+        assert_eq!(
+            (token.placeable, token.key.clone()),
+            classify(&token.surface, lang),
+            "placeable kind and key of {written:?} ({lang:?})"
+        );
         if let Some(kind) = token.placeable {
             assert_eq!(token.key, kind.key(), "key of the placeable {written:?}");
         }

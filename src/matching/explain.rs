@@ -12,7 +12,7 @@ use std::ops::Range;
 use super::align::{align, Cost, Relation, Step};
 use super::score::{unnormalized, word_score, Penalty, MAX_NORMALIZATION_PENALTY, PLACEABLE_POINTS};
 use crate::text::{
-    differences, fold_word, tokens, ArabicCount, DigitScript, Folds, Lang, NumberStyle, NumberValue, Token,
+    differences, fold_word, tokens, ArabicCount, DigitScript, Folds, Lang, NumberStyle, NumberValue, Placeable, Token,
 };
 
 /// What an edit does to a stored source word (or where a query word has
@@ -242,9 +242,14 @@ impl Piece {
         Piece { bytes, value: format!("#{}", number.canonical), number: Some(number) }
     }
 
-    /// The whole token.
+    /// The whole token. A number written in mixed digit scripts (`٢٠١5`)
+    /// or in full-width digits is read from its surface.
     fn whole(token: &Token, text: &str) -> Piece {
-        match number_in(token.text(text)) {
+        let folded = || match token.placeable {
+            Some(Placeable::Number) => NumberValue::parse(&token.surface).map(|n| (0, n)),
+            _ => None,
+        };
+        match number_in(token.text(text)).or_else(folded) {
             Some((offset, number)) => Piece::number(token.bytes.start + offset..token.bytes.end, number),
             None => Piece { bytes: token.bytes.clone(), value: token.surface.clone(), number: None },
         }
@@ -329,12 +334,13 @@ fn repair(
             complete = false;
             continue;
         }
+        let new_number = Piece::whole(&q[replaced_by[0]], query).number;
         for old in in_target {
-            match (old.number, number_in(new_text)) {
-                (Some(old_number), Some((_, new_number))) => {
+            match (old.number, &new_number) {
+                (Some(old_number), Some(new_number)) => {
                     let style = target_style(old_number.style, new_number.style);
                     replacements.push((old.bytes, NumberValue::render(&new_number.canonical, style)));
-                    warnings.extend(agreement(&old_number, &new_number, target_lang));
+                    warnings.extend(agreement(&old_number, new_number, target_lang));
                 }
                 _ => replacements.push((old.bytes, new_text.to_owned())),
             }

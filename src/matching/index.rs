@@ -137,6 +137,9 @@ impl Side {
             if word as usize == self.key_of.len() {
                 self.key_of.push(key);
             }
+            // One key per surface (`text::classify`): the index keeps the
+            // first one it meets, so another would be lost.
+            debug_assert_eq!(self.key_of[word as usize], key, "surface {surface:?} came with another key {key:?}");
             self.arena.push(word);
             keys.push(key);
         }
@@ -711,10 +714,11 @@ impl Index {
 }
 
 /// The most a unit can score: its alignment score, plus the bonus when
-/// that is 100, minus its points.
+/// that is 100, minus its points; never below 0, where scores stop (a unit
+/// that loses more points than it has still matches at 0).
 fn upper(score: u8, bonus: u8, points: u8) -> i32 {
     let bonus = if score == 100 { bonus } else { 0 };
-    i32::from(score) + i32::from(bonus) - i32::from(points)
+    (i32::from(score) + i32::from(bonus) - i32::from(points)).max(0)
 }
 
 /// A [`Scope`] compiled against one index: see [`Index::selection`].

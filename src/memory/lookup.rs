@@ -8,6 +8,7 @@ use crate::matching::{
     explain_tokens, similarity, unnormalized, Explanation, Freshness, MetadataField, Penalty, Preference, Scope,
     UnitFilter,
 };
+use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
 use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, UnitId, MAX_TIME_MS};
 
@@ -44,8 +45,8 @@ pub struct LookupRequest {
     pub min_score: Option<u32>,
     pub max_results: Option<u32>,
     pub memories: Vec<String>,
-    /// Compare with every unit instead of using the index (same answer,
-    /// slower: for checking).
+    /// Compare with every stored unit through [`crate::reference`] instead
+    /// of using the index (same answer, much slower: for checking).
     pub exhaustive: bool,
     /// (memory, points off its matches).
     pub memory_penalties: Vec<(String, u32)>,
@@ -288,6 +289,16 @@ fn normalized(tokens: &[Token]) -> String {
 /// ranked by score, then character similarity of the normalized texts, then
 /// the most recently changed, the most used, the newest.
 pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
+    if lookup.exhaustive {
+        // An independent answer: every stored unit, read from the store,
+        // compared by the reference (which shares nothing with the index).
+        let mut units = Vec::new();
+        shared.store.for_each_unit(&mut |unit| {
+            units.push(unit);
+            Ok(())
+        })?;
+        return Reference::new(units).lookup(lookup, now_ms());
+    }
     let query_tokens = tokens(&lookup.text, lookup.lang);
     let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };
     let context = Context::of(lookup);
@@ -320,11 +331,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             .collect::<Result<Vec<_>>>()?;
         let selection = index.selection(&scope);
         let query = index.encode(&query_words.tokens, lookup.lang);
-        if lookup.exhaustive {
-            index.scan(&query, &selection, lookup.min_score)
-        } else {
-            index.candidates(&query, &selection, lookup.min_score, lookup.max_results)
-        }
+        index.candidates(&query, &selection, lookup.min_score, lookup.max_results)
     };
     let judge = Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() };
 
@@ -342,8 +349,10 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             let score = i32::from(found.0.score);
             ranked.push(Ranked { upper: score, lower: score, id: c.id, found: Some(found) });
         } else {
-            let upper = i32::from(unnormalized(c.cost, n, c.source_words)) - i32::from(c.points);
-            let lower = upper - i32::from(SEVERAL_TRANSLATIONS_POINTS);
+            // Scores stop at 0: a unit losing more points than it has
+            // still matches at 0.
+            let upper = (i32::from(unnormalized(c.cost, n, c.source_words)) - i32::from(c.points)).max(0);
+            let lower = (upper - i32::from(SEVERAL_TRANSLATIONS_POINTS)).max(0);
             ranked.push(Ranked { upper, lower, id: c.id, found: None });
         }
     }

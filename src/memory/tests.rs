@@ -203,16 +203,20 @@ fn invalid_lookups_name_their_field() {
     }
 }
 
-mod index_equals_scan {
+mod index_equals_reference {
     use proptest::prelude::*;
 
     use super::*;
     use crate::matching::{MetadataField, UnitFilter};
     use crate::memory::PreferenceRequest;
 
-    /// Words with morphological variants (شركة/والشركة/شركات, model/models)
-    /// and placeables (numbers in two scripts, Latin names inside Arabic).
-    const VOCAB: [&str; 14] = [
+    /// Words with morphological variants (شركة/والشركة/شركات, model/models),
+    /// placeables (numbers in several scripts and styles, Latin names inside
+    /// Arabic) and hostile spellings: mixed digit scripts, a tatweel after a
+    /// Latin name, full-width and presentation forms, a bidi mark inside a
+    /// word, numbers glued to clitics, words that fold to nothing, and
+    /// punctuation that is no word at all.
+    const VOCAB: [&str; 32] = [
         "كشفت",
         "شركة",
         "والشركة",
@@ -227,11 +231,29 @@ mod index_equals_scan {
         "في",
         "model",
         "models",
+        "٢٠١5",
+        "2015",
+        "Tencentـ",
+        "\u{FF12}\u{FF10}\u{FF12}\u{FF13}",
+        "\u{FEFB}",
+        "لا",
+        "Ten\u{200F}cent",
+        "و15",
+        "بـ5",
+        "ـــ",
+        "\u{064E}\u{0650}",
+        "42",
+        "22",
+        "4.0",
+        "450",
+        "-",
+        "...",
+        "!",
     ];
 
     fn sentence() -> impl Strategy<Value = String> {
         prop::collection::vec((0..VOCAB.len(), 0..4u8), 1..10).prop_map(|words| {
-            words
+            let text = words
                 .into_iter()
                 .map(|(w, variant)| match variant {
                     // Spelling variants that normalize to the same word.
@@ -240,19 +262,42 @@ mod index_equals_scan {
                     _ => VOCAB[w].to_owned(),
                 })
                 .collect::<Vec<_>>()
-                .join(" ")
+                .join(" ");
+            // A unit's text needs something visible.
+            if text.trim().is_empty() {
+                "-".to_owned()
+            } else {
+                text
+            }
         })
+    }
+
+    /// Sentences of one template that differ only in their numbers, and
+    /// others that repeat a placeable.
+    fn template() -> impl Strategy<Value = String> {
+        (0u32..60, 0u32..4, any::<bool>()).prop_map(|(a, b, repeat)| {
+            if repeat {
+                format!("ارتفع السهم {a} نقطة ثم {a} نقطة في {b}")
+            } else {
+                format!("ارتفعت أسهم Tencent {a}% إلى {b} دولار")
+            }
+        })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![3 => sentence(), 1 => template()]
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
-        /// Top-k through the index (rising threshold included) equals top-k
-        /// of the full scan: same units, scores, penalties and order.
+        /// Top-k through the index (rising threshold included) equals the
+        /// reference's answer (`exhaustive: true`): same units, scores,
+        /// penalties and order.
         #[test]
-        fn lookups_through_the_index_equal_exhaustive_lookups(
-            units in prop::collection::vec((sentence(), sentence(), 0..2usize, 0..2usize, 0..3usize, 0..1500i64), 1..60),
-            queries in prop::collection::vec(sentence(), 1..6),
+        fn lookups_through_the_index_equal_the_reference(
+            units in prop::collection::vec((text(), text(), 0..2usize, 0..2usize, 0..3usize, 0..1500i64), 1..60),
+            queries in prop::collection::vec(text(), 1..6),
             min_score in 0u32..=101,
             max_results in 1u32..8,
             memory_points in 0u32..8,
@@ -265,6 +310,10 @@ mod index_equals_scan {
             const CONTEXTS: [&str; 3] = ["الشركة الجديدة", "a new model", "نموذج"];
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
             let tm = TranslationMemory::in_memory();
+            // Stored texts are queries too: exact matches, 101 in context,
+            // several translations.
+            let mut queries = queries;
+            queries.extend(units.iter().take(2).flat_map(|u| [u.0.clone(), u.1.clone()]));
             let inputs = units
                 .into_iter()
                 .map(|(arabic, english, memory, domain, context, age_days)| UnitInput {
@@ -540,4 +589,53 @@ fn deleting_most_units_compacts_the_index_and_lookups_still_find_the_rest() {
         assert!(!found.is_empty() && found.iter().all(|(_, _, memory)| memory == "kept"), "{text}: {found:?}");
         assert_eq!(found, answers(&fresh, text, lang), "{text}");
     }
+}
+
+/// Issue 14: a word's key was read from its spelling, and the index kept
+/// the key of the first spelling it met for a surface, so a stored sentence
+/// was not found by its own text.
+#[test]
+fn mixed_digit_scripts_and_a_tatweel_after_a_name_are_found_through_the_index() {
+    let tm = TranslationMemory::in_memory();
+    let unit = |arabic: &str, english: &str| UnitInput {
+        arabic: arabic.into(),
+        english: english.into(),
+        ..Default::default()
+    };
+    tm.add_units(vec![
+        unit("عام ٢٠١5", "year 2015"),
+        unit("عام 2015", "the year 2015"),
+        unit("أعلنت شركة Tencentـ عن نموذج", "Tencent announced a model"),
+        unit("أعلنت شركة Tencent عن نموذج جديد", "Tencent announced a new model"),
+    ])
+    .unwrap();
+    let scores = |text: &str, min_score: u32, exhaustive: bool| {
+        let request = LookupRequest {
+            text: text.into(),
+            source_lang: "ar".into(),
+            min_score: Some(min_score),
+            exhaustive,
+            ..Default::default()
+        };
+        tm.lookup(request).unwrap().iter().map(|m| (m.target().to_owned(), m.score)).collect::<Vec<_>>()
+    };
+    for exhaustive in [false, true] {
+        assert_eq!(
+            scores("عام 2015", 70, exhaustive),
+            [("the year 2015".to_owned(), 100), ("year 2015".to_owned(), 99)],
+            "exhaustive: {exhaustive}"
+        );
+        // One changed number: 100 − 2 (README's score table).
+        let changed = scores("عام 2016", 70, exhaustive);
+        assert_eq!(changed.iter().map(|(_, s)| *s).collect::<Vec<_>>(), [98, 98], "exhaustive: {exhaustive}");
+        let name = scores("أعلنت شركة Tencent عن نموذج", 70, exhaustive);
+        assert_eq!(name[0], ("Tencent announced a model".to_owned(), 99), "exhaustive: {exhaustive}");
+        let other = scores("أعلنت شركة Baidu عن نموذج", 70, exhaustive);
+        assert_eq!(other[0], ("Tencent announced a model".to_owned(), 98), "exhaustive: {exhaustive}");
+    }
+    // The changed number is repaired in the target of the mixed spelling too.
+    let found =
+        tm.lookup(LookupRequest { text: "عام 2016".into(), source_lang: "ar".into(), ..Default::default() }).unwrap();
+    let repaired: Vec<_> = found.iter().map(|m| m.explanation.repaired_target.clone()).collect();
+    assert!(repaired.contains(&Some("year 2016".into())), "{repaired:?}");
 }

@@ -87,15 +87,25 @@ pub fn tokens(text: &str, lang: Lang) -> Vec<Token> {
         chars_before += text[counted_to..start].chars().count();
         let char_len = text[start..end].chars().count();
         counted_to = end;
-        let placeable = Placeable::of(word, lang);
-        let key = match placeable {
-            Some(kind) => kind.key().to_owned(),
-            None => stem(&surface).into_owned(),
-        };
+        let (placeable, key) = classify(&surface, lang);
         tokens.push(Token { bytes: start..end, chars: chars_before..chars_before + char_len, surface, key, placeable });
         chars_before += char_len;
     }
     tokens
+}
+
+/// A word's placeable kind and key, read from its surface alone (the word
+/// folded with every rule), never from how it was written: `٢٠١5`, `2015`
+/// and `２０١５` are one surface, so they are one number. The index keeps one
+/// key per surface and relies on this: a key computed from the spelling
+/// would depend on which spelling the index met first.
+pub fn classify(surface: &str, lang: Lang) -> (Option<Placeable>, String) {
+    let placeable = Placeable::of(surface, lang);
+    let key = match placeable {
+        Some(kind) => kind.key().to_owned(),
+        None => stem(surface).into_owned(),
+    };
+    (placeable, key)
 }
 
 /// `text` without bidi and zero-width controls.
@@ -134,11 +144,119 @@ mod tests {
     }
 
     #[test]
+    fn a_surface_has_one_key_whatever_its_spelling() {
+        // Issue 14: the key was read from the spelling, so `٢٠١5` (mixed
+        // scripts) was no number and `Tencentـ` (a tatweel) no Latin name,
+        // while their surfaces are those of `2015` and `Tencent`.
+        for (a, b, kind) in [
+            ("٢٠١5", "2015", Placeable::Number),
+            ("\u{FF12}\u{FF10}\u{FF11}\u{FF15}", "2015", Placeable::Number),
+            ("Tencentـ", "Tencent", Placeable::Latin),
+            ("\u{FF34}encent", "tencent", Placeable::Latin),
+            ("Tence\u{200F}nt", "Tencent", Placeable::Latin),
+        ] {
+            let (ta, tb) = (&tokens(a, Lang::Arabic)[0], &tokens(b, Lang::Arabic)[0]);
+            assert_eq!(ta.surface, tb.surface, "{a} / {b}");
+            assert_eq!((ta.placeable, &ta.key), (Some(kind), &tb.key), "{a} / {b}");
+        }
+    }
+
+    #[test]
     fn an_invisible_mark_inside_a_word_stays_inside_its_range() {
         let text = "كش\u{200C}فت الشركة";
         let tokens = tokens(text, Lang::Arabic);
         assert_eq!(tokens[0].text(text), "كش\u{200C}فت");
         assert_eq!(tokens[0].surface, "كشفت");
         assert_eq!(tokens[1].key, "شرك");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Words the hostile spellings below are made from: numbers, Latin
+    /// names, Arabic words with clitics, English words.
+    const BASES: [&str; 12] =
+        ["2015", "17.5", "1,000", "Tencent", "Qwen-7B", "الشركة", "والشركة", "نموذج", "لا", "models", "Meta's", "iOS"];
+
+    /// `word` spelled in a hostile way: each character may change digit
+    /// script (Arabic-Indic, Persian, full-width), Latin letters may go
+    /// full-width or upper case or take a combining accent, Arabic letters
+    /// take their presentation form, a diacritic or a tatweel; a bidi mark
+    /// may sit inside, a tatweel after.
+    fn hostile(word: &'static str) -> impl Strategy<Value = String> {
+        let n = word.chars().count();
+        (prop::collection::vec(0u8..8, n), any::<bool>(), any::<bool>()).prop_map(move |(how, mark, tatweel)| {
+            let mut out = String::new();
+            for (k, (c, how)) in word.chars().zip(how).enumerate() {
+                match (c, how) {
+                    ('0'..='9', 1) => out.push(char::from_u32(0x0660 + c as u32 - 0x30).unwrap()),
+                    ('0'..='9', 2) => out.push(char::from_u32(0x06F0 + c as u32 - 0x30).unwrap()),
+                    ('0'..='9', 3) => out.push(char::from_u32(0xFF10 + c as u32 - 0x30).unwrap()),
+                    ('a'..='z' | 'A'..='Z', 1) => {
+                        out.push(char::from_u32(0xFF21 + c.to_ascii_uppercase() as u32 - 0x41).unwrap())
+                    }
+                    ('a'..='z' | 'A'..='Z', 2) => out.push(c.to_ascii_uppercase()),
+                    ('a'..='z' | 'A'..='Z', 3) => out.extend([c, '\u{0301}']),
+                    ('ا', 1) => out.push('\u{FE8D}'),
+                    ('ل', 1) => out.push('\u{FEDD}'),
+                    ('ة', 1) => out.push('ه'),
+                    ('\u{0621}'..='\u{064A}', 2) => out.extend([c, '\u{064E}']),
+                    ('\u{0621}'..='\u{064A}', 3) => out.extend([c, '\u{0640}']),
+                    _ => out.push(c),
+                }
+                if mark && k == n / 2 {
+                    out.push('\u{200F}');
+                }
+            }
+            if tatweel {
+                out.push('\u{0640}');
+            }
+            out
+        })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            (0..BASES.len()).prop_flat_map(|i| hostile(BASES[i])),
+            // Words that fold to nothing, and numbers glued to clitics.
+            Just("\u{064E}\u{0650}".to_owned()),
+            Just("ـــ".to_owned()),
+            Just("و15".to_owned()),
+            Just("بـ5".to_owned()),
+            Just("و١٥".to_owned()),
+        ];
+        prop::collection::vec(word, 1..12).prop_map(|words| words.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// However a word is spelled, in whatever text, tokens with one
+        /// surface have one key and one placeable kind, in each language.
+        #[test]
+        fn tokens_with_one_surface_have_one_key(texts in prop::collection::vec(text(), 1..6)) {
+            for lang in [Lang::Arabic, Lang::English] {
+                let mut seen: HashMap<String, (String, Option<Placeable>, String)> = HashMap::new();
+                for text in &texts {
+                    for token in tokens(text, lang) {
+                        let written = token.text(text).to_owned();
+                        let entry = seen
+                            .entry(token.surface.clone())
+                            .or_insert_with(|| (token.key.clone(), token.placeable, written.clone()));
+                        prop_assert_eq!(
+                            (&entry.0, entry.1),
+                            (&token.key, token.placeable),
+                            "{:?} and {:?} ({})", &entry.2, written, lang
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -63,8 +63,8 @@ impl Placeable {
         }
     }
 
-    /// The kind of placeable `word` (as written, one token) is in a text of
-    /// language `lang`, if it is one.
+    /// The kind of placeable `word` (one token's surface: see
+    /// [`super::classify`]) is in a text of language `lang`, if it is one.
     pub fn of(word: &str, lang: Lang) -> Option<Placeable> {
         let first = word.chars().next()?;
         match first {
