@@ -27,7 +27,7 @@ async fn add_status(client: &mut Client, units: Vec<UnitInput>) -> (Code, String
 
 /// A raw gRPC-web call: the bytes as the request message (no protobuf
 /// encoding of ours), the `grpc-status` and `grpc-message` answered.
-async fn raw_call(addr: &str, method: &str, message: &[u8]) -> (String, String) {
+pub async fn raw_call(addr: &str, method: &str, message: &[u8]) -> (String, String) {
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let mut framed = vec![0u8];
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());

@@ -436,6 +436,7 @@ impl Index {
             now_ms: scope.now_ms,
             bonus: scope.bonus,
             unknown: scope.unknown,
+            cancel: scope.cancel.clone(),
         }
     }
 
@@ -464,6 +465,7 @@ impl Index {
         let side = self.side(query.lang);
         let mut keys = Vec::new();
         (0..self.ids.len() as u32)
+            .take_while(|_| !selection.cancel.is_cancelled())
             .filter_map(|slot| {
                 let points = self.points(slot, selection)?;
                 let words = side.words(slot);
@@ -480,9 +482,18 @@ impl Index {
             .collect()
     }
 
+    /// Whether [`Index::candidates`] can prune for this query and
+    /// threshold. When it cannot (min_score 0, or a query with no words
+    /// matching units with none: every unit can qualify) it reads every
+    /// unit, as [`Index::scan`] does.
+    pub fn prunes(&self, query: &Query, selection: &Selection, min_score: u8) -> bool {
+        required_overlap(query.len(), min_score.saturating_sub(selection.bonus).min(100)) > 0
+    }
+
     /// Ids of every unit the selection keeps.
     pub fn select(&self, selection: &Selection) -> Vec<UnitId> {
         (0..self.ids.len() as u32)
+            .take_while(|_| !selection.cancel.is_cancelled())
             .filter(|&slot| self.points(slot, selection).is_some())
             .map(|slot| self.ids[slot as usize])
             .collect()
@@ -519,14 +530,12 @@ impl Index {
         if i32::from(min_score) > 100 + i32::from(selection.bonus) {
             return Vec::new();
         }
+        if !self.prunes(query, selection, min_score) {
+            return self.scan(query, selection, min_score);
+        }
         // What the prefix and length filters need: the lowest score a unit
         // must reach before its bonus (its points only raise it).
         let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
-        if required_overlap(n, before_bonus(min_score)) == 0 {
-            // Every unit can qualify (min_score 0, or a query with no words
-            // matching units with none): nothing to prune with.
-            return self.scan(query, selection, min_score);
-        }
         let side = self.side(query.lang);
         let mut order: Vec<u32> = query.keys.clone();
         order.sort_by_key(|&k| (side.frequency(k), k));
@@ -547,6 +556,9 @@ impl Index {
                 let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
                 for &slot in list {
+                    if selection.cancel.is_cancelled() {
+                        return;
+                    }
                     let m = side.len[slot as usize] as usize;
                     if m < min_len || m > max_len || !seen.insert(slot) {
                         continue;
@@ -658,6 +670,9 @@ impl Index {
             }
         };
         for slot in slots {
+            if selection.cancel.is_cancelled() {
+                break;
+            }
             if self.points(slot, selection).is_none() {
                 continue;
             }
@@ -730,6 +745,9 @@ pub struct Selection {
     now_ms: i64,
     bonus: u8,
     unknown: u8,
+    /// Raised: loops over units stop early, with what they found so far
+    /// (the caller asks the token and discards it).
+    pub(crate) cancel: crate::Cancel,
 }
 
 /// Least words in common a unit needs with an `n`-word query to score `s`:
