@@ -353,3 +353,29 @@ async fn repeated_fields_are_bounded_and_named() {
     let status = client.export(request).await.unwrap_err();
     assert_eq!(status.message(), "memories: 40000 values; the limit is 1000");
 }
+
+#[tokio::test]
+async fn an_oversized_write_is_refused_before_it_is_read() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    // 10,000 units of 1,000 characters: about 20 MB, within the unit
+    // count and text limits.
+    let pairs = corpus_pairs("ntrex128.tsv", 100);
+    let long = |text: &str| text.repeat(1000 / text.chars().count() + 1).chars().take(1000).collect::<String>();
+    let units: Vec<_> = (0..10_000)
+        .map(|i| {
+            let (arabic, english) = &pairs[i % pairs.len()];
+            unit(&format!("{i} {}", long(arabic)), &long(english), "news")
+        })
+        .collect();
+    let status = client.add_units(AddUnitsRequest { units: units.clone() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    assert!(status.message().starts_with("AddUnits: the request is "), "{}", status.message());
+    assert!(status.message().contains("the limit is 8388608 bytes"), "{}", status.message());
+    // Nothing of it was stored; the same units in smaller requests are.
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 0);
+    for batch in units.chunks(2_500) {
+        client.add_units(AddUnitsRequest { units: batch.to_vec() }).await.unwrap();
+    }
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 10_000);
+}

@@ -34,7 +34,7 @@ use tower_service::Service;
 
 use super::connections::{Activity, ConnectionInfo};
 use super::metrics::{code_name, Metrics};
-use super::Limits;
+use super::{Limits, MAX_REQUEST_BYTES};
 use crate::Cancel;
 
 /// The gRPC methods that stream (their own budget, no deadline here).
@@ -146,9 +146,13 @@ where
             Some(client) => client.min(budget.timeout),
             None => budget.timeout,
         };
+        let method = path.rsplit('/').next().unwrap_or_default().to_owned();
         let cancel = Cancel::new();
         request.extensions_mut().insert(cancel.clone());
         let grpc = grpc_content_type(&request);
+        if grpc.as_ref().is_some_and(|c| !c.as_bytes().ends_with(b"-text")) {
+            request = request.map(|body| Body::new(LimitedBody { body, method, header: Vec::with_capacity(5) }));
+        }
         // The handler runs as a task of its own holding the permit, so that
         // it keeps the permit until it has returned even when nobody waits
         // for its answer any more.
@@ -308,6 +312,57 @@ impl http_body::Body for HeldBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A unary gRPC request's body, refused with `RESOURCE_EXHAUSTED` as soon
+/// as its message says it is longer than [`MAX_REQUEST_BYTES`] (the five
+/// bytes before a gRPC message are a flag and its length): before the
+/// server has buffered it, and with a message that names the bound. (A
+/// stream's messages are bounded by the service's decoding limit, the
+/// same number.)
+struct LimitedBody {
+    body: Body,
+    method: String,
+    /// The first five bytes seen so far.
+    header: Vec<u8>,
+}
+
+impl http_body::Body for LimitedBody {
+    type Data = tonic::codegen::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let frame = std::task::ready!(Pin::new(&mut this.body).poll_frame(cx));
+        if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(http_body::Frame::data_ref)) {
+            let missing = 5 - this.header.len();
+            if let Some(data) = data.filter(|_| missing > 0) {
+                this.header.extend_from_slice(&data[..missing.min(data.len())]);
+                if this.header.len() == 5 {
+                    let length = u32::from_be_bytes([this.header[1], this.header[2], this.header[3], this.header[4]]);
+                    if length as usize > MAX_REQUEST_BYTES {
+                        return Poll::Ready(Some(Err(tonic::Status::resource_exhausted(format!(
+                            "{}: the request is {length} bytes; the limit is {MAX_REQUEST_BYTES} bytes (send fewer \
+                             units per request, or stream them with Import)",
+                            this.method
+                        )))));
+                    }
+                }
+            }
+        }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {

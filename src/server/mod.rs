@@ -30,10 +30,16 @@ use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_client::TranslationMemoryClient;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
 
-/// Largest request or response, in bytes: bounded, and well above tonic's
-/// 4 MiB default so that an `AddUnits` of 10,000 news-length units, or 100
-/// matches with their units, fits.
+/// Largest response, in bytes: bounded, and well above tonic's 4 MiB
+/// default so that 100 matches with their units, or a big export chunk,
+/// fit. Clients made by [`connect`] send and take up to this much.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Largest request message the server takes, in bytes: twice an
+/// `AddUnits` of 10,000 news-length units (about 3.5 MB), and a bound on
+/// what one request may cost in memory (decoded, checked and analyzed, a
+/// request takes several times its size).
+pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -194,7 +200,7 @@ pub async fn serve(
     let admission = admission::AdmissionLayer::new(&limits, metrics.clone());
     let keys = Arc::new(security.keys);
     let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits, Arc::clone(&keys)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
         // lists and exports shrink several times).
