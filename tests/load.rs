@@ -379,3 +379,59 @@ async fn an_oversized_write_is_refused_before_it_is_read() {
     }
     assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 10_000);
 }
+
+/// The threads of a process, from /proc.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn idle_imports_hold_few_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--no-sample", "--max-streams", "8"]);
+    let mut client = server.client().await;
+    client.add_units(AddUnitsRequest { units: vec![unit("مرحبا بالعالم", "Hello world", "news")] }).await.unwrap();
+    let before = threads(server.pid());
+    // Fifty imports that send their options and the start of a file, then
+    // nothing.
+    let mut senders = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..50 {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let options = ImportOptions { memory: "news".into(), ..Default::default() };
+        sender
+            .send(ImportRequest { item: Some(dhakira::proto::import_request::Item::Options(options)) })
+            .await
+            .unwrap();
+        let start = b"<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"en\"/><body>".to_vec();
+        sender.send(ImportRequest { item: Some(dhakira::proto::import_request::Item::Chunk(start)) }).await.unwrap();
+        senders.push(sender);
+        let mut client = client.clone();
+        calls.push(tokio::spawn(
+            async move { client.import(tokio_stream::wrappers::ReceiverStream::new(receiver)).await },
+        ));
+    }
+    // Beyond --max-streams they are shed at once.
+    let mut shed = 0;
+    wait_for("42 imports shed", || {
+        calls.retain(|call| {
+            let done = call.is_finished();
+            shed += usize::from(done);
+            !done
+        });
+        shed >= 42
+    })
+    .await;
+    assert_eq!((shed, calls.len()), (42, 8));
+    // The eight admitted ones hold a reader and a parser each at most.
+    let during = threads(server.pid());
+    assert!(during <= before + 2 * 8, "{before} threads before, {during} with eight idle imports");
+    // Each ends when its client does (the file is cut short).
+    drop(senders);
+    for call in calls {
+        let status = call.await.unwrap().unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+        assert!(status.message().starts_with("the import stopped"), "{}", status.message());
+    }
+}

@@ -10,7 +10,6 @@
 //! whose distance over keys already rules the threshold out, so the two agree
 //! (see ARCHITECTURE.md, "The index").
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -543,7 +542,7 @@ impl Index {
 
         let mut threshold = Threshold::new(min_score, max_results);
         let mut found = Vec::new();
-        SCRATCH.with_borrow_mut(|Scratch { seen, keys }| {
+        with_scratch(|Scratch { seen, keys }| {
             seen.start(self.ids.len());
             for (position, &key) in order.iter().enumerate() {
                 let s = before_bonus(threshold.value());
@@ -839,7 +838,8 @@ impl Threshold {
     }
 }
 
-/// Per-thread working memory of a lookup.
+/// The working memory of one lookup (see [`with_scratch`]).
+#[derive(Default)]
 struct Scratch {
     seen: Seen,
     /// The key ids of the unit being checked.
@@ -848,6 +848,7 @@ struct Scratch {
 
 /// Which slots one lookup has seen: a stamp per slot, reset by bumping the
 /// epoch, so a lookup never clears a million-entry array.
+#[derive(Default)]
 struct Seen {
     stamps: Vec<u32>,
     epoch: u32,
@@ -876,9 +877,24 @@ impl Seen {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> =
-        const { RefCell::new(Scratch { seen: Seen { stamps: Vec::new(), epoch: 0 }, keys: Vec::new() }) };
+/// Working memory kept between lookups: each holds 4 bytes per unit (1M
+/// units: 4 MB), so it is taken per lookup rather than kept per thread
+/// (the blocking pool may run hundreds), and at most one per core is kept
+/// idle.
+static SCRATCH: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs `f` with a lookup's working memory from the pool, and returns it.
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    static KEPT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let pool = || SCRATCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut scratch = pool().pop().unwrap_or_default();
+    let out = f(&mut scratch);
+    let kept = *KEPT.get_or_init(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let mut pool = pool();
+    if pool.len() < kept {
+        pool.push(scratch);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -161,8 +161,9 @@ pub struct Security {
 
 /// The default of [`Limits::max_in_flight`]: far more than two cores can
 /// serve at once, few enough that a flood is answered fast rather than
-/// queued without bound.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+/// queued, and that the blocking pool stays small (see
+/// [`Limits::blocking_threads`]).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 /// HTTP/2 streams one connection may have open at once.
 const MAX_STREAMS_PER_CONNECTION: u32 = 256;
