@@ -435,3 +435,37 @@ async fn idle_imports_hold_few_threads() {
         assert!(status.message().starts_with("the import stopped"), "{}", status.message());
     }
 }
+
+#[tokio::test]
+async fn a_long_pipelined_lookup_stream_is_answered_in_full() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    // Short segments (small HTTP/2 frames are what the server's HTTP/2
+    // library counts against a connection): the first three words of news
+    // sentences.
+    let short = |text: &str| text.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let mut pairs: Vec<(String, String)> =
+        corpus_pairs("ntrex128.tsv", 400).iter().map(|(a, e)| (short(a), short(e))).collect();
+    pairs.sort();
+    pairs.dedup_by(|a, b| a.0 == b.0);
+    let units = pairs.iter().map(|(a, e)| unit(a, e, "news")).collect();
+    client.add_units(AddUnitsRequest { units }).await.unwrap();
+    // A document of 20,000 segments, sent without waiting for answers, each
+    // in a DATA frame of its own (the client yields between them, as a
+    // plugin sending segments as it reads them does).
+    const SEGMENTS: usize = 20_000;
+    let requests: Vec<LookupRequest> = (0..SEGMENTS)
+        .map(|i| LookupRequest { max_results: Some(1), min_score: Some(100), ..lookup(&pairs[i % pairs.len()].0) })
+        .collect();
+    let segments = futures_util::stream::unfold(requests.into_iter(), |mut requests| async move {
+        tokio::task::yield_now().await;
+        requests.next().map(|request| (request, requests))
+    });
+    let mut answers = client.lookup_stream(segments).await.unwrap().into_inner();
+    let mut answered = 0;
+    while let Some(answer) = answers.message().await.unwrap() {
+        assert_eq!(answer.matches[0].target, pairs[answered % pairs.len()].1);
+        answered += 1;
+    }
+    assert_eq!(answered, SEGMENTS);
+}

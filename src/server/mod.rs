@@ -168,6 +168,10 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// HTTP/2 streams one connection may have open at once.
 const MAX_STREAMS_PER_CONNECTION: u32 = 256;
 
+/// HTTP/2 flow-control windows (see `serve`).
+const STREAM_WINDOW_BYTES: u32 = 64 << 10;
+const CONNECTION_WINDOW_BYTES: u32 = 3 << 20;
+
 /// Largest header block (metadata) of a request, in bytes.
 const MAX_HEADER_LIST_BYTES: u32 = 64 << 10;
 
@@ -232,6 +236,14 @@ pub async fn serve(
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .http2_max_pending_accept_reset_streams(Some(64))
+        // Flow control that slows a pipelining client instead of cutting it
+        // off: h2 closes a connection (GOAWAY too_many_data_frames) once
+        // the framing overhead of small DATA frames it holds unread passes
+        // half the connection window. A stream holds at most its window
+        // unread: 64 KiB of the smallest lookups (13 bytes a frame, 243
+        // bytes of overhead counted each) is 1.2 MB, under half of 3 MiB.
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .tcp_keepalive(Some(Duration::from_secs(60)))
