@@ -31,6 +31,9 @@ pub struct AnalyzeRequest {
     pub memories: Vec<String>,
     pub filter: UnitFilter,
     pub memory_penalties: Vec<(String, u32)>,
+    /// Raised when nobody will read the answer any more: the analysis
+    /// stops.
+    pub cancel: crate::Cancel,
 }
 
 /// One segment of the document and how the memory covers it.
@@ -137,6 +140,7 @@ impl TranslationMemory {
         // Each segment seen so far (normalized), with its best match.
         let mut firsts: HashMap<Vec<String>, Option<Match>> = HashMap::new();
         for (i, text) in document.iter().enumerate() {
+            request.cancel.check()?;
             let key = words(text);
             let word_count = key.len();
             let (band, best) = if let Some(best) = firsts.get(&key) {
@@ -155,6 +159,7 @@ impl TranslationMemory {
                         filter: request.filter.clone(),
                         context_before: i.checked_sub(1).map(|j| document[j].clone()).unwrap_or_default(),
                         context_after: document.get(i + 1).cloned().unwrap_or_default(),
+                        cancel: request.cancel.clone(),
                         ..LookupRequest::default()
                     };
                     self.lookup(lookup)?.into_iter().next()

@@ -40,17 +40,38 @@ enum Command {
         /// line per request).
         #[arg(long, env = "DHAKIRA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
-        /// gRPC calls served at once, all connections together; more are
-        /// shed with RESOURCE_EXHAUSTED.
+        /// Calls (unary gRPC and gRPC-web, REST) served at once, all
+        /// connections together; more are shed with RESOURCE_EXHAUSTED
+        /// (REST: 503).
         #[arg(long, env = "DHAKIRA_MAX_IN_FLIGHT", default_value_t = dhakira::server::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
-        /// How long a unary call may run before DEADLINE_EXCEEDED (streams,
-        /// such as imports, are not bounded), in seconds (fractions allowed).
+        /// How long a call may run before DEADLINE_EXCEEDED (REST: 504) and
+        /// its work is stopped, in seconds (fractions allowed); a client's
+        /// shorter grpc-timeout wins.
         #[arg(long, env = "DHAKIRA_REQUEST_TIMEOUT", default_value_t = 30.0)]
         request_timeout: f64,
-        /// Connections open at once; more are closed as soon as accepted.
+        /// Streams (LookupStream, Import, Export) open at once; more are
+        /// shed with RESOURCE_EXHAUSTED.
+        #[arg(long, env = "DHAKIRA_MAX_STREAMS", default_value_t = dhakira::server::DEFAULT_MAX_STREAMS)]
+        max_streams: usize,
+        /// How long a stream may wait for its client's next message (an
+        /// export: for its client to read) before DEADLINE_EXCEEDED, in
+        /// seconds.
+        #[arg(long, env = "DHAKIRA_STREAM_IDLE_TIMEOUT", default_value_t = 60.0)]
+        stream_idle_timeout: f64,
+        /// Full scans (exhaustive, or min_score 0) running at once; more
+        /// are refused with RESOURCE_EXHAUSTED.
+        #[arg(long, env = "DHAKIRA_MAX_SCANS", default_value_t = dhakira::DEFAULT_MAX_SCANS)]
+        max_scans: usize,
+        /// Connections open at once; when all are taken, a new one replaces
+        /// one with no request in flight (one that never sent a request
+        /// first), else it is closed.
         #[arg(long, env = "DHAKIRA_MAX_CONNECTIONS", default_value_t = dhakira::server::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
+        /// How long a new connection may take to send its first request
+        /// before it is closed, in seconds.
+        #[arg(long, env = "DHAKIRA_FIRST_REQUEST_TIMEOUT", default_value_t = 10.0)]
+        first_request_timeout: f64,
         /// A TOML file of API keys and their grants (see README, "Security").
         /// DHAKIRA_API_KEYS adds keys as `name:secret:grant,grant …`.
         #[arg(long, env = "DHAKIRA_KEYS_FILE")]
@@ -68,9 +89,10 @@ enum Command {
         #[command(flatten)]
         browsers: BrowserArgs,
         /// A TOML file with any of: addr, db, no_sample, drain_seconds,
-        /// log_format, max_in_flight, request_timeout, max_connections, keys,
-        /// tls_cert, tls_key, cors_origin, allowed_host, jsonp. Flags and
-        /// DHAKIRA_* variables override it.
+        /// log_format, max_in_flight, request_timeout, max_streams,
+        /// stream_idle_timeout, max_scans, max_connections,
+        /// first_request_timeout, keys, tls_cert, tls_key, cors_origin,
+        /// allowed_host, jsonp. Flags and DHAKIRA_* variables override it.
         #[arg(long, env = "DHAKIRA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -250,7 +272,11 @@ struct Config {
     log_format: Option<LogFormat>,
     max_in_flight: Option<usize>,
     request_timeout: Option<f64>,
+    max_streams: Option<usize>,
+    stream_idle_timeout: Option<f64>,
+    max_scans: Option<usize>,
     max_connections: Option<usize>,
+    first_request_timeout: Option<f64>,
     keys: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -393,7 +419,11 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             mut log_format,
             mut max_in_flight,
             mut request_timeout,
+            mut max_streams,
+            mut stream_idle_timeout,
+            mut max_scans,
             mut max_connections,
+            mut first_request_timeout,
             mut keys,
             mut tls_cert,
             mut tls_key,
@@ -428,8 +458,20 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 if let Some(value) = file.request_timeout.filter(|_| unset("request_timeout")) {
                     request_timeout = value;
                 }
+                if let Some(value) = file.max_streams.filter(|_| unset("max_streams")) {
+                    max_streams = value;
+                }
+                if let Some(value) = file.stream_idle_timeout.filter(|_| unset("stream_idle_timeout")) {
+                    stream_idle_timeout = value;
+                }
+                if let Some(value) = file.max_scans.filter(|_| unset("max_scans")) {
+                    max_scans = value;
+                }
                 if let Some(value) = file.max_connections.filter(|_| unset("max_connections")) {
                     max_connections = value;
+                }
+                if let Some(value) = file.first_request_timeout.filter(|_| unset("first_request_timeout")) {
+                    first_request_timeout = value;
                 }
                 if file.keys.is_some() && unset("keys") {
                     keys = file.keys;
@@ -451,16 +493,29 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             }
             init_logging("info", log_format);
-            anyhow::ensure!(max_in_flight > 0, "--max-in-flight: must be at least 1");
-            anyhow::ensure!(
-                request_timeout.is_finite() && (0.001..=86_400.0).contains(&request_timeout),
-                "--request-timeout: must be between 0.001 and 86400 seconds"
-            );
-            anyhow::ensure!(max_connections > 0, "--max-connections: must be at least 1");
+            for (flag, value) in [
+                ("--max-in-flight", max_in_flight),
+                ("--max-streams", max_streams),
+                ("--max-scans", max_scans),
+                ("--max-connections", max_connections),
+            ] {
+                anyhow::ensure!(value > 0, "{flag}: must be at least 1");
+            }
+            let seconds = |flag: &str, value: f64| {
+                anyhow::ensure!(
+                    value.is_finite() && (0.001..=86_400.0).contains(&value),
+                    "{flag}: must be between 0.001 and 86400 seconds"
+                );
+                Ok(Duration::from_secs_f64(value))
+            };
             let limits = dhakira::server::Limits {
                 max_in_flight,
-                request_timeout: Duration::from_secs_f64(request_timeout),
+                request_timeout: seconds("--request-timeout", request_timeout)?,
+                max_streams,
+                stream_idle_timeout: seconds("--stream-idle-timeout", stream_idle_timeout)?,
+                max_scans,
                 max_connections,
+                first_request_timeout: seconds("--first-request-timeout", first_request_timeout)?,
             };
             let mut security = security(keys.as_deref(), tls_cert.as_deref(), tls_key.as_deref())?;
             security.browsers =
@@ -573,7 +628,11 @@ fn serve(
     }
     let stats = tm.stats();
     tracing::info!(db = %db.path.display(), units = stats.total_units, "database open");
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(limits.blocking_threads())
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;

@@ -51,6 +51,20 @@ pub enum Error {
     #[error("stored record {key} is damaged: {reason}")]
     Corrupt { key: String, reason: String },
 
+    /// The request was cancelled (its deadline passed, or its client went
+    /// away): its work stopped, and whatever it would have changed was
+    /// either stored in full or not at all.
+    #[error(
+        "the request's deadline passed (the client's grpc-timeout or the server's --request-timeout); its work \
+         was stopped"
+    )]
+    Cancelled,
+
+    /// A bounded kind of work is at its limit (full scans, `--max-scans`):
+    /// nothing was done; retry after a short backoff.
+    #[error("{0}")]
+    Busy(String),
+
     /// The engine is shutting down and takes no more writes.
     #[error("the translation memory is shutting down")]
     ShuttingDown,
@@ -117,7 +131,8 @@ impl From<Error> for tonic::Status {
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
-            Error::DiskFull(_) => Code::ResourceExhausted,
+            Error::DiskFull(_) | Error::Busy(_) => Code::ResourceExhausted,
+            Error::Cancelled => Code::DeadlineExceeded,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
             Error::Storage(_) | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } => Code::DataLoss,

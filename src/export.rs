@@ -24,8 +24,9 @@ impl ExportFilter {
     /// like an empty memory).
     pub fn check_memories(&self, tm: &TranslationMemory) -> Result<()> {
         let stored = tm.stats().memories;
+        let stored: std::collections::HashSet<&str> = stored.iter().map(|(memory, _)| memory.as_str()).collect();
         for (i, name) in self.memories.iter().enumerate() {
-            if !stored.iter().any(|(memory, _)| memory == name) {
+            if !stored.contains(name.as_str()) {
                 return Err(Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")));
             }
         }
@@ -34,6 +35,7 @@ impl ExportFilter {
 
     /// Checks the memory names; `field` names the list in errors.
     pub fn validate(mut self, field: &str) -> Result<ExportFilter> {
+        crate::memory::check_count(self.memories.len(), crate::memory::MAX_NAMED_MEMORIES, field)?;
         for (i, name) in self.memories.iter_mut().enumerate() {
             if name.is_empty() {
                 return Err(Error::invalid(format!("{field}[{i}]"), "must not be empty"));
@@ -54,8 +56,9 @@ pub fn export(tm: &TranslationMemory, out: impl Write, filter: &ExportFilter) ->
     let mut writer =
         TmxWriter::new(std::io::BufWriter::with_capacity(64 << 10, out), &Header::dhakira("*all*")).map_err(output)?;
     let mut count = 0;
+    let selected: std::collections::HashSet<&str> = filter.memories.iter().map(String::as_str).collect();
     tm.for_each_unit(&mut |unit| {
-        if !filter.memories.is_empty() && !filter.memories.contains(&unit.memory) {
+        if !selected.is_empty() && !selected.contains(unit.memory.as_str()) {
             return Ok(());
         }
         if filter.domain.as_ref().is_some_and(|domain| *domain != unit.domain) {

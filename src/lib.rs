@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod auth;
 pub mod bench;
+pub mod cancel;
 pub mod error;
 pub mod export;
 pub mod import;
@@ -24,11 +25,13 @@ pub mod tmx;
 pub mod tsv;
 pub mod unit;
 
+pub use cancel::Cancel;
 pub use error::{Error, Result};
 pub use memory::{
     Added, Concordance, ConcordanceHit, ConcordanceRequest, Conflict, DuplicatePolicy, Incoming, Lookup, LookupRequest,
-    Match, MemoryInfo, Outcome, PreferenceRequest, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE,
-    MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST, SEVERAL_TRANSLATIONS_POINTS,
+    Match, MemoryInfo, Outcome, PreferenceRequest, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS,
+    DEFAULT_MIN_SCORE, MAX_FILTER_VALUES, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE,
+    MAX_UNITS_PER_REQUEST, SEVERAL_TRANSLATIONS_POINTS,
 };
 pub use text::Lang;
 pub use unit::{Unit, UnitEdit, UnitId, UnitInput, DEFAULT_MEMORY};

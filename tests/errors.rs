@@ -27,7 +27,7 @@ async fn add_status(client: &mut Client, units: Vec<UnitInput>) -> (Code, String
 
 /// A raw gRPC-web call: the bytes as the request message (no protobuf
 /// encoding of ours), the `grpc-status` and `grpc-message` answered.
-async fn raw_call(addr: &str, method: &str, message: &[u8]) -> (String, String) {
+pub async fn raw_call(addr: &str, method: &str, message: &[u8]) -> (String, String) {
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let mut framed = vec![0u8];
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
@@ -82,14 +82,16 @@ async fn oversized_text_and_messages() {
     let (code, message) = status_of(&mut client, lookup(&long, "ar")).await;
     assert_eq!(code, Code::InvalidArgument);
     assert_eq!(message, "text: is 10005 characters long; the limit is 10000");
-    // A message over 64 MiB is refused before it is decoded.
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{}", server.addr)).unwrap().connect().await.unwrap();
-    let mut unbounded = dhakira::proto::translation_memory_client::TranslationMemoryClient::new(channel);
-    let huge = lookup(&"x".repeat(65 << 20), "en");
-    let status = unbounded.lookup(huge).await.unwrap_err();
-    assert_eq!(status.code(), Code::OutOfRange, "{}", status.message());
-    assert!(status.message().contains("message length too large"), "{}", status.message());
+    // A request over 8 MiB is refused before it is read, naming the bound
+    // (9 MiB of text, 5 bytes of its tag and length, 4 of source_lang).
+    let huge = lookup(&"x".repeat(9 << 20), "en");
+    let status = client.lookup(huge).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    assert_eq!(
+        status.message(),
+        "Lookup: the request is 9437193 bytes; the limit is 8388608 bytes (send fewer units per request, or stream \
+         them with Import)"
+    );
 }
 
 #[tokio::test]

@@ -23,9 +23,12 @@ mod import;
 mod index;
 /// Restarts (graceful and kill -9), the database lock, the bundled sample.
 mod lifecycle;
+/// Silent connections, deadlines that stop the work, admission for every
+/// protocol, idle streams, huge repeated fields, long streams, big writes.
+mod load;
 /// The amaGama/tmserver and MyMemory REST facades.
 mod rest;
-/// API keys and roles, TLS, --insecure, connection cap, request timeout.
+/// API keys and roles, TLS, --insecure, request timeout.
 mod security;
 /// gRPC-web over HTTP/1.1 with CORS, and gzip.
 mod web;

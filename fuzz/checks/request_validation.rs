@@ -457,6 +457,7 @@ fn concordance(r: proto::ConcordanceRequest) {
         filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
         page_size: r.page_size,
         page_token: r.page_token,
+        cancel: Default::default(),
     };
     let page = match tm().concordance(request.clone()) {
         Ok(page) => page,

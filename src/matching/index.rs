@@ -10,7 +10,6 @@
 //! whose distance over keys already rules the threshold out, so the two agree
 //! (see ARCHITECTURE.md, "The index").
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -439,6 +438,7 @@ impl Index {
             now_ms: scope.now_ms,
             bonus: scope.bonus,
             unknown: scope.unknown,
+            cancel: scope.cancel.clone(),
         }
     }
 
@@ -467,6 +467,7 @@ impl Index {
         let side = self.side(query.lang);
         let mut keys = Vec::new();
         (0..self.ids.len() as u32)
+            .take_while(|_| !selection.cancel.is_cancelled())
             .filter_map(|slot| {
                 let points = self.points(slot, selection)?;
                 let words = side.words(slot);
@@ -483,9 +484,18 @@ impl Index {
             .collect()
     }
 
+    /// Whether [`Index::candidates`] can prune for this query and
+    /// threshold. When it cannot (min_score 0, or a query with no words
+    /// matching units with none: every unit can qualify) it reads every
+    /// unit, as [`Index::scan`] does.
+    pub fn prunes(&self, query: &Query, selection: &Selection, min_score: u8) -> bool {
+        required_overlap(query.len(), min_score.saturating_sub(selection.bonus).min(100)) > 0
+    }
+
     /// Ids of every unit the selection keeps.
     pub fn select(&self, selection: &Selection) -> Vec<UnitId> {
         (0..self.ids.len() as u32)
+            .take_while(|_| !selection.cancel.is_cancelled())
             .filter(|&slot| self.points(slot, selection).is_some())
             .map(|slot| self.ids[slot as usize])
             .collect()
@@ -522,14 +532,12 @@ impl Index {
         if i32::from(min_score) > 100 + i32::from(selection.bonus) {
             return Vec::new();
         }
+        if !self.prunes(query, selection, min_score) {
+            return self.scan(query, selection, min_score);
+        }
         // What the prefix and length filters need: the lowest score a unit
         // must reach before its bonus (its points only raise it).
         let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
-        if required_overlap(n, before_bonus(min_score)) == 0 {
-            // Every unit can qualify (min_score 0, or a query with no words
-            // matching units with none): nothing to prune with.
-            return self.scan(query, selection, min_score);
-        }
         let side = self.side(query.lang);
         let mut order: Vec<u32> = query.keys.clone();
         order.sort_by_key(|&k| (side.frequency(k), k));
@@ -537,7 +545,7 @@ impl Index {
 
         let mut threshold = Threshold::new(min_score, max_results);
         let mut found = Vec::new();
-        SCRATCH.with_borrow_mut(|Scratch { seen, keys }| {
+        with_scratch(|Scratch { seen, keys }| {
             seen.start(self.ids.len());
             for (position, &key) in order.iter().enumerate() {
                 let s = before_bonus(threshold.value());
@@ -550,6 +558,9 @@ impl Index {
                 let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
                 for &slot in list {
+                    if selection.cancel.is_cancelled() {
+                        return;
+                    }
                     let m = side.len[slot as usize] as usize;
                     if m < min_len || m > max_len || !seen.insert(slot) {
                         continue;
@@ -661,6 +672,9 @@ impl Index {
             }
         };
         for slot in slots {
+            if selection.cancel.is_cancelled() {
+                break;
+            }
             if self.points(slot, selection).is_none() {
                 continue;
             }
@@ -734,6 +748,9 @@ pub struct Selection {
     now_ms: i64,
     bonus: u8,
     unknown: u8,
+    /// Raised: loops over units stop early, with what they found so far
+    /// (the caller asks the token and discards it).
+    pub(crate) cancel: crate::Cancel,
 }
 
 /// Least words in common a unit needs with an `n`-word query to score `s`:
@@ -825,7 +842,8 @@ impl Threshold {
     }
 }
 
-/// Per-thread working memory of a lookup.
+/// The working memory of one lookup (see [`with_scratch`]).
+#[derive(Default)]
 struct Scratch {
     seen: Seen,
     /// The key ids of the unit being checked.
@@ -834,6 +852,7 @@ struct Scratch {
 
 /// Which slots one lookup has seen: a stamp per slot, reset by bumping the
 /// epoch, so a lookup never clears a million-entry array.
+#[derive(Default)]
 struct Seen {
     stamps: Vec<u32>,
     epoch: u32,
@@ -862,9 +881,24 @@ impl Seen {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> =
-        const { RefCell::new(Scratch { seen: Seen { stamps: Vec::new(), epoch: 0 }, keys: Vec::new() }) };
+/// Working memory kept between lookups: each holds 4 bytes per unit (1M
+/// units: 4 MB), so it is taken per lookup rather than kept per thread
+/// (the blocking pool may run hundreds), and at most one per core is kept
+/// idle.
+static SCRATCH: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs `f` with a lookup's working memory from the pool, and returns it.
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    static KEPT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let pool = || SCRATCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut scratch = pool().pop().unwrap_or_default();
+    let out = f(&mut scratch);
+    let kept = *KEPT.get_or_init(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let mut pool = pool();
+    if pool.len() < kept {
+        pool.push(scratch);
+    }
+    out
 }
 
 #[cfg(test)]

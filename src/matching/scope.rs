@@ -165,6 +165,8 @@ pub struct Scope {
     /// Points a match may lose after the index, unknown to it (the
     /// several-translations penalty).
     pub unknown: u8,
+    /// Stops the index's loops over units early (see [`crate::Cancel`]).
+    pub cancel: crate::Cancel,
 }
 
 impl Scope {

@@ -1,8 +1,11 @@
 //! Lookups: validated queries, the matches they return, and ranking.
 
 use std::cmp::Reverse;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{now_ms, Shared};
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
     explain_tokens, similarity, unnormalized, Explanation, Freshness, MetadataField, Penalty, Preference, Scope,
@@ -24,6 +27,16 @@ pub const MAX_SCORE: u8 = 101;
 /// Points off a match whose memory holds other translations of the same
 /// source.
 pub const SEVERAL_TRANSLATIONS_POINTS: u8 = 1;
+
+/// Most memories one request may name (`memories`, `memory_penalties`):
+/// far more than any real setup has, and validation stays linear.
+pub const MAX_NAMED_MEMORIES: usize = 1_000;
+
+/// Most values one filter field (domains, clients…) may hold.
+pub const MAX_FILTER_VALUES: usize = 100;
+
+/// Most metadata preferences one lookup may give.
+pub const MAX_PREFERENCES: usize = 100;
 
 /// Most points one penalty of a request may take off.
 pub const MAX_PENALTY_POINTS: u32 = 100;
@@ -57,6 +70,8 @@ pub struct LookupRequest {
     pub context_after: String,
     /// (half-life in days, most points; 0: 5).
     pub freshness: Option<(u32, u32)>,
+    /// Raised when nobody will read the answer any more: the lookup stops.
+    pub cancel: Cancel,
 }
 
 /// A validated lookup.
@@ -79,6 +94,7 @@ pub struct Lookup {
 
 /// Checks a list of memory names (`field[i]`).
 pub(crate) fn memory_names(names: &[String], field: &str) -> Result<Vec<String>> {
+    check_count(names.len(), MAX_NAMED_MEMORIES, field)?;
     names
         .iter()
         .enumerate()
@@ -91,6 +107,15 @@ pub(crate) fn memory_names(names: &[String], field: &str) -> Result<Vec<String>>
         .collect()
 }
 
+/// [`Error::InvalidArgument`] naming `field` when a repeated field holds
+/// more than `max` values.
+pub(crate) fn check_count(len: usize, max: usize, field: &str) -> Result<()> {
+    if len > max {
+        return Err(Error::invalid(field, format!("{len} values; the limit is {max}")));
+    }
+    Ok(())
+}
+
 /// Checks a filter's values (`field.…`).
 pub(crate) fn check_filter(filter: &UnitFilter, field: &str) -> Result<()> {
     for (name, values) in [
@@ -99,12 +124,7 @@ pub(crate) fn check_filter(filter: &UnitFilter, field: &str) -> Result<()> {
         ("projects", &filter.projects),
         ("created_by", &filter.created_by),
     ] {
-        if values.len() > 100 {
-            return Err(Error::invalid(
-                format!("{field}.{name}"),
-                format!("{} values; the limit is 100", values.len()),
-            ));
-        }
+        check_count(values.len(), MAX_FILTER_VALUES, &format!("{field}.{name}"))?;
         for (i, value) in values.iter().enumerate() {
             check_metadata(value, &format!("{field}.{name}[{i}]"))?;
         }
@@ -132,6 +152,7 @@ fn points(value: u32, field: &str) -> Result<u8> {
 
 /// Checks memory penalties (`memory_penalties[i]`).
 pub(crate) fn check_memory_penalties(penalties: &[(String, u32)]) -> Result<Vec<(String, u8)>> {
+    check_count(penalties.len(), MAX_NAMED_MEMORIES, "memory_penalties")?;
     penalties
         .iter()
         .enumerate()
@@ -170,7 +191,8 @@ impl LookupRequest {
         let memories = memory_names(&self.memories, "memories")?;
         let memory_penalties = check_memory_penalties(&self.memory_penalties)?;
         if !memories.is_empty() {
-            if let Some(i) = memory_penalties.iter().position(|(name, _)| !memories.contains(name)) {
+            let searched: HashSet<&String> = memories.iter().collect();
+            if let Some(i) = memory_penalties.iter().position(|(name, _)| !searched.contains(name)) {
                 return Err(Error::invalid(
                     format!("memory_penalties[{i}].memory"),
                     format!("{:?} is not among the memories searched", memory_penalties[i].0),
@@ -178,6 +200,7 @@ impl LookupRequest {
             }
         }
         check_filter(&self.filter, "filter")?;
+        check_count(self.preferences.len(), MAX_PREFERENCES, "preferences")?;
         let preferences = self
             .preferences
             .into_iter()
@@ -228,6 +251,52 @@ impl LookupRequest {
             context_after: self.context_after,
             freshness,
         })
+    }
+}
+
+/// Full scans (`exhaustive`, or a lookup no filter can prune, such as
+/// `min_score` 0) read every unit: they get a small budget of their own,
+/// so that a few of them cannot take every core from indexed lookups.
+pub(crate) struct ScanBudget {
+    running: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// The default of [`ScanBudget`]'s limit (`--max-scans`).
+pub const DEFAULT_MAX_SCANS: usize = 2;
+
+impl Default for ScanBudget {
+    fn default() -> ScanBudget {
+        ScanBudget { running: AtomicUsize::new(0), max: AtomicUsize::new(DEFAULT_MAX_SCANS) }
+    }
+}
+
+impl ScanBudget {
+    pub(crate) fn set_max(&self, max: usize) {
+        self.max.store(max.max(1), Ordering::Relaxed);
+    }
+
+    /// A place among the running scans, or [`Error::Busy`] when there is
+    /// none.
+    fn enter(&self) -> Result<ScanPermit<'_>> {
+        let max = self.max.load(Ordering::Relaxed);
+        self.running.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).map_err(
+            |_| {
+                Error::Busy(format!(
+                    "exhaustive: {max} full scans (exhaustive, or min_score 0) are running, the most the server \
+                     runs at once (--max-scans); retry after a short backoff, or give a min_score"
+                ))
+            },
+        )?;
+        Ok(ScanPermit(self))
+    }
+}
+
+struct ScanPermit<'a>(&'a ScanBudget);
+
+impl Drop for ScanPermit<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -288,12 +357,15 @@ fn normalized(tokens: &[Token]) -> String {
 /// scored by the one alignment, in context, minus the scope's penalties,
 /// ranked by score, then character similarity of the normalized texts, then
 /// the most recently changed, the most used, the newest.
-pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
+pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<Vec<Match>> {
     if lookup.exhaustive {
         // An independent answer: every stored unit, read from the store,
         // compared by the reference (which shares nothing with the index).
+        // A full scan takes one of the --max-scans places.
+        let _scan = shared.scans.enter()?;
         let mut units = Vec::new();
         shared.store.for_each_unit(&mut |unit| {
+            cancel.check()?;
             units.push(unit);
             Ok(())
         })?;
@@ -309,6 +381,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
         now_ms: now_ms(),
         bonus: u8::from(context.is_some()),
         unknown: SEVERAL_TRANSLATIONS_POINTS,
+        cancel: cancel.clone(),
         ..Scope::default()
     };
     let candidates = {
@@ -331,8 +404,11 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
             .collect::<Result<Vec<_>>>()?;
         let selection = index.selection(&scope);
         let query = index.encode(&query_words.tokens, lookup.lang);
+        let _scan = if index.prunes(&query, &selection, lookup.min_score) { None } else { Some(shared.scans.enter()?) };
         index.candidates(&query, &selection, lookup.min_score, lookup.max_results)
     };
+    // The index stops early when cancelled: what it found is not the answer.
+    cancel.check()?;
     let judge = Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() };
 
     // Scores. A candidate with word edits is scored by its alignment cost
@@ -342,6 +418,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup) -> Result<Vec<Match>> {
     let n = query_words.tokens.len();
     let mut ranked: Vec<Ranked> = Vec::with_capacity(candidates.len());
     for c in candidates {
+        cancel.check()?;
         if c.cost.tenths == 0 {
             let Some(unit) = shared.store.get(c.id)? else { continue };
             let found = judge.judge(unit)?;

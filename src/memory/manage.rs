@@ -51,6 +51,8 @@ pub struct ConcordanceRequest {
     /// 0: 20.
     pub page_size: u32,
     pub page_token: String,
+    /// Raised when nobody will read the answer any more: the search stops.
+    pub cancel: crate::Cancel,
 }
 
 /// A unit that holds the phrase.
@@ -156,8 +158,9 @@ impl TranslationMemory {
     /// NOT_FOUND for a memory that holds no unit and was not created.
     fn check_memories(&self, names: &[String]) -> Result<()> {
         let known = self.list_memories()?;
+        let known: std::collections::HashSet<&str> = known.iter().map(|m| m.name.as_str()).collect();
         for (i, name) in names.iter().enumerate() {
-            if !known.iter().any(|m| m.name == *name) {
+            if !known.contains(name.as_str()) {
                 return Err(Error::not_found(format!("memories[{i}]"), format!("no memory is named {name:?}")));
             }
         }
@@ -224,13 +227,15 @@ impl TranslationMemory {
         self.check_memories(&memories)?;
         let (hits, next) = {
             let index = self.shared.index.read();
-            let selection = scope_of(&index, &memories, request.filter.clone());
+            let mut selection = scope_of(&index, &memories, request.filter.clone());
+            selection.cancel = request.cancel.clone();
             let pages: Vec<ConcordancePage> = langs
                 .iter()
                 .map(|&lang| index.concordance(&tokens(&request.text, lang), lang, &selection, before, limit))
                 .collect();
             merge_pages(&index, pages, limit)
         };
+        request.cancel.check()?;
         let mut found = Vec::with_capacity(hits.len());
         for hit in hits {
             let Some(unit) = self.shared.store.get(hit.id)? else { continue };

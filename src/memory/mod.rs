@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+pub(crate) use lookup::check_count;
 pub use lookup::{
-    Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MIN_SCORE, MAX_RESULTS_LIMIT,
-    MAX_SCORE, SEVERAL_TRANSLATIONS_POINTS,
+    Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MIN_SCORE,
+    MAX_FILTER_VALUES, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE, SEVERAL_TRANSLATIONS_POINTS,
 };
 pub use manage::{Concordance, ConcordanceHit, ConcordanceRequest, Conflict, MemoryInfo};
 pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     index: RwLock<Index>,
     /// False for a memory opened for a bulk import only: no index is kept.
     indexed: bool,
+    /// Full scans running at once (see [`lookup::ScanBudget`]).
+    scans: lookup::ScanBudget,
 }
 
 /// Units per memory.
@@ -88,9 +91,16 @@ impl TranslationMemory {
 
     /// The engine over `store` and `index`, its writer thread started.
     fn start(store: Arc<dyn Store>, index: Index, indexed: bool) -> TranslationMemory {
-        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed });
+        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed, scans: Default::default() });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         TranslationMemory { shared, writer }
+    }
+
+    /// How many full scans (`exhaustive`, or `min_score` 0) may run at
+    /// once; one more is refused with [`Error::Busy`]. The default is
+    /// [`DEFAULT_MAX_SCANS`].
+    pub fn set_max_scans(&self, max: usize) {
+        self.shared.scans.set_max(max);
     }
 
     /// Validates and stores units; returns once they are durable. One invalid
@@ -132,7 +142,8 @@ impl TranslationMemory {
 
     /// The best matches for a lookup.
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
-        lookup::find(&self.shared, &request.validate()?)
+        let cancel = request.cancel.clone();
+        lookup::find(&self.shared, &request.validate()?, &cancel)
     }
 
     /// One unit by id.

@@ -3,11 +3,12 @@
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -15,6 +16,7 @@ use super::metrics::{code_name, Metrics};
 use super::{read_scope, readable, Limits};
 use crate::analysis::{Analysis, AnalyzeRequest};
 use crate::auth::{Keys, Principal, Role};
+use crate::cancel::Cancel;
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::EditKind;
@@ -35,41 +37,21 @@ const IMPORT_QUEUE: usize = 8;
 /// Bytes per ExportChunk.
 const EXPORT_CHUNK_BYTES: usize = 256 << 10;
 
-/// The gRPC service over one [`TranslationMemory`].
+/// The gRPC service over one [`TranslationMemory`]. Admission and
+/// deadlines are the admission layer's (see `server::admission`).
 #[derive(Clone)]
 pub struct Service {
     tm: TranslationMemory,
     metrics: Metrics,
-    /// One permit per call being served (see [`super::Limits`]).
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
-    /// How long a unary call may take (streams are not bounded).
-    timeout: Duration,
+    /// How long a stream waits for its client's next message, or for its
+    /// client to read.
+    stream_idle: Duration,
     keys: Arc<Keys>,
 }
 
 impl Service {
     pub fn new(tm: TranslationMemory, metrics: Metrics, limits: &Limits, keys: Arc<Keys>) -> Service {
-        let max_in_flight = limits.max_in_flight.max(1);
-        Service {
-            tm,
-            metrics,
-            in_flight: Arc::new(Semaphore::new(max_in_flight)),
-            max_in_flight,
-            timeout: limits.request_timeout,
-            keys,
-        }
-    }
-
-    /// A permit to serve one call, held until it returns; none left sheds
-    /// the call at once.
-    fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
-        Arc::clone(&self.in_flight).try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted(format!(
-                "the server is busy: {} calls are being served; retry after a short backoff",
-                self.max_in_flight
-            ))
-        })
+        Service { tm, metrics, stream_idle: limits.stream_idle_timeout, keys }
     }
 
     /// Who is calling (`UNAUTHENTICATED` for a missing or unknown key).
@@ -85,31 +67,24 @@ impl Service {
         result
     }
 
-    /// A unary call: admitted, authenticated, run on the blocking pool with
-    /// the caller's rights (within the request timeout), observed.
+    /// A unary call (admitted by the admission layer): authenticated, run
+    /// on the blocking pool with the caller's rights and the request's
+    /// [`Cancel`] (raised at its deadline), observed.
     async fn unary<R, T: Send + 'static>(
         &self,
         method: &str,
         request: Request<R>,
-        work: impl FnOnce(&TranslationMemory, &Principal, R) -> crate::Result<T> + Send + 'static,
+        work: impl FnOnce(&TranslationMemory, &Principal, R, Cancel) -> crate::Result<T> + Send + 'static,
     ) -> Result<Response<T>, Status>
     where
         R: Send + 'static,
     {
         let started = Instant::now();
         let result = async {
-            let _permit = self.admit()?;
             let principal = self.principal(request.metadata())?;
+            let cancel = request.extensions().get::<Cancel>().cloned().unwrap_or_default();
             let request = request.into_inner();
-            let call = self.blocking(move |tm| work(tm, &principal, request));
-            match tokio::time::timeout(self.timeout, call).await {
-                Ok(result) => result.map(Response::new),
-                Err(_) => Err(Status::deadline_exceeded(format!(
-                    "the request took longer than the server's {} s limit (--request-timeout); whatever it \
-                     changed was either stored in full or not at all",
-                    self.timeout.as_secs_f64()
-                ))),
-            }
+            self.blocking(move |tm| work(tm, &principal, request, cancel)).await.map(Response::new)
         }
         .await;
         self.observed(method, started, result)
@@ -126,6 +101,15 @@ impl Service {
             .await
             .map_err(|err| Status::internal(format!("request task failed: {err}")))?
             .map_err(Status::from)
+    }
+}
+
+/// Raises a [`Cancel`] when dropped.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -153,7 +137,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::AddUnitsRequest>,
     ) -> Result<Response<proto::AddUnitsResponse>, Status> {
-        self.unary("AddUnits", request, |tm, principal, request| {
+        self.unary("AddUnits", request, |tm, principal, request, _| {
             let units: Vec<UnitInput> = request.units.into_iter().map(UnitInput::from).collect();
             for (i, unit) in units.iter().enumerate() {
                 let memory = if unit.memory.is_empty() { crate::unit::DEFAULT_MEMORY } else { unit.memory.as_str() };
@@ -174,7 +158,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     }
 
     async fn get_unit(&self, request: Request<proto::GetUnitRequest>) -> Result<Response<proto::Unit>, Status> {
-        self.unary("GetUnit", request, |tm, principal, request| {
+        self.unary("GetUnit", request, |tm, principal, request, _| {
             check_unit(tm, principal, request.unit_id, Role::Read)?;
             Ok(tm.get_unit(request.unit_id)?.into())
         })
@@ -185,7 +169,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::DeleteUnitRequest>,
     ) -> Result<Response<proto::DeleteUnitResponse>, Status> {
-        self.unary("DeleteUnit", request, |tm, principal, request| {
+        self.unary("DeleteUnit", request, |tm, principal, request, _| {
             check_unit(tm, principal, request.unit_id, Role::Write)?;
             tm.delete_unit(request.unit_id)?;
             Ok(proto::DeleteUnitResponse {})
@@ -194,7 +178,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     }
 
     async fn stats(&self, request: Request<proto::StatsRequest>) -> Result<Response<proto::StatsResponse>, Status> {
-        self.unary("Stats", request, |tm, principal, _| {
+        self.unary("Stats", request, |tm, principal, _, _| {
             let mut stats = tm.stats();
             if !principal.can_everywhere(Role::Read) {
                 stats.memories.retain(|(name, _)| principal.can(Role::Read, name));
@@ -211,10 +195,10 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::ImportSummary>, Status> {
         let started = Instant::now();
         let result = async {
-            let _permit = self.admit()?;
             let principal = self.principal(request.metadata())?;
             let mut stream = request.into_inner();
-            let options = match stream.message().await? {
+            let idle = self.stream_idle;
+            let options = match next_message(&mut stream, idle).await? {
                 Some(proto::ImportRequest { item: Some(Item::Options(options)) }) => ImportOptions::try_from(options)?,
                 Some(_) => {
                     return Err(Status::invalid_argument(
@@ -231,14 +215,19 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             }
             // The network side: messages go to the importer through a bounded
             // queue, so a fast client waits for the store (HTTP/2 flow control).
-            let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+            let (queue, mut messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+            let went_idle = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let idled = Arc::clone(&went_idle);
             tokio::spawn(async move {
                 loop {
-                    let next = match stream.message().await {
+                    let next = match next_message(&mut stream, idle).await {
                         Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
                         Ok(Some(proto::ImportRequest { item: None })) => continue,
                         Ok(None) => break,
-                        Err(status) => Err(status),
+                        Err(status) => {
+                            idled.store(status.code() == tonic::Code::DeadlineExceeded, Ordering::Relaxed);
+                            Err(status)
+                        }
                     };
                     let failed = next.is_err();
                     if queue.send(next).await.is_err() || failed {
@@ -246,9 +235,12 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                     }
                 }
             });
+            // The importer (a blocking thread) starts with the first data
+            // message: until then a silent client holds no thread.
+            let first = messages.recv().await;
             let summary = self
                 .blocking(move |tm| {
-                    let mut messages = Messages { queue: messages, pending: None };
+                    let mut messages = Messages { queue: messages, pending: first };
                     match messages.peek_kind() {
                         Some(Kind::Units) => import_units(tm, messages.units(), &options, &mut |_, _| {}),
                         _ => import(tm, messages, &options, &mut |_, _| {}),
@@ -258,10 +250,15 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             self.metrics.imported(&summary);
             let stopped = summary.stopped.clone();
             let response = proto::ImportSummary::from(summary);
+            let code = if went_idle.load(Ordering::Relaxed) {
+                tonic::Code::DeadlineExceeded
+            } else {
+                tonic::Code::InvalidArgument
+            };
             match stopped {
                 None => Ok(Response::new(response)),
                 Some(reason) => Err(Status::with_details(
-                    tonic::Code::InvalidArgument,
+                    code,
                     format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
                     response.encode_to_vec().into(),
                 )),
@@ -275,10 +272,6 @@ impl proto::translation_memory_server::TranslationMemory for Service {
 
     async fn export(&self, request: Request<proto::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
         let started = Instant::now();
-        let permit = match self.admit() {
-            Ok(permit) => permit,
-            Err(status) => return self.observed("Export", started, Err(status)),
-        };
         let principal = match self.principal(request.metadata()) {
             Ok(principal) => principal,
             Err(status) => return self.observed("Export", started, Err(status)),
@@ -310,10 +303,11 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let service = self.clone();
         // Counted when the stream ends: that is when the export succeeded or
         // failed.
+        let runtime = tokio::runtime::Handle::current();
+        let idle = self.stream_idle;
         tokio::task::spawn_blocking(move || {
-            // Held while the stream is written.
-            let _permit = permit;
-            let out = ChunkWriter { chunks: chunks.clone(), buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES) };
+            let out =
+                ChunkWriter { chunks: chunks.clone(), buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES), runtime, idle };
             let result = export(&service.tm, out, &filter).map_err(Status::from);
             if let Err(status) = service.observed("Export", started, result) {
                 // The client may be gone already; then nobody needs to know.
@@ -327,7 +321,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::CreateMemoryRequest>,
     ) -> Result<Response<proto::Memory>, Status> {
-        self.unary("CreateMemory", request, |tm, principal, r| {
+        self.unary("CreateMemory", request, |tm, principal, r, _| {
             principal.require(Role::Admin, &r.name, "name")?;
             tm.create_memory(&r.name, &r.description).map(Into::into)
         })
@@ -338,7 +332,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::ListMemoriesRequest>,
     ) -> Result<Response<proto::ListMemoriesResponse>, Status> {
-        self.unary("ListMemories", request, |tm, principal, _| {
+        self.unary("ListMemories", request, |tm, principal, _, _| {
             let memories = tm.list_memories()?.into_iter().filter(|m| principal.can(Role::Read, &m.name));
             Ok(proto::ListMemoriesResponse { memories: memories.map(Into::into).collect() })
         })
@@ -349,7 +343,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::DeleteMemoryRequest>,
     ) -> Result<Response<proto::DeleteMemoryResponse>, Status> {
-        self.unary("DeleteMemory", request, |tm, principal, r| {
+        self.unary("DeleteMemory", request, |tm, principal, r, _| {
             principal.require(Role::Admin, &r.name, "name")?;
             Ok(proto::DeleteMemoryResponse { deleted_units: tm.delete_memory(&r.name)? })
         })
@@ -357,7 +351,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     }
 
     async fn update_unit(&self, request: Request<proto::UpdateUnitRequest>) -> Result<Response<proto::Unit>, Status> {
-        self.unary("UpdateUnit", request, |tm, principal, r| {
+        self.unary("UpdateUnit", request, |tm, principal, r, _| {
             let edit = UnitEdit {
                 fields: r.update_mask,
                 values: r.unit.map(UnitInput::from).unwrap_or_default(),
@@ -377,7 +371,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::DeleteUnitsRequest>,
     ) -> Result<Response<proto::DeleteUnitsResponse>, Status> {
-        self.unary("DeleteUnits", request, |tm, principal, r| {
+        self.unary("DeleteUnits", request, |tm, principal, r, _| {
             if r.memories.is_empty() {
                 principal.require_everywhere(Role::Write, "memories")?;
             }
@@ -391,7 +385,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     }
 
     async fn confirm_use(&self, request: Request<proto::ConfirmUseRequest>) -> Result<Response<proto::Unit>, Status> {
-        self.unary("ConfirmUse", request, |tm, principal, r| {
+        self.unary("ConfirmUse", request, |tm, principal, r, _| {
             // A use is what a reader records: plugins that only look up may
             // confirm what they inserted.
             check_unit(tm, principal, r.unit_id, Role::Read)?;
@@ -404,7 +398,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::ConflictsRequest>,
     ) -> Result<Response<proto::ConflictsResponse>, Status> {
-        self.unary("Conflicts", request, |tm, principal, r| {
+        self.unary("Conflicts", request, |tm, principal, r, _| {
             let Some(memories) = read_scope(tm, principal, r.memories)? else {
                 return Ok(proto::ConflictsResponse::default());
             };
@@ -428,7 +422,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::ConcordanceRequest>,
     ) -> Result<Response<proto::ConcordanceResponse>, Status> {
-        self.unary("Concordance", request, |tm, principal, r| {
+        self.unary("Concordance", request, |tm, principal, r, cancel| {
             let Some(memories) = read_scope(tm, principal, r.memories)? else {
                 return Ok(proto::ConcordanceResponse::default());
             };
@@ -439,6 +433,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
                 page_size: r.page_size,
                 page_token: r.page_token,
+                cancel,
             };
             let page = tm.concordance(request)?;
             Ok(proto::ConcordanceResponse {
@@ -468,10 +463,6 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         request: Request<Streaming<proto::LookupRequest>>,
     ) -> Result<Response<Self::LookupStreamStream>, Status> {
         let started = Instant::now();
-        let permit = match self.admit() {
-            Ok(permit) => permit,
-            Err(status) => return self.observed("LookupStream", started, Err(status)),
-        };
         let principal = match self.principal(request.metadata()) {
             Ok(principal) => principal,
             Err(status) => return self.observed("LookupStream", started, Err(status)),
@@ -480,12 +471,14 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         let (responses, stream) = mpsc::channel(16);
         let service = self.clone();
         tokio::spawn(async move {
-            // Held while the stream lasts.
-            let _permit = permit;
             let result: Result<(), Status> = async {
-                while let Some(request) = requests.message().await? {
+                while let Some(request) = next_message(&mut requests, service.stream_idle).await? {
                     let principal = principal.clone();
-                    let response = service.blocking(move |tm| lookup_as(tm, &principal, request)).await?;
+                    // Cancelled when the client goes away (the stream is dropped
+                    // mid-lookup).
+                    let cancel = Cancel::new();
+                    let _stop = CancelOnDrop(cancel.clone());
+                    let response = service.blocking(move |tm| lookup_as(tm, &principal, request, cancel)).await?;
                     if responses.send(Ok(response)).await.is_err() {
                         break; // the client went away
                     }
@@ -504,9 +497,9 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::AnalyzeRequest>,
     ) -> Result<Response<proto::AnalyzeResponse>, Status> {
-        self.unary("Analyze", request, |tm, principal, request| {
+        self.unary("Analyze", request, |tm, principal, request, cancel| {
             let include_segments = request.include_segments;
-            let mut request = AnalyzeRequest::from(request);
+            let mut request = AnalyzeRequest { cancel, ..AnalyzeRequest::from(request) };
             let Some(memories) = read_scope(tm, principal, std::mem::take(&mut request.memories))? else {
                 return Err(principal.require_everywhere(Role::Read, "memories").unwrap_err());
             };
@@ -527,14 +520,27 @@ fn lookup_as(
     tm: &TranslationMemory,
     principal: &Principal,
     request: proto::LookupRequest,
+    cancel: Cancel,
 ) -> crate::Result<proto::LookupResponse> {
-    let mut request = LookupRequest::from(request);
+    let mut request = LookupRequest { cancel, ..LookupRequest::from(request) };
     let Some(memories) = read_scope(tm, principal, std::mem::take(&mut request.memories))? else {
         return Ok(proto::LookupResponse::default());
     };
     request.memories = memories;
     let matches = tm.lookup(request)?;
     Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
+}
+
+/// The stream's next message, waiting at most `idle` for it
+/// (`DEADLINE_EXCEEDED` naming `--stream-idle-timeout` after that).
+async fn next_message<T>(stream: &mut Streaming<T>, idle: Duration) -> Result<Option<T>, Status> {
+    match tokio::time::timeout(idle, stream.message()).await {
+        Ok(message) => message,
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "the client sent nothing for {} s (--stream-idle-timeout): the stream was closed",
+            idle.as_secs_f64()
+        ))),
+    }
 }
 
 fn counts(summary: &proto::ImportSummary) -> String {
@@ -670,6 +676,10 @@ impl Read for Messages {
 struct ChunkWriter {
     chunks: mpsc::Sender<Result<proto::ExportChunk, Status>>,
     buffer: Vec<u8>,
+    runtime: tokio::runtime::Handle,
+    /// How long a chunk may wait for the client to read (a client that
+    /// reads nothing must not hold this thread for ever).
+    idle: Duration,
 }
 
 impl ChunkWriter {
@@ -678,9 +688,16 @@ impl ChunkWriter {
             return Ok(());
         }
         let data = std::mem::replace(&mut self.buffer, Vec::with_capacity(EXPORT_CHUNK_BYTES));
-        self.chunks
-            .blocking_send(Ok(proto::ExportChunk { data }))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        let sent = self.runtime.block_on(self.chunks.send_timeout(Ok(proto::ExportChunk { data }), self.idle));
+        sent.map_err(|err| match err {
+            mpsc::error::SendTimeoutError::Timeout(_) => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing for {} s (--stream-idle-timeout)", self.idle.as_secs_f64()),
+            ),
+            mpsc::error::SendTimeoutError::Closed(_) => {
+                io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
+            }
+        })
     }
 }
 
@@ -870,6 +887,7 @@ impl From<proto::LookupRequest> for LookupRequest {
             context_before: r.context_before,
             context_after: r.context_after,
             freshness: r.freshness.map(|f| (f.half_life_days, f.max_points)),
+            cancel: Cancel::default(),
         }
     }
 }
@@ -946,6 +964,7 @@ impl From<proto::AnalyzeRequest> for AnalyzeRequest {
             memories: r.memories,
             filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
             memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
+            cancel: Cancel::default(),
         }
     }
 }

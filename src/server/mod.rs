@@ -4,23 +4,20 @@
 //! the browser guard (`origin`: host names, origins, CORS), and gzip
 //! accepted and offered. Handlers hold no logic of their own.
 
+mod admission;
+mod connections;
 mod grpc;
 mod metrics;
 mod origin;
 mod rest;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::codec::CompressionEncoding;
-use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::{Identity, ServerTlsConfig};
 use tower_layer::Layer;
 
@@ -33,10 +30,16 @@ use crate::memory::TranslationMemory;
 use crate::proto::translation_memory_client::TranslationMemoryClient;
 use crate::proto::translation_memory_server::TranslationMemoryServer;
 
-/// Largest request or response, in bytes: bounded, and well above tonic's
-/// 4 MiB default so that an `AddUnits` of 10,000 news-length units, or 100
-/// matches with their units, fits.
+/// Largest response, in bytes: bounded, and well above tonic's 4 MiB
+/// default so that 100 matches with their units, or a big export chunk,
+/// fit. Clients made by [`connect`] send and take up to this much.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Largest request message the server takes, in bytes: twice an
+/// `AddUnits` of 10,000 news-length units (about 3.5 MB), and a bound on
+/// what one request may cost in memory (decoded, checked and analyzed, a
+/// request takes several times its size).
+pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 
 /// A client for the server at `url` (`http://host:port`), with the same
 /// message bound as the server. It does not ask for gzip: on loopback and
@@ -47,18 +50,35 @@ pub async fn connect(url: &str) -> Result<TranslationMemoryClient<tonic::transpo
     Ok(client.max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
-/// Bounds on what clients may ask of the server at once.
+/// Bounds on what clients may ask of the server at once (see
+/// [`admission`] and [`connections`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// gRPC calls being served at once, all connections together; one more
-    /// is shed at once with `RESOURCE_EXHAUSTED` instead of queueing.
+    /// Calls (unary gRPC and gRPC-web, REST) being served at once, all
+    /// connections together; one more is shed at once with
+    /// `RESOURCE_EXHAUSTED` (REST: 503) instead of queueing.
     pub max_in_flight: usize,
-    /// How long a unary call may run before it is answered
-    /// `DEADLINE_EXCEEDED` (streams, such as an import, are not bounded).
+    /// How long a call may run before it is answered `DEADLINE_EXCEEDED`
+    /// (REST: 504) and its work stopped; a client's shorter `grpc-timeout`
+    /// wins. Streams are bounded per message instead.
     pub request_timeout: Duration,
-    /// Connections open at once; one more is closed as soon as it is
-    /// accepted.
+    /// Streams (`LookupStream`, `Import`, `Export`) open at once; one more
+    /// is shed with `RESOURCE_EXHAUSTED`. They do not count against
+    /// `max_in_flight`.
+    pub max_streams: usize,
+    /// How long a stream may wait for its client's next message (or, for
+    /// an export, for its client to read) before it is closed with
+    /// `DEADLINE_EXCEEDED`.
+    pub stream_idle_timeout: Duration,
+    /// Full scans (`exhaustive`, or `min_score` 0) running at once; one
+    /// more is refused with `RESOURCE_EXHAUSTED`.
+    pub max_scans: usize,
+    /// Connections open at once; when all are taken, a new one takes the
+    /// place of one with no request in flight, else it is closed.
     pub max_connections: usize,
+    /// How long a new connection may take to send its first request's
+    /// headers before it is closed.
+    pub first_request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -66,17 +86,39 @@ impl Default for Limits {
         Limits {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_streams: DEFAULT_MAX_STREAMS,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            max_scans: crate::DEFAULT_MAX_SCANS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            first_request_timeout: DEFAULT_FIRST_REQUEST_TIMEOUT,
         }
+    }
+}
+
+impl Limits {
+    /// Threads the server's blocking pool may start: every call and every
+    /// stream in flight may hold one (engine work, an import's reader, an
+    /// export's writer), and a few spare.
+    pub fn blocking_threads(&self) -> usize {
+        self.max_in_flight + self.max_streams + 8
     }
 }
 
 /// The default of [`Limits::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default of [`Limits::max_streams`].
+pub const DEFAULT_MAX_STREAMS: usize = 64;
+
+/// The default of [`Limits::stream_idle_timeout`].
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The default of [`Limits::max_connections`]: well under the usual file
 /// descriptor limits.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
+/// The default of [`Limits::first_request_timeout`].
+pub const DEFAULT_FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who may do what, and TLS.
 #[derive(Debug, Clone, Default)]
@@ -92,11 +134,16 @@ pub struct Security {
 
 /// The default of [`Limits::max_in_flight`]: far more than two cores can
 /// serve at once, few enough that a flood is answered fast rather than
-/// queued without bound.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+/// queued, and that the blocking pool stays small (see
+/// [`Limits::blocking_threads`]).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
 /// HTTP/2 streams one connection may have open at once.
 const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
+/// HTTP/2 flow-control windows (see `serve`).
+const STREAM_WINDOW_BYTES: u32 = 64 << 10;
+const CONNECTION_WINDOW_BYTES: u32 = 3 << 20;
 
 /// Largest header block (metadata) of a request, in bytes.
 const MAX_HEADER_LIST_BYTES: u32 = 64 << 10;
@@ -132,9 +179,11 @@ pub async fn serve(
         listener.local_addr().expect("a bound listener has an address"),
         security.tls.is_some(),
     );
+    tm.set_max_scans(limits.max_scans);
+    let admission = admission::AdmissionLayer::new(&limits, metrics.clone());
     let keys = Arc::new(security.keys);
     let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits, Arc::clone(&keys)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
         // lists and exports shrink several times).
@@ -164,14 +213,27 @@ pub async fn serve(
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .http2_max_pending_accept_reset_streams(Some(64))
+        // Flow control that slows a pipelining client instead of cutting it
+        // off: h2 closes a connection (GOAWAY too_many_data_frames) once
+        // the framing overhead of small DATA frames it holds unread passes
+        // half the connection window. A stream holds at most its window
+        // unread: 64 KiB of the smallest lookups (13 bytes a frame, 243
+        // bytes of overhead counted each) is 1.2 MB, under half of 3 MiB.
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .tcp_keepalive(Some(Duration::from_secs(60)))
-        // Host names and web origins are checked before any protocol.
+        // Host names and web origins are checked before any protocol, then
+        // admission and deadlines apply to every protocol alike.
         .layer(guard)
+        .layer(admission)
         .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
-        .serve_with_incoming_shutdown(capped(listener, limits.max_connections), signal);
+        .serve_with_incoming_shutdown(
+            connections::accepted(listener, limits.max_connections, limits.first_request_timeout),
+            signal,
+        );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result,
@@ -222,86 +284,4 @@ pub(crate) fn read_scope(
         Some(readable) => Some(readable),
         None => Some(named),
     })
-}
-
-/// The listener's connections, at most `max` open at once: one more is
-/// closed as soon as it is accepted (its client sees the connection drop
-/// and may retry), so a flood of idle connections cannot exhaust file
-/// descriptors. Every connection gets TCP_NODELAY (without it small
-/// responses wait for delayed ACKs, ~40 ms each).
-fn capped(
-    listener: TcpListener,
-    max: usize,
-) -> impl tokio_stream::Stream<Item = std::io::Result<Counted>> + Send + 'static {
-    let permits = Arc::new(Semaphore::new(max.max(1)));
-    futures_util::stream::unfold((listener, permits), move |(listener, permits)| async move {
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                // A connection that failed before it was accepted, or a
-                // momentary lack of descriptors: keep accepting.
-                Err(err) => {
-                    tracing::warn!(error = %err, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            match Arc::clone(&permits).try_acquire_owned() {
-                Ok(permit) => {
-                    let _ = stream.set_nodelay(true);
-                    return Some((Ok(Counted { stream, _permit: permit }), (listener, permits)));
-                }
-                Err(_) => {
-                    tracing::warn!(%peer, max, "too many connections: closing a new one (--max-connections)");
-                    drop(stream);
-                }
-            }
-        }
-    })
-}
-
-/// A connection that holds one of the listener's permits until it closes.
-pub struct Counted {
-    stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Connected for Counted {
-    type ConnectInfo = TcpConnectInfo;
-
-    fn connect_info(&self) -> TcpConnectInfo {
-        self.stream.connect_info()
-    }
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
 }

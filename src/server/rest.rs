@@ -100,6 +100,7 @@ fn observed(rest: &Rest, method: &str, started: std::time::Instant, response: Re
 /// Runs a lookup on the blocking pool, over the memories the caller may
 /// read.
 async fn lookup(tm: TranslationMemory, principal: Principal, mut request: LookupRequest) -> crate::Result<Vec<Match>> {
+    request.cancel = super::admission::current_cancel();
     tokio::task::spawn_blocking(move || {
         let Some(memories) = read_scope(&tm, &principal, std::mem::take(&mut request.memories))? else {
             return Ok(Vec::new());
