@@ -199,34 +199,39 @@ async fn health_and_reflection_answer_without_a_proto_file() {
 
 #[tokio::test]
 async fn a_flood_beyond_the_in_flight_limit_is_shed_with_resource_exhausted() {
+    // No timing involved: one lookup is held inside the engine (the test
+    // gate) while it holds the only place; 47 more, released at once by a
+    // barrier, are all shed; once it goes on, the server serves again.
+    let gate = crate::load::Gate::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--no-sample", "--max-in-flight", "2"]);
+    let server = Server::start_env(dir.path(), &["--no-sample", "--max-in-flight", "1"], &[gate.env()]);
     let mut client = server.client().await;
     let pairs = corpus_pairs("ntrex128.tsv", 2_000);
     add(&mut client, pairs.iter().map(|(ar, en)| unit(ar, en, "news")).collect()).await;
 
-    // Exhaustive lookups (a scan of every unit each) from 48 connections at once.
+    gate.hold();
+    let mut held = server.client().await;
+    let held_request = lookup(&pairs[5].0, "ar");
+    let held_call = tokio::spawn(async move { held.lookup(held_request).await });
+    gate.reached("entered").await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(47));
     let mut calls = Vec::new();
-    for (arabic, _) in pairs.iter().take(48) {
+    for (arabic, _) in pairs.iter().take(47) {
         let mut client = server.client().await;
-        let request = LookupRequest { exhaustive: true, min_score: Some(10), ..lookup(arabic, "ar") };
-        calls.push(tokio::spawn(async move { client.lookup(request).await }));
+        let (barrier, request) = (std::sync::Arc::clone(&barrier), lookup(arabic, "ar"));
+        calls.push(tokio::spawn(async move {
+            barrier.wait().await;
+            client.lookup(request).await
+        }));
     }
-    let (mut served, mut shed) = (0, 0);
     for call in calls {
-        match call.await.unwrap() {
-            Ok(response) => {
-                assert!(!response.into_inner().matches.is_empty());
-                served += 1;
-            }
-            Err(status) => {
-                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(status.message().starts_with("the server is busy: 2 calls are being served"), "{status:?}");
-                shed += 1;
-            }
-        }
+        let status = call.await.unwrap().expect_err("served while the only place was taken");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(status.message().starts_with("the server is busy: 1 calls are being served"), "{status:?}");
     }
-    assert!(served >= 2 && shed >= 1, "served {served}, shed {shed}");
+    gate.release();
+    let matches = held_call.await.unwrap().unwrap().into_inner().matches;
+    assert_eq!(matches[0].target, pairs[5].1);
     // The flood is over: the next call is served.
     let (arabic, english) = &pairs[0];
     let matches = client.lookup(lookup(arabic, "ar")).await.unwrap().into_inner().matches;

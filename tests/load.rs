@@ -19,16 +19,16 @@ use tonic::Code;
 use crate::common::{corpus_pairs, unit, Client, Server};
 
 /// The engine's test gate: a directory the server watches.
-struct Gate {
+pub(crate) struct Gate {
     dir: tempfile::TempDir,
 }
 
 impl Gate {
-    fn new() -> Gate {
+    pub(crate) fn new() -> Gate {
         Gate { dir: tempfile::tempdir().unwrap() }
     }
 
-    fn env(&self) -> (&'static str, &str) {
+    pub(crate) fn env(&self) -> (&'static str, &str) {
         ("DHAKIRA_TEST_GATE", self.dir.path().to_str().unwrap())
     }
 
@@ -37,7 +37,7 @@ impl Gate {
     }
 
     /// The next request to reach an engine loop is held there.
-    fn hold(&self) {
+    pub(crate) fn hold(&self) {
         for name in ["entered", "cancelled"] {
             let _ = std::fs::remove_file(self.file(name));
         }
@@ -45,13 +45,13 @@ impl Gate {
     }
 
     /// The held request goes on.
-    fn release(&self) {
+    pub(crate) fn release(&self) {
         std::fs::remove_file(self.file("hold")).unwrap();
     }
 
     /// Waits until the held request has reported `event` (`entered`,
     /// `cancelled`).
-    async fn reached(&self, event: &str) {
+    pub(crate) async fn reached(&self, event: &str) {
         wait_for(event, || self.file(event).exists()).await;
     }
 }
