@@ -447,6 +447,9 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
     let mut reader = TmxReader::new(input).map_err(|err| err.to_string())?;
     sink.batch.encoding = Some(reader.encoding());
     let header_source = reader.header().get("srclang").and_then(Lang::from_code);
+    for (line, warning) in reader.header_warnings() {
+        sink.warn(*line, "", warning.clone());
+    }
     while sink.open {
         let Some(entry) = reader.next_entry().map_err(|err| err.to_string())? else { break };
         match entry {

@@ -409,3 +409,24 @@ mod round_trip_properties {
         }
     }
 }
+
+/// Issue 21, finding 1: a TRADOS Workbench header holds its RTF font table
+/// and style sheet as props of several KB; they are left out with a warning
+/// naming them, and every unit is imported, its source taken from the
+/// header's `srclang="EN-US"`.
+#[test]
+fn a_header_prop_over_the_limits_is_left_out_with_a_warning_and_the_units_import() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("trados_header.tmx"), &ImportOptions::default());
+    assert_eq!(summary.stopped, None);
+    assert_eq!((summary.read, summary.added, summary.rejected), (11, 11, 0), "{summary:?}");
+    let reasons: Vec<(u64, &str)> = summary.warnings.iter().map(|w| (w.line, w.reason.as_str())).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    for (line, reason) in &reasons {
+        assert!(*line > 3 && reason.starts_with("<header>: a <prop> is longer than 2000 characters"), "{reasons:?}");
+        assert!(reason.ends_with("it is left out"), "{reason}");
+    }
+    let stored = units(&tm);
+    assert_eq!(stored.len(), 11);
+    assert!(stored.iter().all(|u| u.created_by == "ONO" && !u.arabic.is_empty()));
+}
