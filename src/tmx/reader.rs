@@ -222,7 +222,7 @@ impl<R: Read> TmxReader<R> {
                 let tuid = attribute(&attributes, "tuid").map(str::to_owned);
                 let reason = "empty <tu/>: no Arabic or English variant".to_owned();
                 let (position, end) = (self.last_tag(), self.xml.get_ref().here());
-                Ok(Some(Entry::Rejected(Rejected { position, tuid, reason, end })))
+                Ok(Some(Entry::Rejected(Rejected { position, tuid, reason, end, languages: Vec::new() })))
             }
             Event::Start(_) => self.skip("element").map(|()| None),
             Event::End(_) => {
@@ -746,6 +746,7 @@ impl UnitBuilder {
 
     fn finish(self, position: Position, verdict: Verdict) -> Entry {
         let tuid = attribute(&self.attributes, "tuid").map(str::to_owned);
+        let mut languages = Vec::new();
         let reason = match (verdict.0, self.arabic, self.english) {
             (Some(reason), _, _) => reason,
             (None, Some(arabic), Some(english)) => {
@@ -759,13 +760,15 @@ impl UnitBuilder {
                     (None, Some(_)) => "no Arabic variant",
                     _ => "no English variant",
                 };
-                match self.languages.is_empty() {
+                let reason = match self.languages.is_empty() {
                     true => format!("{missing}: the unit has no <tuv>"),
                     false => format!("{missing} (languages found: {})", self.languages.join(", ")),
-                }
+                };
+                languages = self.languages;
+                reason
             }
         };
-        Entry::Rejected(Rejected { position, tuid, reason, end: position })
+        Entry::Rejected(Rejected { position, tuid, reason, end: position, languages })
     }
 }
 
