@@ -675,6 +675,8 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Some(name) => Some(Format::parse(name, "--format")?.context("--format: use tmx, tsv or csv")?),
         None => None,
     };
+    // A database this import creates is removed again if nothing lands in it.
+    let creates_db = args.server.is_none() && !args.db.path.exists();
     let tm = match args.server {
         Some(_) => None,
         None => Some(TranslationMemory::open_for_import(&args.db.path)?),
@@ -733,7 +735,10 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             println!("  … and {} more warnings", summary.warnings.len() - 10);
         }
         if let Some(stopped) = &summary.stopped {
-            println!("  stopped: {stopped}; what was read before it is stored");
+            match summary.added + summary.updated {
+                0 => println!("  stopped: {stopped}"),
+                _ => println!("  stopped: {stopped}; what was read before it is stored"),
+            }
             failed = true;
         }
         if let Some(out) = &args.rejected {
@@ -744,7 +749,17 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     if args.files.len() > 1 {
         println!("total: {} in {:.1} s", total.counts(), started.elapsed().as_secs_f64());
     }
-    if tm.is_some() {
+    // Nothing stored and nothing already there: the files held nothing to
+    // import (re-importing a file, all duplicates, is a success).
+    if total.added + total.updated + total.duplicates + total.kept_newer == 0 {
+        failed = true;
+        if creates_db {
+            drop(tm);
+            std::fs::remove_dir_all(&args.db.path)
+                .with_context(|| format!("removing the empty database {}", args.db.path.display()))?;
+            println!("nothing was imported: no database was created at {}", args.db.path.display());
+        }
+    } else if tm.is_some() {
         println!("(the index is built when the database is opened: `dhakira serve --db {}`)", args.db.path.display());
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

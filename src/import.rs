@@ -233,6 +233,8 @@ struct Parsed {
     rejections: Vec<Rejection>,
     warnings: Vec<Rejection>,
     read: u64,
+    /// Rejected units counted in `read` but not in `rejections`.
+    unlisted_rejections: u64,
     /// The encoding, with the first batch of a TMX input.
     encoding: Option<&'static str>,
     /// Set on the last batch when the input could not be read to its end.
@@ -246,6 +248,7 @@ impl Parsed {
             rejections: Vec::new(),
             warnings: Vec::new(),
             read: 0,
+            unlisted_rejections: 0,
             encoding: None,
             stopped: None,
         }
@@ -340,6 +343,7 @@ fn run(
                 summary.encoding = encoding.to_owned();
             }
             summary.read += batch.read;
+            summary.rejected += batch.unlisted_rejections;
             batch.rejections.into_iter().for_each(|r| summary.reject(r));
             batch.warnings.into_iter().for_each(|w| summary.warn(w));
             if summary.stopped.is_none() {
@@ -428,6 +432,12 @@ impl Sink<'_> {
         }
     }
 
+    /// Rejected units that are counted but not listed.
+    fn count_unlisted_rejections(&mut self, count: u64) {
+        self.batch.read += count;
+        self.batch.unlisted_rejections += count;
+    }
+
     fn warn(&mut self, line: u64, tuid: &str, reason: String) {
         self.batch.warnings.push(Rejection { line, tuid: tuid.to_owned(), reason, span: None });
         if self.batch.warnings.len() >= BATCH {
@@ -447,10 +457,31 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
     let mut reader = TmxReader::new(input).map_err(|err| err.to_string())?;
     sink.batch.encoding = Some(reader.encoding());
     let header_source = reader.header().get("srclang").and_then(Lang::from_code);
+    for (line, warning) in reader.header_warnings() {
+        sink.warn(*line, "", warning.clone());
+    }
+    // Units without an Arabic–English pair are held back until a paired
+    // unit shows the file is one to import: a file with no pair at all (an
+    // Arabic–French TMX) is one error at file level, not a rejection per
+    // unit. At most MAX_LISTED are held; the rest are counted.
+    let mut unpaired = Unpaired::default();
     while sink.open {
-        let Some(entry) = reader.next_entry().map_err(|err| err.to_string())? else { break };
+        let entry = match reader.next_entry() {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            Err(err) => {
+                unpaired.release(sink);
+                return Err(err.to_string());
+            }
+        };
         match entry {
+            Entry::Rejected(rejected) if !rejected.languages.is_empty() && !unpaired.paired => {
+                unpaired.hold(rejected);
+            }
             Entry::Unit(read) => {
+                if !unpaired.paired {
+                    unpaired.release(sink);
+                }
                 let line = read.position.line;
                 let converted = tmx::from_tmx(read.unit);
                 let tuid = converted.unit.tuid.clone();
@@ -470,7 +501,52 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
             }
         }
     }
+    if !unpaired.paired && unpaired.count > 0 {
+        sink.count_unlisted_rejections(unpaired.count);
+        return Err(format!(
+            "no unit holds both Arabic and English; the file has {} ({} units): nothing was imported",
+            unpaired.languages.into_iter().collect::<Vec<_>>().join(", "),
+            unpaired.count
+        ));
+    }
+    unpaired.release(sink);
     Ok(())
+}
+
+/// TMX units rejected for lacking an Arabic or English variant, held until
+/// the first paired unit (see [`read_tmx`]).
+#[derive(Default)]
+struct Unpaired {
+    /// A paired unit was seen: nothing is held any more.
+    paired: bool,
+    held: Vec<crate::tmx::Rejected>,
+    /// Units held or counted.
+    count: u64,
+    /// Their languages, lower-cased.
+    languages: std::collections::BTreeSet<String>,
+}
+
+impl Unpaired {
+    fn hold(&mut self, rejected: crate::tmx::Rejected) {
+        self.count += 1;
+        self.languages.extend(rejected.languages.iter().map(|l| l.to_lowercase()));
+        if self.held.len() < MAX_LISTED {
+            self.held.push(rejected);
+        }
+    }
+
+    /// Hands what is held to the sink as rejections, one by one.
+    fn release(&mut self, sink: &mut Sink) {
+        self.paired = true;
+        let listed = self.held.len() as u64;
+        for rejected in self.held.drain(..) {
+            let span = Some((rejected.position, rejected.end));
+            let tuid = rejected.tuid.as_deref().unwrap_or_default();
+            sink.reject(rejected.position.line, tuid, rejected.reason, span);
+        }
+        sink.count_unlisted_rejections(self.count - listed);
+        self.count = 0;
+    }
 }
 
 fn read_tsv(input: impl BufRead, sink: &mut Sink) -> Result<(), String> {

@@ -315,3 +315,31 @@ async fn a_toml_file_configures_serve_and_flags_and_variables_win_over_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown field `adress`"), "{stderr}");
 }
+
+/// Issue 21, finding 5: a TMX with no Arabic–English pair (Arabic and
+/// French) is one file-level error, the import exits 1, and no database is
+/// left behind; importing a file again (all duplicates) still succeeds.
+#[test]
+fn a_file_without_an_arabic_english_pair_fails_once_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tmx/arabic_french_only.tmx");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_dhakira")).arg("import").arg(&fixture).arg("--db").arg(&db).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("stopped: no unit holds both Arabic and English; the file has ar, fr, fr-fr (3 units)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("rejected: line"), "rejections listed one by one: {stdout}");
+    assert!(stdout.contains("no database was created"), "{stdout}");
+    assert!(!db.exists(), "an empty database was left at {}", db.display());
+
+    let tsv = crate::common::corpus_dir().join("flores200_devtest.tsv");
+    for round in 0..2 {
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_dhakira")).arg("import").arg(&tsv).arg("--db").arg(&db).output().unwrap();
+        assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}

@@ -409,3 +409,47 @@ mod round_trip_properties {
         }
     }
 }
+
+/// Issue 21, finding 1: a TRADOS Workbench header holds its RTF font table
+/// and style sheet as props of several KB; they are left out with a warning
+/// naming them, and every unit is imported, its source taken from the
+/// header's `srclang="EN-US"`.
+#[test]
+fn a_header_prop_over_the_limits_is_left_out_with_a_warning_and_the_units_import() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("trados_header.tmx"), &ImportOptions::default());
+    assert_eq!(summary.stopped, None);
+    assert_eq!((summary.read, summary.added, summary.rejected), (11, 11, 0), "{summary:?}");
+    let reasons: Vec<(u64, &str)> = summary.warnings.iter().map(|w| (w.line, w.reason.as_str())).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    for (line, reason) in &reasons {
+        assert!(*line > 3 && reason.starts_with("<header>: a <prop> is longer than 2000 characters"), "{reasons:?}");
+        assert!(reason.ends_with("it is left out"), "{reason}");
+    }
+    let stored = units(&tm);
+    assert_eq!(stored.len(), 11);
+    assert!(stored.iter().all(|u| u.created_by == "ONO" && !u.arabic.is_empty()));
+}
+
+/// Units without a pair are rejected one by one when the file has paired
+/// units too, in line order; a file with none is one error at file level.
+#[test]
+fn units_without_a_pair_are_listed_only_when_the_file_has_pairs() {
+    let tm = TranslationMemory::in_memory();
+    let only = run(&tm, &fixture("arabic_french_only.tmx"), &ImportOptions::default());
+    assert_eq!((only.read, only.added, only.rejected, only.rejections.len()), (3, 0, 3, 0), "{only:?}");
+    let stopped = only.stopped.expect("a file-level error");
+    assert!(stopped.starts_with("no unit holds both Arabic and English; the file has ar, fr, fr-fr"), "{stopped}");
+
+    let text = String::from_utf8(fixture("arabic_french_only.tmx")).unwrap();
+    let mixed = text.replace(
+        "  </body>",
+        "    <tu tuid=\"4\"><tuv xml:lang=\"ar\"><seg>مرحبا</seg></tuv><tuv xml:lang=\"en\"><seg>Hello</seg></tuv></tu>\n  </body>",
+    );
+    let summary = run(&tm, mixed.as_bytes(), &ImportOptions::default());
+    assert_eq!(summary.stopped, None);
+    assert_eq!((summary.read, summary.added, summary.rejected), (4, 1, 3), "{summary:?}");
+    let listed: Vec<&str> = summary.rejections.iter().map(|r| r.tuid.as_str()).collect();
+    assert_eq!(listed, ["1", "2", "3"]);
+    assert!(summary.rejections[1].reason.contains("no English variant (languages found: ar, fr-FR)"));
+}

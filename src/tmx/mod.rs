@@ -337,6 +337,9 @@ pub struct Rejected {
     /// the bytes of the unit in the input as decoded to UTF-8 (see
     /// [`copy_units`]).
     pub end: Position,
+    /// When it was rejected for lacking an Arabic or an English variant:
+    /// the languages it has, as written (`ar`, `fr-FR`); else empty.
+    pub languages: Vec<String>,
 }
 
 /// Why a TMX file cannot be read further. Entries yielded before it are

@@ -51,6 +51,8 @@ pub struct TmxReader<R: Read> {
     xml: quick_xml::Reader<Source<R>>,
     encoding: &'static Encoding,
     header: Header,
+    /// See [`TmxReader::header_warnings`].
+    header_warnings: Vec<(u64, String)>,
     stage: Stage,
     depth: usize,
     /// Where the last event read starts.
@@ -75,6 +77,7 @@ impl<R: Read> TmxReader<R> {
             xml,
             encoding,
             header: Header::default(),
+            header_warnings: Vec::new(),
             stage: Stage::Prolog,
             depth: 0,
             event_start: start,
@@ -87,6 +90,11 @@ impl<R: Read> TmxReader<R> {
     /// The document's header (empty if it has none).
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// What was left out of the header, and why, with the line of each.
+    pub fn header_warnings(&self) -> &[(u64, String)] {
+        &self.header_warnings
     }
 
     /// The name of the input's encoding (`UTF-8`, `UTF-16LE`, `windows-1256`…).
@@ -214,7 +222,7 @@ impl<R: Read> TmxReader<R> {
                 let tuid = attribute(&attributes, "tuid").map(str::to_owned);
                 let reason = "empty <tu/>: no Arabic or English variant".to_owned();
                 let (position, end) = (self.last_tag(), self.xml.get_ref().here());
-                Ok(Some(Entry::Rejected(Rejected { position, tuid, reason, end })))
+                Ok(Some(Entry::Rejected(Rejected { position, tuid, reason, end, languages: Vec::new() })))
             }
             Event::Start(_) => self.skip("element").map(|()| None),
             Event::End(_) => {
@@ -239,23 +247,40 @@ impl<R: Read> TmxReader<R> {
         }
     }
 
+    /// The header's metadata never stops a document: an attribute, prop or
+    /// note that breaks a limit (TRADOS keeps whole RTF font tables in header
+    /// props) is left out with a warning ([`TmxReader::header_warnings`]),
+    /// and memory stays bounded by the same limits as a unit's.
     fn read_header(&mut self, start: &BytesStart, empty: bool) -> Result<(), TmxError> {
-        let position = self.last_tag();
         let mut verdict = Verdict::default();
         let mut header = Header { attributes: attributes(start, &mut verdict), ..Header::default() };
+        if let Some(reason) = verdict.0.take() {
+            let line = self.last_tag().line;
+            self.warn_header(line, format!("<header>: {reason}; the attributes after it are left out"));
+        }
         let mut metadata = Metadata::default();
         if !empty {
-            self.read_children("header", &mut verdict, |reader, e, empty, verdict| match e.name().as_ref() {
-                b"prop" | b"note" => reader.read_metadata(e, empty, &mut metadata, verdict),
+            self.read_children("header", &mut verdict, |reader, e, empty, _| match e.name().as_ref() {
+                b"prop" | b"note" => {
+                    let (line, mut item) = (reader.last_tag().line, Verdict::default());
+                    reader.read_metadata(e, empty, &mut metadata, &mut item)?;
+                    if let Some(reason) = item.0 {
+                        reader.warn_header(line, format!("<header>: {reason}; it is left out"));
+                    }
+                    Ok(())
+                }
                 _ => reader.skip_unless(empty),
             })?;
-        }
-        if let Some(reason) = verdict.0 {
-            return Err(TmxError::Refused { position, reason: format!("<header>: {reason}") });
         }
         (header.props, header.notes) = (metadata.props, metadata.notes);
         self.header = header;
         Ok(())
+    }
+
+    fn warn_header(&mut self, line: u64, warning: String) {
+        if self.header_warnings.len() < MAX_WARNINGS {
+            self.header_warnings.push((line, warning));
+        }
     }
 
     /// Reads the children of the element just opened, `name`, up to its end
@@ -721,6 +746,7 @@ impl UnitBuilder {
 
     fn finish(self, position: Position, verdict: Verdict) -> Entry {
         let tuid = attribute(&self.attributes, "tuid").map(str::to_owned);
+        let mut languages = Vec::new();
         let reason = match (verdict.0, self.arabic, self.english) {
             (Some(reason), _, _) => reason,
             (None, Some(arabic), Some(english)) => {
@@ -734,13 +760,15 @@ impl UnitBuilder {
                     (None, Some(_)) => "no Arabic variant",
                     _ => "no English variant",
                 };
-                match self.languages.is_empty() {
+                let reason = match self.languages.is_empty() {
                     true => format!("{missing}: the unit has no <tuv>"),
                     false => format!("{missing} (languages found: {})", self.languages.join(", ")),
-                }
+                };
+                languages = self.languages;
+                reason
             }
         };
-        Entry::Rejected(Rejected { position, tuid, reason, end: position })
+        Entry::Rejected(Rejected { position, tuid, reason, end: position, languages })
     }
 }
 

@@ -760,10 +760,14 @@ fn an_attribute_name_that_is_not_utf8_rejects_its_unit_so_what_is_kept_can_be_wr
     let Entry::Rejected(rejected) = &outcome.entries[0] else { panic!("{:?}", outcome.entries[0]) };
     assert_eq!(rejected.reason, "<tu> has an attribute named \"x\u{FFFD}\", which is not an XML name");
     assert_eq!(units(&outcome.entries)[0].unit.tuid(), Some("ok"));
-    // In the header it refuses the file.
+    // In the header it is left out with a warning: header metadata never
+    // stops a file (issue 21).
     let mut header = b"<tmx><header a".to_vec();
     header.push(0xB0);
-    header.extend_from_slice(b"=\"1\"/><body/></tmx>");
-    let err = read(header.as_slice()).err().expect("refused");
-    assert!(err.to_string().contains("which is not an XML name"), "{err}");
+    header.extend_from_slice(b"=\"1\" srclang=\"ar\"/><body/></tmx>");
+    let reader = TmxReader::new(header.as_slice()).expect("read");
+    let warnings = reader.header_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].1.contains("which is not an XML name"), "{warnings:?}");
+    assert!(reader.header().attributes.is_empty(), "{:?}", reader.header());
 }

@@ -150,3 +150,42 @@ controls = [
     tu(53, "ok2"),
 ]
 write("rejected_units.tmx", document("UTF-8", controls).encode("utf-8"))
+
+# A TRADOS Translator's Workbench export: its header carries the RTF font
+# table and style sheet as props, several KB long (the font table lists the
+# Arabic fonts too), which must not stop the import of the units.
+fonts = "".join(
+    f"{{\\f{n}\\f{family}\\fcharset{charset}\\fprq2{{\\*\\panose 02020603050405020304}}{name};}}\n"
+    for n, (family, charset, name) in enumerate(
+        [("roman", 0, "Times New Roman"), ("swiss", 0, "Arial"), ("modern", 0, "Courier New")]
+        + [("bidi", 178, name) for name in ("Traditional Arabic", "Simplified Arabic", "Arabic Transparent",
+                                            "Arial (Arabic)", "Times New Roman (Arabic)", "Courier New (Arabic)")] * 6,
+        start=1,
+    )
+)
+styles = "".join(
+    f"{{\\s{n}\\sb120\\sa120\\widctlpar\\rtlpar\\f{n % 9 + 1}\\fs{20 + n % 4 * 2}\\lang1025 Style {n};}}\n"
+    for n in range(1, 40)
+)
+trados_units = [
+    f'    <tu creationdate="2007020{n % 9 + 1}T0854{n:02d}Z" creationid="ONO" usagecount="{n}">\n'
+    f'      <tuv lang="EN-US"><seg>{escape(pair(line)[1])}</seg></tuv>\n'
+    f'      <tuv lang="AR-SA"><seg>{escape(pair(line)[0])}</seg></tuv>\n'
+    "    </tu>\n"
+    for n, line in enumerate([26, 40, 53, 78, 82, 90, 101, 115, 130, 144, 160], start=1)
+]
+write(
+    "trados_header.tmx",
+    (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n'
+        '<tmx version="1.4">\n'
+        '<header creationtool="TRADOS Translator\'s Workbench for Windows" creationtoolversion="Edition 6 Build 438" '
+        'segtype="sentence" o-tmf="TW4Win 2.0 Format" adminlang="EN-US" srclang="EN-US" datatype="rtf" '
+        'creationdate="20070203T085432Z" creationid="ONO">\n'
+        f'<prop type="RTFFontTable">\n{{\\fonttbl\n{escape(fonts)}}}</prop>\n'
+        f'<prop type="RTFStyleSheet">\n{{\\stylesheet\n{escape(styles)}}}</prop>\n'
+        '<prop type="x-dhakira-note">kept</prop>\n'
+        "</header>\n<body>\n" + "".join(trados_units) + "</body>\n</tmx>\n"
+    ).encode("utf-8"),
+)
