@@ -149,7 +149,7 @@ where
         let method = path.rsplit('/').next().unwrap_or_default().to_owned();
         let cancel = Cancel::new();
         request.extensions_mut().insert(cancel.clone());
-        let grpc = grpc_content_type(&request);
+        let grpc = super::grpc_content_type(&request);
         if grpc.as_ref().is_some_and(|c| !c.as_bytes().ends_with(b"-text")) {
             request = request.map(|body| Body::new(LimitedBody { body, method, header: Vec::with_capacity(5) }));
         }
@@ -206,7 +206,7 @@ pub fn current_cancel() -> Cancel {
 impl Budget {
     /// A request shed at once, counted by its method.
     fn shed(&self, request: &Request<Body>, started: Instant, message: String) -> Response<Body> {
-        let grpc = grpc_content_type(request);
+        let grpc = super::grpc_content_type(request);
         let method = match &grpc {
             Some(_) => request.uri().path().rsplit('/').next().unwrap_or_default(),
             None => "rest",
@@ -230,11 +230,6 @@ fn connection_of<B>(request: &Request<B>) -> Option<&ConnectionInfo> {
     extensions.get::<ConnectionInfo>().or_else(|| {
         extensions.get::<tonic::transport::server::TlsConnectInfo<ConnectionInfo>>().map(|tls| tls.get_ref())
     })
-}
-
-/// The request's content type when it is gRPC or gRPC-web.
-fn grpc_content_type<B>(request: &Request<B>) -> Option<HeaderValue> {
-    request.headers().get(header::CONTENT_TYPE).filter(|v| v.as_bytes().starts_with(b"application/grpc")).cloned()
 }
 
 /// The client's `grpc-timeout` (`<digits><unit>`, units H M S m u n).
@@ -263,11 +258,7 @@ fn client_timeout<B>(request: &Request<B>) -> Option<Duration> {
 /// with the message as JSON (`{"error": …}`, as amaGama's errors are).
 fn error_response(grpc: Option<&HeaderValue>, status: tonic::Status, http: StatusCode) -> Response<Body> {
     match grpc {
-        Some(content_type) => {
-            let mut response = status.into_http::<Body>();
-            response.headers_mut().insert(header::CONTENT_TYPE, content_type.clone());
-            response
-        }
+        Some(content_type) => super::grpc_status_response(status, content_type.clone()),
         None => {
             let body = serde_json::json!({ "error": status.message() }).to_string();
             let mut response = Response::new(Body::new(body));

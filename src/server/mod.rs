@@ -41,6 +41,20 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// request takes several times its size).
 pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 
+/// The request's content type when it is gRPC or gRPC-web.
+fn grpc_content_type<B>(request: &http::Request<B>) -> Option<http::HeaderValue> {
+    request.headers().get(http::header::CONTENT_TYPE).filter(|v| v.as_bytes().starts_with(b"application/grpc")).cloned()
+}
+
+/// `status` answered in gRPC's shape by a layer in front of the service
+/// (HTTP 200, the status in the headers), with the request's gRPC or
+/// gRPC-web content type, so either client reads it.
+fn grpc_status_response(status: tonic::Status, content_type: http::HeaderValue) -> http::Response<tonic::body::Body> {
+    let mut response = status.into_http::<tonic::body::Body>();
+    response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+    response
+}
+
 /// A client for the server at `url` (`http://host:port`), with the same
 /// message bound as the server. It does not ask for gzip: on loopback and
 /// fast links compressing costs more CPU than it saves (callers that move

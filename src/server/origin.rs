@@ -277,14 +277,9 @@ fn protect(headers: &mut http::HeaderMap) {
 /// `PERMISSION_DENIED` (HTTP 200, the status in the headers, with the
 /// request's content type), anything else `403 Forbidden`.
 fn refusal<B>(request: &Request<B>, message: String) -> Response<Body> {
-    let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
-    match content_type {
-        Some(grpc) if grpc.as_bytes().starts_with(b"application/grpc") => {
-            let mut response = tonic::Status::permission_denied(message).into_http::<Body>();
-            response.headers_mut().insert(header::CONTENT_TYPE, grpc);
-            response
-        }
-        _ => {
+    match super::grpc_content_type(request) {
+        Some(grpc) => super::grpc_status_response(tonic::Status::permission_denied(message), grpc),
+        None => {
             let mut response = Response::new(Body::new(message));
             *response.status_mut() = StatusCode::FORBIDDEN;
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
