@@ -105,7 +105,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
-        db: Db,
+        db: ExistingDb,
         /// Ask a running server (127.0.0.1:50051, or a URL) instead of
         /// opening the database.
         #[arg(long)]
@@ -125,7 +125,7 @@ enum Command {
         #[arg(long)]
         lang: String,
         #[command(flatten)]
-        db: Db,
+        db: ExistingDb,
         /// Lowest score shown (0–101).
         #[arg(long)]
         min_score: Option<u32>,
@@ -176,10 +176,14 @@ enum Command {
     /// Measure lookups: build a memory of N units from the corpus, run Q
     /// seeded queries, print a summary and, last, one JSON line.
     Bench(BenchArgs),
-    /// Count units per memory.
+    /// Count units per memory (in --db, or in a running --server).
     Stats {
         #[command(flatten)]
-        db: Db,
+        db: ExistingDb,
+        /// Ask a running server (127.0.0.1:50051, or a URL) instead of
+        /// opening the database, which the server holds locked.
+        #[arg(long)]
+        server: Option<String>,
     },
 }
 
@@ -211,7 +215,7 @@ struct DocumentArgs {
     #[arg(long)]
     lang: Option<String>,
     #[command(flatten)]
-    db: Db,
+    db: ExistingDb,
     /// Search only these memories (repeatable).
     #[arg(long = "memory")]
     memories: Vec<String>,
@@ -396,17 +400,44 @@ impl Db {
     fn open(&self) -> anyhow::Result<TranslationMemory> {
         Ok(TranslationMemory::open(&self.path)?)
     }
+}
 
+/// The database of a command that only reads (or looks up): it must exist.
+#[derive(Debug, Args)]
+struct ExistingDb {
+    /// The database directory (sled); it must exist (`dhakira serve` or
+    /// `dhakira import` creates one).
+    #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
+    path: PathBuf,
+}
+
+impl ExistingDb {
     /// Opens a database that must already exist: a mistyped path must not
     /// quietly become an empty memory with no matches.
-    fn open_existing(&self) -> anyhow::Result<TranslationMemory> {
+    fn open(&self) -> anyhow::Result<TranslationMemory> {
         anyhow::ensure!(
             self.path.exists(),
             "there is no database at {} (`dhakira serve` or `dhakira import` creates one; --db chooses it)",
             self.path.display()
         );
-        self.open()
+        Ok(TranslationMemory::open(&self.path)?)
     }
+}
+
+/// Connects to a running server; a failure says so once (the transport's
+/// error repeats its cause) and says what to check.
+async fn connect(
+    url: &str,
+) -> anyhow::Result<proto::translation_memory_client::TranslationMemoryClient<tonic::transport::Channel>> {
+    dhakira::server::connect(url).await.map_err(|err| {
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        anyhow::anyhow!(
+            "cannot connect to {url}: {cause}; check that `dhakira serve` runs there (--server chooses the address)"
+        )
+    })
 }
 
 pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
@@ -536,7 +567,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             let file = File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let count = match server {
                 Some(addr) => remote_export(&server_url(&addr), filter, file)?,
-                None => dhakira::export::export(&db.open_existing()?, file, &filter)?,
+                None => dhakira::export::export(&db.open()?, file, &filter)?,
             };
             println!("{count} units written to {}", out.display());
             Ok(ExitCode::SUCCESS)
@@ -555,7 +586,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             };
             let matches = match server {
                 Some(addr) => remote_lookup(&server_url(&addr), request)?,
-                None => db.open_existing()?.lookup(request)?.into_iter().map(Into::into).collect(),
+                None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
             };
             print_matches(&matches)?;
             Ok(ExitCode::SUCCESS)
@@ -572,12 +603,16 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => bench(args),
         Command::Soak { seconds, corpus } => soak(seconds, &corpus.unwrap_or_else(dhakira::bench::corpus_dir)),
-        Command::Stats { db } => {
-            let stats = db.open_existing()?.stats();
-            for (memory, units) in &stats.memories {
-                println!("{memory}\t{units}");
+        Command::Stats { db, server } => {
+            let stats = match server {
+                Some(addr) => remote_stats(&server_url(&addr))?,
+                None => proto::StatsResponse::from(db.open()?.stats()),
+            };
+            let mut out = std::io::stdout().lock();
+            for memory in &stats.memories {
+                writeln!(out, "{}\t{}", memory.name, memory.units)?;
             }
-            println!("total\t{}", stats.total_units);
+            writeln!(out, "total\t{}", stats.total_units)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -838,7 +873,7 @@ fn remote_import(
     let bar = bar.clone();
     let started = std::time::Instant::now();
     let response = runtime.block_on(async move {
-        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
+        let mut client = connect(url).await?;
         let (requests, stream) = tokio::sync::mpsc::channel(4);
         requests
             .send(proto::ImportRequest { item: Some(proto::import_request::Item::Options(request_options)) })
@@ -894,10 +929,7 @@ fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         // A TMX shrinks several times: worth it over any real link.
-        let mut client = dhakira::server::connect(url)
-            .await
-            .with_context(|| format!("cannot connect to {url}"))?
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let mut client = connect(url).await?.accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let request = proto::ExportRequest { memories: filter.memories, domain: filter.domain.unwrap_or_default() };
         let mut stream = client
             .export(authorized(request)?)
@@ -962,8 +994,7 @@ fn analyze(args: &DocumentArgs) -> anyhow::Result<proto::AnalyzeResponse> {
             let url = server_url(addr);
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let mut client =
-                    dhakira::server::connect(&url).await.with_context(|| format!("cannot connect to {url}"))?;
+                let mut client = connect(&url).await?;
                 let response = client
                     .analyze(authorized(request)?)
                     .await
@@ -972,7 +1003,7 @@ fn analyze(args: &DocumentArgs) -> anyhow::Result<proto::AnalyzeResponse> {
             })
         }
         None => {
-            let tm = args.db.open_existing()?;
+            let tm = args.db.open()?;
             Ok(tm.analyze(dhakira::analysis::AnalyzeRequest::from(request))?.into())
         }
     }
@@ -1024,11 +1055,23 @@ fn print_pretranslation(analysis: &proto::AnalyzeResponse, min_score: u32) -> st
 fn remote_lookup(url: &str, request: LookupRequest) -> anyhow::Result<Vec<proto::Match>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = dhakira::server::connect(url).await.with_context(|| format!("cannot connect to {url}"))?;
+        let mut client = connect(url).await?;
         let request = proto::LookupRequest::from(request);
         let response =
             client.lookup(authorized(request)?).await.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(response.into_inner().matches)
+    })
+}
+
+fn remote_stats(url: &str) -> anyhow::Result<proto::StatsResponse> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = connect(url).await?;
+        let response = client
+            .stats(authorized(proto::StatsRequest {})?)
+            .await
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+        Ok(response.into_inner())
     })
 }
 
@@ -1224,8 +1267,13 @@ fn init_logging(default: &str, format: LogFormat) {
     // A log line that cannot be written is dropped: by default the
     // subscriber reports it with eprintln!, which panics the request when
     // stderr is a closed pipe.
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
+    // Colours only for a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -17,11 +17,19 @@ fn main() -> ExitCode {
     };
     match cli::run(args, &matches) {
         Ok(code) => code,
+        // `dhakira lookup … | head -1`: the reader has all it wanted.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("dhakira: error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 // jemalloc: glibc's allocator fragments badly under sled's copy-on-write

@@ -4,6 +4,8 @@
 
 /// Host names, web origins, CORS and JSONP; a real browser against the server.
 mod browsers;
+/// README's examples run as written; the command line's output and errors.
+mod cli;
 /// Starting servers, clients and reading the corpus in data/corpus.
 mod common;
 /// kill -9 under concurrent writes and imports, and during start-up

@@ -72,7 +72,9 @@ impl Metrics {
         let seconds = started.elapsed().as_secs_f64();
         self.requests.with_label_values(&[method, code]).inc();
         self.latency.with_label_values(&[method]).observe(seconds);
-        tracing::info!(target: "dhakira::request", method, code, ms = seconds * 1e3, "request");
+        // Milliseconds to the microsecond: `ms=0.652`, not `ms=0.6520859999999999`.
+        let ms = (seconds * 1e6).round() / 1e3;
+        tracing::info!(target: "dhakira::request", method, code, ms, "request");
     }
 
     /// Counts what an import did.

@@ -414,6 +414,11 @@ impl<R: Read> TmxReader<R> {
         }
         match segment {
             None => verdict.fail(format!("the {} variant ({code}) has no <seg>", side(lang))),
+            Some(segment) if segment.text.trim().is_empty() && !segment.markup.is_empty() => verdict.fail(format!(
+                "the {} segment holds only markup ({} inline tags) and no text to match",
+                side(lang),
+                segment.markup.len()
+            )),
             Some(segment) if segment.text.trim().is_empty() => {
                 verdict.fail(format!("the {} segment is empty", side(lang)))
             }
@@ -452,7 +457,7 @@ impl<R: Read> TmxReader<R> {
                     if !verdict.failed() {
                         match resolve(&reference) {
                             Ok(text) => segment.text.push(&text, verdict),
-                            Err(reason) => verdict.fail(format!("{label}: {reason}")),
+                            Err(reason) => verdict.fail(format!("{label} {reason}")),
                         }
                     }
                     continue;

@@ -289,7 +289,7 @@ fn refuses_a_dtd_internal_subset_and_expands_nothing() {
     assert_eq!(tuids, ["before", "after"]);
     let rejected = rejected(&read.entries);
     assert_eq!(rejected[0].tuid.as_deref(), Some("xxe"));
-    assert_eq!(rejected[0].reason, "the Arabic segment: uses the undefined entity &xxe; (entities are never expanded)");
+    assert_eq!(rejected[0].reason, "the Arabic segment uses the undefined entity &xxe; (entities are never expanded)");
 }
 
 #[test]
@@ -302,7 +302,7 @@ fn rejects_control_characters_and_empty_segments_unit_by_unit() {
     let got: Vec<(String, u64, String)> =
         rejected(&read.entries).iter().map(|r| (r.tuid.clone().unwrap(), r.position.line, r.reason.clone())).collect();
     let expected = [
-        ("nul-ref", "the English segment: has an invalid character reference &#0;"),
+        ("nul-ref", "the English segment has an invalid character reference &#0;"),
         (
             "soh-ref",
             &*format!(
@@ -770,4 +770,20 @@ fn an_attribute_name_that_is_not_utf8_rejects_its_unit_so_what_is_kept_can_be_wr
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].1.contains("which is not an XML name"), "{warnings:?}");
     assert!(reader.header().attributes.is_empty(), "{:?}", reader.header());
+}
+
+#[test]
+fn a_segment_of_markup_alone_is_rejected_as_markup_not_as_empty() {
+    let units =
+        [tu("tags-only", "نص", "<bpt i=\"1\">&lt;b&gt;</bpt><ept i=\"1\">&lt;/b&gt;</ept>"), tu("blank", "نص", "   ")];
+    let read = read_ok(document(&units).as_bytes());
+    let reasons: Vec<(&str, &str)> =
+        rejected(&read.entries).iter().map(|r| (r.tuid.as_deref().unwrap(), r.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("tags-only", "the English segment holds only markup (2 inline tags) and no text to match"),
+            ("blank", "the English segment is empty"),
+        ]
+    );
 }
