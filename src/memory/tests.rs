@@ -132,7 +132,8 @@ fn english_lookup_returns_arabic_targets_and_scores_word_edits() {
         assert_eq!(best.target(), arabic);
         assert_eq!(best.explanation.word_edits, 1);
         let n = crate::text::words(english).len();
-        assert_eq!(best.score as usize, 100 * (n - 1) / n, "{edited}");
+        // README's table: at most 94 with a word edit.
+        assert_eq!(best.score as usize, (100 * (n - 1) / n).min(94), "{edited}");
         checked += 1;
     }
     assert!(checked > 100);
@@ -430,6 +431,59 @@ mod news_quality {
         assert!(lookups >= 5000, "only {lookups} variants");
     }
 
+    /// Issue 14, item 8: README's table keeps 95–99 for spelling and named
+    /// differences, but one content word replaced in a sentence of 20 words
+    /// or more scored ⌊100 × (1 − 1/n)⌋ ≥ 95. Real news sentences of 20 to 40
+    /// words, with one word replaced by another (and, in Arabic, one word
+    /// turned into a variant with a proclitic), find the original at 94.
+    #[test]
+    fn one_word_replaced_in_a_long_news_sentence_scores_at_most_94() {
+        let (tm, pairs) = news();
+        let (mut replaced, mut twenty_two, mut variants) = (0, 0, 0);
+        for (arabic, english) in &pairs {
+            for (text, lang, replacement) in [(english, "en", "zebras"), (arabic, "ar", "زرافات")] {
+                let words: Vec<&str> = text.split(' ').collect();
+                let n = crate::text::words(text).len();
+                if !(20..=40).contains(&n) {
+                    continue;
+                }
+                // A content word in the second half, with no punctuation.
+                let Some(at) = (words.len() / 2..words.len())
+                    .find(|&i| words[i].chars().count() >= 4 && words[i].chars().all(char::is_alphabetic))
+                else {
+                    continue;
+                };
+                let mut edited = words.clone();
+                edited[at] = replacement;
+                let query = edited.join(" ");
+                let best = &lookup(&tm, &query, lang)[0];
+                assert_eq!(best.source(), text.as_str(), "{query}");
+                assert_eq!((best.explanation.word_edits, best.explanation.variants), (1, 0), "{query}");
+                // Before the cap: ⌊100 × (1 − 1/n)⌋ ≥ 95.
+                assert!(100 * (n - 1) / n >= 95);
+                assert_eq!(best.score, 94, "{query}");
+                assert_eq!(best.explanation.word_score, 94);
+                replaced += 1;
+                twenty_two += usize::from(n == 22);
+                if lang == "ar" && !words[at].starts_with('و') {
+                    // و + the word: a variant (½ word), a word edit too.
+                    let mut edited = words.clone();
+                    let with_clitic = format!("و{}", words[at]);
+                    edited[at] = &with_clitic;
+                    let query = edited.join(" ");
+                    let best = &lookup(&tm, &query, lang)[0];
+                    if best.source() == text.as_str() && best.explanation.variants == 1 {
+                        assert_eq!(best.explanation.word_edits, 0);
+                        assert_eq!(best.score, 94, "{query}");
+                        variants += 1;
+                    }
+                }
+            }
+        }
+        assert!(replaced >= 500 && twenty_two >= 30 && variants >= 100, "{replaced} {twenty_two} {variants}");
+        eprintln!("{replaced} long sentences ({twenty_two} of 22 words), {variants} variants at 94");
+    }
+
     /// The space-separated words of `text` without surrounding punctuation.
     fn cores(text: &str) -> impl Iterator<Item = &str> {
         text.split_whitespace().map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
@@ -638,4 +692,70 @@ fn mixed_digit_scripts_and_a_tatweel_after_a_name_are_found_through_the_index() 
         tm.lookup(LookupRequest { text: "عام 2016".into(), source_lang: "ar".into(), ..Default::default() }).unwrap();
     let repaired: Vec<_> = found.iter().map(|m| m.explanation.repaired_target.clone()).collect();
     assert!(repaired.contains(&Some("year 2016".into())), "{repaired:?}");
+}
+
+/// Issue 14, item 8: segments without words (`-`, `...`, `!`) compare their
+/// symbols, and a segment that is one number differs in content from
+/// another number; the identical unit comes first even when it lost a point
+/// for several translations, and the reference agrees.
+#[test]
+fn word_less_and_number_only_segments_rank_the_identical_unit_first() {
+    let tm = TranslationMemory::in_memory();
+    let unit = |arabic: &str, english: &str| UnitInput {
+        arabic: arabic.into(),
+        english: english.into(),
+        ..Default::default()
+    };
+    tm.add_units(vec![
+        unit("&&", "&&"),
+        unit("(!)", "(!)"),
+        unit("-", "-"),
+        unit("-", "–"),
+        unit("...", "…"),
+        unit("!", "!"),
+        unit("22", "22"),
+        unit("4.0", "4.0"),
+        unit("450", "450"),
+        unit("42", "42"),
+        unit("42", "٤٢"),
+        unit("الإصدار 4.0", "Version 4.0"),
+    ])
+    .unwrap();
+    let found = |text: &str, exhaustive: bool| {
+        let request = LookupRequest {
+            text: text.into(),
+            source_lang: "ar".into(),
+            min_score: Some(0),
+            max_results: Some(20),
+            exhaustive,
+            ..Default::default()
+        };
+        tm.lookup(request).unwrap().iter().map(|m| (m.source().to_owned(), m.score)).collect::<Vec<_>>()
+    };
+    for exhaustive in [false, true] {
+        let dash = found("-", exhaustive);
+        assert_eq!(dash[..2], [("-".to_owned(), 99), ("-".to_owned(), 99)], "{dash:?}");
+        assert!(dash[2..].iter().all(|(_, score)| *score <= 94), "{dash:?}");
+        assert!(dash.contains(&("&&".to_owned(), 0)) && dash.contains(&("(!)".to_owned(), 0)), "{dash:?}");
+        // `…` folds to `...`: a spelling difference, not another text.
+        let dots = found("…", exhaustive);
+        assert_eq!(dots[0], ("...".to_owned(), 99), "{dots:?}");
+        assert_eq!(found("!!", exhaustive)[0], ("!".to_owned(), 50));
+        let number = found("42", exhaustive);
+        assert_eq!(number[..2], [("42".to_owned(), 99), ("42".to_owned(), 99)], "{number:?}");
+        // 22, 4.0 and 450 are other contents: a word edit of one word.
+        for other in ["22", "4.0", "450"] {
+            assert!(number.contains(&(other.to_owned(), 0)), "{number:?}");
+        }
+        // In a sentence a number is a figure: 2 points, target repaired.
+        assert_eq!(found("الإصدار 5.0", exhaustive)[0], ("الإصدار 4.0".to_owned(), 98));
+    }
+    // A spelling variant of an exact match that lost its point for several
+    // translations ties at 99; the identical text still comes first.
+    tm.add_units(vec![unit("42.", "42.")]).unwrap();
+    for exhaustive in [false, true] {
+        let number = found("42", exhaustive);
+        assert_eq!(number[2], ("42.".to_owned(), 99), "{number:?}");
+        assert_eq!(number[..2], [("42".to_owned(), 99), ("42".to_owned(), 99)], "{number:?}");
+    }
 }
