@@ -761,9 +761,9 @@ fn word_less_and_number_only_segments_rank_the_identical_unit_first() {
 }
 
 /// Issue 14, item 7: a page token was a slot number, and compaction
-/// renumbers slots, so after a memory was deleted page 2 could repeat page
-/// 1. Pages are cut by (change time, id) now: paged across a compaction, no
-/// unit comes twice and none is missed, in newest-first order.
+/// renumbers slots, so after a memory was deleted the second page could
+/// repeat the first. Pages are cut by (change time, id) now: paged across a
+/// compaction, no unit comes twice and none is missed, newest first.
 #[test]
 fn concordance_pages_survive_a_compaction() {
     let day = 86_400_000i64;
