@@ -15,16 +15,26 @@
 //! | case | score |
 //! |---|---|
 //! | identical text | 100 |
-//! | the same words after normalization | 100 − one point per kind of spelling difference (at least 1, at most 5) |
-//! | otherwise | ⌊100 × (1 − c / max(n, m))⌋ − 2 per placeable that differs, and when no word differs also the spelling points |
+//! | no word edit (the same words after normalization, placeables aside) | 100 − 2 per placeable that differs − one point per kind of spelling difference (at least 1 when no placeable differs, at most 5) |
+//! | a word edit | min(94, ⌊100 × (1 − c / max(n, m))⌋) − 2 per placeable that differs |
+//! | two texts without words (`-`, `...`, `(!)`) whose symbols differ | min(94, ⌊100 × (1 − e / max(a, b))⌋) |
 //!
 //! where `c` is the cheapest alignment's word cost: 0 for the same word, ½
 //! for a morphological variant (same stem), 0 for another placeable of the
 //! same kind (counted instead: 2 points each), 1 for another word, 1 per
 //! inserted or deleted word; the alignment minimizes `c`, then the
-//! placeables. Then: 101 for a 100 whose stored context is the lookup's; minus
-//! the memory's penalty, the preferences' points, the age points and 1 point
-//! when the unit's memory holds another unit with the same source text.
+//! placeables. When the placeables that differ are more than half of the
+//! longer side's words, they are what changed: each also counts 1 in `c`
+//! (so the match has word edits). The symbols of a text without words are
+//! its characters but spaces and invisible controls, folded as words are;
+//! `e` is their edit distance, `a` and `b` their counts. Then: 101 for a
+//! 100 whose stored context is the lookup's; minus the memory's penalty,
+//! the preferences' points, the age points and 1 point when the unit's
+//! memory holds another unit with the same source text.
+//!
+//! Order: score, then the source identical to the query's text, then the
+//! character similarity of the normalized words, the most recently changed,
+//! the most used, the highest id.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -33,7 +43,7 @@ use std::hash::{Hash, Hasher};
 use crate::error::{Error, Result};
 use crate::matching::{explain_tokens, MetadataField, Penalty, Scope};
 use crate::memory::{Lookup, Match, SEVERAL_TRANSLATIONS_POINTS};
-use crate::text::{differences, stem, tokens, words, Lang, Placeable, Token};
+use crate::text::{differences, fold_word, is_invisible, stem, tokens, words, Folds, Lang, Placeable, Token};
 use crate::unit::Unit;
 
 /// Stored units, ready to be compared with any query.
@@ -136,13 +146,37 @@ fn alignment(q: &[Word], s: &[Word]) -> (u32, u32) {
     table[q.len()][s.len()]
 }
 
-/// `⌊100 × (1 − c / max(n, m))⌋` with `c` in tenths of a word.
+/// `⌊100 × (1 − c / max(n, m))⌋` with `c` in tenths of a word, and 0 when
+/// `c` is more than every word (placeables counted as words can make it so).
 fn word_score(tenths: u32, n: usize, m: usize) -> u32 {
     let longest = 10 * n.max(m) as u32;
     if longest == 0 {
         return 100;
     }
-    100 * (longest - tenths) / longest
+    100 * longest.saturating_sub(tenths) / longest
+}
+
+/// The most a match with a word edit scores: README's table keeps 95–99 for
+/// spelling and named differences.
+const MOST_WITH_A_WORD_EDIT: u32 = 94;
+
+/// The characters of a text without words, but spaces and invisible
+/// controls, folded like words.
+fn symbols_of(text: &str) -> Vec<char> {
+    let kept: String = text.chars().filter(|c| !c.is_whitespace() && !is_invisible(*c)).collect();
+    fold_word(&kept, Folds::ALL).chars().collect()
+}
+
+/// Character edit distance: a plain table.
+fn char_distance(a: &[char], b: &[char]) -> usize {
+    let mut table: Vec<Vec<usize>> = (0..=a.len()).map(|i| (0..=b.len()).map(|j| i + j).collect()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let pair = table[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            table[i][j] = pair.min(table[i - 1][j] + 1).min(table[i][j - 1] + 1);
+        }
+    }
+    table[a.len()][b.len()]
 }
 
 /// The score of `query` against a stored `source`, before the scope: see
@@ -151,13 +185,24 @@ fn score(query: &str, q_tokens: &[Token], source: &str, s_tokens: &[Token], lang
     if query == source {
         return 100;
     }
+    if q_tokens.is_empty() && s_tokens.is_empty() {
+        let (a, b) = (symbols_of(query), symbols_of(source));
+        if a != b {
+            let longest = a.len().max(b.len());
+            let e = char_distance(&a, &b);
+            return ((100 * (longest - e) / longest) as u32).min(MOST_WITH_A_WORD_EDIT);
+        }
+    }
     let q: Vec<Word> = q_tokens.iter().map(|t| Word::of(t, lang)).collect();
     let s: Vec<Word> = s_tokens.iter().map(|t| Word::of(t, lang)).collect();
-    let (c, placeables) = alignment(&q, &s);
-    let words_score = word_score(c, q.len(), s.len()).saturating_sub(2 * placeables);
-    if c > 0 {
-        return words_score;
+    let (mut c, placeables) = alignment(&q, &s);
+    if 2 * placeables as usize > q.len().max(s.len()) {
+        c += 10 * placeables;
     }
+    if c > 0 {
+        return word_score(c, q.len(), s.len()).min(MOST_WITH_A_WORD_EDIT).saturating_sub(2 * placeables);
+    }
+    let words_score = 100u32.saturating_sub(2 * placeables);
     // No word differs, so the words pair up in order: the spelling
     // differences are those of the source with the query's placeables put in.
     let mut masked = source.to_owned();
@@ -313,9 +358,11 @@ impl Reference {
                 self.explained(lookup, unit, &query_tokens, &source_tokens, score as u8, context, others, now_ms);
             found.push((matched, similarity));
         }
+        let identical = |m: &Match| m.unit.side(lang) == lookup.text;
         found.sort_by(|(a, sa), (b, sb)| {
             b.score
                 .cmp(&a.score)
+                .then(identical(b).cmp(&identical(a)))
                 .then(sb.total_cmp(sa))
                 .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
                 .then(b.unit.usage_count.cmp(&a.unit.usage_count))

@@ -30,13 +30,15 @@ async fn lookup_finds_real_news_in_both_directions() {
     assert_eq!(&matches[0].target, english);
     assert_eq!(matches[0].memory, "news");
 
-    // en → ar, with the last word dropped: d = 1, score = 100·(n−1)/n.
+    // en → ar, with the last word dropped: d = 1, score = 100·(n−1)/n, at
+    // most 94 (a word edit; this long sentence scored 96 before the cap).
     let (arabic, english) = &pairs[7];
     let shorter = english.rsplit_once(' ').unwrap().0;
     let n = dhakira::text::words(english).len() as u32;
     let matches = client.lookup(lookup(shorter, "en_US")).await.unwrap().into_inner().matches;
     assert_eq!(&matches[0].target, arabic);
-    assert_eq!(matches[0].score, 100 * (n - 1) / n);
+    assert!(100 * (n - 1) / n >= 95);
+    assert_eq!(matches[0].score, (100 * (n - 1) / n).min(94));
     assert!(matches[0].score < 100 && matches[0].score >= 70);
     assert_eq!(matches[0].word_distance, 1);
 }

@@ -501,7 +501,8 @@ async fn a_real_article_is_analyzed_and_pretranslated_against_the_rest_of_the_co
     for (i, segment) in analysis.segments.iter().enumerate().take(16).skip(12) {
         let best = segment.best.as_ref().unwrap();
         let n = dhakira::text::words(&article[i].0).len() as u32;
-        assert_eq!(best.score, 100 * (n - 1) / n, "{}", segment.text);
+        // One word missing: ⌊100·(n−1)/n⌋, and at most 94 (a word edit).
+        assert_eq!(best.score, (100 * (n - 1) / n).min(94), "{}", segment.text);
         assert_eq!(best.memory, "client");
     }
     assert_eq!(bands[24], "repetitions");

@@ -490,7 +490,9 @@ fn concordance(r: proto::ConcordanceRequest) {
     if token.is_empty() {
         return;
     }
-    assert!(token.strip_prefix('s').is_some_and(is_number), "next_page_token {token:?}");
+    // A cursor: the last hit's change time and id.
+    let cursor = token.strip_prefix('c').and_then(|t| t.split_once('.'));
+    assert!(cursor.is_some_and(|(time, id)| time.parse::<i64>().is_ok() && is_number(id)), "next_page_token {token:?}");
     let next = tm()
         .concordance(ConcordanceRequest { page_token: token.clone(), ..request })
         .unwrap_or_else(|err| panic!("the next page ({token:?}): {err}"));

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::align::{align, Cost, Relation, Step};
-use super::score::{unnormalized, word_score, Penalty, MAX_NORMALIZATION_PENALTY, PLACEABLE_POINTS};
+use super::score::{
+    counted_tenths, edited_word_score, symbol_score, symbols, unnormalized, Penalty, MAX_NORMALIZATION_PENALTY,
+    PLACEABLE_POINTS,
+};
 use crate::text::{
     differences, fold_word, tokens, ArabicCount, DigitScript, Folds, Lang, NumberStyle, NumberValue, Placeable, Token,
 };
@@ -71,7 +74,10 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
     pub score: u8,
-    /// `⌊100 × (1 − cost / max(n, m))⌋`, before penalties.
+    /// The score of the words alone, before penalties: 100 without word
+    /// edits, else `min(94, ⌊100 × (1 − c' / max(n, m))⌋)` (see
+    /// [`super::score`]; for two segments without words, their symbols'
+    /// score).
     pub word_score: u8,
     pub cost: Cost,
     /// Substituted, inserted and deleted words.
@@ -158,9 +164,19 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
     }
 
     let mut penalties = Vec::new();
+    // Segments without words compare their symbols (see `score`).
+    let symbol_score = if q.is_empty() && s.is_empty() {
+        let (a, b) = (symbols(query), symbols(source));
+        (a != b).then(|| symbol_score(&a, &b))
+    } else {
+        None
+    };
+    let word_score = symbol_score.unwrap_or_else(|| edited_word_score(cost, q.len(), s.len()));
     let score = if query == source {
         100
-    } else if cost.tenths == 0 {
+    } else if let Some(score) = symbol_score {
+        score
+    } else if counted_tenths(cost, q.len(), s.len()) == 0 {
         // Equal words up to placeables: name the spelling differences of the
         // rest (the source with the query's placeables put in).
         let mut masked = source.to_owned();
@@ -206,7 +222,7 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
 
     Explanation {
         score,
-        word_score: word_score(cost.tenths, q.len(), s.len()),
+        word_score,
         cost,
         word_edits,
         variants,

@@ -601,6 +601,9 @@ impl Index {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Occurrences {
     pub id: UnitId,
+    /// When the unit last changed (else was created), in ms: with the id,
+    /// its place in the newest-first order.
+    pub time_ms: i64,
     pub lang: Lang,
     /// Where the phrase starts, in words of that side (see
     /// [`crate::text::tokens`]), every occurrence.
@@ -610,10 +613,13 @@ pub struct Occurrences {
 /// A page of [`Index::concordance`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConcordancePage {
-    /// Newest first (the most recently stored or changed).
+    /// Newest first: the most recently changed (else created), then the
+    /// highest id.
     pub hits: Vec<Occurrences>,
-    /// Where the next page starts, when there may be one.
-    pub next: Option<u32>,
+    /// The (change time, id) of the last hit, when more may follow: the
+    /// next page starts strictly after it. Ids and times do not change when
+    /// slots are renumbered, so a cursor survives compaction.
+    pub next: Option<(i64, UnitId)>,
 }
 
 /// Units of one memory whose side in `lang` is the same after
@@ -630,19 +636,21 @@ impl Index {
     /// The units the selection keeps whose side in `lang` holds the words
     /// of `phrase` in a row, matched by key as in lookups (a clitic or a
     /// suffix apart: شركة finds والشركة) and placeables by their normalized
-    /// surface; newest first, at most `limit`, in slots below `before`.
+    /// surface; newest first (change time, then id, both descending), at
+    /// most `limit`, strictly after the cursor `after` in that order.
     pub fn concordance(
         &self,
         phrase: &[Token],
         lang: Lang,
         selection: &Selection,
-        before: u32,
+        after: Option<(i64, UnitId)>,
         limit: usize,
     ) -> ConcordancePage {
         let side = self.side(lang);
         let query = side.encode(phrase, lang);
         let mut page = ConcordancePage::default();
-        if query.is_empty()
+        if limit == 0
+            || query.is_empty()
             || query
                 .keys
                 .iter()
@@ -651,17 +659,12 @@ impl Index {
         {
             return page;
         }
-        let before = before.min(self.ids.len() as u32);
         // The rarest key that is not a placeable kind: its list holds every
         // unit with the phrase. With none, every slot is read.
         let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
         let slots: Box<dyn Iterator<Item = u32> + '_> = match rarest {
-            Some(key) => {
-                let list = side.postings.get(key as usize).map_or(&[][..], Vec::as_slice);
-                let end = list.partition_point(|&slot| slot < before);
-                Box::new(list[..end].iter().rev().copied())
-            }
-            None => Box::new((0..before).rev()),
+            Some(key) => Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().copied()),
+            None => Box::new(0..self.ids.len() as u32),
         };
         let matches = |word: u32, i: usize| {
             let key = query.keys[i];
@@ -671,26 +674,40 @@ impl Index {
                 side.key_of[word as usize] == key
             }
         };
+        let at = |slot: u32| -> Vec<usize> {
+            let words = side.words(slot);
+            (0..=words.len().saturating_sub(query.len()))
+                .filter(|&start| words.len() >= query.len() && (0..query.len()).all(|i| matches(words[start + i], i)))
+                .collect()
+        };
+        // The newest `limit + 1` hits after the cursor (one more tells
+        // whether a next page exists), smallest on top.
+        let mut newest: BinaryHeap<Reverse<((i64, UnitId), u32)>> = BinaryHeap::with_capacity(limit + 2);
         for slot in slots {
             if selection.cancel.is_cancelled() {
                 break;
             }
-            if self.points(slot, selection).is_none() {
+            let place = (self.time_of[slot as usize], self.ids[slot as usize]);
+            if after.is_some_and(|cursor| place >= cursor)
+                || (newest.len() > limit && newest.peek().is_some_and(|Reverse((least, _))| place <= *least))
+                || self.points(slot, selection).is_none()
+                || at(slot).is_empty()
+            {
                 continue;
             }
-            let words = side.words(slot);
-            let at: Vec<usize> = (0..=words.len().saturating_sub(query.len()))
-                .filter(|&start| words.len() >= query.len() && (0..query.len()).all(|i| matches(words[start + i], i)))
-                .collect();
-            if at.is_empty() {
-                continue;
+            newest.push(Reverse((place, slot)));
+            if newest.len() > limit + 1 {
+                newest.pop();
             }
-            if page.hits.len() == limit {
-                page.next = Some(slot + 1);
-                break;
-            }
-            page.hits.push(Occurrences { id: self.ids[slot as usize], lang, at });
         }
+        let mut found: Vec<((i64, UnitId), u32)> = newest.into_iter().map(|Reverse(hit)| hit).collect();
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        if found.len() > limit {
+            found.truncate(limit);
+            page.next = found.last().map(|&(place, _)| place);
+        }
+        page.hits =
+            found.into_iter().map(|((time_ms, id), slot)| Occurrences { id, time_ms, lang, at: at(slot) }).collect();
         page
     }
 

@@ -355,8 +355,9 @@ fn normalized(tokens: &[Token]) -> String {
 
 /// Finds the best matches: candidates whose score can reach the minimum,
 /// scored by the one alignment, in context, minus the scope's penalties,
-/// ranked by score, then character similarity of the normalized texts, then
-/// the most recently changed, the most used, the newest.
+/// ranked by score, then the source identical to the query's text, then
+/// character similarity of the normalized texts, then the most recently
+/// changed, the most used, the newest.
 pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<Vec<Match>> {
     if lookup.exhaustive {
         // An independent answer: every stored unit, read from the store,
@@ -456,9 +457,14 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
             matches.push(found);
         }
     }
+    // At one score, the unit whose source is the query's very text first
+    // (an exact match that lost a point for several translations ties with
+    // a spelling variant).
+    let identical = |m: &Match| m.source() == lookup.text;
     matches.sort_by(|(a, sa), (b, sb)| {
         b.score
             .cmp(&a.score)
+            .then(identical(b).cmp(&identical(a)))
             .then(sb.total_cmp(sa))
             .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
             .then(b.unit.usage_count.cmp(&a.unit.usage_count))

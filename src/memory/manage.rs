@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::writer::{Change, MemoryChange};
 use super::{lookup, now_ms, TranslationMemory};
 use crate::error::{Error, Result};
-use crate::matching::{ConcordancePage, Index, Scope, Selection, UnitFilter};
+use crate::matching::{ConcordancePage, Index, Occurrences, Scope, Selection, UnitFilter};
 use crate::store::MemoryRecord;
 use crate::text::{tokens, Lang};
 use crate::unit::{check_id, check_metadata, check_segment, memory_name, Unit, UnitEdit, UnitId};
@@ -217,13 +217,13 @@ impl TranslationMemory {
         let memories = lookup::memory_names(&request.memories, "memories")?;
         lookup::check_filter(&request.filter, "filter")?;
         let limit = count(request.page_size, 20, MAX_PAGE_SIZE, "page_size")?;
-        let before = match request.page_token.as_str() {
-            "" => u32::MAX,
-            token => token
-                .strip_prefix('s')
-                .and_then(|slot| slot.parse::<u32>().ok())
-                .ok_or_else(|| Error::invalid("page_token", format!("{token:?} is not a token this server gave")))?,
-        };
+        let after =
+            match request.page_token.as_str() {
+                "" => None,
+                token => Some(parse_page_token(token).ok_or_else(|| {
+                    Error::invalid("page_token", format!("{token:?} is not a token this server gave"))
+                })?),
+            };
         self.check_memories(&memories)?;
         let (hits, next) = {
             let index = self.shared.index.read();
@@ -231,9 +231,9 @@ impl TranslationMemory {
             selection.cancel = request.cancel.clone();
             let pages: Vec<ConcordancePage> = langs
                 .iter()
-                .map(|&lang| index.concordance(&tokens(&request.text, lang), lang, &selection, before, limit))
+                .map(|&lang| index.concordance(&tokens(&request.text, lang), lang, &selection, after, limit))
                 .collect();
-            merge_pages(&index, pages, limit)
+            merge_pages(pages, limit)
         };
         request.cancel.check()?;
         let mut found = Vec::with_capacity(hits.len());
@@ -248,7 +248,7 @@ impl TranslationMemory {
                 .collect();
             found.push(ConcordanceHit { unit, lang: hit.lang, spans });
         }
-        Ok(Concordance { hits: found, next_page_token: next.map(|slot| format!("s{slot}")).unwrap_or_default() })
+        Ok(Concordance { hits: found, next_page_token: next.map(page_token).unwrap_or_default() })
     }
 }
 
@@ -269,26 +269,35 @@ fn scope_of(index: &Index, memories: &[String], filter: UnitFilter) -> Selection
     index.selection(&Scope { memories, filter, ..Scope::default() })
 }
 
+/// The page token of a cursor: the (change time, id) of the last hit
+/// returned. It names a place in the newest-first order, not a slot of the
+/// index, so it stays right when the index is compacted or rebuilt.
+fn page_token((time_ms, id): (i64, UnitId)) -> String {
+    format!("c{time_ms}.{id}")
+}
+
+/// The cursor of a page token, `None` when it is not one.
+fn parse_page_token(token: &str) -> Option<(i64, UnitId)> {
+    let (time, id) = token.strip_prefix('c')?.split_once('.')?;
+    Some((time.parse().ok()?, id.parse().ok()?))
+}
+
 /// The hits of one or two sides' pages, newest first, as one page: only
-/// hits above where every side stopped are complete, and a unit's hits on
-/// both sides stay on one page.
-fn merge_pages(
-    index: &Index,
-    pages: Vec<ConcordancePage>,
-    limit: usize,
-) -> (Vec<crate::matching::Occurrences>, Option<u32>) {
+/// hits at or above where every side stopped are complete, and a unit's
+/// hits on both sides stay on one page.
+fn merge_pages(pages: Vec<ConcordancePage>, limit: usize) -> (Vec<Occurrences>, Option<(i64, UnitId)>) {
     let boundary = pages.iter().filter_map(|p| p.next).max();
-    let mut hits: Vec<_> = pages.into_iter().flat_map(|p| p.hits).collect();
-    let slot = |id: UnitId| index.slot(id).unwrap_or(0);
-    hits.sort_by_key(|h| (std::cmp::Reverse(slot(h.id)), h.lang.code()));
+    let mut hits: Vec<Occurrences> = pages.into_iter().flat_map(|p| p.hits).collect();
+    let place = |h: &Occurrences| (h.time_ms, h.id);
+    hits.sort_by(|a, b| place(b).cmp(&place(a)).then(a.lang.code().cmp(b.lang.code())));
     if let Some(boundary) = boundary {
-        hits.retain(|h| slot(h.id) >= boundary);
+        hits.retain(|h| place(h) >= boundary);
     }
     let mut taken = 0;
-    while taken < hits.len() && (taken < limit || slot(hits[taken].id) == slot(hits[taken - 1].id)) {
+    while taken < hits.len() && (taken < limit || place(&hits[taken]) == place(&hits[taken - 1])) {
         taken += 1;
     }
-    let next = if taken < hits.len() { Some(slot(hits[taken].id) + 1) } else { boundary };
+    let next = if taken < hits.len() { Some(place(&hits[taken - 1])) } else { boundary };
     hits.truncate(taken);
     (hits, next)
 }

@@ -132,7 +132,8 @@ fn english_lookup_returns_arabic_targets_and_scores_word_edits() {
         assert_eq!(best.target(), arabic);
         assert_eq!(best.explanation.word_edits, 1);
         let n = crate::text::words(english).len();
-        assert_eq!(best.score as usize, 100 * (n - 1) / n, "{edited}");
+        // README's table: at most 94 with a word edit.
+        assert_eq!(best.score as usize, (100 * (n - 1) / n).min(94), "{edited}");
         checked += 1;
     }
     assert!(checked > 100);
@@ -430,6 +431,59 @@ mod news_quality {
         assert!(lookups >= 5000, "only {lookups} variants");
     }
 
+    /// Issue 14, item 8: README's table keeps 95–99 for spelling and named
+    /// differences, but one content word replaced in a sentence of 20 words
+    /// or more scored ⌊100 × (1 − 1/n)⌋ ≥ 95. Real news sentences of 20 to 40
+    /// words, with one word replaced by another (and, in Arabic, one word
+    /// turned into a variant with a proclitic), find the original at 94.
+    #[test]
+    fn one_word_replaced_in_a_long_news_sentence_scores_at_most_94() {
+        let (tm, pairs) = news();
+        let (mut replaced, mut twenty_two, mut variants) = (0, 0, 0);
+        for (arabic, english) in &pairs {
+            for (text, lang, replacement) in [(english, "en", "zebras"), (arabic, "ar", "زرافات")] {
+                let words: Vec<&str> = text.split(' ').collect();
+                let n = crate::text::words(text).len();
+                if !(20..=40).contains(&n) {
+                    continue;
+                }
+                // A content word in the second half, with no punctuation.
+                let Some(at) = (words.len() / 2..words.len())
+                    .find(|&i| words[i].chars().count() >= 4 && words[i].chars().all(char::is_alphabetic))
+                else {
+                    continue;
+                };
+                let mut edited = words.clone();
+                edited[at] = replacement;
+                let query = edited.join(" ");
+                let best = &lookup(&tm, &query, lang)[0];
+                assert_eq!(best.source(), text.as_str(), "{query}");
+                assert_eq!((best.explanation.word_edits, best.explanation.variants), (1, 0), "{query}");
+                // Before the cap: ⌊100 × (1 − 1/n)⌋ ≥ 95.
+                assert!(100 * (n - 1) / n >= 95);
+                assert_eq!(best.score, 94, "{query}");
+                assert_eq!(best.explanation.word_score, 94);
+                replaced += 1;
+                twenty_two += usize::from(n == 22);
+                if lang == "ar" && !words[at].starts_with('و') {
+                    // و + the word: a variant (½ word), a word edit too.
+                    let mut edited = words.clone();
+                    let with_clitic = format!("و{}", words[at]);
+                    edited[at] = &with_clitic;
+                    let query = edited.join(" ");
+                    let best = &lookup(&tm, &query, lang)[0];
+                    if best.source() == text.as_str() && best.explanation.variants == 1 {
+                        assert_eq!(best.explanation.word_edits, 0);
+                        assert_eq!(best.score, 94, "{query}");
+                        variants += 1;
+                    }
+                }
+            }
+        }
+        assert!(replaced >= 500 && twenty_two >= 30 && variants >= 100, "{replaced} {twenty_two} {variants}");
+        eprintln!("{replaced} long sentences ({twenty_two} of 22 words), {variants} variants at 94");
+    }
+
     /// The space-separated words of `text` without surrounding punctuation.
     fn cores(text: &str) -> impl Iterator<Item = &str> {
         text.split_whitespace().map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
@@ -638,4 +692,140 @@ fn mixed_digit_scripts_and_a_tatweel_after_a_name_are_found_through_the_index() 
         tm.lookup(LookupRequest { text: "عام 2016".into(), source_lang: "ar".into(), ..Default::default() }).unwrap();
     let repaired: Vec<_> = found.iter().map(|m| m.explanation.repaired_target.clone()).collect();
     assert!(repaired.contains(&Some("year 2016".into())), "{repaired:?}");
+}
+
+/// Issue 14, item 8: segments without words (`-`, `...`, `!`) compare their
+/// symbols, and a segment that is one number differs in content from
+/// another number; the identical unit comes first even when it lost a point
+/// for several translations, and the reference agrees.
+#[test]
+fn word_less_and_number_only_segments_rank_the_identical_unit_first() {
+    let tm = TranslationMemory::in_memory();
+    let unit = |arabic: &str, english: &str| UnitInput {
+        arabic: arabic.into(),
+        english: english.into(),
+        ..Default::default()
+    };
+    tm.add_units(vec![
+        unit("&&", "&&"),
+        unit("(!)", "(!)"),
+        unit("-", "-"),
+        unit("-", "–"),
+        unit("...", "…"),
+        unit("!", "!"),
+        unit("22", "22"),
+        unit("4.0", "4.0"),
+        unit("450", "450"),
+        unit("42", "42"),
+        unit("42", "٤٢"),
+        unit("الإصدار 4.0", "Version 4.0"),
+    ])
+    .unwrap();
+    let found = |text: &str, exhaustive: bool| {
+        let request = LookupRequest {
+            text: text.into(),
+            source_lang: "ar".into(),
+            min_score: Some(0),
+            max_results: Some(20),
+            exhaustive,
+            ..Default::default()
+        };
+        tm.lookup(request).unwrap().iter().map(|m| (m.source().to_owned(), m.score)).collect::<Vec<_>>()
+    };
+    for exhaustive in [false, true] {
+        let dash = found("-", exhaustive);
+        assert_eq!(dash[..2], [("-".to_owned(), 99), ("-".to_owned(), 99)], "{dash:?}");
+        assert!(dash[2..].iter().all(|(_, score)| *score <= 94), "{dash:?}");
+        assert!(dash.contains(&("&&".to_owned(), 0)) && dash.contains(&("(!)".to_owned(), 0)), "{dash:?}");
+        // `…` folds to `...`: a spelling difference, not another text.
+        let dots = found("…", exhaustive);
+        assert_eq!(dots[0], ("...".to_owned(), 99), "{dots:?}");
+        assert_eq!(found("!!", exhaustive)[0], ("!".to_owned(), 50));
+        let number = found("42", exhaustive);
+        assert_eq!(number[..2], [("42".to_owned(), 99), ("42".to_owned(), 99)], "{number:?}");
+        // 22, 4.0 and 450 are other contents: a word edit of one word.
+        for other in ["22", "4.0", "450"] {
+            assert!(number.contains(&(other.to_owned(), 0)), "{number:?}");
+        }
+        // In a sentence a number is a figure: 2 points, target repaired.
+        assert_eq!(found("الإصدار 5.0", exhaustive)[0], ("الإصدار 4.0".to_owned(), 98));
+    }
+    // A spelling variant of an exact match that lost its point for several
+    // translations ties at 99; the identical text still comes first.
+    tm.add_units(vec![unit("42.", "42.")]).unwrap();
+    for exhaustive in [false, true] {
+        let number = found("42", exhaustive);
+        assert_eq!(number[2], ("42.".to_owned(), 99), "{number:?}");
+        assert_eq!(number[..2], [("42".to_owned(), 99), ("42".to_owned(), 99)], "{number:?}");
+    }
+}
+
+/// Issue 14, item 7: a page token was a slot number, and compaction
+/// renumbers slots, so after a memory was deleted the second page could
+/// repeat the first. Pages are cut by (change time, id) now: paged across a
+/// compaction, no unit comes twice and none is missed, newest first.
+#[test]
+fn concordance_pages_survive_a_compaction() {
+    let day = 86_400_000i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // 11,000 units to delete (added first: the lowest slots), 1,500 kept,
+    // dated so that the newest-first order is not the order of ids.
+    let unit = |i: usize| UnitInput {
+        arabic: format!("أعلنت {} عن النموذج رقم {i}", if i % 3 == 0 { "الشركة" } else { "الحكومة" }),
+        english: format!("The company announced model number {i}"),
+        memory: if i < 11_000 { "churn" } else { "kept" }.into(),
+        created_at_ms: (now - ((i * 7_919) % 900) as i64 * day) / 1000 * 1000,
+        ..Default::default()
+    };
+    let tm = TranslationMemory::in_memory();
+    let units: Vec<UnitInput> = (0..12_500).map(unit).collect();
+    for chunk in units.chunks(5_000) {
+        tm.add_units(chunk.to_vec()).unwrap();
+    }
+    let request = |token: String| ConcordanceRequest {
+        text: "شركة".into(),
+        lang: "ar".into(),
+        memories: vec!["kept".into()],
+        page_size: 40,
+        page_token: token,
+        ..Default::default()
+    };
+    let first = tm.concordance(request(String::new())).unwrap();
+    assert_eq!(first.hits.len(), 40);
+    // Deleting the other memory (in groups of 10,000) kills 11,000 slots of
+    // 12,500: the index is compacted after the first group, and every kept
+    // unit changes slot.
+    assert_eq!(tm.delete_memory("churn").unwrap(), 11_000);
+    assert!(tm.shared.index.read().deleted_slots() < 11_000, "the index was not compacted");
+    let mut pages = vec![first];
+    while !pages.last().unwrap().next_page_token.is_empty() {
+        let token = pages.last().unwrap().next_page_token.clone();
+        pages.push(tm.concordance(request(token)).unwrap());
+        assert!(pages.len() < 100, "paging does not end");
+    }
+    let hits: Vec<&ConcordanceHit> = pages.iter().flat_map(|p| &p.hits).collect();
+    // Expected: every stored unit of `kept` whose Arabic holds a word with
+    // the key of شركة, read from the store, not from the index.
+    let key = &crate::text::tokens("شركة", crate::text::Lang::Arabic)[0].key;
+    let mut expected = Vec::new();
+    tm.for_each_unit(&mut |u| {
+        if u.memory == "kept" && crate::text::tokens(&u.arabic, crate::text::Lang::Arabic).iter().any(|t| &t.key == key)
+        {
+            expected.push((u.changed_or_created_ms(), u.id));
+        }
+        Ok(())
+    })
+    .unwrap();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(expected.len(), 500);
+    let returned: Vec<(i64, u64)> = hits.iter().map(|h| (h.unit.changed_or_created_ms(), h.unit.id)).collect();
+    assert_eq!(returned, expected, "pages repeat or miss units, or leave the newest-first order");
+    assert!(pages.iter().rev().skip(1).all(|p| p.hits.len() == 40));
+    // The order is by date, not by id.
+    assert!(returned.windows(2).any(|w| w[0].1 < w[1].1));
+    // A malformed token names the field.
+    for token in ["s12", "c12", "c.5", "cx.5", "c1.2.3", "zzz"] {
+        let err = tm.concordance(request(token.into())).unwrap_err().to_string();
+        assert!(err.starts_with("page_token: "), "{token}: {err}");
+    }
 }

@@ -94,8 +94,8 @@ proptest! {
         let ids = |page: ConcordancePage| page.hits.into_iter().map(|h| (h.id, h.at)).collect::<Vec<_>>();
         let phrase = tokens(&text, lang);
         prop_assert_eq!(
-            ids(compacted.concordance(&phrase, lang, &compacted.selection(&Scope::default()), u32::MAX, 1000)),
-            ids(index.concordance(&phrase, lang, &index.selection(&Scope::default()), u32::MAX, 1000))
+            ids(compacted.concordance(&phrase, lang, &compacted.selection(&Scope::default()), None, 1000)),
+            ids(index.concordance(&phrase, lang, &index.selection(&Scope::default()), None, 1000))
         );
         prop_assert_eq!(
             compacted.conflicts(&compacted.selection(&Scope::default())),
@@ -180,19 +180,20 @@ fn concordance_finds_phrases_by_key_newest_first_and_pages() {
         });
     }
     let all = index.selection(&Scope::default());
-    let find = |phrase: &str, before: u32, limit: usize| {
-        let page = index.concordance(&tokens(phrase, Lang::Arabic), Lang::Arabic, &all, before, limit);
+    let find = |phrase: &str, after: Option<(i64, u64)>, limit: usize| {
+        let page = index.concordance(&tokens(phrase, Lang::Arabic), Lang::Arabic, &all, after, limit);
         (page.hits.iter().map(|h| (h.id, h.at.clone())).collect::<Vec<_>>(), page.next)
     };
-    // شركة finds الشركة and والشركة (clitics), newest first.
-    assert_eq!(find("شركة", u32::MAX, 10), (vec![(5, vec![0]), (3, vec![3]), (2, vec![1]), (1, vec![1])], None));
-    assert_eq!(find("شركة", u32::MAX, 2).1, Some(2));
-    assert_eq!(find("شركة", 2, 2), (vec![(2, vec![1]), (1, vec![1])], None));
+    // شركة finds الشركة and والشركة (clitics), newest first (one change
+    // time here: the highest id first).
+    assert_eq!(find("شركة", None, 10), (vec![(5, vec![0]), (3, vec![3]), (2, vec![1]), (1, vec![1])], None));
+    assert_eq!(find("شركة", None, 2).1, Some((0, 3)));
+    assert_eq!(find("شركة", Some((0, 3)), 2), (vec![(2, vec![1]), (1, vec![1])], None));
     // A phrase: consecutive words only; a Latin name by its surface.
-    assert_eq!(find("شركة Tencent", u32::MAX, 10).0, vec![(5, vec![0])]);
-    assert_eq!(find("Qwen-7B", u32::MAX, 10).0, vec![(3, vec![1])]);
-    assert_eq!(find("عن جديد", u32::MAX, 10).0, vec![]);
-    assert_eq!(find("كلمة_غير_موجودة", u32::MAX, 10).0, vec![]);
+    assert_eq!(find("شركة Tencent", None, 10).0, vec![(5, vec![0])]);
+    assert_eq!(find("Qwen-7B", None, 10).0, vec![(3, vec![1])]);
+    assert_eq!(find("عن جديد", None, 10).0, vec![]);
+    assert_eq!(find("كلمة_غير_موجودة", None, 10).0, vec![]);
 }
 
 #[test]
