@@ -11,7 +11,8 @@
 //! `en_us`); a pair that is not Arabic–English is answered with no matches,
 //! not an error (Weblate checks a new service with `en/de`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, RawQuery, State};
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -151,6 +152,45 @@ fn weblate_placeholders(text: &str) -> String {
     out
 }
 
+/// `Err` naming the first parameter of a query string whose name or value,
+/// percent-decoded, is not UTF-8 (`%FF`): refused, rather than read with
+/// U+FFFD in its place.
+fn query_utf8(query: Option<&str>) -> Result<(), String> {
+    for pair in query.unwrap_or_default().split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name_bytes = percent_decoded(name);
+        let name = String::from_utf8_lossy(&name_bytes);
+        if std::str::from_utf8(&name_bytes).is_err() || std::str::from_utf8(&percent_decoded(value)).is_err() {
+            return Err(format!(
+                "{name}: is not UTF-8 once percent-decoded (encode the text as UTF-8 before escaping it)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes a percent-encoded string stands for (`+` is a space, which is
+/// UTF-8 whichever it is).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[derive(Debug, Deserialize)]
 struct AmagamaParams {
     source: Option<String>,
@@ -183,25 +223,39 @@ async fn amagama_languages(State(rest): State<Rest>, Query(params): Query<Amagam
 
 async fn amagama_unit(
     State(rest): State<Rest>,
-    Path((src, tgt, text)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
     Query(params): Query<AmagamaParams>,
     headers: HeaderMap,
 ) -> Response {
     let started = std::time::Instant::now();
-    let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = match (path, query_utf8(query.as_deref())) {
+        (Ok(Path((src, tgt, text))), Ok(())) => {
+            let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
+            amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await
+        }
+        // The text in the path is not UTF-8 once percent-decoded.
+        (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
+        (_, Err(message)) => amagama_error(message, None),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_unit_query(
     State(rest): State<Rest>,
     Path((src, tgt)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     Query(params): Query<AmagamaParams>,
     headers: HeaderMap,
 ) -> Response {
     let started = std::time::Instant::now();
-    let text = params.source.clone().unwrap_or_default();
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = match query_utf8(query.as_deref()) {
+        Ok(()) => {
+            let text = params.source.clone().unwrap_or_default();
+            amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await
+        }
+        Err(message) => amagama_error(message, None),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
@@ -333,10 +387,18 @@ struct MyMemoryParams {
     key: Option<String>,
 }
 
-async fn mymemory_get(State(rest): State<Rest>, Query(params): Query<MyMemoryParams>, headers: HeaderMap) -> Response {
+async fn mymemory_get(
+    State(rest): State<Rest>,
+    RawQuery(query): RawQuery,
+    Query(params): Query<MyMemoryParams>,
+    headers: HeaderMap,
+) -> Response {
     let started = std::time::Instant::now();
     let response = match principal(&rest.keys, &headers, params.key.as_deref()) {
-        Ok(principal) => mymemory_answer(rest.tm.clone(), principal, params).await,
+        Ok(principal) => match query_utf8(query.as_deref()) {
+            Ok(()) => mymemory_answer(rest.tm.clone(), principal, params).await,
+            Err(message) => mymemory_error(StatusCode::BAD_REQUEST, &message.to_uppercase()),
+        },
         Err(err) => mymemory_error(StatusCode::FORBIDDEN, &err.to_string().to_uppercase()),
     };
     observed(&rest, "mymemory_get", started, response)
