@@ -46,7 +46,7 @@ const STREAMS: [&str; 3] = [
 
 /// Services that always pass: health (probes must answer under load) and
 /// reflection.
-const OPEN: [&str; 3] = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
+pub(super) const OPEN: [&str; 3] = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
 
 /// The layer: see the module.
 #[derive(Clone)]
