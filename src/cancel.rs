@@ -34,15 +34,28 @@ impl Cancel {
     /// Whether the work should stop now. Call it from inside any loop over
     /// units.
     pub fn is_cancelled(&self) -> bool {
+        self.is_cancelled_in("")
+    }
+
+    /// [`Cancel::is_cancelled`], from the loop named `site` (the test gate
+    /// can hold one loop by its name).
+    pub fn is_cancelled_in(&self, site: &str) -> bool {
         let Some(flag) = &self.0 else { return false };
         #[cfg(feature = "test-hooks")]
-        gate::hold(flag);
+        gate::hold(flag, site);
+        #[cfg(not(feature = "test-hooks"))]
+        let _ = site;
         flag.load(Ordering::Relaxed)
     }
 
     /// [`Error::Cancelled`] once cancelled.
     pub fn check(&self) -> Result<()> {
-        if self.is_cancelled() {
+        self.check_in("")
+    }
+
+    /// [`Cancel::check`], from the loop named `site`.
+    pub fn check_in(&self, site: &str) -> Result<()> {
+        if self.is_cancelled_in(site) {
             Err(Error::Cancelled)
         } else {
             Ok(())
@@ -57,7 +70,9 @@ impl Cancel {
 /// creates `entered` (while that file exists, no other loop is held) and
 /// waits until it is cancelled or `hold` is removed; once cancelled, it
 /// creates `cancelled` and still waits for `hold` to be removed, so the test
-/// sees what the server does while cancelled work has not stopped yet.
+/// sees what the server does while cancelled work has not stopped yet. When
+/// `hold` holds a name, only the loop of that name is held (`reference-scan`:
+/// the reference's loop over units, `reference-prepare`: its preparation).
 #[cfg(feature = "test-hooks")]
 mod gate {
     use std::path::PathBuf;
@@ -70,11 +85,20 @@ mod gate {
         DIR.get_or_init(|| std::env::var_os("DHAKIRA_TEST_GATE").map(PathBuf::from)).as_ref()
     }
 
-    pub(super) fn hold(flag: &AtomicBool) {
+    pub(super) fn hold(flag: &AtomicBool, site: &str) {
         let Some(dir) = dir() else { return };
         let hold = dir.join("hold");
-        if !hold.exists() || std::fs::File::create_new(dir.join("entered")).is_err() {
+        let Ok(wanted) = std::fs::read_to_string(&hold) else { return };
+        let wanted = wanted.trim();
+        if !wanted.is_empty() && wanted != site {
             return;
+        }
+        // `entered` names the loop held.
+        match std::fs::File::create_new(dir.join("entered")) {
+            Ok(mut entered) => {
+                let _ = std::io::Write::write_all(&mut entered, site.as_bytes());
+            }
+            Err(_) => return,
         }
         let pause = || std::thread::sleep(Duration::from_millis(5));
         while !flag.load(Ordering::Relaxed) && hold.exists() {

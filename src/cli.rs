@@ -88,11 +88,12 @@ enum Command {
         insecure: bool,
         #[command(flatten)]
         browsers: BrowserArgs,
-        /// A TOML file with any of: addr, db, no_sample, drain_seconds,
-        /// log_format, max_in_flight, request_timeout, max_streams,
-        /// stream_idle_timeout, max_scans, max_connections,
-        /// first_request_timeout, keys, tls_cert, tls_key, cors_origin,
-        /// allowed_host, jsonp. Flags and DHAKIRA_* variables override it.
+        /// A TOML file with any of: addr, db, accept_missing_commit_record,
+        /// no_sample, drain_seconds, log_format, max_in_flight,
+        /// request_timeout, max_streams, stream_idle_timeout, max_scans,
+        /// max_connections, first_request_timeout, keys, tls_cert, tls_key,
+        /// cors_origin, allowed_host, jsonp. Flags and DHAKIRA_* variables
+        /// override it.
         #[arg(long, env = "DHAKIRA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -271,6 +272,7 @@ struct ImportArgs {
 struct Config {
     addr: Option<SocketAddr>,
     db: Option<PathBuf>,
+    accept_missing_commit_record: Option<bool>,
     no_sample: Option<bool>,
     drain_seconds: Option<u64>,
     log_format: Option<LogFormat>,
@@ -393,12 +395,25 @@ struct Db {
     /// The database directory (sled); created when missing.
     #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
     path: PathBuf,
+    /// Open a database that holds writes although its record of
+    /// acknowledged commits (dhakira-acknowledged) is missing or empty, as
+    /// after a restore that left it out: the record is recreated from what
+    /// the store holds, with a warning. Without it such a database is
+    /// refused.
+    #[arg(long, env = "DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD")]
+    accept_missing_commit_record: bool,
 }
 
 impl Db {
+    fn options(&self) -> dhakira::store::OpenOptions {
+        dhakira::store::OpenOptions { accept_missing_commit_record: self.accept_missing_commit_record }
+    }
+
     /// Opens the database, creating it when missing.
     fn open(&self) -> anyhow::Result<TranslationMemory> {
-        Ok(TranslationMemory::open(&self.path)?)
+        // Warnings of opening (an accepted missing record) are shown.
+        init_logging("warn", LogFormat::Text);
+        Ok(TranslationMemory::open_with(&self.path, self.options())?)
     }
 }
 
@@ -409,6 +424,13 @@ struct ExistingDb {
     /// `dhakira import` creates one).
     #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
     path: PathBuf,
+    /// Open a database that holds writes although its record of
+    /// acknowledged commits (dhakira-acknowledged) is missing or empty, as
+    /// after a restore that left it out: the record is recreated from what
+    /// the store holds, with a warning. Without it such a database is
+    /// refused.
+    #[arg(long, env = "DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD")]
+    accept_missing_commit_record: bool,
 }
 
 impl ExistingDb {
@@ -420,7 +442,7 @@ impl ExistingDb {
             "there is no database at {} (`dhakira serve` or `dhakira import` creates one; --db chooses it)",
             self.path.display()
         );
-        Ok(TranslationMemory::open(&self.path)?)
+        Db { path: self.path.clone(), accept_missing_commit_record: self.accept_missing_commit_record }.open()
     }
 }
 
@@ -473,6 +495,10 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(value) = file.db.filter(|_| unset("path")) {
                     db.path = value;
+                }
+                if let Some(value) = file.accept_missing_commit_record.filter(|_| unset("accept_missing_commit_record"))
+                {
+                    db.accept_missing_commit_record = value;
                 }
                 if let Some(value) = file.no_sample.filter(|_| unset("no_sample")) {
                     no_sample = value;
@@ -714,7 +740,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let creates_db = args.server.is_none() && !args.db.path.exists();
     let tm = match args.server {
         Some(_) => None,
-        None => Some(TranslationMemory::open_for_import(&args.db.path)?),
+        None => Some(TranslationMemory::open_for_import_with(&args.db.path, args.db.options())?),
     };
     let mut total = ImportSummary::default();
     let mut failed = false;
@@ -1274,8 +1300,9 @@ fn init_logging(default: &str, format: LogFormat) {
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .log_internal_errors(false);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+    // The first call wins (`serve` sets its format before opening).
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

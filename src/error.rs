@@ -51,6 +51,12 @@ pub enum Error {
     #[error("stored record {key} is damaged: {reason}")]
     Corrupt { key: String, reason: String },
 
+    /// The database cannot be served as it is: its storage engine found it
+    /// damaged (or failed reading it), or its acknowledgment record is
+    /// missing. The message says what to do.
+    #[error("{0}")]
+    Damaged(String),
+
     /// The request was cancelled (its deadline passed, or its client went
     /// away): its work stopped, and whatever it would have changed was
     /// either stored in full or not at all.
@@ -78,6 +84,11 @@ pub enum Error {
     #[error("cannot write the export: {0}")]
     Output(String),
 }
+
+/// What to do with a damaged database, the end of every message that
+/// refuses one.
+pub const REFUSED: &str = "It is not served as it is: restore the directory from a backup, or start a new database \
+                           and import your last TMX export into it";
 
 /// A `Result` with Dhakira's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -115,6 +126,10 @@ impl From<sled::Error> for Error {
     fn from(err: sled::Error) -> Error {
         match err {
             sled::Error::Io(io) => Error::from_io(io, "sled"),
+            sled::Error::Corruption { at, .. } => {
+                tracing::error!(?at, "sled read corrupted data");
+                Error::Damaged(format!("the database is damaged: its storage engine read corrupted data. {REFUSED}"))
+            }
             other => Error::Storage(other.to_string()),
         }
     }
@@ -135,7 +150,7 @@ impl From<Error> for tonic::Status {
             Error::Cancelled => Code::DeadlineExceeded,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
             Error::Storage(_) | Error::Output(_) => Code::Internal,
-            Error::Corrupt { .. } => Code::DataLoss,
+            Error::Corrupt { .. } | Error::Damaged(_) => Code::DataLoss,
         };
         if code == Code::Internal || code == Code::DataLoss {
             tracing::error!(error = %err, "request failed");

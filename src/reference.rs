@@ -45,6 +45,11 @@ use crate::matching::{explain_tokens, MetadataField, Penalty, Scope};
 use crate::memory::{Lookup, Match, SEVERAL_TRANSLATIONS_POINTS};
 use crate::text::{differences, fold_word, is_invisible, stem, tokens, words, Folds, Lang, Placeable, Token};
 use crate::unit::Unit;
+use crate::Cancel;
+
+/// Units between two looks at a lookup's [`Cancel`]: a few milliseconds of
+/// comparisons at most.
+pub const CANCEL_EVERY: usize = 64;
 
 /// Stored units, ready to be compared with any query.
 pub struct Reference {
@@ -274,6 +279,12 @@ fn in_context(lookup: &Lookup, unit: &Unit) -> bool {
 impl Reference {
     /// Prepares `units` for lookups in both languages.
     pub fn new(units: Vec<Unit>) -> Reference {
+        Reference::new_until(units, &Cancel::default()).expect("never cancelled")
+    }
+
+    /// [`Reference::new`], stopped with [`Error::Cancelled`] once `cancel`
+    /// is raised (checked every [`CANCEL_EVERY`] units).
+    pub fn new_until(units: Vec<Unit>, cancel: &Cancel) -> Result<Reference> {
         let mut same_source = HashMap::new();
         for unit in &units {
             for lang in [Lang::Arabic, Lang::English] {
@@ -282,12 +293,16 @@ impl Reference {
         }
         let units = units
             .into_iter()
-            .map(|unit| {
+            .enumerate()
+            .map(|(i, unit)| {
+                if i % CANCEL_EVERY == 0 {
+                    cancel.check_in("reference-prepare")?;
+                }
                 let classes = [Classes::of(&unit.arabic, Lang::Arabic), Classes::of(&unit.english, Lang::English)];
-                Stored { unit, classes }
+                Ok(Stored { unit, classes })
             })
-            .collect();
-        Reference { units, same_source }
+            .collect::<Result<_>>()?;
+        Ok(Reference { units, same_source })
     }
 
     /// Number of units.
@@ -306,6 +321,12 @@ impl Reference {
     /// whose class (stem, or placeable kind) no word of the other side has
     /// pairs with nothing for less than a whole word.
     pub fn lookup(&self, lookup: &Lookup, now_ms: i64) -> Result<Vec<Match>> {
+        self.lookup_until(lookup, now_ms, &Cancel::default())
+    }
+
+    /// [`Reference::lookup`], stopped with [`Error::Cancelled`] once
+    /// `cancel` is raised (checked every [`CANCEL_EVERY`] units).
+    pub fn lookup_until(&self, lookup: &Lookup, now_ms: i64, cancel: &Cancel) -> Result<Vec<Match>> {
         let has_units = |name: &str| self.units.iter().any(|s| s.unit.memory == name);
         for (i, name) in lookup.memories.iter().enumerate() {
             if !has_units(name) {
@@ -329,7 +350,10 @@ impl Reference {
         let n = query_tokens.len();
 
         let mut found: Vec<(Match, f64)> = Vec::new();
-        for stored in &self.units {
+        for (i, stored) in self.units.iter().enumerate() {
+            if i % CANCEL_EVERY == 0 {
+                cancel.check_in("reference-scan")?;
+            }
             let unit = &stored.unit;
             let Some(points) = scope_points(lookup, unit, now_ms) else { continue };
             let classes = &stored.classes[side];

@@ -309,3 +309,155 @@ async fn creating_and_deleting_memories_waits_for_free_space_like_every_write() 
         .collect();
     assert_eq!(names, ["kept", "raced"]);
 }
+
+/// Runs the real binary to its end: (exit code, stdout, stderr).
+fn dhakira(args: &[&str], db: &Path, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dhakira"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+/// The units `dhakira stats` counts in a database (which it opens as a
+/// server does: the index is built from every unit, each checked).
+fn total_units(db: &Path) -> u64 {
+    let (code, stdout, stderr) = dhakira(&["stats"], db, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let total = stdout.lines().find_map(|line| line.strip_prefix("total\t")).expect("a total line");
+    total.parse().unwrap()
+}
+
+/// Copies a closed database directory.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_database_with_flipped_bits_is_refused_at_start_up_and_never_panics() {
+    // A real database: four corpus files imported by the real binary.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let files = ["flores200_devtest.tsv", "ntrex128.tsv", "tico19_test.tsv", "tatoeba.tsv"];
+    let mut import = Command::new(env!("CARGO_BIN_EXE_dhakira"));
+    import.arg("import").args(files.map(|f| crate::common::corpus_dir().join(f))).arg("--db").arg(&db);
+    let output = import.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected = total_units(&db);
+    assert!(expected > 30_000, "{expected}");
+    let mut refusals = 0;
+    for seed in 1..=8u64 {
+        // 16 bits flip in sled's file (splitmix64: deterministic).
+        let damaged = dir.path().join(format!("damaged-{seed}"));
+        copy_dir(&db, &damaged);
+        let file = damaged.join("db");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let mut state = seed;
+        for _ in 0..16 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let bit = (z ^ (z >> 31)) % (bytes.len() as u64 * 8);
+            bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
+        }
+        std::fs::write(&file, bytes).unwrap();
+        // The server starts, or refuses with what to do; it never panics,
+        // and what it serves has every unit.
+        let mut child = crate::common::Reaped(
+            Command::new(env!("CARGO_BIN_EXE_dhakira"))
+                .args(["serve", "--addr", "127.0.0.1:0", "--no-sample", "--db"])
+                .arg(&damaged)
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        if let Some(addr) = line.trim().strip_prefix("dhakira listening on ") {
+            let mut client = dhakira::server::connect(&format!("http://{addr}")).await.unwrap();
+            let total = client.stats(StatsRequest {}).await.unwrap().into_inner().total_units;
+            assert_eq!(total, expected, "seed {seed}: a damaged database was served without some of its units");
+            continue;
+        }
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        // No panic reaches stderr as a crash (the default hook's "thread
+        // 'main' panicked at …" and its backtrace note).
+        assert!(!stderr.contains("thread '") && !stderr.contains("RUST_BACKTRACE"), "seed {seed}: {stderr}");
+        assert_eq!(status.code(), Some(1), "seed {seed}: {stderr}");
+        assert!(stderr.contains("dhakira: error: "), "seed {seed}: {stderr}");
+        assert!(stderr.contains("It is not served"), "seed {seed}: {stderr}");
+        assert!(stderr.contains("estore the directory from a backup"), "seed {seed}: {stderr}");
+        refusals += 1;
+    }
+    assert!(refusals > 0, "no flipped bit was ever noticed");
+}
+
+#[tokio::test]
+async fn a_store_without_its_commit_record_is_refused_unless_the_operator_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let tsv = crate::common::corpus_dir().join("flores200_devtest.tsv");
+    let (code, _, stderr) = dhakira(&["import", tsv.to_str().unwrap()], &db, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = total_units(&db);
+    let record = db.join("dhakira-acknowledged");
+    for emptied in [false, true] {
+        // A restore that left the record out (or an empty one).
+        if emptied {
+            std::fs::write(&record, b"").unwrap();
+        } else {
+            std::fs::remove_file(&record).unwrap();
+        }
+        let out = dir.path().join("out.tmx");
+        for args in [
+            vec!["stats"],
+            vec!["export", "--out", out.to_str().unwrap()],
+            vec!["import", tsv.to_str().unwrap()],
+            vec!["lookup", "test", "--lang", "en"],
+        ] {
+            let (code, _, stderr) = dhakira(&args, &db, &[]);
+            assert_eq!(code, Some(1), "{args:?}: {stderr}");
+            assert!(stderr.contains("dhakira-acknowledged) is missing or empty"), "{args:?}: {stderr}");
+            assert!(stderr.contains("--accept-missing-commit-record"), "{args:?}: {stderr}");
+        }
+        let stderr = refused(&db);
+        assert!(stderr.contains("--accept-missing-commit-record"), "{stderr}");
+        assert!(!record.exists() || std::fs::metadata(&record).unwrap().len() == 0, "refusing changed the record");
+    }
+    // The operator says so: the store opens, with a warning, and the record
+    // is back, so the next start needs no flag.
+    let (code, stdout, stderr) = dhakira(&["stats", "--accept-missing-commit-record"], &db, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(&format!("total\t{expected}")), "{stdout}");
+    assert!(stderr.contains("it is recreated from the"), "{stderr}");
+    assert_eq!(std::fs::metadata(&record).unwrap().len(), 12);
+    assert_eq!(total_units(&db), expected);
+    // The variable and the configuration key say the same.
+    std::fs::remove_file(&record).unwrap();
+    let (code, _, stderr) = dhakira(&["stats"], &db, &[("DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD", "true")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::remove_file(&record).unwrap();
+    let config = dir.path().join("dhakira.toml");
+    std::fs::write(&config, "accept_missing_commit_record = true\n").unwrap();
+    let server = Server::start_with(&db, &["--no-sample", "--config", config.to_str().unwrap()]);
+    let mut client = server.client().await;
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, expected);
+}

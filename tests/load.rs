@@ -44,6 +44,25 @@ impl Gate {
         std::fs::write(self.file("hold"), b"").unwrap();
     }
 
+    /// The next request to reach the engine loop named `site` (see
+    /// `dhakira::cancel`) is held there.
+    pub(crate) fn hold_at(&self, site: &str) {
+        self.hold();
+        std::fs::write(self.file("hold"), site).unwrap();
+    }
+
+    /// Waits until a loop is held, and names it.
+    pub(crate) async fn held_loop(&self) -> String {
+        self.reached("entered").await;
+        let mut name = String::new();
+        wait_for("the held loop's name", || {
+            name = std::fs::read_to_string(self.file("entered")).unwrap_or_default();
+            !name.is_empty()
+        })
+        .await;
+        name
+    }
+
     /// The held request goes on.
     pub(crate) fn release(&self) {
         std::fs::remove_file(self.file("hold")).unwrap();
@@ -162,6 +181,34 @@ async fn a_deadline_stops_the_work_and_holds_its_permit_until_then() {
     // Once it has, the server serves again.
     gate.release();
     served_again(&mut client, &pairs[3]).await;
+}
+
+#[tokio::test]
+async fn a_deadline_stops_an_exhaustive_lookup_inside_the_reference_scan() {
+    // The reference compares every unit with the query: the loop that
+    // takes the time of an exhaustive lookup, which must see the deadline
+    // too (not only the reading of the store before it).
+    let gate = Gate::new();
+    let Loaded { server, _db, mut client, pairs } =
+        server_with_units(&["--no-sample", "--max-in-flight", "1"], &[gate.env()], 200).await;
+    gate.hold_at("reference-scan");
+    let mut held = server.client().await;
+    let mut request = tonic::Request::new(LookupRequest { exhaustive: true, ..lookup(&pairs[9].0) });
+    request.set_timeout(Duration::from_millis(1500));
+    let answer = tokio::spawn(async move { held.lookup(request).await });
+    assert_eq!(gate.held_loop().await, "reference-scan");
+    let status = answer.await.unwrap().unwrap_err();
+    assert!(matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled), "{status:?}");
+    // The scan sees the cancellation, and keeps the one permit until it
+    // has stopped.
+    gate.reached("cancelled").await;
+    let status = client.lookup(lookup(&pairs[3].0)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{}", status.message());
+    gate.release();
+    served_again(&mut client, &pairs[3]).await;
+    // Without a deadline the same exhaustive lookup answers in full.
+    let exhaustive = LookupRequest { exhaustive: true, ..lookup(&pairs[9].0) };
+    assert_eq!(client.lookup(exhaustive).await.unwrap().into_inner().matches[0].target, pairs[9].1);
 }
 
 /// Retries a lookup of `pair` while the server sheds it, until it is
@@ -468,4 +515,34 @@ async fn a_long_pipelined_lookup_stream_is_answered_in_full() {
         answered += 1;
     }
     assert_eq!(answered, SEGMENTS);
+}
+
+#[tokio::test]
+async fn headers_have_one_bound_on_http1_and_http2() {
+    use http_body_util::BodyExt;
+    let server = Server::on_temp_db();
+    // HTTP/1.1 (REST, gRPC-web): 64 KiB of headers, as HTTP/2 counts them.
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
+    for (padding, expected) in [(60_000, 200), (70_000, 431), (200_000, 431)] {
+        let request = http::Request::get(format!("http://{}/tmserver/languages/", server.addr))
+            .header("x-padding", "a".repeat(padding))
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let response = http.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(status, expected, "{padding}: {}", String::from_utf8_lossy(&body));
+        if expected == 431 {
+            assert!(String::from_utf8_lossy(&body).contains("the limit is 65536 bytes"), "{body:?}");
+        }
+    }
+    // HTTP/2 (gRPC): the same bound, from h2.
+    let mut client = server.client().await;
+    for (padding, accepted) in [(60_000, true), (70_000, false), (200_000, false)] {
+        let mut request = tonic::Request::new(StatsRequest {});
+        request.metadata_mut().insert("x-padding", "a".repeat(padding).parse().unwrap());
+        let result = client.stats(request).await;
+        assert_eq!(result.is_ok(), accepted, "{padding}: {result:?}");
+    }
 }

@@ -137,6 +137,37 @@ async fn amagama_answers_as_weblate_virtaal_and_pootle_ask() {
 }
 
 #[tokio::test]
+async fn text_that_is_not_utf8_is_refused_in_each_facades_shape() {
+    let (server, _) = server_with_news().await;
+    // "café" in Latin-1 (%E9) rather than UTF-8 (%C3%A9): refused, never
+    // looked up with U+FFFD in its place.
+    for path in [
+        "/api/v1/en/ar/unit/?source=caf%E9",
+        "/tmserver/en/ar/unit/caf%E9",
+        "/tmserver/en/ar/unit/x?min_similarity=%FF",
+    ] {
+        let reply = get(&server.addr, path).await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        let error = reply.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("UTF-8"), "{path}: {error}");
+    }
+    let reply = get(&server.addr, "/api/v1/en/ar/unit/?source=caf%E9").await;
+    assert!(reply.json()["error"].as_str().unwrap().starts_with("source: is not UTF-8"), "{}", reply.body);
+    // MyMemory answers its own error shape (HTTP 200, responseStatus "403").
+    let reply = get(&server.addr, "/get?q=caf%E9&langpair=en|ar").await;
+    assert_eq!(reply.status, 200);
+    let json = reply.json();
+    assert_eq!(json["responseStatus"], "403", "{json}");
+    assert!(json["responseDetails"].as_str().unwrap().starts_with("Q: IS NOT UTF-8"), "{json}");
+    assert_eq!(json["matches"], "");
+    // The same text in UTF-8 is answered.
+    let reply = get(&server.addr, "/get?q=caf%C3%A9&langpair=en|ar").await;
+    assert_eq!(reply.json()["responseStatus"], 200, "{}", reply.body);
+    let reply = get(&server.addr, "/api/v1/en/ar/unit/?source=caf%C3%A9").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn mymemory_get_answers_in_mymemorys_shape() {
     let (server, pairs) = server_with_news().await;
     let (arabic, english) = &pairs[30];

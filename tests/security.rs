@@ -391,3 +391,66 @@ async fn slow_requests_time_out() {
     let matches = client.lookup(slow).await.unwrap().into_inner().matches;
     assert_eq!(matches[0].target, pairs[7].1);
 }
+
+/// A gRPC-web call over HTTP/1.1 whose message is `body` (already framed):
+/// (HTTP status, grpc-status, grpc-message) from the headers or, when the
+/// call ran, the trailers in the body.
+async fn grpc_web_call(addr: &str, method: &str, body: Vec<u8>, key: Option<&str>) -> (u16, String, String) {
+    use http_body_util::{BodyExt, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let mut request = http::Request::post(format!("http://{addr}/dhakira.v1.TranslationMemory/{method}"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = client.request(request.body(Full::new(hyper::body::Bytes::from(body))).unwrap()).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let field = |name: &str| {
+        parts.headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_else(|| {
+            text.lines()
+                .find_map(|line| line.trim_start_matches(|c: char| c.is_control()).strip_prefix(&format!("{name}:")))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        })
+    };
+    (parts.status.as_u16(), field("grpc-status"), field("grpc-message"))
+}
+
+#[tokio::test]
+async fn a_bad_key_is_refused_alike_by_every_protocol_before_any_work() {
+    let (server, _dir) = keyed_server(&[]);
+    let bad = "not-a-key-0123456789";
+    let expected = "the API key is not valid";
+    // gRPC.
+    let mut client = server.client().await;
+    let request =
+        dhakira::proto::LookupRequest { text: "hello".into(), source_lang: "en".into(), ..Default::default() };
+    let status = client.lookup(with_key(request, Some(bad))).await.unwrap_err();
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, expected));
+    // gRPC-web, with a message that is not even a LookupRequest: the key
+    // is refused before the body is read or decoded.
+    let malformed = vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff];
+    let (http, code, message) = grpc_web_call(&server.addr, "Lookup", malformed.clone(), Some(bad)).await;
+    // (grpc-message is percent-encoded, as gRPC sends it.)
+    assert_eq!((http, code.as_str(), message.replace("%20", " ").as_str()), (200, "16", expected));
+    let (_, code, _) = grpc_web_call(&server.addr, "Lookup", malformed.clone(), None).await;
+    assert_eq!(code, "16");
+    // With a good key the same body is decoded, and fails as malformed.
+    let (_, code, message) = grpc_web_call(&server.addr, "Lookup", malformed, Some(CALLERS[0].1)).await;
+    assert_eq!(code, "13", "{message}");
+    // REST: amaGama's 401 with the same message, MyMemory's own shape.
+    let (status, body) = get(&server.addr, "/tmserver/en/ar/unit/hello", Some(&format!("Bearer {bad}"))).await;
+    assert_eq!(status, 401);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"], expected);
+    let (status, body) = get(&server.addr, &format!("/get?q=hello&langpair=en|ar&key={bad}"), None).await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (status, &json["responseStatus"], &json["responseDetails"]),
+        (200, &"403".into(), &expected.to_uppercase().into())
+    );
+    let (status, body) = get(&server.addr, "/metrics", Some(&format!("Bearer {bad}"))).await;
+    assert_eq!((status, body.as_str()), (401, expected));
+}

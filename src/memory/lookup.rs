@@ -370,7 +370,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
             units.push(unit);
             Ok(())
         })?;
-        return Reference::new(units).lookup(lookup, now_ms());
+        return Reference::new_until(units, cancel)?.lookup_until(lookup, now_ms(), cancel);
     }
     let query_tokens = tokens(&lookup.text, lookup.lang);
     let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };

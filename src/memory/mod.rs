@@ -23,7 +23,7 @@ pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
 
 use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
-use crate::store::{InMemoryStore, SledStore, Store};
+use crate::store::{InMemoryStore, OpenOptions, SledStore, Store};
 use crate::text::Lang;
 use crate::unit::{check_id, Unit, UnitId, UnitInput};
 
@@ -58,7 +58,12 @@ pub struct TranslationMemory {
 impl TranslationMemory {
     /// Opens (or creates) the sled database in `path` and builds the index.
     pub fn open(path: &Path) -> Result<TranslationMemory> {
-        TranslationMemory::with_store(Arc::new(SledStore::open(path)?))
+        TranslationMemory::open_with(path, OpenOptions::default())
+    }
+
+    /// [`TranslationMemory::open`] with options.
+    pub fn open_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
+        TranslationMemory::with_store(Arc::new(SledStore::open_with(path, options)?))
     }
 
     /// Opens (or creates) the sled database in `path` for a bulk import
@@ -66,7 +71,12 @@ impl TranslationMemory {
     /// the time and the memory it takes. The index is built from the store
     /// when the database is next opened with [`TranslationMemory::open`].
     pub fn open_for_import(path: &Path) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(Arc::new(SledStore::open(path)?), Index::default(), false))
+        TranslationMemory::open_for_import_with(path, OpenOptions::default())
+    }
+
+    /// [`TranslationMemory::open_for_import`] with options.
+    pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
+        Ok(TranslationMemory::start(Arc::new(SledStore::open_with(path, options)?), Index::default(), false))
     }
 
     /// Whether this memory keeps an index (see

@@ -34,7 +34,7 @@ use tower_service::Service;
 
 use super::connections::{Activity, ConnectionInfo};
 use super::metrics::{code_name, Metrics};
-use super::{Limits, MAX_REQUEST_BYTES};
+use super::{Limits, MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES};
 use crate::Cancel;
 
 /// The gRPC methods that stream (their own budget, no deadline here).
@@ -46,7 +46,7 @@ const STREAMS: [&str; 3] = [
 
 /// Services that always pass: health (probes must answer under load) and
 /// reflection.
-const OPEN: [&str; 3] = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
+pub(super) const OPEN: [&str; 3] = ["/grpc.health.v1.Health/", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
 
 /// The layer: see the module.
 #[derive(Clone)]
@@ -117,6 +117,9 @@ where
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let started = Instant::now();
+        if let Some(refused) = self.budget.headers_too_large(&request, started) {
+            return answered(refused);
+        }
         let activity = connection_of(&request).map(|c| c.connection.begin());
         let path = request.uri().path();
         let budget = Arc::clone(&self.budget);
@@ -204,6 +207,27 @@ pub fn current_cancel() -> Cancel {
 }
 
 impl Budget {
+    /// A request whose headers are over [`MAX_HEADER_LIST_BYTES`], counted
+    /// as HTTP/2 counts them (name, value and 32 bytes per field), answered
+    /// `431` as h2 answers one over its limit: one bound for HTTP/1.1 (whose
+    /// parser buffers about 400 KB) and HTTP/2.
+    fn headers_too_large(&self, request: &Request<Body>, started: Instant) -> Option<Response<Body>> {
+        let bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 32).sum();
+        if bytes <= MAX_HEADER_LIST_BYTES as usize {
+            return None;
+        }
+        self.metrics.observe("rest", StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.as_str(), started);
+        let message = format!(
+            "the request's headers are {bytes} bytes (names and values, and 32 per field); the limit is \
+             {MAX_HEADER_LIST_BYTES} bytes"
+        );
+        Some(error_response(
+            None,
+            tonic::Status::resource_exhausted(message),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ))
+    }
+
     /// A request shed at once, counted by its method.
     fn shed(&self, request: &Request<Body>, started: Instant, message: String) -> Response<Body> {
         let grpc = super::grpc_content_type(request);

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::metrics::{code_name, Metrics};
 use super::{read_scope, readable, Limits};
 use crate::analysis::{Analysis, AnalyzeRequest};
-use crate::auth::{Keys, Principal, Role};
+use crate::auth::{Principal, Role};
 use crate::cancel::Cancel;
 use crate::export::{export, ExportFilter};
 use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
@@ -46,18 +46,21 @@ pub struct Service {
     /// How long a stream waits for its client's next message, or for its
     /// client to read.
     stream_idle: Duration,
-    keys: Arc<Keys>,
 }
 
 impl Service {
-    pub fn new(tm: TranslationMemory, metrics: Metrics, limits: &Limits, keys: Arc<Keys>) -> Service {
-        Service { tm, metrics, stream_idle: limits.stream_idle_timeout, keys }
+    pub fn new(tm: TranslationMemory, metrics: Metrics, limits: &Limits) -> Service {
+        Service { tm, metrics, stream_idle: limits.stream_idle_timeout }
     }
 
-    /// Who is calling (`UNAUTHENTICATED` for a missing or unknown key).
-    fn principal(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Principal, Status> {
-        let authorization = metadata.get("authorization").map(|v| v.as_bytes());
-        Ok(self.keys.authenticate(authorization)?)
+    /// Who is calling, as the authentication layer (`server::authn`) found
+    /// (`UNAUTHENTICATED` if it did not run).
+    fn principal<R>(&self, request: &Request<R>) -> Result<Principal, Status> {
+        request
+            .extensions()
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("the request was not authenticated"))
     }
 
     /// Counts, times and logs a finished call (see [`Metrics::observe`]).
@@ -81,7 +84,7 @@ impl Service {
     {
         let started = Instant::now();
         let result = async {
-            let principal = self.principal(request.metadata())?;
+            let principal = self.principal(&request)?;
             let cancel = request.extensions().get::<Cancel>().cloned().unwrap_or_default();
             let request = request.into_inner();
             self.blocking(move |tm| work(tm, &principal, request, cancel)).await.map(Response::new)
@@ -195,7 +198,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::ImportSummary>, Status> {
         let started = Instant::now();
         let result = async {
-            let principal = self.principal(request.metadata())?;
+            let principal = self.principal(&request)?;
             let mut stream = request.into_inner();
             let idle = self.stream_idle;
             let options = match next_message(&mut stream, idle).await? {
@@ -272,7 +275,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
 
     async fn export(&self, request: Request<proto::ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
         let started = Instant::now();
-        let principal = match self.principal(request.metadata()) {
+        let principal = match self.principal(&request) {
             Ok(principal) => principal,
             Err(status) => return self.observed("Export", started, Err(status)),
         };
@@ -463,7 +466,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         request: Request<Streaming<proto::LookupRequest>>,
     ) -> Result<Response<Self::LookupStreamStream>, Status> {
         let started = Instant::now();
-        let principal = match self.principal(request.metadata()) {
+        let principal = match self.principal(&request) {
             Ok(principal) => principal,
             Err(status) => return self.observed("LookupStream", started, Err(status)),
         };

@@ -5,6 +5,7 @@
 //! accepted and offered. Handlers hold no logic of their own.
 
 mod admission;
+mod authn;
 mod connections;
 mod grpc;
 mod metrics;
@@ -195,8 +196,8 @@ pub async fn serve(
     );
     tm.set_max_scans(limits.max_scans);
     let admission = admission::AdmissionLayer::new(&limits, metrics.clone());
-    let keys = Arc::new(security.keys);
-    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits, Arc::clone(&keys)))
+    let authn = authn::AuthLayer::new(Arc::new(security.keys), metrics.clone());
+    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
         // Responses are gzipped for clients that accept it (large match
@@ -207,7 +208,7 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let routes = tonic::service::Routes::from(rest::router(tm, metrics, keys, security.browsers.jsonp()))
+    let routes = tonic::service::Routes::from(rest::router(tm, metrics, security.browsers.jsonp()))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))
         .add_service(web.layer(reflection_v1alpha))
@@ -239,9 +240,11 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .tcp_keepalive(Some(Duration::from_secs(60)))
         // Host names and web origins are checked before any protocol, then
-        // admission and deadlines apply to every protocol alike.
+        // admission and deadlines, then the caller's key, for every
+        // protocol alike.
         .layer(guard)
         .layer(admission)
+        .layer(authn)
         .add_routes(routes)
         // Without TCP_NODELAY small responses wait for delayed ACKs (~40 ms each).
         .serve_with_incoming_shutdown(

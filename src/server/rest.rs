@@ -11,10 +11,10 @@
 //! `en_us`); a pair that is not Arabic–English is answered with no matches,
 //! not an error (Weblate checks a new service with `en/de`).
 
-use axum::extract::{Path, Query, State};
-use std::sync::Arc;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, Query, RawQuery, State};
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::metrics::Metrics;
 use super::read_scope;
-use crate::auth::{Keys, Principal, Role};
+use crate::auth::{Principal, Role};
 use crate::memory::{LookupRequest, Match, TranslationMemory};
 use crate::text::Lang;
 use crate::unit::MAX_SEGMENT_CHARS;
@@ -44,14 +44,15 @@ const MYMEMORY_MIN_SCORE: u32 = 50;
 pub struct Rest {
     tm: TranslationMemory,
     metrics: Metrics,
-    keys: Arc<Keys>,
     /// Whether amaGama's JSONP is served (`--jsonp`).
     jsonp: bool,
 }
 
 /// The REST routes, over `tm`, and `GET /metrics`; amaGama answers JSONP
 /// only when `jsonp` says so.
-pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>, jsonp: bool) -> Router {
+/// The caller comes from the authentication layer (`server::authn`), in
+/// the request's extensions.
+pub fn router(tm: TranslationMemory, metrics: Metrics, jsonp: bool) -> Router {
     let amagama = Router::new()
         .route("/languages/", get(amagama_languages))
         .route("/languages", get(amagama_languages))
@@ -70,22 +71,14 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>, jsonp: b
         .route("/get", get(mymemory_get))
         .route("/api/get", get(mymemory_get))
         .route("/metrics", get(prometheus))
-        .with_state(Rest { tm, metrics, keys, jsonp })
+        .with_state(Rest { tm, metrics, jsonp })
 }
 
 /// `GET /metrics`: Prometheus' text format.
-async fn prometheus(State(rest): State<Rest>, headers: HeaderMap) -> Response {
+async fn prometheus(State(rest): State<Rest>, Extension(principal): Extension<Principal>) -> Response {
     // Metrics name every memory: an admin's business when keys are set.
-    let allowed = rest
-        .keys
-        .authenticate(headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes))
-        .and_then(|principal| principal.require_everywhere(Role::Admin, "authorization"));
-    if let Err(err) = allowed {
-        let status = match err {
-            crate::Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::FORBIDDEN,
-        };
-        return (status, err.to_string()).into_response();
+    if let Err(err) = principal.require_everywhere(Role::Admin, "authorization") {
+        return (StatusCode::FORBIDDEN, err.to_string()).into_response();
     }
     let text = tokio::task::spawn_blocking(move || rest.metrics.render(&rest.tm)).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
@@ -110,16 +103,6 @@ async fn lookup(tm: TranslationMemory, principal: Principal, mut request: Lookup
     })
     .await
     .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
-}
-
-/// The caller of a REST request: its `Authorization: Bearer` header, else
-/// (MyMemory) its `key` parameter.
-fn principal(keys: &Keys, headers: &HeaderMap, key: Option<&str>) -> crate::Result<Principal> {
-    match (headers.get(header::AUTHORIZATION), key.filter(|k| !k.is_empty())) {
-        (Some(value), _) => keys.authenticate(Some(value.as_bytes())),
-        (None, Some(key)) => keys.principal_of(key.as_bytes()),
-        (None, None) => keys.authenticate(None),
-    }
 }
 
 /// The side a tool's language code names: `ar`, `ar_EG`, `ar-eg`, `ara`…;
@@ -148,6 +131,45 @@ fn weblate_placeholders(text: &str) -> String {
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// `Err` naming the first parameter of a query string whose name or value,
+/// percent-decoded, is not UTF-8 (`%FF`): refused, rather than read with
+/// U+FFFD in its place.
+fn query_utf8(query: Option<&str>) -> Result<(), String> {
+    for pair in query.unwrap_or_default().split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name_bytes = percent_decoded(name);
+        let name = String::from_utf8_lossy(&name_bytes);
+        if std::str::from_utf8(&name_bytes).is_err() || std::str::from_utf8(&percent_decoded(value)).is_err() {
+            return Err(format!(
+                "{name}: is not UTF-8 once percent-decoded (encode the text as UTF-8 before escaping it)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes a percent-encoded string stands for (`+` is a space, which is
+/// UTF-8 whichever it is).
+pub(super) fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
     out
 }
 
@@ -183,31 +205,45 @@ async fn amagama_languages(State(rest): State<Rest>, Query(params): Query<Amagam
 
 async fn amagama_unit(
     State(rest): State<Rest>,
-    Path((src, tgt, text)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
     Query(params): Query<AmagamaParams>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = match (path, query_utf8(query.as_deref())) {
+        (Ok(Path((src, tgt, text))), Ok(())) => {
+            let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
+            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
+        }
+        // The text in the path is not UTF-8 once percent-decoded.
+        (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
+        (_, Err(message)) => amagama_error(message, None),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_unit_query(
     State(rest): State<Rest>,
     Path((src, tgt)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     Query(params): Query<AmagamaParams>,
-    headers: HeaderMap,
+    Extension(principal): Extension<Principal>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let text = params.source.clone().unwrap_or_default();
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = match query_utf8(query.as_deref()) {
+        Ok(()) => {
+            let text = params.source.clone().unwrap_or_default();
+            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
+        }
+        Err(message) => amagama_error(message, None),
+    };
     observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_unit_answer(
     rest: &Rest,
-    headers: &HeaderMap,
+    principal: Principal,
     src: &str,
     tgt: &str,
     text: String,
@@ -217,10 +253,7 @@ async fn amagama_unit_answer(
         return refused;
     }
     let callback = params.jsoncallback.as_deref();
-    match principal(&rest.keys, headers, None) {
-        Ok(principal) => amagama_answer(rest.tm.clone(), principal, src, tgt, text, params, callback).await,
-        Err(err) => amagama_denied(err, callback),
-    }
+    amagama_answer(rest.tm.clone(), principal, src, tgt, text, params, callback).await
 }
 
 async fn amagama_answer(
@@ -306,17 +339,6 @@ fn amagama_reply(body: Value, callback: Option<&str>) -> Response {
     response
 }
 
-/// 401 for a missing or unknown key, 403 for a key without the right.
-fn amagama_denied(err: crate::Error, callback: Option<&str>) -> Response {
-    let status = match err {
-        crate::Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::FORBIDDEN,
-    };
-    let mut response = amagama_error(err.to_string(), callback);
-    *response.status_mut() = status;
-    response
-}
-
 fn amagama_error(message: String, callback: Option<&str>) -> Response {
     let mut response = amagama_reply(json!({"error": message}), callback);
     *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -329,15 +351,22 @@ struct MyMemoryParams {
     q: Option<String>,
     langpair: Option<String>,
     numres: Option<String>,
-    /// An API key, as MyMemory takes one (a header is preferred).
+    /// An API key, as MyMemory takes one (a header is preferred); read by
+    /// the authentication layer.
+    #[allow(dead_code)]
     key: Option<String>,
 }
 
-async fn mymemory_get(State(rest): State<Rest>, Query(params): Query<MyMemoryParams>, headers: HeaderMap) -> Response {
+async fn mymemory_get(
+    State(rest): State<Rest>,
+    RawQuery(query): RawQuery,
+    Query(params): Query<MyMemoryParams>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     let started = std::time::Instant::now();
-    let response = match principal(&rest.keys, &headers, params.key.as_deref()) {
-        Ok(principal) => mymemory_answer(rest.tm.clone(), principal, params).await,
-        Err(err) => mymemory_error(StatusCode::FORBIDDEN, &err.to_string().to_uppercase()),
+    let response = match query_utf8(query.as_deref()) {
+        Ok(()) => mymemory_answer(rest.tm.clone(), principal, params).await,
+        Err(message) => mymemory_error(StatusCode::BAD_REQUEST, &message.to_uppercase()),
     };
     observed(&rest, "mymemory_get", started, response)
 }
@@ -454,7 +483,7 @@ fn region_code(asked: &str, lang: Lang) -> String {
 /// `responseStatus` ("403" for a bad request, as MyMemory does), `matches`
 /// an empty string. A 4xx HTTP status would make Weblate stop asking for 30
 /// minutes.
-fn mymemory_error(status: StatusCode, message: &str) -> Response {
+pub(super) fn mymemory_error(status: StatusCode, message: &str) -> Response {
     let code = if status == StatusCode::BAD_REQUEST { "403".to_owned() } else { status.as_u16().to_string() };
     let body = json!({
         "responseData": {"translatedText": message},

@@ -9,7 +9,7 @@ mod sled_store;
 
 pub use in_memory::InMemoryStore;
 pub(crate) use sled_store::unsafe_no_flush;
-pub use sled_store::SledStore;
+pub use sled_store::{OpenOptions, SledStore};
 
 use crate::error::Result;
 use crate::text::Lang;

@@ -93,9 +93,88 @@ const RESERVE_BYTES: usize = 8 << 20;
 /// `DHAKIRA_UNSAFE_NO_FLUSH=1`: acknowledge writes before they are stored
 /// and never flush them (the writer answers adds 100 ms before applying
 /// them). Only for the crash test's control run, which must show that losses
-/// are seen when they happen; never set it anywhere else.
+/// are seen when they happen: it is honoured only in a build with the
+/// `test-hooks` feature, which only the test build enables (through the
+/// crate's dev-dependency on itself); `cargo build` and `cargo install`
+/// ignore the variable.
+#[cfg(feature = "test-hooks")]
 pub(crate) fn unsafe_no_flush() -> bool {
     std::env::var_os("DHAKIRA_UNSAFE_NO_FLUSH").is_some_and(|v| v == "1")
+}
+
+/// Without the test hooks (`cargo build`, `cargo install`): always flush;
+/// the variable is not even read.
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) fn unsafe_no_flush() -> bool {
+    false
+}
+
+/// How to open a database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Open a store that holds group commits although its acknowledgment
+    /// record ([`ACK_FILE`]) is missing or empty (restored without it):
+    /// the record is recreated from what the store holds, with a warning.
+    /// Without it such a store is refused (`--accept-missing-commit-record`).
+    pub accept_missing_commit_record: bool,
+}
+
+/// Runs `f`, which calls into sled, turning a panic inside it (sled 0.34
+/// panics on some damaged files instead of returning an error) into
+/// [`Error::Damaged`]. The panic is logged, not printed as a crash.
+fn guarded<T>(path: &Path, doing: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    quiet_panics::install();
+    let caught = quiet_panics::QUIET.with(|quiet| {
+        quiet.set(quiet.get() + 1);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        quiet.set(quiet.get() - 1);
+        caught
+    });
+    caught.unwrap_or_else(|_| {
+        let panic = quiet_panics::LAST.with(|last| last.take()).unwrap_or_default();
+        tracing::error!(path = %path.display(), %panic, "sled failed (a panic, caught) while {doing}");
+        // The message may reach a client: the path stays in the log.
+        Err(Error::Damaged(format!(
+            "the database is damaged: its storage engine (sled) failed while {doing}. {}",
+            crate::error::REFUSED
+        )))
+    })
+}
+
+/// A panic hook that keeps quiet about panics [`guarded`] catches (it
+/// remembers them for the log) and leaves every other panic to the hook
+/// it replaced.
+mod quiet_panics {
+    use std::cell::{Cell, RefCell};
+    use std::sync::Once;
+
+    thread_local! {
+        /// Calls of `guarded` running on this thread.
+        pub(super) static QUIET: Cell<u32> = const { Cell::new(0) };
+        /// The last panic caught quietly on this thread.
+        pub(super) static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn install() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if QUIET.with(Cell::get) > 0 {
+                    let payload = info.payload();
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|m| m.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    let place = info.location().map(|l| format!(" ({}:{})", l.file(), l.line())).unwrap_or_default();
+                    LAST.with(|last| *last.borrow_mut() = Some(format!("{message}{place}")));
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
 }
 
 pub struct SledStore {
@@ -126,19 +205,30 @@ impl Inner {
             .ok()
             .and_then(|mb| mb.parse::<u64>().ok())
             .map_or(CACHE_BYTES, |mb| mb << 20);
-        let mut config = sled::Config::new().path(path).cache_capacity(cache);
-        if unsafe_no_flush() {
+        let config = sled::Config::new().path(path).cache_capacity(cache);
+        #[cfg(feature = "test-hooks")]
+        let config = if unsafe_no_flush() {
             tracing::warn!(
                 "DHAKIRA_UNSAFE_NO_FLUSH=1: writes are acknowledged before they are durable; a crash loses them"
             );
-            config = config.flush_every_ms(None);
-        }
-        let db = config.open().map_err(|err| match err {
+            config.flush_every_ms(None)
+        } else {
+            config
+        };
+        let db = guarded(path, "opening it", || Ok(config.open()))?.map_err(|err| match err {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || is_lock_error(&io) => {
                 Error::Locked { path: path.to_owned() }
             }
             sled::Error::Io(io) if io.raw_os_error() == Some(28) => {
                 Error::from_io(io, &format!("cannot open the database at {}", path.display()))
+            }
+            sled::Error::Corruption { at, .. } => {
+                tracing::error!(path = %path.display(), ?at, "sled read corrupted data");
+                Error::Damaged(format!(
+                    "the database at {} is damaged: its storage engine (sled) read corrupted data. {}",
+                    path.display(),
+                    crate::error::REFUSED
+                ))
             }
             other => Error::Storage(format!(
                 "cannot open the database at {}: {other} (--db must name a directory this process can create \
@@ -146,6 +236,11 @@ impl Inner {
                 path.display()
             )),
         })?;
+        guarded(path, "reading it", || Inner::prepare(db))
+    }
+
+    /// The trees, the schema checked (older schemas migrated).
+    fn prepare(db: sled::Db) -> Result<Inner> {
         let tree = db.open_tree("units")?;
         match tree.get(SCHEMA_KEY)? {
             None => {
@@ -183,11 +278,41 @@ impl Inner {
 
 impl SledStore {
     /// Opens (or creates) the database in `path`, refusing it when it holds
-    /// fewer group commits than were acknowledged.
+    /// fewer group commits than were acknowledged, or when it holds some
+    /// and the record of them is missing.
     pub fn open(path: &Path) -> Result<SledStore> {
+        SledStore::open_with(path, OpenOptions::default())
+    }
+
+    /// [`SledStore::open`] with options.
+    pub fn open_with(path: &Path, options: OpenOptions) -> Result<SledStore> {
         let inner = Inner::open(path)?;
-        let commits = inner.commits()?;
+        let commits = guarded(path, "reading it", || inner.commits())?;
         let ack_path = path.join(ACK_FILE);
+        let missing = match std::fs::metadata(&ack_path) {
+            Ok(meta) => meta.len() == 0,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
+            Err(err) => return Err(Error::Storage(format!("cannot read {}: {err}", ack_path.display()))),
+        };
+        if missing && commits > 0 {
+            if !options.accept_missing_commit_record {
+                return Err(Error::Damaged(format!(
+                    "the database at {} holds {commits} group commits, but its record of acknowledged commits \
+                     ({ACK_FILE}) is missing or empty, so whether acknowledged writes are missing cannot be \
+                     checked (was it restored without it? a backup is the whole directory). It is not served. \
+                     Restore the whole directory from a backup; or, if you know this store holds every \
+                     acknowledged write, open it once with --accept-missing-commit-record \
+                     (DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD=1), which recreates the record from what it holds",
+                    path.display()
+                )));
+            }
+            tracing::warn!(
+                path = %path.display(),
+                commits,
+                "--accept-missing-commit-record: the record of acknowledged commits ({ACK_FILE}) was missing or \
+                 empty; it is recreated from the {commits} group commits the store holds, which cannot be checked"
+            );
+        }
         let ack = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -220,8 +345,14 @@ impl SledStore {
             commits: AtomicU64::new(commits),
             ack: Mutex::new(ack),
         };
-        // A database written before this record existed starts it now.
+        // A new database (or one written before this record existed) starts
+        // it now; its directory entry is made durable too.
         store.write_ack(commits)?;
+        if missing {
+            File::open(path)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|err| Error::from_io(err, &format!("cannot record {ACK_FILE} in {}", path.display())))?;
+        }
         match store.write_reserve() {
             Ok(()) => {}
             Err(err @ Error::DiskFull(_)) => {
@@ -249,15 +380,34 @@ impl SledStore {
         // The old handle goes first: it holds the directory's lock.
         drop(slot.take());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let inner = loop {
+        let opened = loop {
             match Inner::open(&self.path) {
                 Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(20))
                 }
-                other => break other?,
+                other => {
+                    break other.and_then(|inner| Ok((guarded(&self.path, "reading it", || inner.commits())?, inner)))
+                }
             }
         };
-        self.commits.store(inner.commits()?, Ordering::SeqCst);
+        // The error goes to a client: its path and details stay in the log.
+        let (commits, inner) = opened.map_err(|err| {
+            tracing::error!(path = %self.path.display(), error = %err, "cannot reopen the database");
+            match err {
+                Error::DiskFull(_) => Error::DiskFull("no room to reopen the database after a failed write".into()),
+                Error::Damaged(_) | Error::Corrupt { .. } => Error::Damaged(
+                    "the database could not be reopened after a failed write: it is damaged (the server's log \
+                     has the details)"
+                        .into(),
+                ),
+                _ => Error::Storage(
+                    "the database could not be reopened after a failed write (the server's log has the details); \
+                     retry"
+                        .into(),
+                ),
+            }
+        })?;
+        self.commits.store(commits, Ordering::SeqCst);
         *slot = Some(inner);
         tracing::info!(path = %self.path.display(), "database reopened after a failed write");
         Ok(())
@@ -512,7 +662,8 @@ impl Store for SledStore {
 
     fn get(&self, id: UnitId) -> Result<Option<Unit>> {
         let key = unit_key(id);
-        self.inner()?.tree.get(key)?.map(|v| decode(&key, &v)).transpose()
+        let inner = self.inner()?;
+        guarded(&self.path, "reading a unit", || inner.tree.get(key)?.map(|v| decode(&key, &v)).transpose())
     }
 
     fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
@@ -618,7 +769,9 @@ impl Store for SledStore {
 
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         let inner = self.inner()?;
-        for item in inner.tree.scan_prefix([UNIT]) {
+        let mut items = inner.tree.scan_prefix([UNIT]);
+        // Only sled's part is guarded: a panic of `f` is not damage.
+        while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
             let (key, value) = item?;
             f(decode(&key, &value)?)?;
         }
@@ -687,6 +840,45 @@ mod tests {
             let at = flip % value.len();
             value[at] ^= 0x10;
             proptest::prop_assert!(decode(&unit_key(a), &value).is_err());
+        }
+    }
+
+    #[test]
+    fn a_missing_commit_record_is_refused_unless_accepted_and_then_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // Opening a new database makes no commit: no record is needed.
+            let store = SledStore::open(dir.path()).unwrap();
+            drop(store);
+            std::fs::remove_file(dir.path().join(ACK_FILE)).unwrap();
+            let store = open_when_released(dir.path());
+            let unit =
+                Unit { id: 3, memory: "m".into(), arabic: "نص".into(), english: "text".into(), ..Unit::default() };
+            store.apply(&[Write::Put(unit)]).unwrap();
+            store.flush().unwrap();
+        }
+        for emptied in [false, true] {
+            let ack = dir.path().join(ACK_FILE);
+            if emptied {
+                std::fs::write(&ack, b"").unwrap();
+            } else {
+                std::fs::remove_file(&ack).unwrap();
+            }
+            let refused = loop {
+                match SledStore::open(dir.path()) {
+                    Err(Error::Locked { .. }) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                    Err(err) => break err.to_string(),
+                    Ok(_) => panic!("a store without its commit record was opened"),
+                }
+            };
+            assert!(refused.contains("holds 1 group commits"), "{refused}");
+            assert!(refused.contains("--accept-missing-commit-record"), "{refused}");
+            let store = SledStore::open_with(dir.path(), OpenOptions { accept_missing_commit_record: true }).unwrap();
+            assert_eq!(store.get(3).unwrap().unwrap().english, "text");
+            drop(store);
+            assert_eq!(std::fs::metadata(&ack).unwrap().len(), 12);
+            // Recreated: opened again without the flag.
+            drop(open_when_released(dir.path()));
         }
     }
 

@@ -1,0 +1,139 @@
+//! Authentication, in one layer for every protocol on the port (gRPC,
+//! gRPC-web, the REST facades, `/metrics`), inside admission: the caller's
+//! key (`authorization: Bearer <key>`, or MyMemory's `key=` parameter) is
+//! checked before any handler runs or any request body is read, and the
+//! caller's [`Principal`] goes to the handlers in the request's extensions.
+//! A missing or unknown key is refused here, in the protocol's shape:
+//! `UNAUTHENTICATED` for gRPC and gRPC-web, `401` with `{"error": …}` for
+//! amaGama (and `/metrics`, as text), MyMemory's own error shape for
+//! MyMemory. What a principal may do on which memory is decided where the
+//! operation is known (the handlers). Health checks and reflection stay
+//! open.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{header, Request, Response, StatusCode};
+use tonic::body::Body;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::admission::OPEN;
+use super::metrics::{code_name, Metrics};
+use crate::auth::{Keys, Principal};
+
+/// MyMemory's paths, where the key may come as a `key=` parameter.
+const MYMEMORY: [&str; 2] = ["/get", "/api/get"];
+
+/// The layer: see the module.
+#[derive(Clone)]
+pub struct AuthLayer {
+    keys: Arc<Keys>,
+    metrics: Metrics,
+}
+
+impl AuthLayer {
+    pub fn new(keys: Arc<Keys>, metrics: Metrics) -> AuthLayer {
+        AuthLayer { keys, metrics }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Authenticate<S> {
+        Authenticate { inner, keys: Arc::clone(&self.keys), metrics: self.metrics.clone() }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    keys: Arc<Keys>,
+    metrics: Metrics,
+}
+
+impl<S> Service<Request<Body>> for Authenticate<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Send,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let path = request.uri().path();
+        if OPEN.iter().any(|open| path.starts_with(open)) {
+            return Box::pin(self.inner.call(request));
+        }
+        match authenticate(&self.keys, &request) {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+                Box::pin(self.inner.call(request))
+            }
+            Err(err) => {
+                let started = std::time::Instant::now();
+                let response = refusal(&request, err);
+                let method = match super::grpc_content_type(&request) {
+                    Some(_) => request.uri().path().rsplit('/').next().unwrap_or_default(),
+                    None => "rest",
+                };
+                let status = response.status();
+                let code = match super::grpc_content_type(&request) {
+                    Some(_) => code_name(tonic::Code::Unauthenticated),
+                    None => status.as_str(),
+                };
+                self.metrics.observe(method, code, started);
+                Box::pin(std::future::ready(Ok(response)))
+            }
+        }
+    }
+}
+
+/// The caller: the key its `authorization` header bears, else (MyMemory)
+/// its `key` parameter; anyone when the server has no keys.
+fn authenticate<B>(keys: &Keys, request: &Request<B>) -> crate::Result<Principal> {
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        return keys.authenticate(Some(value.as_bytes()));
+    }
+    let key = MYMEMORY.contains(&request.uri().path()).then(|| request.uri().query()).flatten().and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name == "key" && !value.is_empty()).then(|| super::rest::percent_decoded(value))
+        })
+    });
+    match key {
+        Some(key) => keys.principal_of(&key),
+        None => keys.authenticate(None),
+    }
+}
+
+/// A missing or unknown key, refused in the request's protocol.
+fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
+    if let Some(content_type) = super::grpc_content_type(request) {
+        return super::grpc_status_response(tonic::Status::from(err), content_type);
+    }
+    let message = err.to_string();
+    let path = request.uri().path();
+    if MYMEMORY.contains(&path) {
+        return super::rest::mymemory_error(StatusCode::FORBIDDEN, &message.to_uppercase()).map(Body::new);
+    }
+    let (content_type, body) = if path == "/metrics" {
+        ("text/plain; charset=utf-8", message)
+    } else {
+        ("application/json", serde_json::json!({ "error": message }).to_string())
+    };
+    let mut response = Response::new(Body::new(body));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    response
+}
