@@ -276,8 +276,8 @@ pub struct NumberSpan {
 
 /// The numbers of `text` (a text in `lang`): maximal runs of digits with
 /// single separators between digits, whatever is glued around them (`$348.4`,
-/// `348.4$`, `%3.2`, `5GB`, `و15`), except digits glued after a Latin letter,
-/// which belong to a name (`G20`, `H1N1`).
+/// `348.4$`, `%3.2`, `5GB`, `و15`), except digits glued after letters other
+/// than an Arabic proclitic, which belong to a word or name (`G20`, `إي2`).
 pub fn number_spans(text: &str, lang: Lang) -> Vec<NumberSpan> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut spans = Vec::new();
@@ -300,7 +300,7 @@ pub fn number_spans(text: &str, lang: Lang) -> Vec<NumberSpan> {
                 _ => break,
             }
         }
-        let glued_to_name = start > 0 && chars[start - 1].1.is_alphabetic() && is_latin(chars[start - 1].1);
+        let glued_to_name = !word_before_is_clitic(&chars[..start]);
         let bytes = chars[start].0..chars.get(end).map_or(text.len(), |&(b, _)| b);
         let readings = number_readings(&text[bytes.clone()], lang);
         if !glued_to_name && !readings.is_empty() {
@@ -309,6 +309,27 @@ pub fn number_spans(text: &str, lang: Lang) -> Vec<NumberSpan> {
         i = end;
     }
     spans
+}
+
+/// Whether the letters glued before a number (`chars` ends where it
+/// starts) leave it a number of its own: none, or an Arabic proclitic
+/// (و15، بـ5، ولـ٢٠٢٠), as the tokenizer reads them; not a name (`G20`,
+/// `إي2`).
+fn word_before_is_clitic(chars: &[(usize, char)]) -> bool {
+    let is_mark = |c: char| c == '\u{0640}' || unicode_normalization::char::is_combining_mark(c);
+    let letters: String = chars
+        .iter()
+        .rev()
+        .map(|&(_, c)| c)
+        .take_while(|&c| c.is_alphabetic() || is_mark(c))
+        .filter(|&c| !is_mark(c))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let rest = letters.strip_prefix(['و', 'ف']).unwrap_or(&letters);
+    let rest = rest.strip_prefix(['ب', 'ل', 'ك']).unwrap_or(rest);
+    rest.is_empty()
 }
 
 /// The ways to read a number as written in a text of `lang`, most likely
