@@ -292,6 +292,39 @@ mod tests {
         assert_eq!(swap_numbers("in 2023 and 5", "77"), "in 77 and 77");
         assert_eq!(swap_numbers("no digits", "9"), "no digits 9");
     }
+
+    #[test]
+    fn figures_are_found_and_changed_as_written() {
+        let text = "G20: $348.4 و76.000 ١٩ في 21st 5GB";
+        let found: Vec<&str> = figures(text).iter().map(|(r, _)| &text[r.clone()]).collect();
+        assert_eq!(found, ["348.4", "76.000", "١٩", "5"]);
+        let (range, digits) = &figures(text)[2];
+        assert_eq!(digits, "19");
+        assert_eq!(change_digit(text, range, 1, 8), "G20: $348.4 و76.000 ١٨ في 21st 5GB");
+    }
+
+    /// The repair measurement on a slice of every news file (the first 150
+    /// pairs of each): the share of number-changed sentences whose top match
+    /// carries the right repaired target. `dhakira bench --repairs` runs it
+    /// on the whole files.
+    #[test]
+    fn repairs_of_changed_numbers_in_news_are_right() {
+        let mut pairs = Vec::new();
+        for file in NEWS_FILES {
+            pairs.extend(read_pairs(&corpus_dir().join(file)).unwrap().into_iter().take(150));
+        }
+        let report = run_repairs(&pairs, usize::MAX).unwrap();
+        eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
+        assert!(report.checked >= 400, "only {} variants with a repair to check", report.checked);
+        assert!(report.repeated_checked >= 10, "only {} repeated numbers", report.repeated_checked);
+        assert!(report.share() >= 0.95, "{} of {} repaired right", report.correct, report.checked);
+        assert!(
+            report.declined * 10 >= report.not_in_target * 9,
+            "{} of {} numbers missing from the target were repaired anyway",
+            report.not_in_target - report.declined,
+            report.not_in_target
+        );
+    }
 }
 
 /// What one benchmark run asks for.
@@ -716,4 +749,284 @@ pub async fn run_import_while_serving(
         lookup_max_ms: quantile_ms(&latencies, 1.0),
         concurrency,
     })
+}
+
+/// The news files of the corpus (everything but Tatoeba and the software
+/// strings): the sentences a repair measurement changes numbers in.
+pub const NEWS_FILES: [&str; 6] = [
+    "ntrex128.tsv",
+    "flores200_devtest.tsv",
+    "tico19_test.tsv",
+    "un_v1_testsets.tsv",
+    "wmt24pp_ar_EG.tsv",
+    "wmt24pp_ar_SA.tsv",
+];
+
+/// What `dhakira bench --repairs` measured: over number-changed variants of
+/// real sentences, how often the top match's repaired target is the stored
+/// target with exactly that number changed.
+#[derive(Debug, Default, Serialize)]
+pub struct RepairReport {
+    /// Variants whose number the stored target writes as often as the
+    /// source: a correct repair exists.
+    pub checked: usize,
+    pub correct: usize,
+    /// Of those, the ones where the number occurs more than once.
+    pub repeated_checked: usize,
+    pub repeated_correct: usize,
+    /// Variants whose number the target does not write in digits (spelled
+    /// out, rounded…): no repair is right, and `declined` of them got none.
+    pub not_in_target: usize,
+    pub declined: usize,
+    /// Variants skipped because the changed sentence is itself stored, or
+    /// a unit holding the new figure (the same sentence up to spelling)
+    /// came first.
+    pub skipped_stored: usize,
+    /// Failures by category (`not_repaired:<warnings>`, `wrong_repair`,
+    /// `other_unit_first`, `no_match`), with up to 3 examples each.
+    pub failures: std::collections::BTreeMap<String, usize>,
+    pub examples: std::collections::BTreeMap<String, Vec<RepairExample>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairExample {
+    pub query: String,
+    pub expected: String,
+    pub got: Option<String>,
+}
+
+impl RepairReport {
+    /// Correct repairs among the variants where one exists.
+    pub fn share(&self) -> f64 {
+        self.correct as f64 / self.checked.max(1) as f64
+    }
+
+    fn fail(&mut self, category: String, example: RepairExample) {
+        *self.failures.entry(category.clone()).or_default() += 1;
+        let examples = self.examples.entry(category).or_default();
+        if examples.len() < 3 {
+            examples.push(example);
+        }
+    }
+}
+
+/// A figure as the measurement sees it, independently of the matcher's own
+/// number reading: a maximal run of digits (Western, Arabic-Indic or
+/// Persian) with single `.` `,` `٫` `٬` between digits, not glued after a
+/// Latin letter (`G20`) nor followed by an ordinal or decade ending (`21st`,
+/// `1990s`: those a translator would not meet changed, see
+/// [`figures_with_ordinals`]). Returns its byte range and its digits as
+/// ASCII, separators left out: `20.000` and `20,000` have the same digits.
+fn figures(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    figures_with_ordinals(text).into_iter().filter(|f| !f.2).map(|(range, digits, _)| (range, digits)).collect()
+}
+
+/// [`figures`], ordinals and decades included, each with whether it is one.
+fn figures_with_ordinals(text: &str) -> Vec<(std::ops::Range<usize>, String, bool)> {
+    let digit = |c: char| match c {
+        '0'..='9' => Some(c as u32 - '0' as u32),
+        '\u{0660}'..='\u{0669}' => Some(c as u32 - 0x0660),
+        '\u{06F0}'..='\u{06F9}' => Some(c as u32 - 0x06F0),
+        _ => None,
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if digit(chars[i].1).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = String::new();
+        while i < chars.len() {
+            if let Some(d) = digit(chars[i].1) {
+                digits.push(char::from(b'0' + d as u8));
+                i += 1;
+            } else if matches!(chars[i].1, '.' | ',' | '٫' | '٬')
+                && chars.get(i + 1).is_some_and(|&(_, c)| digit(c).is_some())
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let end = chars.get(i).map_or(text.len(), |&(b, _)| b);
+        let after: String = text[end..].chars().take_while(|c| c.is_alphabetic()).collect();
+        let glued_before = start > 0 && chars[start - 1].1.is_ascii_alphabetic();
+        let ordinal = ["st", "nd", "rd", "th", "s"].contains(&after.to_lowercase().as_str());
+        if !glued_before {
+            out.push((chars[start].0..end, digits, ordinal));
+        }
+    }
+    out
+}
+
+/// `figure` (a range of `text` from [`figures`]) with its digit number `at`
+/// (counting digits only) replaced by `new` (0–9), in the digit script the
+/// text wrote it with.
+fn change_digit(text: &str, figure: &std::ops::Range<usize>, at: usize, new: u32) -> String {
+    let zero_of = |c: char| match c {
+        '0'..='9' => Some('0' as u32),
+        '\u{0660}'..='\u{0669}' => Some(0x0660),
+        '\u{06F0}'..='\u{06F9}' => Some(0x06F0),
+        _ => None,
+    };
+    // The figure's script is its first digit's (`٢٠١5` is a slip of the
+    // keyboard in Arabic-Indic digits).
+    let script = text[figure.clone()].chars().find_map(zero_of).expect("a figure has digits");
+    let mut out = text[..figure.start].to_owned();
+    let mut seen = 0;
+    for c in text[figure.clone()].chars() {
+        match zero_of(c) {
+            Some(_) => {
+                out.push(if seen == at { char::from_u32(script + new).expect("a digit") } else { c });
+                seen += 1;
+            }
+            None => out.push(c),
+        }
+    }
+    out.push_str(&text[figure.end..]);
+    out
+}
+
+/// Measures placeable repair on real numbers: a memory holds `pairs`; for
+/// each pair with a figure, one figure of the source is changed (its last
+/// non-zero digit goes up by one, 9 goes down), the changed source is looked
+/// up (ar→en and en→ar), and the top match's repaired target is compared with
+/// the stored target with the same digit changed in the same figure, written
+/// as the target writes it. A figure that occurs k times on both sides is
+/// changed at one occurrence, and the target's occurrence of the same rank is
+/// expected to change. At most `limit` pairs are tried per direction.
+pub fn run_repairs(pairs: &[(String, String)], limit: usize) -> Result<RepairReport> {
+    use std::collections::HashSet;
+    let tm = crate::TranslationMemory::in_memory();
+    for chunk in pairs.chunks(5_000) {
+        tm.add_units(chunk.iter().map(|(a, e)| unit(a, e)).collect())?;
+    }
+    let stored: [HashSet<&str>; 2] =
+        [pairs.iter().map(|p| p.0.as_str()).collect(), pairs.iter().map(|p| p.1.as_str()).collect()];
+    let mut report = RepairReport::default();
+    for (side, lang) in [(0, "ar"), (1, "en")] {
+        for (n, pair) in pairs.iter().take(limit).enumerate() {
+            let (source, target) = if side == 0 { (&pair.0, &pair.1) } else { (&pair.1, &pair.0) };
+            let in_source = figures(source);
+            if in_source.is_empty() {
+                continue;
+            }
+            let in_target: Vec<_> = figures_with_ordinals(target).into_iter().map(|(r, d, _)| (r, d)).collect();
+            let count = |list: &[(std::ops::Range<usize>, String)], digits: &str| {
+                list.iter().filter(|(_, d)| d == digits).count()
+            };
+            // Figures the target writes as often as the source; else any.
+            let repairable: Vec<usize> = (0..in_source.len())
+                .filter(|&k| count(&in_target, &in_source[k].1) == count(&in_source, &in_source[k].1))
+                .collect();
+            let (k, has_counterpart) = match repairable.len() {
+                0 => (n % in_source.len(), false),
+                len => (repairable[n % len], true),
+            };
+            let (range, digits) = &in_source[k];
+            let Some(at) = digits.rfind(|c| c != '0') else { continue };
+            let old = digits.as_bytes()[at] - b'0';
+            let new = if old == 9 { 8 } else { u32::from(old) + 1 };
+            let query = change_digit(source, range, at, new);
+            if stored[side].contains(query.as_str()) {
+                report.skipped_stored += 1;
+                continue;
+            }
+            let request = crate::LookupRequest {
+                text: query.clone(),
+                source_lang: lang.into(),
+                max_results: Some(1),
+                ..Default::default()
+            };
+            let matches = tm.lookup(request)?;
+            let got = matches.first().and_then(|m| m.explanation.repaired_target.clone());
+            // The target to repair: the top match's own when it is this
+            // source (a source may be stored with several translations).
+            // A near-duplicate of this source (the same sentence spelled
+            // otherwise, stored as well) may come first: it is judged the
+            // same way, on its own target.
+            let best = matches.first().filter(|m| {
+                m.source() == source.as_str() || count(&figures(m.source()), digits) == count(&in_source, digits)
+            });
+            let stored_target = best.map_or(target.as_str(), |m| m.target());
+            let target_figures = figures_with_ordinals(stored_target);
+            let in_stored_target = target_figures.iter().filter(|(_, d, _)| d == digits).count();
+            if !has_counterpart || in_stored_target != count(&in_source, digits) {
+                report.not_in_target += 1;
+                report.declined += usize::from(got.is_none());
+                if got.is_some() {
+                    let examples = report.examples.entry(format!("{lang}: repaired_without_counterpart")).or_default();
+                    if examples.len() < 3 {
+                        examples.push(RepairExample { query, expected: stored_target.to_owned(), got });
+                    }
+                }
+                continue;
+            }
+            // The same occurrence rank in the target.
+            let rank = in_source[..k].iter().filter(|(_, d)| d == digits).count();
+            let repeated = count(&in_source, digits) > 1;
+            report.checked += 1;
+            report.repeated_checked += usize::from(repeated);
+            if matches.is_empty() {
+                let example = RepairExample { query, expected: String::new(), got: None };
+                report.fail("no_match".into(), example);
+                continue;
+            }
+            let Some(best) = best else {
+                // Another unit came first: fine when it already holds the
+                // new figure (the memory has that sentence, up to spelling).
+                let new_digits: String = {
+                    let mut d = digits.clone().into_bytes();
+                    d[at] = b'0' + new as u8;
+                    String::from_utf8(d).expect("ASCII digits")
+                };
+                if figures(matches[0].source()).iter().any(|(_, d)| *d == new_digits) {
+                    report.checked -= 1;
+                    report.repeated_checked -= usize::from(repeated);
+                    report.skipped_stored += 1;
+                    continue;
+                }
+                let example = RepairExample { query, expected: target.clone(), got };
+                report.fail("other_unit_first".into(), example);
+                continue;
+            };
+            let (target_range, _, ordinal) =
+                target_figures.iter().filter(|(_, d, _)| d == digits).nth(rank).expect("counted above");
+            let mut expected = change_digit(stored_target, target_range, at, new);
+            if *ordinal && lang == "ar" {
+                // The English ordinal ending follows the new number.
+                let mut changed = digits.clone().into_bytes();
+                changed[at] = b'0' + new as u8;
+                let n: u64 = String::from_utf8(changed).expect("ASCII digits").parse().unwrap_or(0);
+                let ending = if (11..=13).contains(&(n % 100)) {
+                    "th"
+                } else {
+                    ["th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"][(n % 10) as usize]
+                };
+                let after = &stored_target[target_range.end..];
+                let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
+                if ["st", "nd", "rd", "th"].contains(&after[..letters].to_lowercase().as_str()) {
+                    expected.replace_range(target_range.end..target_range.end + letters, ending);
+                }
+            }
+            let example = RepairExample { query: query.clone(), expected: expected.clone(), got: got.clone() };
+            match &got {
+                Some(repaired) if *repaired == expected => {
+                    report.correct += 1;
+                    report.repeated_correct += usize::from(repeated);
+                }
+                Some(_) => report.fail(format!("{lang}: wrong_repair"), example),
+                None => {
+                    let mut kinds: Vec<&str> = best.explanation.warnings.iter().map(|w| w.kind).collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    report.fail(format!("{lang}: not_repaired: {}", kinds.join("+")), example);
+                }
+            }
+        }
+    }
+    Ok(report)
 }

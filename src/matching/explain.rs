@@ -15,7 +15,8 @@ use super::score::{
     PLACEABLE_POINTS,
 };
 use crate::text::{
-    differences, fold_word, tokens, ArabicCount, DigitScript, Folds, Lang, NumberStyle, NumberValue, Placeable, Token,
+    differences, fold_word, number_spans, tokens, ArabicCount, DigitScript, Folds, Lang, NumberSpan, NumberStyle,
+    NumberValue, Token,
 };
 
 /// What an edit does to a stored source word (or where a query word has
@@ -243,69 +244,94 @@ struct Sides<'a> {
     source: &'a str,
 }
 
-/// Where a placeable's value sits in a text: a whole token, or (in the
-/// target) a name before a possessive (`Momentum's`) or a number inside a
-/// hyphenated token. The value is a number's canonical form (`#1000`), or
-/// otherwise the normalized surface.
+/// Where a name-like placeable (a Latin name, a URL, a placeholder…) sits in
+/// the target: a whole token, or a name before a possessive (`Momentum's`).
+/// Its value is the normalized surface.
 struct Piece {
     bytes: Range<usize>,
     value: String,
-    number: Option<NumberValue>,
 }
 
 impl Piece {
-    fn number(bytes: Range<usize>, number: NumberValue) -> Piece {
-        Piece { bytes, value: format!("#{}", number.canonical), number: Some(number) }
-    }
-
-    /// The whole token. A number written in mixed digit scripts (`٢٠١5`)
-    /// or in full-width digits is read from its surface.
-    fn whole(token: &Token, text: &str) -> Piece {
-        let folded = || match token.placeable {
-            Some(Placeable::Number) => NumberValue::parse(&token.surface).map(|n| (0, n)),
-            _ => None,
-        };
-        match number_in(token.text(text)).or_else(folded) {
-            Some((offset, number)) => Piece::number(token.bytes.start + offset..token.bytes.end, number),
-            None => Piece { bytes: token.bytes.clone(), value: token.surface.clone(), number: None },
-        }
-    }
-
-    /// The whole token and the pieces inside it.
+    /// The whole token and the name before its possessive, if it has one.
     fn all(token: &Token, text: &str) -> Vec<Piece> {
-        let whole = Piece::whole(token, text);
-        if whole.number.is_some() {
-            return vec![whole];
-        }
         let word = token.text(text);
-        let mut found = vec![whole];
+        let mut found = vec![Piece { bytes: token.bytes.clone(), value: token.surface.clone() }];
         if let Some(apostrophe) = word.find(['\'', '\u{2019}']) {
             let bytes = token.bytes.start..token.bytes.start + apostrophe;
-            found.push(Piece { bytes, value: fold_word(&word[..apostrophe], Folds::ALL), number: None });
-        }
-        if word.contains('-') {
-            let mut at = token.bytes.start;
-            for part in word.split('-') {
-                if let Some(number) = NumberValue::parse(part) {
-                    found.push(Piece::number(at..at + part.len(), number));
-                }
-                at += part.len() + 1;
-            }
+            found.push(Piece { bytes, value: fold_word(&word[..apostrophe], Folds::ALL) });
         }
         found
     }
 }
 
-/// The number a token holds, with its byte offset in the token: a plain
-/// number, or a dollar amount (`$5`, which reads like a placeholder).
-fn number_in(word: &str) -> Option<(usize, NumberValue)> {
-    match word.strip_prefix('$') {
-        Some(amount) => NumberValue::parse(amount).map(|n| (1, n)),
-        None => NumberValue::parse(word).map(|n| (0, n)),
+/// The numbers of one text and, for each, the amount it is taken to mean:
+/// its first reading that the other side of the unit also holds (so that
+/// Arabic `77.000` means 77000 next to English `77,000`), else its first.
+struct Numbers {
+    spans: Vec<NumberSpan>,
+    /// Index into each span's readings.
+    chosen: Vec<usize>,
+}
+
+impl Numbers {
+    fn new(text: &str, lang: Lang, other: &[NumberSpan]) -> Numbers {
+        let spans = number_spans(text, lang);
+        let amounts: Vec<String> = other.iter().flat_map(|o| o.readings.iter().map(NumberValue::amount)).collect();
+        let chosen = spans
+            .iter()
+            .map(|span| span.readings.iter().position(|r| amounts.contains(&r.amount())).unwrap_or(0))
+            .collect();
+        Numbers { spans, chosen }
+    }
+
+    fn value(&self, k: usize) -> &NumberValue {
+        &self.spans[k].readings[self.chosen[k]]
+    }
+
+    fn amount(&self, k: usize) -> String {
+        self.value(k).amount()
+    }
+
+    /// The spans that overlap `bytes`.
+    fn overlapping(&self, bytes: &Range<usize>) -> Vec<usize> {
+        (0..self.spans.len())
+            .filter(|&k| self.spans[k].bytes.start < bytes.end && bytes.start < self.spans[k].bytes.end)
+            .collect()
+    }
+
+    /// Whether the amount is among the readings of `other`'s numbers.
+    fn shared(&self, k: usize, other: &Numbers) -> bool {
+        let amount = self.amount(k);
+        (0..other.spans.len()).any(|o| other.amount(o) == amount)
     }
 }
 
+/// What is left of a token once a number inside it is taken out: the
+/// currency sign or unit glued to it (`$`, `GB`), compared without case.
+fn glued(token: &Token, text: &str, span: &Range<usize>) -> String {
+    let bytes = &token.bytes;
+    let before = &text[bytes.start..span.start.max(bytes.start)];
+    let after = &text[span.end.min(bytes.end)..bytes.end];
+    format!("{before}\u{0}{after}").to_lowercase()
+}
+
+/// The query's reading of its number that uses separators as the source's
+/// reading does (`85.500` groups thousands where `77.000` did), else its
+/// first.
+fn reading_like<'a>(readings: &'a [NumberValue], like: &NumberValue) -> &'a NumberValue {
+    let roles =
+        |n: &NumberValue| (n.style.grouping.is_some(), n.style.decimal.is_some(), n.canonical.matches('.').count());
+    readings.iter().find(|r| roles(r) == roles(like)).unwrap_or(&readings[0])
+}
+
 /// Puts the query's placeables into `target` in place of the source's.
+/// Numbers are found by their value in the target, however the target
+/// writes them (separators, digits, a currency sign or unit glued on), and
+/// the new value is written as the target writes the old one. A value the
+/// source holds several times is repaired occurrence by occurrence, in order,
+/// when the target holds it as often and keeps the source's order of
+/// numbers.
 fn repair(
     sides: &Sides<'_>,
     substitutions: &[(usize, usize)],
@@ -313,28 +339,149 @@ fn repair(
     target_lang: Lang,
 ) -> (Option<String>, Vec<Warning>) {
     let Sides { q, s, query, source } = *sides;
+    let source_lang = target_lang.other();
     let t = tokens(target, target_lang);
-    let source_values: Vec<String> = s.iter().map(|tok| Piece::whole(tok, source).value).collect();
-    let query_value = |i: usize| Piece::whole(&q[i], query).value;
+    let target_spans = number_spans(target, target_lang);
+    let src = Numbers::new(source, source_lang, &target_spans);
+    let tgt = Numbers::new(target, target_lang, &src.spans);
+    let qry = Numbers { spans: number_spans(query, source_lang), chosen: Vec::new() };
     let mut warnings = Vec::new();
-    // Source value → the query tokens that replace it.
-    let mut by_value: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &(i, j) in substitutions {
-        by_value.entry(&source_values[j]).or_default().push(i);
-    }
-    let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
     let mut complete = true;
-    for (&value, replaced_by) in &by_value {
-        let new_text = q[replaced_by[0]].text(query);
-        let new_value = query_value(replaced_by[0]);
-        let in_source = source_values.iter().filter(|v| *v == value).count();
-        let in_target: Vec<Piece> =
-            t.iter().flat_map(|tok| Piece::all(tok, target)).filter(|piece| piece.value == value).collect();
-        let shown = value.trim_start_matches('#');
-        if replaced_by.iter().any(|&i| query_value(i) != new_value) || in_source != replaced_by.len() {
+
+    // Source number → the query number that replaces it; other placeables
+    // by their surface.
+    let mut changed_numbers: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut names: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &(i, j) in substitutions {
+        match (qry.overlapping(&q[i].bytes).as_slice(), src.overlapping(&s[j].bytes).as_slice()) {
+            ([a], [b]) => {
+                let (qa, sb) = (&qry.spans[*a].bytes, &src.spans[*b].bytes);
+                if glued(&q[i], query, qa) != glued(&s[j], source, sb) {
+                    warnings.push(Warning {
+                        kind: "placeable_unit_changed",
+                        message: format!(
+                            "{:?} in the stored source is {:?} in the query: the sign or unit around the number changed, the target was not repaired",
+                            s[j].text(source),
+                            q[i].text(query)
+                        ),
+                    });
+                    complete = false;
+                } else if *changed_numbers.entry(*b).or_insert(*a) != *a {
+                    complete = false;
+                }
+            }
+            _ => names.entry(s[j].surface.as_str()).or_default().push(i),
+        }
+    }
+
+    let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
+    let mut done_amounts = Vec::new();
+    for &b in changed_numbers.keys() {
+        let amount = src.amount(b);
+        if done_amounts.contains(&amount) {
+            continue;
+        }
+        done_amounts.push(amount.clone());
+        let shown = &source[src.spans[b].bytes.clone()];
+        let in_source: Vec<usize> = (0..src.spans.len()).filter(|&k| src.amount(k) == amount).collect();
+        let in_target: Vec<usize> = (0..tgt.spans.len()).filter(|&k| tgt.amount(k) == amount).collect();
+        // The new value of each occurrence in the source (None: unchanged).
+        let fates: Vec<Option<&NumberValue>> = in_source
+            .iter()
+            .map(|k| changed_numbers.get(k).map(|&a| reading_like(&qry.spans[a].readings, src.value(*k))))
+            .collect();
+        let same_fate = fates.windows(2).all(|w| match (w[0], w[1]) {
+            (Some(x), Some(y)) => x.amount() == y.amount(),
+            (None, None) => true,
+            _ => false,
+        });
+        if in_target.is_empty() {
+            warnings.push(Warning {
+                kind: "placeable_not_in_target",
+                message: format!(
+                    "{shown:?} occurs {} time(s) in the stored source and not in the stored target: the target was not repaired",
+                    in_source.len()
+                ),
+            });
+            complete = false;
+            continue;
+        }
+        if in_target.len() != in_source.len() {
             warnings.push(Warning {
                 kind: "placeable_ambiguous",
-                message: format!("{shown:?} occurs more than once in the stored source and not every occurrence changed: the target was not repaired"),
+                message: format!(
+                    "{shown:?} occurs {} time(s) in the stored source and {} time(s) in the stored target: which to change is unclear, the target was not repaired",
+                    in_source.len(),
+                    in_target.len()
+                ),
+            });
+            complete = false;
+            continue;
+        }
+        let pairs: Vec<(usize, Option<&NumberValue>)> = if same_fate {
+            // Every occurrence changes alike: every one in the target does.
+            in_target.iter().map(|&k| (k, fates[0])).collect()
+        } else {
+            let order = |this: &Numbers, other: &Numbers| -> Vec<String> {
+                (0..this.spans.len()).filter(|&k| this.shared(k, other)).map(|k| this.amount(k)).collect()
+            };
+            if order(&src, &tgt) != order(&tgt, &src) {
+                warnings.push(Warning {
+                    kind: "placeable_ambiguous",
+                    message: format!(
+                        "{shown:?} occurs {} times in the stored source and in the stored target, not every occurrence changed, and the target does not keep the source's order of numbers: the target was not repaired",
+                        in_source.len()
+                    ),
+                });
+                complete = false;
+                continue;
+            }
+            let changes: Vec<String> = fates
+                .iter()
+                .enumerate()
+                .map(|(n, fate)| match fate {
+                    Some(new) => format!("occurrence {} → {}", n + 1, new.canonical),
+                    None => format!("occurrence {} unchanged", n + 1),
+                })
+                .collect();
+            warnings.push(Warning {
+                kind: "placeable_repaired_by_order",
+                message: format!(
+                    "{shown:?} occurs {} times in the stored source and in the stored target, in the same order of numbers: repaired occurrence by occurrence ({})",
+                    in_source.len(),
+                    changes.join(", ")
+                ),
+            });
+            in_target.iter().copied().zip(fates.iter().copied()).collect()
+        };
+        for (k, fate) in pairs {
+            let Some(new) = fate else { continue };
+            let old = tgt.value(k);
+            let mut bytes = tgt.spans[k].bytes.clone();
+            let mut text = render_like(new, old, &tgt.spans);
+            if let (Lang::English, Some(n)) = (target_lang, new.integer()) {
+                // 21st → 22nd.
+                let after = &target[bytes.end..];
+                let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
+                if ["st", "nd", "rd", "th"].iter().any(|o| after[..letters].eq_ignore_ascii_case(o)) {
+                    bytes.end += letters;
+                    text.push_str(&match_case(ordinal_suffix(n), &after[..letters]));
+                }
+            }
+            replacements.push((bytes, text));
+            warnings.extend(agreement(old, new, target_lang));
+        }
+    }
+
+    for (&value, replaced_by) in &names {
+        let new_text = q[replaced_by[0]].text(query);
+        let in_source = s.iter().filter(|tok| tok.surface == value).count();
+        let in_target: Vec<Piece> =
+            t.iter().flat_map(|tok| Piece::all(tok, target)).filter(|piece| piece.value == value).collect();
+        if replaced_by.iter().any(|&i| q[i].surface != q[replaced_by[0]].surface) || in_source != replaced_by.len() {
+            warnings.push(Warning {
+                kind: "placeable_ambiguous",
+                message: format!("{value:?} occurs more than once in the stored source and not every occurrence changed: the target was not repaired"),
             });
             complete = false;
             continue;
@@ -343,24 +490,14 @@ fn repair(
             warnings.push(Warning {
                 kind: "placeable_not_in_target",
                 message: format!(
-                    "{shown:?} occurs {in_source} time(s) in the stored source and {} time(s) in the stored target: the target was not repaired",
+                    "{value:?} occurs {in_source} time(s) in the stored source and {} time(s) in the stored target: the target was not repaired",
                     in_target.len()
                 ),
             });
             complete = false;
             continue;
         }
-        let new_number = Piece::whole(&q[replaced_by[0]], query).number;
-        for old in in_target {
-            match (old.number, &new_number) {
-                (Some(old_number), Some(new_number)) => {
-                    let style = target_style(old_number.style, new_number.style);
-                    replacements.push((old.bytes, NumberValue::render(&new_number.canonical, style)));
-                    warnings.extend(agreement(&old_number, new_number, target_lang));
-                }
-                _ => replacements.push((old.bytes, new_text.to_owned())),
-            }
-        }
+        replacements.extend(in_target.into_iter().map(|piece| (piece.bytes, new_text.to_owned())));
     }
     if !complete {
         return (None, warnings);
@@ -373,16 +510,48 @@ fn repair(
     (Some(repaired), warnings)
 }
 
-/// The style a new number takes in the target: the digits and separators of
-/// the number it replaces, grouped if either was.
-fn target_style(old: NumberStyle, new: NumberStyle) -> NumberStyle {
-    let grouping = old.grouping.or_else(|| {
-        new.grouping.map(|_| match old.script {
-            DigitScript::Western => ',',
-            _ => '\u{066C}',
-        })
+/// The English ordinal ending of `n`: 1st, 2nd, 3rd, 4th, 11th, 21st.
+fn ordinal_suffix(n: u64) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
+}
+
+/// `suffix` in upper case when `like` was.
+fn match_case(suffix: &str, like: &str) -> String {
+    if like.chars().all(|c| c.is_ascii_uppercase()) {
+        suffix.to_ascii_uppercase()
+    } else {
+        suffix.to_owned()
+    }
+}
+
+/// `new` written as the target writes `old`: its digits, its thousands and
+/// decimal separators. A target that wrote a long number without grouping
+/// keeps long numbers ungrouped; a separator the old number did not show is
+/// taken from the target's other numbers, else the usual one for its digits
+/// (`.` and `,` in Western digits, `٫` and `٬` in Arabic-Indic ones, `,` for
+/// decimals where `.` groups thousands).
+fn render_like(new: &NumberValue, old: &NumberValue, target_numbers: &[NumberSpan]) -> String {
+    let old_whole = old.canonical.split('.').next().map_or(0, str::len);
+    let others = || target_numbers.iter().map(|span| span.readings[0].style);
+    let arabic_indic = old.style.script != DigitScript::Western;
+    let grouping = old.style.grouping.or_else(|| {
+        (old_whole < 4 && new.style.grouping.is_some())
+            .then(|| others().find_map(|style| style.grouping).unwrap_or(if arabic_indic { '\u{066C}' } else { ',' }))
     });
-    NumberStyle { script: old.script, grouping, decimal: old.decimal }
+    let decimal = old.style.decimal.or_else(|| others().find_map(|style| style.decimal)).unwrap_or(
+        match (arabic_indic, grouping) {
+            (true, _) => '\u{066B}',
+            (false, Some('.')) => ',',
+            (false, _) => '.',
+        },
+    );
+    NumberValue::render(&new.canonical, NumberStyle { script: old.style.script, grouping, decimal: Some(decimal) })
 }
 
 /// A warning when a changed number changes the form of the noun it counts in

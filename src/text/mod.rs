@@ -16,7 +16,10 @@ use std::ops::Range;
 
 pub use lang::Lang;
 pub use normalize::{differences, fold_word, is_invisible, Difference, Folds};
-pub use placeables::{ArabicCount, DigitScript, NumberStyle, NumberValue, Placeable};
+pub use placeables::{
+    digit_value, number_readings, number_spans, ArabicCount, DigitScript, NumberSpan, NumberStyle, NumberValue,
+    Placeable,
+};
 pub use segment::segments;
 pub use stem::stem;
 pub use tokenize::{split, Split};

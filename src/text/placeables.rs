@@ -80,7 +80,7 @@ impl Placeable {
         if word.contains('@') {
             return Some(Placeable::Email);
         }
-        if NumberValue::parse(word).is_some() {
+        if NumberValue::parse(word).is_some() || with_unit(word).is_some() {
             return Some(Placeable::Number);
         }
         let latin = word.chars().any(|c| c.is_alphabetic() && is_latin(c));
@@ -235,6 +235,190 @@ impl NumberValue {
             out.extend(fraction.chars().map(digit));
         }
         out
+    }
+}
+
+/// The value of a digit in the scripts numbers are written with (Western,
+/// Arabic-Indic, Persian, full-width).
+pub fn digit_value(c: char) -> Option<u32> {
+    match c {
+        '0'..='9' => Some(c as u32 - '0' as u32),
+        '\u{0660}'..='\u{0669}' => Some(c as u32 - 0x0660),
+        '\u{06F0}'..='\u{06F9}' => Some(c as u32 - 0x06F0),
+        '\u{FF10}'..='\u{FF19}' => Some(c as u32 - 0xFF10),
+        _ => None,
+    }
+}
+
+/// The separators that may stand between the digits of one number.
+fn is_number_separator(c: char) -> bool {
+    matches!(c, ',' | '.' | '\u{066B}' | '\u{066C}' | '\u{060C}')
+}
+
+/// A number with a unit of up to four letters glued after it (`5GB`,
+/// `2.8km`, `6bn`, `700Mbit`): the number and the unit. Ordinal and plural endings (`21st`, `1990s`) are no unit.
+fn with_unit(word: &str) -> Option<(NumberValue, &str)> {
+    let at = word.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = word.split_at(at);
+    let ordinal = ["st", "nd", "rd", "th", "s"].iter().any(|e| unit.eq_ignore_ascii_case(e));
+    (unit.len() <= 4 && unit.chars().all(|c| c.is_ascii_alphabetic()) && !ordinal)
+        .then(|| NumberValue::parse(number).map(|n| (n, unit)))
+        .flatten()
+}
+
+/// A number written in a text: where it is (bytes) and every way to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberSpan {
+    pub bytes: std::ops::Range<usize>,
+    /// The readings, most likely first (see [`number_readings`]).
+    pub readings: Vec<NumberValue>,
+}
+
+/// The numbers of `text` (a text in `lang`): maximal runs of digits with
+/// single separators between digits, whatever is glued around them (`$348.4`,
+/// `348.4$`, `%3.2`, `5GB`, `و15`), except digits glued after letters other
+/// than an Arabic proclitic, which belong to a word or name (`G20`, `إي2`).
+pub fn number_spans(text: &str, lang: Lang) -> Vec<NumberSpan> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if digit_value(chars[i].1).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        loop {
+            match chars.get(end) {
+                Some(&(_, c)) if digit_value(c).is_some() => end += 1,
+                Some(&(_, c))
+                    if is_number_separator(c) && chars.get(end + 1).is_some_and(|&(_, n)| digit_value(n).is_some()) =>
+                {
+                    end += 2
+                }
+                _ => break,
+            }
+        }
+        let glued_to_name = !word_before_is_clitic(&chars[..start]);
+        let bytes = chars[start].0..chars.get(end).map_or(text.len(), |&(b, _)| b);
+        let readings = number_readings(&text[bytes.clone()], lang);
+        if !glued_to_name && !readings.is_empty() {
+            spans.push(NumberSpan { bytes, readings });
+        }
+        i = end;
+    }
+    spans
+}
+
+/// Whether the letters glued before a number (`chars` ends where it
+/// starts) leave it a number of its own: none, or an Arabic proclitic
+/// (و15، بـ5، ولـ٢٠٢٠), as the tokenizer reads them; not a name (`G20`,
+/// `إي2`).
+fn word_before_is_clitic(chars: &[(usize, char)]) -> bool {
+    let is_mark = |c: char| c == '\u{0640}' || unicode_normalization::char::is_combining_mark(c);
+    let letters: String = chars
+        .iter()
+        .rev()
+        .map(|&(_, c)| c)
+        .take_while(|&c| c.is_alphabetic() || is_mark(c))
+        .filter(|&c| !is_mark(c))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let rest = letters.strip_prefix(['و', 'ف']).unwrap_or(&letters);
+    let rest = rest.strip_prefix(['ب', 'ل', 'ك']).unwrap_or(rest);
+    rest.is_empty()
+}
+
+/// The ways to read a number as written in a text of `lang`, most likely
+/// first. A lone `.` or `,` before three digits is ambiguous: `77.000` is
+/// 77,000 in Arabic news and 77 in English; `1,500` is 1,500 in English and
+/// may be 1.5 where the comma is the decimal mark. `٫` is always a decimal
+/// mark and `٬` always groups thousands. Several separators read as
+/// [`NumberValue::parse`] reads them. Digits of several scripts are read as
+/// one number, in the script of the first.
+pub fn number_readings(word: &str, lang: Lang) -> Vec<NumberValue> {
+    let mut script = None;
+    let mut groups: Vec<String> = vec![String::new()];
+    let mut separators = Vec::new();
+    for c in word.chars() {
+        if let Some(d) = digit_value(c) {
+            let s = match c {
+                '\u{0660}'..='\u{0669}' => DigitScript::ArabicIndic,
+                '\u{06F0}'..='\u{06F9}' => DigitScript::Persian,
+                _ => DigitScript::Western,
+            };
+            script.get_or_insert(s);
+            groups.last_mut().expect("one group at least").push(char::from(b'0' + d as u8));
+        } else if is_number_separator(c) {
+            separators.push(c);
+            groups.push(String::new());
+        } else {
+            return Vec::new();
+        }
+    }
+    let Some(script) = script else { return Vec::new() };
+    if groups.iter().any(String::is_empty) {
+        return Vec::new();
+    }
+    let reading = |grouping: Option<char>, decimal: Option<char>| {
+        let canonical = match decimal {
+            Some(_) => format!("{}.{}", groups[..groups.len() - 1].concat(), groups[groups.len() - 1]),
+            None => groups.concat(),
+        };
+        NumberValue { canonical, style: NumberStyle { script, grouping, decimal } }
+    };
+    match separators.as_slice() {
+        [] => vec![reading(None, None)],
+        [only] => {
+            let grouped = (1..=3).contains(&groups[0].len()) && groups[1].len() == 3;
+            let as_grouping = grouped.then(|| reading(Some(*only), None));
+            // Three zeros after the only separator group thousands
+            // (`76.000`), and so do three digits after an English comma.
+            let surely_grouped =
+                grouped && *only != '\u{066B}' && (groups[1] == "000" || (*only == ',' && lang == Lang::English));
+            let as_decimal = (!surely_grouped).then(|| reading(None, Some(*only)));
+            let (first, second) = match (*only, lang) {
+                ('\u{066B}', _) => (as_decimal, None),
+                ('\u{066C}', _) => (as_grouping, None),
+                ('.', Lang::English) => (as_decimal, as_grouping),
+                _ => (as_grouping, as_decimal),
+            };
+            first.into_iter().chain(second).collect()
+        }
+        _ => {
+            // Several separators: one reading, as a plain parse gives it.
+            let folded: String =
+                word.chars().map(|c| digit_value(c).map_or(c, |d| char::from(b'0' + d as u8))).collect();
+            NumberValue::parse(&folded)
+                .map(|mut n| {
+                    n.style.script = script;
+                    n
+                })
+                .into_iter()
+                .collect()
+        }
+    }
+}
+
+impl NumberValue {
+    /// The value with insignificant zeros dropped (`07` is 7, `17.50` is
+    /// 17.5): two readings with equal amounts are the same number.
+    pub fn amount(&self) -> String {
+        let (whole, fraction) = match self.canonical.split_once('.') {
+            Some((w, f)) if !f.contains('.') => (w, f.trim_end_matches('0')),
+            Some(_) => return self.canonical.clone(), // a version
+            None => (self.canonical.as_str(), ""),
+        };
+        let whole = whole.trim_start_matches('0');
+        let whole = if whole.is_empty() { "0" } else { whole };
+        if fraction.is_empty() {
+            whole.to_owned()
+        } else {
+            format!("{whole}.{fraction}")
+        }
     }
 }
 

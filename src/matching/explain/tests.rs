@@ -211,16 +211,140 @@ fn urls_emails_handles_placeholders_and_tags_are_placeables() {
 }
 
 #[test]
-fn a_placeable_repeated_with_different_fates_is_not_repaired() {
-    // "19" appears twice; only one changes.
+fn a_repeated_number_is_repaired_by_occurrence_order_and_says_so() {
+    // "19" appears twice on both sides, in the same order of numbers; only
+    // the first changes.
     let e = explain(
         "The eathquake struck Mariana at 07:20 a.m. local time (09:19 p.m. GMT Friday).",
         QUAKE_EN,
         QUAKE_AR,
         EN,
     );
+    assert_eq!(
+        e.repaired_target.as_deref(),
+        Some("وضربَ الزلزال ماريانا في الساعة ٠٧:٢٠ صباحاً بالتوقيت المحلي (الجمعة ٠٩:١٩ مساءً بتوقيت جرينتش).")
+    );
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["placeable_repaired_by_order"]);
+    assert!(e.warnings[0].message.contains("occurrence 2 unchanged"), "{}", e.warnings[0].message);
+    // The second one, the other way round.
+    let e = explain(
+        "وضربَ الزلزال ماريانا في الساعة ٠٧:١٩ صباحاً بالتوقيت المحلي (الجمعة ٠٩:٢٠ مساءً بتوقيت جرينتش).",
+        QUAKE_AR,
+        QUAKE_EN,
+        AR,
+    );
+    assert_eq!(
+        e.repaired_target.as_deref(),
+        Some("The eathquake struck Mariana at 07:19 a.m. local time (09:20 p.m. GMT Friday).")
+    );
+    // Both changed alike: no order is needed, nothing to say.
+    let e = explain(
+        "The eathquake struck Mariana at 07:25 a.m. local time (09:25 p.m. GMT Friday).",
+        QUAKE_EN,
+        QUAKE_AR,
+        EN,
+    );
+    assert!(e.repaired_target.as_deref().is_some_and(|t| t.contains("٠٧:٢٥") && t.contains("٠٩:٢٥")));
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+}
+
+#[test]
+fn a_repeated_number_the_target_reorders_is_not_repaired() {
+    // UN: the Arabic lists the countries in Arabic alphabetical order, the
+    // English in English order, so the first 2016 of one side is the second
+    // of the other.
+    let arabic = "الاتحاد الروسي* (2016)، بولندا (2017)، بيلاروس* (2016)، رومانيا (2017)";
+    let english = "Belarus* (2016), Poland (2017), Romania (2017), Russian Federation* (2016)";
+    let e = explain("الاتحاد الروسي* (2019)، بولندا (2017)، بيلاروس* (2016)، رومانيا (2017)", arabic, english, AR);
     assert_eq!(e.repaired_target, None);
     assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["placeable_ambiguous"]);
+}
+
+// Numbers written differently on the two sides (real pairs).
+// NTREX: Arabic groups thousands with a dot, English with a comma.
+const BATS_AR: &str = "تُعد هيئة الخدمات الصحية الوطنية المسؤولة عن رعاية أكثر من 270 مبنى تاريخيًا و38 حديقة مهمة و76.000 هكتار من الأراضي في جميع أنحاء البلاد، وتهم بالخفافيش بشكل جدي للغاية.";
+const BATS_EN: &str = "The NTS, which is responsible for the care of more than 270 historical buildings, 38 important gardens and 76,000 hectares of land around the country, takes bats very seriously.";
+// NTREX: here the English groups with a dot and the Arabic not at all.
+const HACK_AR: &str = "أجرت الحكومة الألمانية هاكاثون لمدة 48 ساعة في عطلة نهاية الأسبوع شارك فيه أكثر من 42000 شخص.";
+const HACK_EN: &str = "German government conducted a 48 hours weekend hackathon with more than 42.000 participants.";
+// UN: a decimal comma in Arabic, a decimal point in English.
+const CAMEROON_AR: &str =
+    "ففي الكاميرون على سبيل المثال تبلغ نسبة مشاركة النساء في سوق العمالة 63,6% مقابل نسبة للرجال تبلغ 76,7%.";
+const CAMEROON_EN: &str = "In Cameroon, for example, women's participation in the labour market is 63.6 per cent, compared to 76.7 per cent for men.";
+// TICO-19: a dollar sign glued to the English amount.
+const AID_AR: &str = "في 19 فبراير، أعلن الصليب الأحمر السنغافوري أنه سيرسل للصين مساعدات بـ 2.26 مليون دولار.";
+const AID_EN: &str =
+    "On 19 February, the Singapore Red Cross announced that it would send $2.26 million worth of aid to China.";
+// WMT24++ (Egyptian): a unit glued to the English number.
+const ROW_AR: &str = "@user20 ده معناه إنك بتقطع 2.8 كم في اليوم تقريبًا؟ بتعمل ده على عجلة ثابتة ولا في المياه؟";
+const ROW_EN: &str = "@user20 so every day you row at least 2.8km? Is that on the erg or on the water?";
+
+#[test]
+fn thousands_separators_follow_the_target() {
+    // ar→en: 76.000 is 76 thousand; English writes 77,000.
+    let query = BATS_AR.replace("76.000", "77.000");
+    let e = explain(&query, BATS_AR, BATS_EN, AR);
+    assert_eq!(e.repaired_target, Some(BATS_EN.replace("76,000", "77,000")), "{:?}", e.warnings);
+    // en→ar: 77,000 → 77.000 in the Arabic.
+    let e = explain(&BATS_EN.replace("76,000", "77,000"), BATS_EN, BATS_AR, EN);
+    assert_eq!(e.repaired_target, Some(query), "{:?}", e.warnings);
+    // A number the target wrote ungrouped stays ungrouped; a grouped one in
+    // a target that groups with a dot keeps the dot.
+    let e = explain(&HACK_EN.replace("42.000", "43.500"), HACK_EN, HACK_AR, EN);
+    assert_eq!(e.repaired_target, Some(HACK_AR.replace("42000", "43500")), "{:?}", e.warnings);
+    let e = explain(&HACK_AR.replace("42000", "43500"), HACK_AR, HACK_EN, AR);
+    assert_eq!(e.repaired_target, Some(HACK_EN.replace("42.000", "43.500")), "{:?}", e.warnings);
+}
+
+#[test]
+fn decimal_separators_follow_the_target() {
+    // ar→en: 63,6 → 17,5 is 17.5 in English.
+    let e = explain(&CAMEROON_AR.replace("63,6", "17,5"), CAMEROON_AR, CAMEROON_EN, AR);
+    assert_eq!(e.repaired_target, Some(CAMEROON_EN.replace("63.6", "17.5")), "{:?}", e.warnings);
+    // The Arabic decimal separator ٫ in the query.
+    let e = explain(&CAMEROON_AR.replace("63,6", "17٫5"), CAMEROON_AR, CAMEROON_EN, AR);
+    assert_eq!(e.repaired_target, Some(CAMEROON_EN.replace("63.6", "17.5")), "{:?}", e.warnings);
+    // en→ar: the Arabic keeps its comma.
+    let e = explain(&CAMEROON_EN.replace("76.7", "80.2"), CAMEROON_EN, CAMEROON_AR, EN);
+    assert_eq!(e.repaired_target, Some(CAMEROON_AR.replace("76,7", "80,2")), "{:?}", e.warnings);
+    // An Arabic target in Arabic-Indic digits stays in them, with ٫.
+    let indic = CAMEROON_AR.replace("63,6%", "٦٣٫٦٪").replace("76,7%", "٧٦٫٧٪");
+    let e = explain(&CAMEROON_EN.replace("63.6", "17.5"), CAMEROON_EN, &indic, EN);
+    assert_eq!(e.repaired_target, Some(indic.replace("٦٣٫٦", "١٧٫٥")), "{:?}", e.warnings);
+}
+
+#[test]
+fn currency_signs_and_units_glued_to_a_number_stay_in_place() {
+    // $2.26 → $348.4: the Arabic writes the amount without the sign.
+    let e = explain(&AID_EN.replace("$2.26", "$348.4"), AID_EN, AID_AR, EN);
+    assert_eq!(e.repaired_target, Some(AID_AR.replace("2.26", "348.4")), "{:?}", e.warnings);
+    // ar→en: the sign stays glued in the English.
+    let e = explain(&AID_AR.replace("2.26", "348.4"), AID_AR, AID_EN, AR);
+    assert_eq!(e.repaired_target, Some(AID_EN.replace("2.26", "348.4")), "{:?}", e.warnings);
+    // The sign after the number, and an Arabic target in Arabic-Indic digits
+    // (١٠٠ مليون).
+    let after = AID_EN.replace("$2.26 million", "2.26$ million");
+    let indic = AID_AR.replace("19", "١٩").replace("2.26", "١٠٠");
+    let e = explain(&after.replace("2.26", "348.4"), &after.replace("2.26", "100"), &indic, EN);
+    assert_eq!(e.repaired_target, Some(indic.replace("١٠٠", "٣٤٨٫٤")), "{:?}", e.warnings);
+    // Percent signs before and after.
+    let before = CAMEROON_AR.replace("63,6%", "%63,6");
+    let e = explain(&before.replace("63,6", "3,2"), &before, CAMEROON_EN, AR);
+    assert_eq!(e.repaired_target, Some(CAMEROON_EN.replace("63.6", "3.2")), "{:?}", e.warnings);
+    let english = CAMEROON_EN.replace("63.6 per cent", "63.6%");
+    let e = explain(&english.replace("63.6", "3.2"), &english, CAMEROON_AR, EN);
+    assert_eq!(e.repaired_target, Some(CAMEROON_AR.replace("63,6", "3,2")), "{:?}", e.warnings);
+    // A unit: 2.8km → 5km, and 5GB → 8GB.
+    let e = explain(&ROW_EN.replace("2.8km", "5km"), ROW_EN, ROW_AR, EN);
+    assert_eq!(e.repaired_target, Some(ROW_AR.replace("2.8", "5")), "{:?}", e.warnings);
+    let (gb_en, gb_ar) = (ROW_EN.replace("2.8km", "5GB"), ROW_AR.replace("2.8 كم", "5GB"));
+    let e = explain(&gb_en.replace("5GB", "8GB"), &gb_en, &gb_ar, EN);
+    assert_eq!(e.repaired_target, Some(gb_ar.replace("5GB", "8GB")), "{:?}", e.warnings);
+    assert_eq!(kinds(&e), ["placeable_number"]);
+    // Another unit is another thing: not repaired, and said so.
+    let e = explain(&gb_en.replace("5GB", "5MB"), &gb_en, &gb_ar, EN);
+    assert_eq!(e.repaired_target, None);
+    assert_eq!(e.warnings.iter().map(|w| w.kind).collect::<Vec<_>>(), ["placeable_unit_changed"]);
 }
 
 #[test]
