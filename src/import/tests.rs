@@ -386,26 +386,37 @@ mod round_trip_properties {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Whatever is stored comes back from its TMX export exactly
-        /// (ids aside), and a second export is byte-identical.
+        /// Whatever is stored comes back from its TMX export exactly (ids
+        /// aside; `AddUnits` says no source side, so the import gives its
+        /// default, English), and exports of the copy and of a copy of it
+        /// are byte-identical.
         #[test]
         fn export_then_import_gives_every_unit_back(units in prop::collection::vec(input(), 1..12)) {
             let tm = TranslationMemory::in_memory();
             tm.add_units(units).unwrap();
-            let mut first = Vec::new();
-            export(&tm, &mut first, &ExportFilter::default()).unwrap();
-            let copy = TranslationMemory::in_memory();
-            let summary = import(&copy, first.as_slice(), &ImportOptions::default(), &mut |_, _| {}).unwrap();
+            let copy_of = |from: &TranslationMemory| {
+                let mut out = Vec::new();
+                export(from, &mut out, &ExportFilter::default()).unwrap();
+                let copy = TranslationMemory::in_memory();
+                let summary = import(&copy, out.as_slice(), &ImportOptions::default(), &mut |_, _| {}).unwrap();
+                (copy, summary, String::from_utf8(out).unwrap())
+            };
+            let (copy, summary, _) = copy_of(&tm);
             prop_assert_eq!(summary.rejected, 0, "{:?}", summary.rejections);
             let sorted = |tm: &TranslationMemory| {
                 let mut all = super::units(tm);
                 all.sort_by(|a, b| (&a.memory, &a.arabic, &a.english).cmp(&(&b.memory, &b.arabic, &b.english)));
                 all
             };
-            prop_assert_eq!(sorted(&copy), sorted(&tm));
-            let mut second = Vec::new();
-            export(&copy, &mut second, &ExportFilter::default()).unwrap();
-            prop_assert_eq!(String::from_utf8(second).unwrap(), String::from_utf8(first).unwrap());
+            let mut expected = sorted(&tm);
+            for unit in &mut expected {
+                prop_assert_eq!(&unit.source_lang, "");
+                unit.source_lang = "en".into();
+            }
+            prop_assert_eq!(sorted(&copy), expected);
+            let (again, _, first) = copy_of(&copy);
+            let (_, _, second) = copy_of(&again);
+            prop_assert_eq!(second, first);
         }
     }
 }
@@ -452,4 +463,97 @@ fn units_without_a_pair_are_listed_only_when_the_file_has_pairs() {
     let listed: Vec<&str> = summary.rejections.iter().map(|r| r.tuid.as_str()).collect();
     assert_eq!(listed, ["1", "2", "3"]);
     assert!(summary.rejections[1].reason.contains("no English variant (languages found: ar, fr-FR)"));
+}
+
+/// The units of a TMX document as the reader gives them, with its header.
+fn read_tmx_units(bytes: &[u8]) -> (crate::tmx::Header, Vec<crate::tmx::TmxUnit>) {
+    let mut reader = crate::tmx::TmxReader::new(bytes).unwrap();
+    let header = reader.header().clone();
+    let mut units = Vec::new();
+    while let Some(entry) = reader.next_entry().unwrap() {
+        match entry {
+            crate::tmx::Entry::Unit(read) => units.push(read.unit),
+            crate::tmx::Entry::Rejected(rejected) => panic!("{rejected:?}"),
+        }
+    }
+    (header, units)
+}
+
+/// Issue 21, finding 3: each unit keeps its source side (its own
+/// `srclang`, else the header's), the export says it on every `<tu>` with
+/// the source `<tuv>` first, and in the header when it is one for all.
+#[test]
+fn the_export_says_which_side_is_the_source() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("paragraph_props.tmx"), &ImportOptions::default());
+    assert_eq!((summary.added, summary.rejected), (3, 0), "{summary:?}");
+    let sources: Vec<(String, String)> = units(&tm).into_iter().map(|u| (u.tuid, u.source_lang)).collect();
+    assert_eq!(
+        sources,
+        [("undated".into(), "ar".into()), ("dated".into(), "ar".into()), ("english-source".into(), "en".into())]
+    );
+    let exported = export_to_vec(&tm);
+    let (header, read) = read_tmx_units(&exported);
+    assert_eq!(header.get("srclang"), Some("*all*"), "two sources: no one source for all");
+    for unit in &read {
+        let source = if unit.tuid() == Some("english-source") { "en" } else { "ar" };
+        assert_eq!(unit.get("srclang"), Some(source), "{unit:?}");
+    }
+    // The source <tuv> first, in the text itself (the reader sorts them).
+    let text = String::from_utf8(exported).unwrap();
+    let order: Vec<(bool, bool)> = text
+        .split("<tu ")
+        .skip(1)
+        .map(|tu| {
+            (
+                tu.contains("srclang=\"en\""),
+                tu.find("<tuv xml:lang=\"en\"").unwrap() < tu.find("<tuv xml:lang=\"ar\"").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(order, [(false, false), (false, false), (true, true)]);
+
+    // One source for all: the header says it (TSV: the import's source side).
+    let tm = TranslationMemory::in_memory();
+    let arabic = ImportOptions { source_lang: Lang::Arabic, ..tsv() };
+    run(&tm, "مرحبا\tHello\nشكرا\tThanks\n".as_bytes(), &arabic);
+    let (header, read) = read_tmx_units(&export_to_vec(&tm));
+    assert_eq!(header.get("srclang"), Some("ar"));
+    assert!(read.iter().all(|u| u.get("srclang") == Some("ar")), "{read:?}");
+}
+
+/// Issue 21, finding 4: an export adds nothing that was never there and
+/// drops no attribute: no `creationdate` for a unit that had none, the
+/// header's `segtype="paragraph"` kept on its units, `<prop>` attributes.
+#[test]
+fn the_export_adds_no_date_and_keeps_segtype_and_prop_attributes() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("paragraph_props.tmx"), &ImportOptions::default());
+    assert_eq!((summary.added, summary.warnings.len()), (3, 0), "{summary:?}");
+    let (_, read) = read_tmx_units(&export_to_vec(&tm));
+    let by_tuid = |tuid: &str| read.iter().find(|u| u.tuid() == Some(tuid)).unwrap();
+    let undated = by_tuid("undated");
+    assert_eq!(undated.get("creationdate"), None, "{undated:?}");
+    assert_eq!(by_tuid("dated").get("creationdate"), Some("20190301T101500Z"));
+    assert_eq!(undated.get("segtype"), Some("paragraph"));
+    assert_eq!(by_tuid("dated").get("segtype"), Some("paragraph"));
+    assert_eq!(by_tuid("english-source").get("segtype"), Some("sentence"));
+    let client = undated.props.iter().find(|p| p.kind == "x-client").unwrap();
+    assert_eq!(client.value, "Acme");
+    assert_eq!(
+        client.attributes,
+        [crate::tmx::Attribute::new("xml:lang", "en"), crate::tmx::Attribute::new("o-encoding", "iso-8859-1")]
+    );
+    let origin = &by_tuid("dated").arabic.props[0];
+    assert_eq!(
+        (origin.kind.as_str(), origin.attributes.as_slice()),
+        ("x-origin", &[crate::tmx::Attribute::new("xml:lang", "ar")][..])
+    );
+
+    // Imported again elsewhere, the undated units are still undated.
+    let again = TranslationMemory::in_memory();
+    run(&again, &export_to_vec(&tm), &ImportOptions::default());
+    let (_, read) = read_tmx_units(&export_to_vec(&again));
+    let undated: Vec<_> = read.iter().filter(|u| u.get("creationdate").is_none()).map(|u| u.tuid()).collect();
+    assert_eq!(undated, [Some("undated"), Some("english-source")]);
 }

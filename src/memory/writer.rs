@@ -631,6 +631,7 @@ fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
         project: text(incoming.project, &existing.project),
         context_before: text(incoming.context_before, &existing.context_before),
         context_after: text(incoming.context_after, &existing.context_after),
+        source_lang: text(incoming.source_lang, &existing.source_lang),
         memory: incoming.memory,
         arabic: incoming.arabic,
         english: incoming.english,
