@@ -202,11 +202,14 @@ fn tmx_doc(units: &[String]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The policies apply to units that are the same unit: one tuid (a unit
+/// with another tuid is another unit, see
+/// `look_alike_units_are_kept_and_only_true_duplicates_reported`).
 #[test]
 fn duplicate_policies_add_overwrite_keep_newest() {
     let old = tmx_doc(&[dated("1", "وقال سبب اختفاء البارات أمر مفهوم.", "He said it was clear.", "20200101T000000Z")]);
-    let newer = tmx_doc(&[dated("2", "قال إن سبب اختفاء البارات مفهوم.", "He said it was clear.", "20230101T000000Z")]);
-    let older = tmx_doc(&[dated("3", "قال إن الأمر واضح.", "He said it was clear.", "20100101T000000Z")]);
+    let newer = tmx_doc(&[dated("1", "قال إن سبب اختفاء البارات مفهوم.", "He said it was clear.", "20230101T000000Z")]);
+    let older = tmx_doc(&[dated("1", "قال إن الأمر واضح.", "He said it was clear.", "20100101T000000Z")]);
     let with = |policy| ImportOptions { policy, ..ImportOptions::default() };
 
     // Add: both translations of the English source stay.
@@ -225,7 +228,7 @@ fn duplicate_policies_add_overwrite_keep_newest() {
     let stored = units(&tm);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].arabic, "قال إن الأمر واضح.");
-    assert_eq!(stored[0].tuid, "3");
+    assert_eq!(stored[0].changed_at_ms, parse_ms("20100101T000000Z"));
     assert_eq!(ids(&tm), id);
 
     // Keep newest: an older translation is skipped, a newer one wins.
@@ -233,10 +236,10 @@ fn duplicate_policies_add_overwrite_keep_newest() {
     run(&tm, &old, &with(DuplicatePolicy::KeepNewest));
     let summary = run(&tm, &older, &with(DuplicatePolicy::KeepNewest));
     assert_eq!((summary.added, summary.updated, summary.kept_newer), (0, 0, 1));
-    assert_eq!(units(&tm)[0].tuid, "1");
+    assert_eq!(units(&tm)[0].arabic, "وقال سبب اختفاء البارات أمر مفهوم.");
     let summary = run(&tm, &newer, &with(DuplicatePolicy::KeepNewest));
     assert_eq!((summary.added, summary.updated, summary.kept_newer), (0, 1, 0));
-    assert_eq!(units(&tm)[0].tuid, "2");
+    assert_eq!(units(&tm)[0].arabic, "قال إن سبب اختفاء البارات مفهوم.");
     assert_eq!(units(&tm)[0].changed_at_ms, parse_ms("20230101T000000Z"));
 
     // Overwrite leaves one translation per source: others are removed.
@@ -556,4 +559,34 @@ fn the_export_adds_no_date_and_keeps_segtype_and_prop_attributes() {
     let (_, read) = read_tmx_units(&export_to_vec(&again));
     let undated: Vec<_> = read.iter().filter(|u| u.get("creationdate").is_none()).map(|u| u.tuid()).collect();
     assert_eq!(undated, [Some("undated"), Some("english-source")]);
+}
+
+/// Issue 21, finding 2: units with the same texts are different units when
+/// their inline markup differs (the TMX Compliance Kit's two layouts of one
+/// sentence), or their context, or their tuid; only a true duplicate (the
+/// same unit again) is reported as one, and importing the file again
+/// changes nothing, under every policy.
+#[test]
+fn look_alike_units_are_kept_and_only_true_duplicates_reported() {
+    for policy in [DuplicatePolicy::Add, DuplicatePolicy::Overwrite, DuplicatePolicy::KeepNewest] {
+        let options = ImportOptions { policy, ..ImportOptions::default() };
+        let tm = TranslationMemory::in_memory();
+        let first = run(&tm, &fixture("look_alike_units.tmx"), &options);
+        assert_eq!((first.read, first.added, first.duplicates, first.updated), (7, 6, 1, 0), "{policy:?}: {first:?}");
+        let stored = units(&tm);
+        let tuids: Vec<&str> = stored.iter().map(|u| u.tuid.as_str()).collect();
+        assert_eq!(tuids, ["layout-1", "layout-2", "context-1", "context-2", "id-1", "id-2"], "{policy:?}");
+        // The two layouts have one plain text: only the markup tells them apart.
+        assert_eq!(stored[0].english, stored[1].english);
+        assert_ne!(stored[0].english_markup, stored[1].english_markup);
+
+        let again = run(&tm, &fixture("look_alike_units.tmx"), &options);
+        assert_eq!((again.added, again.duplicates, again.updated, again.removed), (0, 7, 0, 0), "{policy:?}");
+        assert_eq!(units(&tm), stored, "{policy:?}");
+        // A file without tuids or context (a TSV of the same pair) finds
+        // the stored units rather than adding one.
+        let plain = format!("{}\t{}\n", stored[4].arabic, stored[4].english);
+        let tsv_again = run(&tm, plain.as_bytes(), &ImportOptions { policy, ..tsv() });
+        assert_eq!((tsv_again.added, tsv_again.duplicates), (0, 1), "{policy:?}: {tsv_again:?}");
+    }
 }
