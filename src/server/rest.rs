@@ -59,6 +59,14 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, keys: Arc<Keys>, jsonp: b
         .route("/{src}/{tgt}/unit", get(amagama_unit_query))
         .route("/{src}/{tgt}/unit/{*text}", get(amagama_unit));
     let mut router = Router::new().nest("/tmserver", amagama.clone()).nest("/api/v1", amagama);
+    // The key in the path, for clients whose setting is a URL and nothing
+    // more (Weblate's tmserver): `/k/KEY/tmserver/…`.
+    router = router
+        .route("/k/{key}/tmserver/languages/", get(amagama_languages))
+        .route("/k/{key}/tmserver/languages", get(amagama_languages))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit/", get(amagama_unit_query_keyed))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit", get(amagama_unit_query_keyed))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit/{*text}", get(amagama_unit_keyed));
     // Virtaal's default URL ends in `/` and it adds another: `/api/v1//en/ar/unit/…`.
     for prefix in ["/tmserver/", "/api/v1/"] {
         router = router
@@ -112,13 +120,53 @@ async fn lookup(tm: TranslationMemory, principal: Principal, mut request: Lookup
     .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
 }
 
-/// The caller of a REST request: its `Authorization: Bearer` header, else
-/// (MyMemory) its `key` parameter.
+/// The caller of a REST request: its `Authorization` header (`Bearer KEY`,
+/// or `Basic` with the key as the password, whatever the user name: what a
+/// client sends for a URL `http://user:KEY@host/tmserver`), else the key in
+/// the path (`/k/KEY/tmserver/…`) or the `key` parameter.
 fn principal(keys: &Keys, headers: &HeaderMap, key: Option<&str>) -> crate::Result<Principal> {
     match (headers.get(header::AUTHORIZATION), key.filter(|k| !k.is_empty())) {
-        (Some(value), _) => keys.authenticate(Some(value.as_bytes())),
+        (Some(value), _) => match basic_password(value.as_bytes()) {
+            Some(password) => keys.principal_of(&password),
+            None => keys.authenticate(Some(value.as_bytes())),
+        },
         (None, Some(key)) => keys.principal_of(key.as_bytes()),
         (None, None) => keys.authenticate(None),
+    }
+}
+
+/// The password of `Basic base64(user:password)` credentials.
+fn basic_password(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case(b"basic ") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value[6..].trim_ascii()).ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some(decoded[colon + 1..].to_vec())
+}
+
+/// `uri` with API keys taken out (`/k/KEY/` and `key=` parameters), for
+/// logs: a key in a URL must not end up in them.
+pub(super) fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let mut path = uri.path().to_owned();
+    if let Some(rest) = path.strip_prefix("/k/") {
+        let after = rest.find('/').map_or("", |i| &rest[i..]);
+        path = format!("/k/<key>{after}");
+    }
+    match uri.query() {
+        None => path,
+        Some(query) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("key") => format!("{name}=<key>"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
     }
 }
 
@@ -157,6 +205,8 @@ struct AmagamaParams {
     min_similarity: Option<String>,
     max_candidates: Option<String>,
     jsoncallback: Option<String>,
+    /// An API key, for clients that can put one only in the URL.
+    key: Option<String>,
 }
 
 /// An error response when a request names a JSONP callback and JSONP is
@@ -189,7 +239,31 @@ async fn amagama_unit(
 ) -> Response {
     let started = std::time::Instant::now();
     let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = amagama_unit_answer(&rest, &headers, None, &src, &tgt, text, &params).await;
+    observed(&rest, "amagama_unit", started, response)
+}
+
+async fn amagama_unit_keyed(
+    State(rest): State<Rest>,
+    Path((key, src, tgt, text)): Path<(String, String, String, String)>,
+    Query(params): Query<AmagamaParams>,
+    headers: HeaderMap,
+) -> Response {
+    let started = std::time::Instant::now();
+    let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
+    let response = amagama_unit_answer(&rest, &headers, Some(&key), &src, &tgt, text, &params).await;
+    observed(&rest, "amagama_unit", started, response)
+}
+
+async fn amagama_unit_query_keyed(
+    State(rest): State<Rest>,
+    Path((key, src, tgt)): Path<(String, String, String)>,
+    Query(params): Query<AmagamaParams>,
+    headers: HeaderMap,
+) -> Response {
+    let started = std::time::Instant::now();
+    let text = params.source.clone().unwrap_or_default();
+    let response = amagama_unit_answer(&rest, &headers, Some(&key), &src, &tgt, text, &params).await;
     observed(&rest, "amagama_unit", started, response)
 }
 
@@ -201,13 +275,14 @@ async fn amagama_unit_query(
 ) -> Response {
     let started = std::time::Instant::now();
     let text = params.source.clone().unwrap_or_default();
-    let response = amagama_unit_answer(&rest, &headers, &src, &tgt, text, &params).await;
+    let response = amagama_unit_answer(&rest, &headers, None, &src, &tgt, text, &params).await;
     observed(&rest, "amagama_unit", started, response)
 }
 
 async fn amagama_unit_answer(
     rest: &Rest,
     headers: &HeaderMap,
+    path_key: Option<&str>,
     src: &str,
     tgt: &str,
     text: String,
@@ -217,7 +292,7 @@ async fn amagama_unit_answer(
         return refused;
     }
     let callback = params.jsoncallback.as_deref();
-    match principal(&rest.keys, headers, None) {
+    match principal(&rest.keys, headers, path_key.or(params.key.as_deref())) {
         Ok(principal) => amagama_answer(rest.tm.clone(), principal, src, tgt, text, params, callback).await,
         Err(err) => amagama_denied(err, callback),
     }
@@ -358,14 +433,22 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         );
     };
     let (Some(source), Some(target)) = (side(src), side(tgt)) else {
+        // A pair the memory does not hold has no match, as the amaGama
+        // facade answers: Weblate checks a MyMemory service by asking for
+        // `en|de`, and an error there would refuse the configuration (and
+        // stop Weblate asking for 30 minutes). An empty code is an error.
         let bad = if side(src).is_none() { src } else { tgt };
-        return mymemory_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "'{}' IS AN INVALID LANGUAGE: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR)",
-                bad.to_uppercase()
-            ),
+        if bad.trim().is_empty() {
+            return mymemory_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
+            );
+        }
+        let details = format!(
+            "NO MATCH: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR), NOT '{}'",
+            bad.trim().to_uppercase()
         );
+        return mymemory_reply(Vec::new(), None, &details);
     };
     if source == target {
         return mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES");
@@ -422,7 +505,11 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
             })
         })
         .collect();
-    let best = matches.first();
+    mymemory_reply(listed, matches.first(), "")
+}
+
+/// MyMemory's answer: the matches, the best one as `responseData`.
+fn mymemory_reply(listed: Vec<Value>, best: Option<&Match>, details: &str) -> Response {
     let body = json!({
         "responseData": {
             "translatedText": best.map(|m| m.explanation.repaired_target.clone().unwrap_or_else(|| m.target().to_owned())).unwrap_or_default(),
@@ -430,7 +517,7 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         },
         "quotaFinished": false,
         "mtLangSupported": Value::Null,
-        "responseDetails": "",
+        "responseDetails": details,
         "responseStatus": 200,
         "responderId": Value::Null,
         "exception_code": Value::Null,
@@ -467,4 +554,29 @@ fn mymemory_error(status: StatusCode, message: &str) -> Response {
         "matches": "",
     });
     axum::Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_in_urls_are_taken_out_of_logged_uris() {
+        let uri = |s: &str| s.parse::<axum::http::Uri>().unwrap();
+        assert_eq!(redacted_uri(&uri("/k/s3cret/tmserver/en/ar/unit/hi")), "/k/<key>/tmserver/en/ar/unit/hi");
+        assert_eq!(redacted_uri(&uri("/k/s3cret")), "/k/<key>");
+        assert_eq!(
+            redacted_uri(&uri("/get?q=hi&key=s3cret&langpair=en|ar&KEY=x")),
+            "/get?q=hi&key=<key>&langpair=en|ar&KEY=<key>"
+        );
+        assert_eq!(redacted_uri(&uri("/tmserver/en/ar/unit/monkey")), "/tmserver/en/ar/unit/monkey");
+    }
+
+    #[test]
+    fn basic_credentials_give_their_password() {
+        assert_eq!(basic_password(b"Basic d2VibGF0ZTpyZWFkZXI6c2VjcmV0"), Some(b"reader:secret".to_vec()));
+        assert_eq!(basic_password(b"basic OnM="), Some(b"s".to_vec()));
+        assert_eq!(basic_password(b"Bearer abc"), None);
+        assert_eq!(basic_password(b"Basic !!!"), None);
+    }
 }
