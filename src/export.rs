@@ -6,8 +6,8 @@ use std::io::Write;
 
 use crate::error::{Error, Result};
 use crate::memory::TranslationMemory;
-use crate::tmx::{to_tmx, Header, TmxWriter};
-use crate::unit::memory_name;
+use crate::tmx::{srclang, to_tmx, Header, TmxWriter};
+use crate::unit::{memory_name, Unit};
 
 /// Which units to export.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,22 +46,45 @@ impl ExportFilter {
     }
 }
 
+impl ExportFilter {
+    fn selects(&self, selected: &std::collections::HashSet<&str>, unit: &Unit) -> bool {
+        (selected.is_empty() || selected.contains(unit.memory.as_str()))
+            && self.domain.as_ref().is_none_or(|domain| *domain == unit.domain)
+    }
+}
+
 /// Writes the units `filter` selects to `out` as TMX, in id order; returns
 /// how many. A memory named in the filter that holds no unit is
-/// [`Error::NotFound`], and nothing is written. The header's `srclang` is `*all*`: each unit's source is in
-/// its own `srclang` when it came with one.
+/// [`Error::NotFound`], and nothing is written.
+///
+/// Each unit that knows its source side ([`Unit::source_lang`]) says it in
+/// its `srclang`, and its source `<tuv>` comes first. The header's `srclang`
+/// is the source of every unit when they all have the same one, written
+/// the same way (a first pass over the store finds out), else `*all*`.
 pub fn export(tm: &TranslationMemory, out: impl Write, filter: &ExportFilter) -> Result<u64> {
     filter.check_memories(tm)?;
     let output = |err: std::io::Error| Error::Output(err.to_string());
-    let mut writer =
-        TmxWriter::new(std::io::BufWriter::with_capacity(64 << 10, out), &Header::dhakira("*all*")).map_err(output)?;
-    let mut count = 0;
     let selected: std::collections::HashSet<&str> = filter.memories.iter().map(String::as_str).collect();
+    // The header's srclang: one code shared by all, None when they differ
+    // (or a unit has none).
+    let mut common: Option<Option<String>> = None;
     tm.for_each_unit(&mut |unit| {
-        if !selected.is_empty() && !selected.contains(unit.memory.as_str()) {
-            return Ok(());
+        if filter.selects(&selected, &unit) && common != Some(None) {
+            let code = srclang(&unit).map(str::to_owned);
+            if common.is_none() {
+                common = Some(code);
+            } else if common.as_ref() != Some(&code) {
+                common = Some(None);
+            }
         }
-        if filter.domain.as_ref().is_some_and(|domain| *domain != unit.domain) {
+        Ok(())
+    })?;
+    let srclang = common.flatten().unwrap_or_else(|| "*all*".to_owned());
+    let header = Header::dhakira(&srclang);
+    let mut writer = TmxWriter::new(std::io::BufWriter::with_capacity(64 << 10, out), &header).map_err(output)?;
+    let mut count = 0;
+    tm.for_each_unit(&mut |unit| {
+        if !filter.selects(&selected, &unit) {
             return Ok(());
         }
         writer.write_unit(&to_tmx(&unit)).map_err(|err| match err.kind() {

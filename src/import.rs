@@ -418,7 +418,9 @@ impl Sink<'_> {
             return;
         }
         let analyzed = self.analyze.then(|| Analyzed::of(&unit));
-        self.batch.units.push(Incoming { unit, source: source.unwrap_or(options.source_lang), analyzed });
+        let source = source.unwrap_or(options.source_lang);
+        unit.source_lang = source.code().to_owned();
+        self.batch.units.push(Incoming { unit, source, analyzed });
         if self.batch.units.len() >= BATCH {
             self.send();
         }
@@ -457,6 +459,10 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
     let mut reader = TmxReader::new(input).map_err(|err| err.to_string())?;
     sink.batch.encoding = Some(reader.encoding());
     let header_source = reader.header().get("srclang").and_then(Lang::from_code);
+    // The header's segtype is the default of its units; an export's header
+    // says `sentence`, so a unit of a `paragraph` (or `phrase`, `block`)
+    // file carries its segtype itself.
+    let header_segtype = reader.header().get("segtype").filter(|segtype| *segtype != "sentence").map(str::to_owned);
     for (line, warning) in reader.header_warnings() {
         sink.warn(*line, "", warning.clone());
     }
@@ -483,7 +489,13 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
                     unpaired.release(sink);
                 }
                 let line = read.position.line;
-                let converted = tmx::from_tmx(read.unit);
+                let mut converted = tmx::from_tmx(read.unit);
+                if let Some(segtype) = &header_segtype {
+                    let details = converted.unit.tmx.get_or_insert_with(Default::default);
+                    if !details.attributes.iter().any(|a| a.name == "segtype") {
+                        details.attributes.push(crate::unit::Property::new("segtype", segtype));
+                    }
+                }
                 let tuid = converted.unit.tuid.clone();
                 for warning in read.warnings.into_iter().chain(converted.warnings) {
                     sink.warn(line, &tuid, warning);

@@ -84,6 +84,12 @@ pub struct Unit {
     /// The source segment after it.
     #[prost(string, tag = "22")]
     pub context_after: String,
+    /// Which side is the source: `ar` or `en` when the unit came with one
+    /// (TMX `srclang` of the unit or the header, or the import's source
+    /// side); empty when nobody said (units added by `AddUnits`, units
+    /// stored before this field existed). Exports write it as `srclang`.
+    #[prost(string, tag = "23")]
+    pub source_lang: String,
 }
 
 /// A key/value property of a unit.
@@ -93,11 +99,15 @@ pub struct Property {
     pub name: String,
     #[prost(string, tag = "2")]
     pub value: String,
+    /// For a TMX `<prop>`: its attributes other than `type` (`xml:lang`,
+    /// `o-encoding`), as written and in order.
+    #[prost(message, repeated, tag = "3")]
+    pub attributes: Vec<Property>,
 }
 
 impl Property {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Property {
-        Property { name: name.into(), value: value.into() }
+        Property { name: name.into(), value: value.into(), attributes: Vec::new() }
     }
 }
 
@@ -148,6 +158,11 @@ pub struct TmxDetails {
     pub arabic: Option<SideDetails>,
     #[prost(message, optional, tag = "4")]
     pub english: Option<SideDetails>,
+    /// The `<tu>` had no `creationdate`: the unit's `created_at_ms` is when
+    /// Dhakira stored it, and an export writes no `creationdate` (it never
+    /// says a unit is newer than it is).
+    #[prost(bool, tag = "5")]
+    pub no_creation_date: bool,
 }
 
 /// TMX details of one language of a unit (`<tuv>`).
@@ -172,6 +187,19 @@ impl Unit {
         match lang {
             Lang::Arabic => &self.arabic,
             Lang::English => &self.english,
+        }
+    }
+
+    /// The source side, when the unit came with one ([`Unit::source_lang`]).
+    pub fn source(&self) -> Option<Lang> {
+        Lang::from_code(&self.source_lang)
+    }
+
+    /// The inline markup of the side in `lang`.
+    pub fn markup(&self, lang: Lang) -> &[Tag] {
+        match lang {
+            Lang::Arabic => &self.arabic_markup,
+            Lang::English => &self.english_markup,
         }
     }
 

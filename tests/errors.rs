@@ -179,10 +179,19 @@ async fn unknown_language() {
     assert_eq!(code, Code::InvalidArgument);
     assert!(message.starts_with("source_lang: unknown language \"fr\": expected \"ar\" or \"en\""), "{message}");
     // REST: a pair the memory does not hold is an empty answer, as amaGama
-    // gives; MyMemory says which language.
+    // gives; so is MyMemory's (status 200, as Weblate's `en|de` probe needs:
+    // issue 21, finding 7), its details naming the language.
     assert_eq!(get(&server.addr, "/tmserver/fr/ar/unit/bonjour").await, (200, "[]".into()));
     let (_, body) = get(&server.addr, "/get?q=bonjour&langpair=fr|ar").await;
-    assert!(body.contains("'FR' IS AN INVALID LANGUAGE"), "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&body["responseStatus"], &body["matches"]),
+        (&serde_json::json!(200), &serde_json::json!([])),
+        "{body}"
+    );
+    assert!(body["responseDetails"].as_str().unwrap().ends_with("NOT 'FR'"), "{body}");
+    let (_, body) = get(&server.addr, "/get?q=test&langpair=en|de").await;
+    assert!(body.contains(r#""responseStatus":200"#), "{body}");
 }
 
 #[tokio::test]

@@ -203,10 +203,15 @@ async fn mymemory_get_answers_in_mymemorys_shape() {
 
     // Errors come in MyMemory's shape, with HTTP 200 (a 403 would make
     // Weblate stop asking for 30 minutes).
-    let reply = get(&server.addr, "/get?q=hello&langpair=en|fr").await;
+    let reply = get(&server.addr, "/get?q=hello&langpair=en|en").await;
     assert_eq!(reply.status, 200);
     let body = reply.json();
     assert_eq!((body["responseStatus"].as_str(), body["matches"].as_str()), (Some("403"), Some("")));
+    assert!(body["responseDetails"].as_str().unwrap().contains("TWO DISTINCT LANGUAGES"), "{body}");
+    // A pair the memory does not hold has no match, as amaGama's facade
+    // answers (Weblate's `en|de` probe; issue 21, finding 7).
+    let body = get(&server.addr, "/get?q=hello&langpair=en|fr").await.json();
+    assert_eq!((body["responseStatus"].as_i64(), body["matches"].as_array().map(Vec::len)), (Some(200), Some(0)));
     assert!(body["responseDetails"].as_str().unwrap().contains("'FR'"), "{body}");
     let reply = get(&server.addr, "/get?langpair=en|ar").await;
     assert!(reply.json()["responseDetails"].as_str().unwrap().starts_with("NO QUERY SPECIFIED"));

@@ -283,6 +283,23 @@ async fn the_rest_facades_and_metrics_take_keys_too() {
     assert!(body.contains("\"responseStatus\":\"403\""), "{body}");
     let (_, body) = get(&server.addr, &format!("{mymemory}&key=acme-secret-0123456789"), None).await;
     assert!(body.contains("\"responseStatus\":200"), "{body}");
+    // amaGama/tmserver clients whose setting is only a URL (Weblate's
+    // tmserver; issue 21, finding 6): the key in the path, in `key=`, or as
+    // the password of HTTP Basic (`http://user:KEY@host/tmserver`).
+    let keyed = format!("/k/reader-secret-0123456789/tmserver/en/ar/unit/{english}");
+    let (status, body) = get(&server.addr, &keyed, None).await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&pairs[2].0), "{body}");
+    assert_eq!(get(&server.addr, &keyed.replace("reader-secret", "wrong-secret"), None).await.0, 401);
+    let (status, body) = get(&server.addr, &format!("{path}?key=reader-secret-0123456789"), None).await;
+    assert!(status == 200 && body.contains(&pairs[2].0), "{status} {body}");
+    assert_eq!(get(&server.addr, &format!("{path}?key=wrong"), None).await.0, 401);
+    // base64("weblate:reader-secret-0123456789"), as an HTTP client sends it.
+    let basic = "Basic d2VibGF0ZTpyZWFkZXItc2VjcmV0LTAxMjM0NTY3ODk=";
+    let (status, body) = get(&server.addr, &path, Some(basic)).await;
+    assert!(status == 200 && body.contains(&pairs[2].0), "{status} {body}");
+    // base64("weblate:wrong")
+    assert_eq!(get(&server.addr, &path, Some("Basic d2VibGF0ZTp3cm9uZw==")).await.0, 401);
     // Metrics: an admin's.
     assert_eq!(get(&server.addr, "/metrics", None).await.0, 401);
     assert_eq!(get(&server.addr, "/metrics", Some("Bearer reader-secret-0123456789")).await.0, 403);

@@ -202,11 +202,14 @@ fn tmx_doc(units: &[String]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The policies apply to units that are the same unit: one tuid (a unit
+/// with another tuid is another unit, see
+/// `look_alike_units_are_kept_and_only_true_duplicates_reported`).
 #[test]
 fn duplicate_policies_add_overwrite_keep_newest() {
     let old = tmx_doc(&[dated("1", "وقال سبب اختفاء البارات أمر مفهوم.", "He said it was clear.", "20200101T000000Z")]);
-    let newer = tmx_doc(&[dated("2", "قال إن سبب اختفاء البارات مفهوم.", "He said it was clear.", "20230101T000000Z")]);
-    let older = tmx_doc(&[dated("3", "قال إن الأمر واضح.", "He said it was clear.", "20100101T000000Z")]);
+    let newer = tmx_doc(&[dated("1", "قال إن سبب اختفاء البارات مفهوم.", "He said it was clear.", "20230101T000000Z")]);
+    let older = tmx_doc(&[dated("1", "قال إن الأمر واضح.", "He said it was clear.", "20100101T000000Z")]);
     let with = |policy| ImportOptions { policy, ..ImportOptions::default() };
 
     // Add: both translations of the English source stay.
@@ -225,7 +228,7 @@ fn duplicate_policies_add_overwrite_keep_newest() {
     let stored = units(&tm);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].arabic, "قال إن الأمر واضح.");
-    assert_eq!(stored[0].tuid, "3");
+    assert_eq!(stored[0].changed_at_ms, parse_ms("20100101T000000Z"));
     assert_eq!(ids(&tm), id);
 
     // Keep newest: an older translation is skipped, a newer one wins.
@@ -233,10 +236,10 @@ fn duplicate_policies_add_overwrite_keep_newest() {
     run(&tm, &old, &with(DuplicatePolicy::KeepNewest));
     let summary = run(&tm, &older, &with(DuplicatePolicy::KeepNewest));
     assert_eq!((summary.added, summary.updated, summary.kept_newer), (0, 0, 1));
-    assert_eq!(units(&tm)[0].tuid, "1");
+    assert_eq!(units(&tm)[0].arabic, "وقال سبب اختفاء البارات أمر مفهوم.");
     let summary = run(&tm, &newer, &with(DuplicatePolicy::KeepNewest));
     assert_eq!((summary.added, summary.updated, summary.kept_newer), (0, 1, 0));
-    assert_eq!(units(&tm)[0].tuid, "2");
+    assert_eq!(units(&tm)[0].arabic, "قال إن سبب اختفاء البارات مفهوم.");
     assert_eq!(units(&tm)[0].changed_at_ms, parse_ms("20230101T000000Z"));
 
     // Overwrite leaves one translation per source: others are removed.
@@ -386,26 +389,37 @@ mod round_trip_properties {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Whatever is stored comes back from its TMX export exactly
-        /// (ids aside), and a second export is byte-identical.
+        /// Whatever is stored comes back from its TMX export exactly (ids
+        /// aside; `AddUnits` says no source side, so the import gives its
+        /// default, English), and exports of the copy and of a copy of it
+        /// are byte-identical.
         #[test]
         fn export_then_import_gives_every_unit_back(units in prop::collection::vec(input(), 1..12)) {
             let tm = TranslationMemory::in_memory();
             tm.add_units(units).unwrap();
-            let mut first = Vec::new();
-            export(&tm, &mut first, &ExportFilter::default()).unwrap();
-            let copy = TranslationMemory::in_memory();
-            let summary = import(&copy, first.as_slice(), &ImportOptions::default(), &mut |_, _| {}).unwrap();
+            let copy_of = |from: &TranslationMemory| {
+                let mut out = Vec::new();
+                export(from, &mut out, &ExportFilter::default()).unwrap();
+                let copy = TranslationMemory::in_memory();
+                let summary = import(&copy, out.as_slice(), &ImportOptions::default(), &mut |_, _| {}).unwrap();
+                (copy, summary, String::from_utf8(out).unwrap())
+            };
+            let (copy, summary, _) = copy_of(&tm);
             prop_assert_eq!(summary.rejected, 0, "{:?}", summary.rejections);
             let sorted = |tm: &TranslationMemory| {
                 let mut all = super::units(tm);
                 all.sort_by(|a, b| (&a.memory, &a.arabic, &a.english).cmp(&(&b.memory, &b.arabic, &b.english)));
                 all
             };
-            prop_assert_eq!(sorted(&copy), sorted(&tm));
-            let mut second = Vec::new();
-            export(&copy, &mut second, &ExportFilter::default()).unwrap();
-            prop_assert_eq!(String::from_utf8(second).unwrap(), String::from_utf8(first).unwrap());
+            let mut expected = sorted(&tm);
+            for unit in &mut expected {
+                prop_assert_eq!(&unit.source_lang, "");
+                unit.source_lang = "en".into();
+            }
+            prop_assert_eq!(sorted(&copy), expected);
+            let (again, _, first) = copy_of(&copy);
+            let (_, _, second) = copy_of(&again);
+            prop_assert_eq!(second, first);
         }
     }
 }
@@ -452,4 +466,127 @@ fn units_without_a_pair_are_listed_only_when_the_file_has_pairs() {
     let listed: Vec<&str> = summary.rejections.iter().map(|r| r.tuid.as_str()).collect();
     assert_eq!(listed, ["1", "2", "3"]);
     assert!(summary.rejections[1].reason.contains("no English variant (languages found: ar, fr-FR)"));
+}
+
+/// The units of a TMX document as the reader gives them, with its header.
+fn read_tmx_units(bytes: &[u8]) -> (crate::tmx::Header, Vec<crate::tmx::TmxUnit>) {
+    let mut reader = crate::tmx::TmxReader::new(bytes).unwrap();
+    let header = reader.header().clone();
+    let mut units = Vec::new();
+    while let Some(entry) = reader.next_entry().unwrap() {
+        match entry {
+            crate::tmx::Entry::Unit(read) => units.push(read.unit),
+            crate::tmx::Entry::Rejected(rejected) => panic!("{rejected:?}"),
+        }
+    }
+    (header, units)
+}
+
+/// Issue 21, finding 3: each unit keeps its source side (its own
+/// `srclang`, else the header's), the export says it on every `<tu>` with
+/// the source `<tuv>` first, and in the header when it is one for all.
+#[test]
+fn the_export_says_which_side_is_the_source() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("paragraph_props.tmx"), &ImportOptions::default());
+    assert_eq!((summary.added, summary.rejected), (3, 0), "{summary:?}");
+    let sources: Vec<(String, String)> = units(&tm).into_iter().map(|u| (u.tuid, u.source_lang)).collect();
+    assert_eq!(
+        sources,
+        [("undated".into(), "ar".into()), ("dated".into(), "ar".into()), ("english-source".into(), "en".into())]
+    );
+    let exported = export_to_vec(&tm);
+    let (header, read) = read_tmx_units(&exported);
+    assert_eq!(header.get("srclang"), Some("*all*"), "two sources: no one source for all");
+    for unit in &read {
+        let source = if unit.tuid() == Some("english-source") { "en" } else { "ar" };
+        assert_eq!(unit.get("srclang"), Some(source), "{unit:?}");
+    }
+    // The source <tuv> first, in the text itself (the reader sorts them).
+    let text = String::from_utf8(exported).unwrap();
+    let order: Vec<(bool, bool)> = text
+        .split("<tu ")
+        .skip(1)
+        .map(|tu| {
+            (
+                tu.contains("srclang=\"en\""),
+                tu.find("<tuv xml:lang=\"en\"").unwrap() < tu.find("<tuv xml:lang=\"ar\"").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(order, [(false, false), (false, false), (true, true)]);
+
+    // One source for all: the header says it (TSV: the import's source side).
+    let tm = TranslationMemory::in_memory();
+    let arabic = ImportOptions { source_lang: Lang::Arabic, ..tsv() };
+    run(&tm, "مرحبا\tHello\nشكرا\tThanks\n".as_bytes(), &arabic);
+    let (header, read) = read_tmx_units(&export_to_vec(&tm));
+    assert_eq!(header.get("srclang"), Some("ar"));
+    assert!(read.iter().all(|u| u.get("srclang") == Some("ar")), "{read:?}");
+}
+
+/// Issue 21, finding 4: an export adds nothing that was never there and
+/// drops no attribute: no `creationdate` for a unit that had none, the
+/// header's `segtype="paragraph"` kept on its units, `<prop>` attributes.
+#[test]
+fn the_export_adds_no_date_and_keeps_segtype_and_prop_attributes() {
+    let tm = TranslationMemory::in_memory();
+    let summary = run(&tm, &fixture("paragraph_props.tmx"), &ImportOptions::default());
+    assert_eq!((summary.added, summary.warnings.len()), (3, 0), "{summary:?}");
+    let (_, read) = read_tmx_units(&export_to_vec(&tm));
+    let by_tuid = |tuid: &str| read.iter().find(|u| u.tuid() == Some(tuid)).unwrap();
+    let undated = by_tuid("undated");
+    assert_eq!(undated.get("creationdate"), None, "{undated:?}");
+    assert_eq!(by_tuid("dated").get("creationdate"), Some("20190301T101500Z"));
+    assert_eq!(undated.get("segtype"), Some("paragraph"));
+    assert_eq!(by_tuid("dated").get("segtype"), Some("paragraph"));
+    assert_eq!(by_tuid("english-source").get("segtype"), Some("sentence"));
+    let client = undated.props.iter().find(|p| p.kind == "x-client").unwrap();
+    assert_eq!(client.value, "Acme");
+    assert_eq!(
+        client.attributes,
+        [crate::tmx::Attribute::new("xml:lang", "en"), crate::tmx::Attribute::new("o-encoding", "iso-8859-1")]
+    );
+    let origin = &by_tuid("dated").arabic.props[0];
+    assert_eq!(
+        (origin.kind.as_str(), origin.attributes.as_slice()),
+        ("x-origin", &[crate::tmx::Attribute::new("xml:lang", "ar")][..])
+    );
+
+    // Imported again elsewhere, the undated units are still undated.
+    let again = TranslationMemory::in_memory();
+    run(&again, &export_to_vec(&tm), &ImportOptions::default());
+    let (_, read) = read_tmx_units(&export_to_vec(&again));
+    let undated: Vec<_> = read.iter().filter(|u| u.get("creationdate").is_none()).map(|u| u.tuid()).collect();
+    assert_eq!(undated, [Some("undated"), Some("english-source")]);
+}
+
+/// Issue 21, finding 2: units with the same texts are different units when
+/// their inline markup differs (the TMX Compliance Kit's two layouts of one
+/// sentence), or their context, or their tuid; only a true duplicate (the
+/// same unit again) is reported as one, and importing the file again
+/// changes nothing, under every policy.
+#[test]
+fn look_alike_units_are_kept_and_only_true_duplicates_reported() {
+    for policy in [DuplicatePolicy::Add, DuplicatePolicy::Overwrite, DuplicatePolicy::KeepNewest] {
+        let options = ImportOptions { policy, ..ImportOptions::default() };
+        let tm = TranslationMemory::in_memory();
+        let first = run(&tm, &fixture("look_alike_units.tmx"), &options);
+        assert_eq!((first.read, first.added, first.duplicates, first.updated), (7, 6, 1, 0), "{policy:?}: {first:?}");
+        let stored = units(&tm);
+        let tuids: Vec<&str> = stored.iter().map(|u| u.tuid.as_str()).collect();
+        assert_eq!(tuids, ["layout-1", "layout-2", "context-1", "context-2", "id-1", "id-2"], "{policy:?}");
+        // The two layouts have one plain text: only the markup tells them apart.
+        assert_eq!(stored[0].english, stored[1].english);
+        assert_ne!(stored[0].english_markup, stored[1].english_markup);
+
+        let again = run(&tm, &fixture("look_alike_units.tmx"), &options);
+        assert_eq!((again.added, again.duplicates, again.updated, again.removed), (0, 7, 0, 0), "{policy:?}");
+        assert_eq!(units(&tm), stored, "{policy:?}");
+        // A file without tuids or context (a TSV of the same pair) finds
+        // the stored units rather than adding one.
+        let plain = format!("{}\t{}\n", stored[4].arabic, stored[4].english);
+        let tsv_again = run(&tm, plain.as_bytes(), &ImportOptions { policy, ..tsv() });
+        assert_eq!((tsv_again.added, tsv_again.duplicates), (0, 1), "{policy:?}: {tsv_again:?}");
+    }
 }

@@ -512,8 +512,14 @@ impl<'a> Planner<'a> {
             *time -= *time % 1000;
         }
         let target = source.other();
-        let same_source = self.with_side(&unit.memory, source, unit.side(source))?;
-        let exact = same_source.iter().position(|stored| stored.side(target) == unit.side(target));
+        // The stored units that are this unit, maybe with another
+        // translation: same source text, and the same identity beyond it
+        // (see [`same_identity`]).
+        let mut same_source = self.with_side(&unit.memory, source, unit.side(source))?;
+        same_source.retain(|stored| same_identity(stored, &unit, source));
+        let exact = same_source.iter().position(|stored| {
+            stored.side(target) == unit.side(target) && stored.markup(target) == unit.markup(target)
+        });
         let newest = same_source
             .iter()
             .enumerate()
@@ -566,7 +572,13 @@ impl<'a> Planner<'a> {
         let moved = new.memory != current.memory || new.arabic != current.arabic || new.english != current.english;
         if moved {
             let same = self.with_side(&new.memory, Lang::Arabic, &new.arabic)?;
-            if let Some(other) = same.iter().find(|u| u.id != new.id && u.english == new.english) {
+            let holds = |u: &Unit| {
+                u.id != new.id
+                    && u.english == new.english
+                    && u.english_markup == new.english_markup
+                    && same_identity(u, &new, Lang::Arabic)
+            };
+            if let Some(other) = same.iter().find(|u| holds(u)) {
                 return Ok(Err(Error::exists(
                     "unit",
                     format!("unit {} holds this pair in memory {:?} already", other.id, new.memory),
@@ -589,6 +601,20 @@ impl<'a> Planner<'a> {
             })
             .collect()
     }
+}
+
+/// Whether two units with the same source text in one memory are the same
+/// unit (one may be another translation of the other): the same inline
+/// markup on the source side (a CAT tool treats another tag layout as
+/// another segment), and no different context or tuid. A context or tuid
+/// that one of them lacks does not tell them apart, so a file that leaves
+/// them out (a TSV) still finds the units it stored before.
+fn same_identity(stored: &Unit, incoming: &Unit, source: Lang) -> bool {
+    let agree = |a: &str, b: &str| a.is_empty() || b.is_empty() || a == b;
+    stored.markup(source) == incoming.markup(source)
+        && agree(&stored.context_before, &incoming.context_before)
+        && agree(&stored.context_after, &incoming.context_after)
+        && agree(&stored.tuid, &incoming.tuid)
 }
 
 /// `existing` updated by `incoming` (same source, same memory): the texts
@@ -631,6 +657,7 @@ fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
         project: text(incoming.project, &existing.project),
         context_before: text(incoming.context_before, &existing.context_before),
         context_after: text(incoming.context_after, &existing.context_after),
+        source_lang: text(incoming.source_lang, &existing.source_lang),
         memory: incoming.memory,
         arabic: incoming.arabic,
         english: incoming.english,

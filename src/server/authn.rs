@@ -26,6 +26,8 @@ use crate::auth::{Keys, Principal};
 
 /// MyMemory's paths, where the key may come as a `key=` parameter.
 const MYMEMORY: [&str; 2] = ["/get", "/api/get"];
+/// amaGama's path prefixes, where it may too.
+const AMAGAMA: [&str; 2] = ["/tmserver/", "/api/v1/"];
 
 /// The layer: see the module.
 #[derive(Clone)]
@@ -99,13 +101,26 @@ where
     }
 }
 
-/// The caller: the key its `authorization` header bears, else (MyMemory)
-/// its `key` parameter; anyone when the server has no keys.
+/// The caller: the key its `authorization` header bears (`Bearer KEY`, or
+/// `Basic` with the key as the password, whatever the user name: what a
+/// client sends for a URL `http://user:KEY@host/tmserver`), else the key in
+/// the path (`/k/KEY/tmserver/…`), else (MyMemory and amaGama) its `key`
+/// parameter; anyone when the server has no keys. The last two are for
+/// clients whose setting is a URL and nothing more (Weblate's tmserver);
+/// logs show such URLs with the key taken out (`rest::redacted_uri`).
 fn authenticate<B>(keys: &Keys, request: &Request<B>) -> crate::Result<Principal> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        return keys.authenticate(Some(value.as_bytes()));
+        return match basic_password(value.as_bytes()) {
+            Some(password) => keys.principal_of(&password),
+            None => keys.authenticate(Some(value.as_bytes())),
+        };
     }
-    let key = MYMEMORY.contains(&request.uri().path()).then(|| request.uri().query()).flatten().and_then(|query| {
+    let path = request.uri().path();
+    if let Some(key) = path.strip_prefix("/k/").and_then(|rest| rest.split('/').next()).filter(|k| !k.is_empty()) {
+        return keys.principal_of(&super::rest::percent_decoded(key));
+    }
+    let takes_parameter = MYMEMORY.contains(&path) || AMAGAMA.iter().any(|prefix| path.starts_with(prefix));
+    let key = takes_parameter.then(|| request.uri().query()).flatten().and_then(|query| {
         query.split('&').find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
             (name == "key" && !value.is_empty()).then(|| super::rest::percent_decoded(value))
@@ -116,6 +131,19 @@ fn authenticate<B>(keys: &Keys, request: &Request<B>) -> crate::Result<Principal
         None => keys.authenticate(None),
     }
 }
+
+/// The password of `Basic base64(user:password)` credentials.
+fn basic_password(value: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let scheme = value.get(..6)?;
+    if !scheme.eq_ignore_ascii_case(b"basic ") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value[6..].trim_ascii()).ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some(decoded[colon + 1..].to_vec())
+}
+
 
 /// A missing or unknown key, refused in the request's protocol.
 fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
@@ -136,4 +164,17 @@ fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     response.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_give_their_password() {
+        assert_eq!(basic_password(b"Basic d2VibGF0ZTpyZWFkZXI6c2VjcmV0"), Some(b"reader:secret".to_vec()));
+        assert_eq!(basic_password(b"basic OnM="), Some(b"s".to_vec()));
+        assert_eq!(basic_password(b"Bearer abc"), None);
+        assert_eq!(basic_password(b"Basic !!!"), None);
+    }
 }

@@ -741,7 +741,7 @@ impl From<ImportSummary> for proto::ImportSummary {
 
 impl From<proto::Property> for Property {
     fn from(p: proto::Property) -> Property {
-        Property { name: p.name, value: p.value }
+        Property::new(p.name, p.value)
     }
 }
 

@@ -242,7 +242,7 @@ where
         };
         match verdict {
             Verdict::Refuse(message) => {
-                tracing::warn!(uri = %request.uri(), "refused: {message}");
+                tracing::warn!(uri = %super::rest::redacted_uri(request.uri()), "refused: {message}");
                 answered(refusal(&request, message))
             }
             Verdict::Preflight(origin) => answered(preflight(&request, origin)),

@@ -60,6 +60,14 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, jsonp: bool) -> Router {
         .route("/{src}/{tgt}/unit", get(amagama_unit_query))
         .route("/{src}/{tgt}/unit/{*text}", get(amagama_unit));
     let mut router = Router::new().nest("/tmserver", amagama.clone()).nest("/api/v1", amagama);
+    // The key in the path, for clients whose setting is a URL and nothing
+    // more (Weblate's tmserver): `/k/KEY/tmserver/…`.
+    router = router
+        .route("/k/{key}/tmserver/languages/", get(amagama_languages))
+        .route("/k/{key}/tmserver/languages", get(amagama_languages))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit/", get(amagama_unit_query_keyed))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit", get(amagama_unit_query_keyed))
+        .route("/k/{key}/tmserver/{src}/{tgt}/unit/{*text}", get(amagama_unit_keyed));
     // Virtaal's default URL ends in `/` and it adds another: `/api/v1//en/ar/unit/…`.
     for prefix in ["/tmserver/", "/api/v1/"] {
         router = router
@@ -103,6 +111,29 @@ async fn lookup(tm: TranslationMemory, principal: Principal, mut request: Lookup
     })
     .await
     .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+}
+
+/// `uri` with API keys taken out (`/k/KEY/` and `key=` parameters), for
+/// logs: a key in a URL must not end up in them.
+pub(super) fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let mut path = uri.path().to_owned();
+    if let Some(rest) = path.strip_prefix("/k/") {
+        let after = rest.find('/').map_or("", |i| &rest[i..]);
+        path = format!("/k/<key>{after}");
+    }
+    match uri.query() {
+        None => path,
+        Some(query) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("key") => format!("{name}=<key>"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+    }
 }
 
 /// The side a tool's language code names: `ar`, `ar_EG`, `ar-eg`, `ara`…;
@@ -179,6 +210,10 @@ struct AmagamaParams {
     min_similarity: Option<String>,
     max_candidates: Option<String>,
     jsoncallback: Option<String>,
+    /// An API key, for clients that can put one only in the URL; read by
+    /// the authentication layer.
+    #[allow(dead_code)]
+    key: Option<String>,
 }
 
 /// An error response when a request names a JSONP callback and JSONP is
@@ -219,6 +254,45 @@ async fn amagama_unit(
         // The text in the path is not UTF-8 once percent-decoded.
         (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
         (_, Err(message)) => amagama_error(message, None),
+    };
+    observed(&rest, "amagama_unit", started, response)
+}
+
+/// `/k/KEY/tmserver/…`: the key was checked by the authentication layer
+/// (`server::authn`); the path's other parts are as without it.
+async fn amagama_unit_keyed(
+    State(rest): State<Rest>,
+    path: Result<Path<(String, String, String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
+    Query(params): Query<AmagamaParams>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = match (path, query_utf8(query.as_deref())) {
+        (Ok(Path((_key, src, tgt, text))), Ok(())) => {
+            let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
+            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
+        }
+        (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
+        (_, Err(message)) => amagama_error(message, None),
+    };
+    observed(&rest, "amagama_unit", started, response)
+}
+
+async fn amagama_unit_query_keyed(
+    State(rest): State<Rest>,
+    Path((_key, src, tgt)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    Query(params): Query<AmagamaParams>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = match query_utf8(query.as_deref()) {
+        Ok(()) => {
+            let text = params.source.clone().unwrap_or_default();
+            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
+        }
+        Err(message) => amagama_error(message, None),
     };
     observed(&rest, "amagama_unit", started, response)
 }
@@ -387,14 +461,22 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         );
     };
     let (Some(source), Some(target)) = (side(src), side(tgt)) else {
+        // A pair the memory does not hold has no match, as the amaGama
+        // facade answers: Weblate checks a MyMemory service by asking for
+        // `en|de`, and an error there would refuse the configuration (and
+        // stop Weblate asking for 30 minutes). An empty code is an error.
         let bad = if side(src).is_none() { src } else { tgt };
-        return mymemory_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "'{}' IS AN INVALID LANGUAGE: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR)",
-                bad.to_uppercase()
-            ),
+        if bad.trim().is_empty() {
+            return mymemory_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
+            );
+        }
+        let details = format!(
+            "NO MATCH: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR), NOT '{}'",
+            bad.trim().to_uppercase()
         );
+        return mymemory_reply(Vec::new(), None, &details);
     };
     if source == target {
         return mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES");
@@ -451,7 +533,11 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
             })
         })
         .collect();
-    let best = matches.first();
+    mymemory_reply(listed, matches.first(), "")
+}
+
+/// MyMemory's answer: the matches, the best one as `responseData`.
+fn mymemory_reply(listed: Vec<Value>, best: Option<&Match>, details: &str) -> Response {
     let body = json!({
         "responseData": {
             "translatedText": best.map(|m| m.explanation.repaired_target.clone().unwrap_or_else(|| m.target().to_owned())).unwrap_or_default(),
@@ -459,7 +545,7 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         },
         "quotaFinished": false,
         "mtLangSupported": Value::Null,
-        "responseDetails": "",
+        "responseDetails": details,
         "responseStatus": 200,
         "responderId": Value::Null,
         "exception_code": Value::Null,
@@ -496,4 +582,22 @@ pub(super) fn mymemory_error(status: StatusCode, message: &str) -> Response {
         "matches": "",
     });
     axum::Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_in_urls_are_taken_out_of_logged_uris() {
+        let uri = |s: &str| s.parse::<axum::http::Uri>().unwrap();
+        assert_eq!(redacted_uri(&uri("/k/s3cret/tmserver/en/ar/unit/hi")), "/k/<key>/tmserver/en/ar/unit/hi");
+        assert_eq!(redacted_uri(&uri("/k/s3cret")), "/k/<key>");
+        assert_eq!(
+            redacted_uri(&uri("/get?q=hi&key=s3cret&langpair=en|ar&KEY=x")),
+            "/get?q=hi&key=<key>&langpair=en|ar&KEY=<key>"
+        );
+        assert_eq!(redacted_uri(&uri("/tmserver/en/ar/unit/monkey")), "/tmserver/en/ar/unit/monkey");
+    }
+
 }

@@ -51,7 +51,8 @@ use std::fmt;
 
 pub use reader::TmxReader;
 pub use units::{
-    copy_units, format_date, from_tmx, parse_date, to_tmx, Converted, DOMAIN_PROP, MEMORY_PROP, SOURCE_DOCUMENT_PROP,
+    copy_units, format_date, from_tmx, parse_date, srclang, to_tmx, Converted, DOMAIN_PROP, MEMORY_PROP,
+    SOURCE_DOCUMENT_PROP,
 };
 pub use writer::TmxWriter;
 
@@ -103,18 +104,19 @@ pub fn attribute<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a str>
     attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
 }
 
-/// A `<prop type="…">value</prop>`. Its other attributes (`xml:lang`,
-/// `o-encoding`) are not kept.
+/// A `<prop type="…">value</prop>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prop {
     /// The `type` attribute.
     pub kind: String,
     pub value: String,
+    /// Its other attributes (`xml:lang`, `o-encoding`) in document order.
+    pub attributes: Vec<Attribute>,
 }
 
 impl Prop {
     pub fn new(kind: impl Into<String>, value: impl Into<String>) -> Prop {
-        Prop { kind: kind.into(), value: value.into() }
+        Prop { kind: kind.into(), value: value.into(), attributes: Vec::new() }
     }
 }
 

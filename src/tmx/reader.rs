@@ -325,7 +325,8 @@ impl<R: Read> TmxReader<R> {
         }
         if is_prop {
             let kind = attribute(&attributes, "type").unwrap_or_default().to_owned();
-            metadata.props.push(Prop { kind, value });
+            let attributes = attributes.into_iter().filter(|a| a.name != "type").collect();
+            metadata.props.push(Prop { kind, value, attributes });
         } else {
             metadata.notes.push(value);
         }

@@ -9,7 +9,8 @@
 //! | `changedate`, `changeid`                         | `changed_at_ms`, `changed_by`     |
 //! | `usagecount`, `lastusagedate`                    | `usage_count`, `last_used_at_ms`  |
 //! | `<prop type="x-dhakira-memory">` (and `-domain`, `-source-document`, `-client`, `-project`, `-context-before`, `-context-after`) | the field of that name |
-//! | other `<prop>`s of the `<tu>`                    | `properties`                      |
+//! | `srclang` when it names Arabic or English        | `source_lang` (the attribute, as written, also stays in the details) |
+//! | other `<prop>`s of the `<tu>` (with their `xml:lang`, `o-encoding`) | `properties`           |
 //! | first `<note>` of the `<tu>`                     | `note`                            |
 //! | `<seg>` text and inline markup                   | `arabic`/`english`, `*_markup`    |
 //!
@@ -62,6 +63,7 @@ pub fn from_tmx(tmx: TmxUnit) -> Converted {
     let mut warnings = Vec::new();
     let mut details = TmxDetails::default();
     let mut source = None;
+    details.no_creation_date = !attributes.iter().any(|a| a.name == "creationdate");
     for Attribute { name, value } in attributes {
         let date = |warnings: &mut Vec<String>| match parse_date(&value) {
             Some(ms) => ms,
@@ -85,11 +87,11 @@ pub fn from_tmx(tmx: TmxUnit) -> Converted {
                 if name == "srclang" {
                     source = Lang::from_code(&value);
                 }
-                details.attributes.push(Property { name, value });
+                details.attributes.push(Property::new(name, value));
             }
         }
     }
-    for Prop { kind, value } in props {
+    for Prop { kind, value, attributes } in props {
         match kind.as_str() {
             MEMORY_PROP => unit.memory = value,
             DOMAIN_PROP => unit.domain = value,
@@ -98,12 +100,28 @@ pub fn from_tmx(tmx: TmxUnit) -> Converted {
             PROJECT_PROP => unit.project = value,
             CONTEXT_BEFORE_PROP => unit.context_before = value,
             CONTEXT_AFTER_PROP => unit.context_after = value,
-            _ => unit.properties.push(Property { name: kind, value }),
+            _ => unit.properties.push(Property {
+                name: kind,
+                value,
+                attributes: attributes.into_iter().map(property).collect(),
+            }),
         }
+    }
+    if let Some(source) = source {
+        unit.source_lang = source.code().to_owned();
     }
     let mut notes = notes.into_iter();
     unit.note = notes.next().unwrap_or_default();
     details.more_notes = notes.collect();
+    // A srclang that names the source variant's language code as written
+    // is what `to_tmx` writes from `source_lang`: not kept twice.
+    if let Some(source) = source {
+        let code = match source {
+            Lang::Arabic => &arabic.lang,
+            Lang::English => &english.lang,
+        };
+        details.attributes.retain(|a| a.name != "srclang" || a.value != *code);
+    }
     let (text, markup, side) = from_variant(arabic, Lang::Arabic);
     (unit.arabic, unit.arabic_markup, details.arabic) = (text, markup, side);
     let (text, markup, side) = from_variant(english, Lang::English);
@@ -119,7 +137,7 @@ fn from_variant(variant: Variant, lang: Lang) -> (String, Vec<Tag>, Option<SideD
     let details = SideDetails {
         lang: if code == lang.code() { String::new() } else { code },
         attributes: attributes.into_iter().map(property).collect(),
-        props: props.into_iter().map(|p| Property { name: p.kind, value: p.value }).collect(),
+        props: props.into_iter().map(prop_property).collect(),
         notes,
     };
     let markup = segment.markup.into_iter().map(tag).collect();
@@ -127,7 +145,15 @@ fn from_variant(variant: Variant, lang: Lang) -> (String, Vec<Tag>, Option<SideD
 }
 
 fn property(a: Attribute) -> Property {
-    Property { name: a.name, value: a.value }
+    Property::new(a.name, a.value)
+}
+
+fn prop_property(p: Prop) -> Property {
+    Property { name: p.kind, value: p.value, attributes: p.attributes.into_iter().map(property).collect() }
+}
+
+fn property_prop(p: &Property) -> Prop {
+    Prop { kind: p.name.clone(), value: p.value.clone(), attributes: p.attributes.iter().map(attribute).collect() }
 }
 
 fn attribute(p: &Property) -> Attribute {
@@ -182,6 +208,7 @@ pub fn to_tmx(unit: &Unit) -> TmxUnit {
     for name in MAPPED_ATTRIBUTES {
         let value = match name {
             "tuid" => unit.tuid.clone(),
+            "creationdate" if details.no_creation_date => String::new(),
             "creationdate" => format_date(unit.created_at_ms),
             "creationid" => unit.created_by.clone(),
             "changedate" => format_date(unit.changed_at_ms),
@@ -196,6 +223,12 @@ pub fn to_tmx(unit: &Unit) -> TmxUnit {
     }
     attributes
         .extend(details.attributes.iter().filter(|p| !MAPPED_ATTRIBUTES.contains(&p.name.as_str())).map(attribute));
+    if let Some(code) = srclang(unit) {
+        match attributes.iter_mut().find(|a| a.name == "srclang") {
+            Some(written) => written.value = code.to_owned(),
+            None => attributes.push(Attribute::new("srclang", code)),
+        }
+    }
     let mut props = vec![Prop::new(MEMORY_PROP, &unit.memory)];
     for (kind, value) in [
         (DOMAIN_PROP, &unit.domain),
@@ -209,7 +242,7 @@ pub fn to_tmx(unit: &Unit) -> TmxUnit {
             props.push(Prop::new(kind, value));
         }
     }
-    props.extend(unit.properties.iter().map(|p| Prop::new(&p.name, &p.value)));
+    props.extend(unit.properties.iter().map(property_prop));
     let mut notes = Vec::new();
     if !unit.note.is_empty() || !details.more_notes.is_empty() {
         notes.push(unit.note.clone());
@@ -224,13 +257,31 @@ pub fn to_tmx(unit: &Unit) -> TmxUnit {
     }
 }
 
+/// The `srclang` that [`to_tmx`] writes: for a unit that knows its source
+/// side, its `srclang` as it was written when it names that side, else the
+/// language code of the source variant; for one that does not, the
+/// `srclang` it came with, if any.
+pub fn srclang(unit: &Unit) -> Option<&str> {
+    let details = unit.tmx.as_ref();
+    let written = details.and_then(|d| d.attributes.iter().find(|a| a.name == "srclang")).map(|a| a.value.as_str());
+    let Some(source) = unit.source() else { return written };
+    if written.is_some_and(|code| Lang::from_code(code) == Some(source)) {
+        return written;
+    }
+    let side = details.and_then(|d| match source {
+        Lang::Arabic => d.arabic.as_ref(),
+        Lang::English => d.english.as_ref(),
+    });
+    Some(side.map(|s| s.lang.as_str()).filter(|code| !code.is_empty()).unwrap_or(source.code()))
+}
+
 fn to_variant(text: &str, markup: &[Tag], details: Option<&SideDetails>, lang: Lang) -> Variant {
     let segment = Segment { text: text.to_owned(), markup: markup.iter().map(inline_tag).collect() };
     let Some(details) = details else { return Variant::new(lang.code(), segment) };
     Variant {
         lang: if details.lang.is_empty() { lang.code().to_owned() } else { details.lang.clone() },
         attributes: details.attributes.iter().map(attribute).collect(),
-        props: details.props.iter().map(|p| Prop::new(&p.name, &p.value)).collect(),
+        props: details.props.iter().map(property_prop).collect(),
         notes: details.notes.clone(),
         segment,
     }

@@ -83,8 +83,21 @@ fn format_unit(unit: &TmxUnit, out: &mut String) -> Result<(), String> {
     write_attributes(&unit.attributes, out)?;
     out.push_str(">\n");
     write_metadata(&unit.props, &unit.notes, "      ", out)?;
-    write_variant(&unit.arabic, Lang::Arabic, out).map_err(|reason| format!("Arabic variant: {reason}"))?;
-    write_variant(&unit.english, Lang::English, out).map_err(|reason| format!("English variant: {reason}"))?;
+    // The source variant first: readers such as translate-toolkit take the
+    // first <tuv> as the source, whatever srclang says.
+    let arabic = |out: &mut String| {
+        write_variant(&unit.arabic, Lang::Arabic, out).map_err(|reason| format!("Arabic variant: {reason}"))
+    };
+    let english = |out: &mut String| {
+        write_variant(&unit.english, Lang::English, out).map_err(|reason| format!("English variant: {reason}"))
+    };
+    if unit.get("srclang").and_then(Lang::from_code) == Some(Lang::English) {
+        english(out)?;
+        arabic(out)?;
+    } else {
+        arabic(out)?;
+        english(out)?;
+    }
     out.push_str("    </tu>\n");
     Ok(())
 }
@@ -120,6 +133,10 @@ fn write_metadata(props: &[Prop], notes: &[String], indent: &str, out: &mut Stri
     for prop in props {
         out.extend([indent, "<prop"]);
         write_attribute("type", &prop.kind, out)?;
+        if prop.attributes.iter().any(|a| a.name == "type") {
+            return Err("type is the prop's kind, not one of its attributes".into());
+        }
+        write_attributes(&prop.attributes, out)?;
         out.push('>');
         escape_text(&prop.value, out)?;
         out.push_str("</prop>\n");

@@ -189,3 +189,83 @@ write(
         "</header>\n<body>\n" + "".join(trados_units) + "</body>\n</tmx>\n"
     ).encode("utf-8"),
 )
+
+# Issue 21, finding 4: what an export must not add or drop. Written by hand:
+# a header with segtype="paragraph" and srclang="ar", a unit without
+# creationdate, a unit with one, <prop>s with xml:lang and o-encoding, and a
+# unit whose own srclang (en) overrides the header's.
+ar26, en26 = (escape(s) for s in pair(26))
+ar53, en53 = (escape(s) for s in pair(53))
+ar78, en78 = (escape(s) for s in pair(78))
+write(
+    "paragraph_props.tmx",
+    (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<tmx version="1.4">\n'
+        '  <header creationtool="fixture" creationtoolversion="1" segtype="paragraph" o-tmf="none" '
+        'adminlang="en" srclang="ar" datatype="plaintext"/>\n'
+        "  <body>\n"
+        '    <tu tuid="undated">\n'
+        '      <prop type="x-client" xml:lang="en" o-encoding="iso-8859-1">Acme</prop>\n'
+        f'      <tuv xml:lang="ar"><seg>{ar26}</seg></tuv>\n'
+        f'      <tuv xml:lang="en"><seg>{en26}</seg></tuv>\n'
+        "    </tu>\n"
+        '    <tu tuid="dated" creationdate="20190301T101500Z">\n'
+        f'      <tuv xml:lang="ar"><prop type="x-origin" xml:lang="ar">مراجعة</prop><seg>{ar53}</seg></tuv>\n'
+        f'      <tuv xml:lang="en"><seg>{en53}</seg></tuv>\n'
+        "    </tu>\n"
+        '    <tu tuid="english-source" srclang="en" segtype="sentence">\n'
+        f'      <tuv xml:lang="ar"><seg>{ar78}</seg></tuv>\n'
+        f'      <tuv xml:lang="en"><seg>{en78}</seg></tuv>\n'
+        "    </tu>\n"
+        "  </body>\n</tmx>\n"
+    ).encode("utf-8"),
+)
+
+# Issue 21, finding 2: units that only look alike. Written by hand after the
+# example the issue quotes from the TMX Compliance Kit (the English sentence
+# and its two tag layouts; the Arabic is a hand translation): one sentence in
+# two inline layouts, one sentence in two contexts, one sentence under two
+# tuids, and a true duplicate (the first unit again).
+big_cat = (
+    '    <tu tuid="{tuid}">\n'
+    '      <tuv xml:lang="en"><seg>{en}</seg></tuv>\n'
+    '      <tuv xml:lang="ar"><seg>{ar}</seg></tuv>\n'
+    "    </tu>\n"
+)
+b = lambda i, text: f'<bpt i="{i}">&lt;b&gt;</bpt>{text}<ept i="{i}">&lt;/b&gt;</ept>'
+u = lambda i, text: f'<bpt i="{i}">&lt;u&gt;</bpt>{text}<ept i="{i}">&lt;/u&gt;</ept>'
+i_ = lambda i, text: f'<bpt i="{i}">&lt;i&gt;</bpt>{text}<ept i="{i}">&lt;/i&gt;</ept>'
+layout1 = big_cat.format(
+    tuid="layout-1",
+    en=f"The big {b(1, 'black')} {u(2, 'cat')} sleeps.",
+    ar=f"{u(2, 'القط')} {b(1, 'الأسود')} الكبير نائم.",
+)
+layout2 = big_cat.format(
+    tuid="layout-2",
+    en=f"The {u(1, b(2, 'big') + ' ' + i_(3, 'black'))} cat sleeps.",
+    ar=f"القط {i_(3, 'الأسود')} {u(1, b(2, 'الكبير'))} نائم.",
+)
+context = (
+    '    <tu tuid="{tuid}">\n'
+    '      <prop type="x-dhakira-context-before">{before}</prop>\n'
+    f'      <tuv xml:lang="en"><seg>{en26}</seg></tuv>\n'
+    f'      <tuv xml:lang="ar"><seg>{ar26}</seg></tuv>\n'
+    "    </tu>\n"
+)
+tuid = big_cat.format(tuid="{tuid}", en=en53, ar=ar53)
+write(
+    "look_alike_units.tmx",
+    document(
+        "UTF-8",
+        [
+            layout1,
+            layout2,
+            context.format(tuid="context-1", before=escape(pair(25)[1])),
+            context.format(tuid="context-2", before=escape(pair(77)[1])),
+            tuid.replace("{tuid}", "id-1"),
+            tuid.replace("{tuid}", "id-2"),
+            layout1,
+        ],
+    ).encode("utf-8"),
+)
