@@ -183,6 +183,45 @@ impl Workload {
     }
 }
 
+impl Workload {
+    /// `n` units of one news template that differ only in their numbers (a
+    /// percentage, a price, a day), as financial news repeats them; the
+    /// same numbers drawn twice make one unit (duplicates are not stored).
+    pub fn template_units(&mut self, n: usize) -> Vec<UnitInput> {
+        (0..n)
+            .map(|_| {
+                let (ar, en) = self.template_pair();
+                unit(&ar, &en)
+            })
+            .collect()
+    }
+
+    /// `n` queries in `lang` from the same template, with numbers drawn
+    /// anew: what a translator meets when the figures change.
+    pub fn template_queries(&mut self, n: usize, lang: Lang) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let (ar, en) = self.template_pair();
+                if lang == Lang::Arabic {
+                    ar
+                } else {
+                    en
+                }
+            })
+            .collect()
+    }
+
+    fn template_pair(&mut self) -> (String, String) {
+        let percent = format!("{}.{}", self.rng.random_range(0..10), self.rng.random_range(1..10));
+        let price = self.rng.random_range(10..1000);
+        let day = self.rng.random_range(1..31);
+        (
+            format!("ارتفعت أسهم Tencent بنسبة {percent}% إلى {price} دولارا في {day} نوفمبر"),
+            format!("Shares of Tencent rose {percent}% to ${price} on November {day}"),
+        )
+    }
+}
+
 fn unit(arabic: &str, english: &str) -> UnitInput {
     UnitInput { arabic: arabic.to_owned(), english: english.to_owned(), ..Default::default() }
 }

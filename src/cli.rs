@@ -390,6 +390,10 @@ struct BenchArgs {
     /// failures by category.
     #[arg(long)]
     repairs: bool,
+    /// Make this many of the units from one news template with varied
+    /// numbers, and take every query from that template.
+    #[arg(long, default_value_t = 0)]
+    templates: usize,
     /// Time concordance searches (1–3 consecutive words of a stored unit,
     /// a page of 20 hits) instead of lookups; in-process only.
     #[arg(long)]
@@ -1224,7 +1228,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
     let pairs = read_corpus(&args.corpus.clone().unwrap_or_else(dhakira::bench::corpus_dir))?;
     let mut workload = Workload::new(pairs, args.seed);
-    let mut units = workload.units(args.units);
+    let mut units = workload.units(args.units.saturating_sub(args.templates));
+    units.extend(workload.template_units(args.templates.min(args.units)));
     if let Some(path) = &args.write_tmx {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let bytes = dhakira::bench::write_tmx(&units, file)?;
@@ -1234,6 +1239,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let queries = if args.concordance {
         anyhow::ensure!(args.grpc.is_none(), "--concordance: runs in-process only (without --grpc)");
         workload.phrases(&units, args.queries, lang)
+    } else if args.templates > 0 {
+        workload.template_queries(args.queries, lang)
     } else {
         workload.queries(&units, args.queries, lang)
     };

@@ -64,3 +64,43 @@ fn index_lookups_equal_the_reference_on_the_corpus() {
         assert_eq!(tm.lookup(request(true)).unwrap(), tm.lookup(request(false)).unwrap(), "{text}");
     }
 }
+
+/// The same on a memory where 5,000 of 25,000 units come from one news
+/// template with varied numbers (`dhakira bench --templates`), with queries
+/// from that template: the index checks the template's group once and
+/// loads only its best members, and still answers what the reference does.
+#[test]
+fn template_lookups_equal_the_reference_on_the_corpus() {
+    let mut workload = Workload::new(read_corpus(&corpus_dir()).unwrap(), 14);
+    let mut units = workload.units(20_000);
+    units.extend(workload.template_units(5_000));
+    let tm = TranslationMemory::in_memory();
+    for chunk in units.chunks(10_000) {
+        tm.add_units(chunk.to_vec()).unwrap();
+    }
+    let mut stored = Vec::new();
+    tm.for_each_unit(&mut |unit| {
+        stored.push(unit);
+        Ok(())
+    })
+    .unwrap();
+    let reference = Reference::new(stored);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let mut with_matches = 0;
+    for (lang, min_score, max_results) in [(Lang::Arabic, 70, 5), (Lang::English, 90, 10), (Lang::Arabic, 97, 3)] {
+        for text in workload.template_queries(100, lang) {
+            let request = LookupRequest {
+                text: text.clone(),
+                source_lang: lang.code().into(),
+                min_score: Some(min_score),
+                max_results: Some(max_results),
+                ..Default::default()
+            };
+            let expected = reference.lookup(&request.clone().validate().unwrap(), now).unwrap();
+            assert_eq!(tm.lookup(request).unwrap(), expected, "{lang} min_score {min_score}: {text}");
+            with_matches += usize::from(expected.len() == max_results as usize);
+        }
+    }
+    // Most answers are a full top-k cut inside the template's group.
+    assert!(with_matches > 200, "only {with_matches} full answers");
+}

@@ -27,6 +27,31 @@ pub const UNKNOWN_WORD: u32 = u32::MAX;
 /// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
 const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
 
+/// In [`Side::templates`]: the entry is a group id, not a slot.
+const GROUP: u32 = 1 << 31;
+
+/// In [`Side::group_of`]: the unit is in no group.
+const NO_GROUP: u32 = u32::MAX;
+
+/// Units of one side that share a template: the same words, except that
+/// their placeables may differ within their kind (sentences that differ
+/// only in their numbers, names or URLs). Their keys are therefore equal,
+/// and so is the word cost of their alignment with any query; only the
+/// placeables they have in common with the query tell them apart, so
+/// [`Index::candidates`] checks a group once and then reads, per member,
+/// the word ids at the placeable positions (see ARCHITECTURE.md, "The
+/// index").
+#[derive(Debug)]
+struct Group {
+    /// Where the placeables are in the template's words.
+    places: Box<[u16]>,
+    /// The members' slots, ascending (deleted ones included until
+    /// compaction, as in the inverted lists).
+    members: Vec<u32>,
+    /// Per member, the word ids at `places`, back to back.
+    values: Vec<u32>,
+}
+
 /// A unit whose score may reach the requested minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
@@ -100,6 +125,14 @@ struct Side {
     start: Vec<u32>,
     /// Slot → number of words.
     len: Vec<u16>,
+    /// Template hash (see [`Side::template`]) → the slot of the one unit
+    /// with that template, or a group id with [`GROUP`] set once several
+    /// have it. A unit whose template hash collides with another template
+    /// is simply left out of groups.
+    templates: HashMap<u64, u32>,
+    /// Slot → its group, or [`NO_GROUP`].
+    group_of: Vec<u32>,
+    groups: Vec<Group>,
 }
 
 impl Default for Side {
@@ -113,6 +146,9 @@ impl Default for Side {
             arena: Vec::new(),
             start: Vec::new(),
             len: Vec::new(),
+            templates: HashMap::default(),
+            group_of: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }
@@ -151,6 +187,69 @@ impl Side {
             }
             self.postings[key].push(slot);
         }
+        self.group(slot);
+    }
+
+    /// A unit's template: per word, its id, or its placeable kind (with
+    /// bit 32 set) for a placeable.
+    fn template(&self, slot: u32) -> Vec<u64> {
+        self.words(slot)
+            .iter()
+            .map(|&w| {
+                let key = self.key_of[w as usize];
+                if key < PLACEABLE_KEYS {
+                    1 << 32 | u64::from(key)
+                } else {
+                    u64::from(w)
+                }
+            })
+            .collect()
+    }
+
+    /// Puts the unit just pushed in `slot` in the group of the units with
+    /// its template, making the group when it is the second.
+    fn group(&mut self, slot: u32) {
+        debug_assert_eq!(self.group_of.len(), slot as usize);
+        self.group_of.push(NO_GROUP);
+        if self.len[slot as usize] == 0 {
+            return;
+        }
+        let template = self.template(slot);
+        let hash = std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::default(), &template);
+        let group = match self.templates.get(&hash).copied() {
+            None => {
+                self.templates.insert(hash, slot);
+                return;
+            }
+            Some(entry) if entry & GROUP != 0 => {
+                let group = entry & !GROUP;
+                if self.template(self.groups[group as usize].members[0]) != template {
+                    return;
+                }
+                group
+            }
+            Some(first) => {
+                if self.template(first) != template || self.groups.len() as u32 >= GROUP {
+                    return;
+                }
+                let places: Box<[u16]> =
+                    (0..template.len()).filter(|&i| template[i] >> 32 != 0).map(|i| i as u16).collect();
+                let group = self.groups.len() as u32;
+                self.groups.push(Group { places, members: Vec::new(), values: Vec::new() });
+                self.templates.insert(hash, group | GROUP);
+                self.join(group, first);
+                group
+            }
+        };
+        self.join(group, slot);
+    }
+
+    fn join(&mut self, group: u32, slot: u32) {
+        let start = self.start[slot as usize] as usize;
+        let g = &mut self.groups[group as usize];
+        g.members.push(slot);
+        g.values.extend(g.places.iter().map(|&p| self.arena[start + p as usize]));
+        self.group_of[slot as usize] = group;
     }
 
     /// How many units hold the key (deleted ones included): rarer keys come
@@ -238,6 +337,7 @@ impl Side {
                 }
                 side.postings[key].push(new_slot as u32);
             }
+            side.group(new_slot as u32);
         }
         side
     }
@@ -545,8 +645,19 @@ impl Index {
 
         let mut threshold = Threshold::new(min_score, max_results);
         let mut found = Vec::new();
-        with_scratch(|Scratch { seen, keys }| {
+        // A unit that can make it: offered to the threshold, kept.
+        let mut take = |threshold: &mut Threshold, slot: u32, cost: Cost, m: usize, points: u8| {
+            let best = upper(unnormalized(cost, n, m), selection.bonus, points);
+            if best < i32::from(threshold.value()) {
+                return;
+            }
+            let lowest = i32::from(guaranteed(cost, n, m)) - i32::from(points) - i32::from(selection.unknown);
+            threshold.offer(lowest.max(0) as u8);
+            found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
+        };
+        with_scratch(|Scratch { seen, groups, keys, values }| {
             seen.start(self.ids.len());
+            groups.start(side.groups.len());
             for (position, &key) in order.iter().enumerate() {
                 let s = before_bonus(threshold.value());
                 if position >= prefix_len(n, s) {
@@ -562,7 +673,17 @@ impl Index {
                         return;
                     }
                     let m = side.len[slot as usize] as usize;
-                    if m < min_len || m > max_len || !seen.insert(slot) {
+                    if m < min_len || m > max_len {
+                        continue;
+                    }
+                    let group = side.group_of[slot as usize];
+                    if group != NO_GROUP {
+                        if groups.insert(group) {
+                            self.template_candidates(query, selection, group, &mut threshold, keys, values, &mut take);
+                        }
+                        continue;
+                    }
+                    if !seen.insert(slot) {
                         continue;
                     }
                     let Some(points) = self.points(slot, selection) else { continue };
@@ -582,18 +703,93 @@ impl Index {
                     if word_distance(&query.keys, keys) > max_distance {
                         continue;
                     }
-                    let cost = side.cost(query, words, keys);
-                    let best = upper(unnormalized(cost, n, m), selection.bonus, points);
-                    if best < i32::from(threshold.value()) {
-                        continue;
-                    }
-                    let lowest = i32::from(guaranteed(cost, n, m)) - i32::from(points) - i32::from(selection.unknown);
-                    threshold.offer(lowest.max(0) as u8);
-                    found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
+                    take(&mut threshold, slot, side.cost(query, words, keys), m, points);
                 }
             }
         });
         found
+    }
+
+    /// [`Index::candidates`] for the members of a template group, which
+    /// have the same keys and the same word cost against the query: the
+    /// key filters and the word cost are computed once, for the lowest
+    /// threshold any member can have (no points); then each member's
+    /// placeables are counted. When the query pairs with the template word
+    /// for word (no word cost), the alignment is the diagonal and a member's
+    /// placeables are those of its values that differ from the query's
+    /// words at the same places; otherwise, unless the cheapest alignment
+    /// pairs no placeables, each member is aligned as a lone unit would be.
+    #[allow(clippy::too_many_arguments)]
+    fn template_candidates(
+        &self,
+        query: &Query,
+        selection: &Selection,
+        group: u32,
+        threshold: &mut Threshold,
+        keys: &mut Vec<u32>,
+        values: &mut Vec<u32>,
+        take: &mut impl FnMut(&mut Threshold, u32, Cost, usize, u8),
+    ) {
+        let n = query.len();
+        let side = self.side(query.lang);
+        let group = &side.groups[group as usize];
+        let words = side.words(group.members[0]);
+        let m = words.len();
+        side.keys_of(words, keys);
+        let s = i32::from(threshold.value()) - i32::from(selection.bonus);
+        if s > 100 {
+            return;
+        }
+        let s = s.max(0) as usize;
+        let longest = n.max(m);
+        let max_distance = longest * (100 - s) / 100;
+        if Bag::of(&query.keys).overlap(keys) + max_distance < longest
+            || word_distance(&query.keys, keys) > max_distance
+        {
+            return;
+        }
+        let relate = |same_placeables: bool| {
+            let keys = &*keys;
+            move |i: usize, j: usize| {
+                if keys[j] >= PLACEABLE_KEYS && query.surfaces[i] == words[j] {
+                    Relation::Same
+                } else if query.keys[i] != keys[j] {
+                    Relation::Different
+                } else if keys[j] >= PLACEABLE_KEYS {
+                    Relation::Variant
+                } else if same_placeables {
+                    Relation::Same
+                } else {
+                    Relation::Placeable
+                }
+            }
+        };
+        // The least any member can cost: every placeable the same as the
+        // query's.
+        let least = align::cost(n, m, relate(true));
+        if upper(unnormalized(least, n, m), selection.bonus, 0) < i32::from(threshold.value()) {
+            return;
+        }
+        let width = group.places.len();
+        let diagonal = least.tenths == 0;
+        let shared = !diagonal && align::cost(n, m, relate(false)).placeables == 0;
+        values.clear();
+        values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
+        for (i, &slot) in group.members.iter().enumerate() {
+            if selection.cancel.is_cancelled() {
+                return;
+            }
+            let Some(points) = self.points(slot, selection) else { continue };
+            let cost = if diagonal {
+                let differ = group.values[i * width..(i + 1) * width].iter().zip(&*values).filter(|(a, b)| a != b);
+                Cost { tenths: 0, placeables: differ.count() as u32 }
+            } else if shared {
+                least
+            } else {
+                side.cost(query, side.words(slot), keys)
+            };
+            take(threshold, slot, cost, m, points);
+        }
     }
 }
 
@@ -863,8 +1059,12 @@ impl Threshold {
 #[derive(Default)]
 struct Scratch {
     seen: Seen,
+    /// Which template groups the lookup has checked.
+    groups: Seen,
     /// The key ids of the unit being checked.
     keys: Vec<u32>,
+    /// The query's words at a group's placeable positions.
+    values: Vec<u32>,
 }
 
 /// Which slots one lookup has seen: a stamp per slot, reset by bumping the

@@ -1,6 +1,5 @@
 //! Lookups: validated queries, the matches they return, and ranking.
 
-use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,12 +7,12 @@ use super::{now_ms, Shared};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
-    explain_tokens, similarity, unnormalized, Explanation, Freshness, MetadataField, Penalty, Preference, Scope,
-    UnitFilter,
+    explain_tokens, similarity, unnormalized, Candidate, Explanation, Freshness, MetadataField, Penalty, Preference,
+    Scope, UnitFilter,
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
-use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, UnitId, MAX_TIME_MS};
+use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, MAX_TIME_MS};
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
 pub const DEFAULT_MIN_SCORE: u8 = 70;
@@ -412,75 +411,69 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
     cancel.check()?;
     let judge = Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() };
 
-    // Scores. A candidate with word edits is scored by its alignment cost
-    // and its points, give or take the several-translations penalty, and
-    // loaded only if it can make the top; one without needs its text for
-    // the spelling differences and the context.
+    // Scores. The most a candidate can score is known without its text:
+    // its alignment score (plus the context's point on a 100) minus its
+    // points; spelling differences and the several-translations penalty
+    // only take more off. Candidates are judged from the highest such bound
+    // down, and judging stops once the next bound is below the k-th best
+    // score found: what is left cannot enter the top (a bound equal to it
+    // still can, by the tie-breaks). A template of many units that differ
+    // in their numbers is thus judged only as far as its best members.
     let n = query_words.tokens.len();
-    let mut ranked: Vec<Ranked> = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        cancel.check()?;
-        if c.cost.tenths == 0 {
-            let Some(unit) = shared.store.get(c.id)? else { continue };
-            let found = judge.judge(unit)?;
-            debug_assert_eq!(found.0.explanation.cost, c.cost, "the index and the explanation align alike");
-            let score = i32::from(found.0.score);
-            ranked.push(Ranked { upper: score, lower: score, id: c.id, found: Some(found) });
-        } else {
-            // Scores stop at 0: a unit losing more points than it has
-            // still matches at 0.
-            let upper = (i32::from(unnormalized(c.cost, n, c.source_words)) - i32::from(c.points)).max(0);
-            let lower = (upper - i32::from(SEVERAL_TRANSLATIONS_POINTS)).max(0);
-            ranked.push(Ranked { upper, lower, id: c.id, found: None });
-        }
-    }
     let min = i32::from(lookup.min_score);
-    ranked.retain(|r| r.upper >= min);
-    // Every candidate that can reach the k-th place takes part: ties there
-    // are broken by similarity, and the several-translations penalty is
-    // known only once loaded.
-    ranked.sort_by_key(|r| Reverse(r.lower));
-    if let Some(kth) = ranked.get(lookup.max_results.saturating_sub(1)).map(|r| r.lower) {
-        ranked.retain(|r| r.upper >= kth);
-    }
-
-    let mut matches = Vec::with_capacity(ranked.len());
-    for r in ranked {
-        let found = match r.found {
-            Some(found) => found,
-            None => match shared.store.get(r.id)? {
-                Some(unit) => judge.judge(unit)?,
-                None => continue, // deleted since the scan
-            },
-        };
-        if found.0.score >= lookup.min_score {
-            matches.push(found);
+    let mut by_bound: Vec<Vec<Candidate>> = vec![Vec::new(); usize::from(MAX_SCORE) + 1];
+    for c in candidates {
+        let score = unnormalized(c.cost, n, c.source_words);
+        let bonus = if score == 100 { scope.bonus } else { 0 };
+        // Scores stop at 0: a unit losing more points than it has still
+        // matches at 0.
+        let bound = (i32::from(score) + i32::from(bonus) - i32::from(c.points)).clamp(0, i32::from(MAX_SCORE));
+        if bound >= min {
+            by_bound[bound as usize].push(c);
         }
     }
-    // At one score, the unit whose source is the query's very text first
-    // (an exact match that lost a point for several translations ties with
-    // a spelling variant).
-    let identical = |m: &Match| m.source() == lookup.text;
-    matches.sort_by(|(a, sa), (b, sb)| {
-        b.score
-            .cmp(&a.score)
-            .then(identical(b).cmp(&identical(a)))
-            .then(sb.total_cmp(sa))
-            .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
-            .then(b.unit.usage_count.cmp(&a.unit.usage_count))
-            .then(b.unit.id.cmp(&a.unit.id))
-    });
-    matches.truncate(lookup.max_results);
+    let k = lookup.max_results;
+    let mut matches: Vec<(Match, f64)> = Vec::with_capacity(k + 1);
+    for (bound, candidates) in by_bound.iter().enumerate().rev() {
+        if matches.len() == k && (bound as u8) < matches[k - 1].0.score {
+            break;
+        }
+        for c in candidates {
+            cancel.check()?;
+            let Some(unit) = shared.store.get(c.id)? else { continue }; // deleted since the scan
+            let found = judge.judge(unit)?;
+            debug_assert!(
+                c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
+                "the index and the explanation align alike"
+            );
+            debug_assert!(i32::from(found.0.score) <= bound as i32, "a score above its bound");
+            if found.0.score < lookup.min_score {
+                continue;
+            }
+            let at = matches.partition_point(|m| ranking(m, &found, &lookup.text).is_lt());
+            if at < k {
+                matches.insert(at, found);
+                matches.truncate(k);
+            }
+        }
+    }
     Ok(matches.into_iter().map(|(m, _)| m).collect())
 }
 
-/// A candidate on its way to the ranking: the least and the most it can
-/// score, and its match once explained.
-struct Ranked {
-    upper: i32,
-    lower: i32,
-    id: UnitId,
-    found: Option<(Match, f64)>,
+/// The order of matches: score, then the unit whose source is the query's
+/// very text (an exact match that lost a point for several translations
+/// ties with a spelling variant), then character similarity of the
+/// normalized texts, then the most recently changed, the most used, the
+/// newest.
+fn ranking((a, sa): &(Match, f64), (b, sb): &(Match, f64), text: &str) -> std::cmp::Ordering {
+    let identical = |m: &Match| m.source() == text;
+    b.score
+        .cmp(&a.score)
+        .then(identical(b).cmp(&identical(a)))
+        .then(sb.total_cmp(sa))
+        .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
+        .then(b.unit.usage_count.cmp(&a.unit.usage_count))
+        .then(b.unit.id.cmp(&a.unit.id))
 }
 
 /// The lookup's context, normalized.

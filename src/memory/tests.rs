@@ -364,6 +364,119 @@ mod index_equals_reference {
             }
         }
     }
+
+    /// A news template in both languages with three numbers, written in
+    /// several ways that normalize alike (Arabic-Indic digits, a hamza
+    /// left out, a diacritic), and optionally with a word changed.
+    fn news_template(numbers: [u32; 3], spelling: u8, edit: u8) -> (String, String) {
+        let [percent, price, day] = numbers;
+        let number = |n: u32| {
+            if spelling == 1 {
+                n.to_string().chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0x0660).unwrap_or(c)).collect()
+            } else {
+                n.to_string()
+            }
+        };
+        let shares = match spelling {
+            2 => "اسهم",
+            3 => "أَسهم",
+            _ => "أسهم",
+        };
+        let verb = if edit == 1 { "انخفضت" } else { "ارتفعت" };
+        let month = if edit == 2 { "" } else { " نوفمبر" };
+        let arabic = format!(
+            "{verb} {shares} Tencent بنسبة {}.5% إلى {} دولارا في {}{month}",
+            number(percent),
+            number(price),
+            number(day)
+        );
+        let verb = if edit == 1 { "fell" } else { "rose" };
+        let month = if edit == 2 { "" } else { " November" };
+        let english = format!("Shares of Tencent {verb} {percent}.5% to ${price} on{month} {day}");
+        (arabic, english)
+    }
+
+    /// Three numbers from small ranges, so that units share some of them
+    /// with each other and with the queries.
+    fn numbers() -> impl Strategy<Value = [u32; 3]> {
+        (0u32..4, 10u32..14, 1u32..4).prop_map(|(a, b, c)| [a, b, c])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(120))]
+
+        /// A memory where many units share one template and differ in one
+        /// or several numbers (and some in spelling, a word, their memory,
+        /// age, context or target): lookups through the index, whose
+        /// template groups are checked once and ranked by their placeables,
+        /// equal the reference, with thresholds and top-k that cut inside
+        /// a group.
+        #[test]
+        fn template_lookups_equal_the_reference(
+            units in prop::collection::vec((numbers(), 0u8..4, 0u8..8, 0..2usize, 0..3usize, 0..1500i64, 0..3u8), 20..150),
+            queries in prop::collection::vec((numbers(), 0u8..4, 0u8..4), 1..5),
+            min_score in 60u32..=101,
+            max_results in 1u32..8,
+            memory_points in 0u32..4,
+            context in 0..4usize,
+            freshness in any::<bool>(),
+            deleted in prop::collection::vec(any::<prop::sample::Index>(), 0..5),
+        ) {
+            const CONTEXTS: [&str; 3] = ["الشركة الجديدة", "a new model", "نموذج"];
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+            let tm = TranslationMemory::in_memory();
+            let inputs: Vec<UnitInput> = units
+                .iter()
+                .map(|&(numbers, spelling, edit, memory, context, age_days, target)| {
+                    let (arabic, mut english) = news_template(numbers, spelling, edit);
+                    // Another translation of the same source, sometimes.
+                    if target == 1 {
+                        english.push_str(" (update)");
+                    }
+                    UnitInput {
+                        arabic,
+                        english,
+                        memory: format!("m{memory}"),
+                        context_before: CONTEXTS[context].into(),
+                        created_at_ms: (now - age_days * 86_400_000).max(1000),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            let added = tm.add_units(inputs).unwrap();
+            for d in &deleted {
+                if let Some(&id) = added.ids.get(d.index(added.ids.len())) {
+                    tm.delete_unit(id).ok();
+                }
+            }
+            let memories = tm.list_memories().unwrap();
+            let mut texts: Vec<(String, String)> =
+                queries.iter().map(|&(numbers, spelling, edit)| news_template(numbers, spelling, edit)).collect();
+            // Stored texts: exact matches, 101 in context, several
+            // translations.
+            texts.extend(units.iter().take(2).map(|&(numbers, spelling, edit, ..)| news_template(numbers, spelling, edit)));
+            for (arabic, english) in texts {
+                for (text, lang) in [(arabic, "ar"), (english, "en")] {
+                    let request = |exhaustive| LookupRequest {
+                        text: text.clone(),
+                        source_lang: lang.into(),
+                        min_score: Some(min_score),
+                        max_results: Some(max_results),
+                        exhaustive,
+                        memory_penalties: memories
+                            .iter()
+                            .filter(|m| m.name == "m1" && memory_points > 0)
+                            .map(|m| (m.name.clone(), memory_points))
+                            .collect(),
+                        context_before: CONTEXTS.get(context).map_or(String::new(), |c| (*c).to_owned()),
+                        freshness: freshness.then_some((365, 5)),
+                        ..Default::default()
+                    };
+                    prop_assert_eq!(tm.lookup(request(false)).unwrap(), tm.lookup(request(true)).unwrap(), "{}", text);
+                }
+            }
+        }
+    }
 }
 
 /// The quality check of Arabic-aware matching, on the news files of the

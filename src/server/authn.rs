@@ -144,7 +144,6 @@ fn basic_password(value: &[u8]) -> Option<Vec<u8>> {
     Some(decoded[colon + 1..].to_vec())
 }
 
-
 /// A missing or unknown key, refused in the request's protocol.
 fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
     if let Some(content_type) = super::grpc_content_type(request) {

@@ -599,5 +599,4 @@ mod tests {
         );
         assert_eq!(redacted_uri(&uri("/tmserver/en/ar/unit/monkey")), "/tmserver/en/ar/unit/monkey");
     }
-
 }

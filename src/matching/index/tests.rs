@@ -216,3 +216,143 @@ fn conflicts_group_same_sources_with_different_targets() {
     // that normalize alike: no conflict.
     assert_eq!(got, vec![(Lang::English, vec![5, 4]), (Lang::Arabic, vec![3, 2, 1])]);
 }
+
+/// Words of a template ("the new model … 2023 … في … Llama"): ordinary
+/// words, and slots for placeables (None).
+const TEMPLATE: [Option<&str>; 8] = [Some("the"), Some("new"), Some("model"), None, Some("في"), None, Some("من"), None];
+
+/// Placeables for the slots: numbers in several scripts and styles, and
+/// Latin names (placeables inside Arabic).
+const PLACEABLES: [&str; 8] = ["2023", "٢٠٢٤", "42", "22", "4.0", "450", "Llama", "Qwen-7B"];
+
+/// A sentence of the template: its slots filled from `values` (indices
+/// into [`PLACEABLES`]), and some words changed (index into the template,
+/// replacement from [`VOCAB`]; `None`: the word deleted).
+fn templated(values: &[usize], changes: &[(usize, Option<usize>)]) -> String {
+    let mut slots = values.iter();
+    let mut words: Vec<Option<&str>> = TEMPLATE
+        .iter()
+        .map(|w| Some(w.unwrap_or_else(|| PLACEABLES[*slots.next().unwrap_or(&0) % PLACEABLES.len()])))
+        .collect();
+    for &(at, word) in changes {
+        words[at % TEMPLATE.len()] = word.map(|w| VOCAB[w]);
+    }
+    words.into_iter().flatten().collect::<Vec<_>>().join(" ")
+}
+
+fn template_values() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..PLACEABLES.len(), 3)
+}
+
+fn template_changes() -> impl Strategy<Value = Vec<(usize, Option<usize>)>> {
+    prop::collection::vec((0..TEMPLATE.len(), prop::option::of(0..VOCAB.len())), 0..3)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Many units of one template, differing in one or several
+    /// placeables (and a few in a word): the index checks each template
+    /// group once, and still finds exactly what the scan finds, for
+    /// queries of the template with other placeables, with word edits, or
+    /// of other shapes; and every unit is in the group of its template.
+    #[test]
+    fn template_groups_find_what_the_scan_finds(
+        units in prop::collection::vec((template_values(), prop::option::of(template_changes()), 0..2usize), 1..120),
+        deleted in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+        query in (template_values(), template_changes(), prop::option::of(sentence())),
+        min_score in 0u8..=101,
+        max_results in 1usize..6,
+        arabic in any::<bool>(),
+        memory_points in 0u8..6,
+        bonus in 0u8..=1,
+    ) {
+        let mut index = Index::default();
+        for (i, (values, changes, memory)) in units.iter().enumerate() {
+            // Most units are the template exactly; some have a word edit.
+            let text = templated(values, changes.as_deref().filter(|_| i % 4 == 0).unwrap_or(&[]));
+            index.insert(&Unit {
+                id: i as u64 + 1,
+                memory: format!("m{memory}"),
+                arabic: text.clone(),
+                english: text,
+                ..Default::default()
+            });
+        }
+        for d in &deleted {
+            index.remove(d.index(units.len()) as u64 + 1);
+        }
+        let (values, changes, other) = query;
+        let text = match other {
+            Some(words) => words.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" "),
+            None => templated(&values, &changes),
+        };
+        let lang = if arabic { Lang::Arabic } else { Lang::English };
+        let scope = Scope {
+            memory_points: index.memory_id("m1").map(|m| (m, memory_points)).into_iter().collect(),
+            bonus,
+            unknown: 1,
+            ..Scope::default()
+        };
+        for index in [&index, &index.compacted()] {
+            let q = index.encode_text(&text, lang);
+            let selection = index.selection(&scope);
+            let scan = index.scan(&q, &selection, min_score);
+            prop_assert_eq!(sorted(index.candidates(&q, &selection, min_score, usize::MAX)), sorted(scan.clone()));
+            // With a top-k, what is left out cannot make it: fewer than k
+            // of the scan's units are surely above each one left out.
+            let found = index.candidates(&q, &selection, min_score, max_results);
+            let n = q.len();
+            let guaranteed_scores: Vec<i32> = scan
+                .iter()
+                .map(|c| i32::from(guaranteed(c.cost, n, c.source_words)) - i32::from(c.points) - 1)
+                .collect();
+            for c in &scan {
+                if !found.contains(c) {
+                    let best = upper(unnormalized(c.cost, n, c.source_words), bonus, c.points);
+                    let above = guaranteed_scores.iter().filter(|&&g| g > best).count();
+                    prop_assert!(above >= max_results, "{:?} left out with {} above it", c, above);
+                }
+            }
+            for side in [&index.arabic, &index.english] {
+                check_groups(side);
+            }
+        }
+    }
+}
+
+/// Every group holds units of one template, with their placeables'
+/// word ids; every unit with words is in the group of its template, or is
+/// the one unit with it.
+fn check_groups(side: &Side) {
+    for (g, group) in side.groups.iter().enumerate() {
+        assert!(group.members.len() >= 2);
+        assert!(group.members.windows(2).all(|w| w[0] < w[1]));
+        let template = side.template(group.members[0]);
+        for (i, &slot) in group.members.iter().enumerate() {
+            assert_eq!(side.template(slot), template);
+            assert_eq!(side.group_of[slot as usize], g as u32);
+            let words = side.words(slot);
+            let width = group.places.len();
+            let values: Vec<u32> = group.places.iter().map(|&p| words[p as usize]).collect();
+            assert_eq!(&group.values[i * width..(i + 1) * width], values.as_slice());
+        }
+    }
+    let mut first: HashMap<Vec<u64>, u32> = HashMap::default();
+    for slot in 0..side.len.len() as u32 {
+        if side.len[slot as usize] == 0 {
+            continue;
+        }
+        let template = side.template(slot);
+        match first.get(&template) {
+            None => {
+                first.insert(template, slot);
+            }
+            Some(&other) => {
+                let group = side.group_of[slot as usize];
+                assert_ne!(group, NO_GROUP, "slot {slot} shares slot {other}'s template but no group");
+                assert_eq!(side.group_of[other as usize], group);
+            }
+        }
+    }
+}
