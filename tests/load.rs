@@ -427,6 +427,58 @@ async fn an_oversized_write_is_refused_before_it_is_read() {
     assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 10_000);
 }
 
+/// README's bounds table, "response message": an answer larger than
+/// 64 MiB is refused as a whole, not cut, and the server goes on serving.
+/// Units carry their inline markup (up to 256 tags of 10,000 bytes a side),
+/// so 14 such units make a `Lookup` answer of about 71 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_response_limit_is_refused_whole() {
+    // Markup comes in through TMX: 14 units, each side with 256 `<ph>` of
+    // 9,900 bytes, imported offline.
+    let dir = tempfile::tempdir().unwrap();
+    let ph = |side: char| -> String {
+        (0..256).map(|i| format!("<ph x=\"{i}\">{i:03}{}</ph>", side.to_string().repeat(9_900))).collect()
+    };
+    let units: String = (1..=14)
+        .map(|n| {
+            format!(
+                "<tu><tuv xml:lang=\"ar\"><seg>الجواب الكبير يحمل الوحدة {n}{}</seg></tuv>\
+                 <tuv xml:lang=\"en\"><seg>The large answer holds unit {n}{}</seg></tuv></tu>\n",
+                ph('a'),
+                ph('e')
+            )
+        })
+        .collect();
+    let tmx = dir.path().join("big.tmx");
+    std::fs::write(&tmx, format!("<tmx version=\"1.4\"><header srclang=\"en\"/><body>\n{units}</body></tmx>\n"))
+        .unwrap();
+    let db = dir.path().join("db");
+    let import = std::process::Command::new(env!("CARGO_BIN_EXE_dhakira"))
+        .arg("import")
+        .arg(&tmx)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stdout));
+    let server = Server::start(&db);
+    let mut client = server.client().await;
+    let lookup = |max_results: u32| LookupRequest {
+        text: "The large answer holds unit 15".into(),
+        source_lang: "en".into(),
+        min_score: Some(50),
+        max_results: Some(max_results),
+        ..Default::default()
+    };
+    let status = client.lookup(lookup(100)).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{}", status.message());
+    assert!(status.message().contains("the limit is: 67108864 bytes"), "{}", status.message());
+    // Fewer matches fit, on the same connection.
+    let matches = client.lookup(lookup(5)).await.unwrap().into_inner().matches;
+    assert_eq!(matches.len(), 5);
+    assert!(matches.iter().all(|m| m.unit.as_ref().unwrap().english_markup.len() == 256));
+}
+
 /// The threads of a process, from /proc.
 fn threads(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
