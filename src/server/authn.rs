@@ -80,19 +80,23 @@ where
         match authenticate(&self.keys, &request) {
             Ok(principal) => {
                 request.extensions_mut().insert(principal);
+                // `/k/KEY/tmserver/…` is served as `/tmserver/…`: the key
+                // has done its part.
+                if let Some(uri) = without_path_key(request.uri()) {
+                    *request.uri_mut() = uri;
+                }
                 Box::pin(self.inner.call(request))
             }
             Err(err) => {
                 let started = std::time::Instant::now();
                 let response = refusal(&request, err);
-                let method = match super::grpc_content_type(&request) {
-                    Some(_) => request.uri().path().rsplit('/').next().unwrap_or_default(),
-                    None => "rest",
-                };
                 let status = response.status();
-                let code = match super::grpc_content_type(&request) {
-                    Some(_) => code_name(tonic::Code::Unauthenticated),
-                    None => status.as_str(),
+                let (method, code) = match super::grpc_content_type(&request) {
+                    Some(_) => (
+                        request.uri().path().rsplit('/').next().unwrap_or_default(),
+                        code_name(tonic::Code::Unauthenticated),
+                    ),
+                    None => ("rest", status.as_str()),
                 };
                 self.metrics.observe(method, code, started);
                 Box::pin(std::future::ready(Ok(response)))
@@ -132,6 +136,19 @@ fn authenticate<B>(keys: &Keys, request: &Request<B>) -> crate::Result<Principal
     }
 }
 
+/// `/k/KEY/rest?query` as `/rest?query`; `None` for a path without a key.
+fn without_path_key(uri: &http::Uri) -> Option<http::Uri> {
+    let rest = uri.path().strip_prefix("/k/")?;
+    let after = &rest[rest.find('/')?..];
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{after}?{query}"),
+        None => after.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    http::Uri::from_parts(parts).ok()
+}
+
 /// The password of `Basic base64(user:password)` credentials.
 fn basic_password(value: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine;
@@ -168,6 +185,18 @@ fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_in_the_path_is_taken_out_of_it() {
+        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        assert_eq!(
+            without_path_key(&uri("/k/s3cret/tmserver/en/ar/unit/hi?x=1")),
+            Some(uri("/tmserver/en/ar/unit/hi?x=1"))
+        );
+        assert_eq!(without_path_key(&uri("/k/s3cret/tmserver/languages/")), Some(uri("/tmserver/languages/")));
+        assert_eq!(without_path_key(&uri("/k/s3cret")), None);
+        assert_eq!(without_path_key(&uri("/tmserver/languages/")), None);
+    }
 
     #[test]
     fn basic_credentials_give_their_password() {

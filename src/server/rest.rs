@@ -60,14 +60,9 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, jsonp: bool) -> Router {
         .route("/{src}/{tgt}/unit", get(amagama_unit_query))
         .route("/{src}/{tgt}/unit/{*text}", get(amagama_unit));
     let mut router = Router::new().nest("/tmserver", amagama.clone()).nest("/api/v1", amagama);
-    // The key in the path, for clients whose setting is a URL and nothing
-    // more (Weblate's tmserver): `/k/KEY/tmserver/…`.
-    router = router
-        .route("/k/{key}/tmserver/languages/", get(amagama_languages))
-        .route("/k/{key}/tmserver/languages", get(amagama_languages))
-        .route("/k/{key}/tmserver/{src}/{tgt}/unit/", get(amagama_unit_query_keyed))
-        .route("/k/{key}/tmserver/{src}/{tgt}/unit", get(amagama_unit_query_keyed))
-        .route("/k/{key}/tmserver/{src}/{tgt}/unit/{*text}", get(amagama_unit_keyed));
+    // `/k/KEY/tmserver/…` (the key in the path, for clients whose setting
+    // is a URL and nothing more: Weblate's tmserver) arrives here as
+    // `/tmserver/…`: the authentication layer takes the key out.
     // Virtaal's default URL ends in `/` and it adds another: `/api/v1//en/ar/unit/…`.
     for prefix in ["/tmserver/", "/api/v1/"] {
         router = router
@@ -254,45 +249,6 @@ async fn amagama_unit(
         // The text in the path is not UTF-8 once percent-decoded.
         (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
         (_, Err(message)) => amagama_error(message, None),
-    };
-    observed(&rest, "amagama_unit", started, response)
-}
-
-/// `/k/KEY/tmserver/…`: the key was checked by the authentication layer
-/// (`server::authn`); the path's other parts are as without it.
-async fn amagama_unit_keyed(
-    State(rest): State<Rest>,
-    path: Result<Path<(String, String, String, String)>, PathRejection>,
-    RawQuery(query): RawQuery,
-    Query(params): Query<AmagamaParams>,
-    Extension(principal): Extension<Principal>,
-) -> Response {
-    let started = std::time::Instant::now();
-    let response = match (path, query_utf8(query.as_deref())) {
-        (Ok(Path((_key, src, tgt, text))), Ok(())) => {
-            let text = if text.is_empty() { params.source.clone().unwrap_or_default() } else { text };
-            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
-        }
-        (Err(rejection), _) => amagama_error(format!("the path: {}", rejection.body_text()), None),
-        (_, Err(message)) => amagama_error(message, None),
-    };
-    observed(&rest, "amagama_unit", started, response)
-}
-
-async fn amagama_unit_query_keyed(
-    State(rest): State<Rest>,
-    Path((_key, src, tgt)): Path<(String, String, String)>,
-    RawQuery(query): RawQuery,
-    Query(params): Query<AmagamaParams>,
-    Extension(principal): Extension<Principal>,
-) -> Response {
-    let started = std::time::Instant::now();
-    let response = match query_utf8(query.as_deref()) {
-        Ok(()) => {
-            let text = params.source.clone().unwrap_or_default();
-            amagama_unit_answer(&rest, principal, &src, &tgt, text, &params).await
-        }
-        Err(message) => amagama_error(message, None),
     };
     observed(&rest, "amagama_unit", started, response)
 }
