@@ -19,37 +19,19 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-venv="$here/.venv"
-py="$venv/bin/python"
 started=$SECONDS
 
 step() { printf '\n== python client: %s\n' "$*"; }
+source "$here/lib.sh"
 
 step "venv and requirements"
-if ! "$py" -c 'import sys' 2>/dev/null; then
-    rm -rf "$venv"
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$py" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+venv_with "$here/.venv" "$here/requirements.txt"
 "$py" -c 'import grpc, google.protobuf, grpc_tools; print("grpcio", grpc.__version__, "protobuf", google.protobuf.__version__)'
 
 step "generate"
 "$py" "$here/generate.py"
 
-if [ -z "${DHAKIRA_BIN:-}" ]; then
-    step "cargo build"
-    (cd "$repo" && cargo build --bin dhakira)
-    target_dir="${CARGO_TARGET_DIR:-target}"
-    case "$target_dir" in
-        /*) ;;
-        *) target_dir="$repo/$target_dir" ;; # cargo ran in the repository
-    esac
-    DHAKIRA_BIN="$target_dir/debug/dhakira"
-fi
-if [ ! -x "$DHAKIRA_BIN" ]; then
-    echo "ci.sh: no dhakira binary at $DHAKIRA_BIN" >&2
-    exit 1
-fi
+dhakira_bin ci.sh
 
 corpus="${DHAKIRA_CORPUS:-$repo/data/corpus}/flores200_devtest.tsv"
 if [ ! -f "$corpus" ]; then

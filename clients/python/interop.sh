@@ -12,32 +12,16 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-venv="$here/.venv-interop"
-py="$venv/bin/python"
 started=$SECONDS
 
 step() { printf '\n== interop: %s\n' "$*"; }
+source "$here/lib.sh"
 
 step "venv and requirements"
-if ! "$py" -c 'import sys' 2>/dev/null; then
-    rm -rf "$venv"
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$py" -m pip install --quiet --disable-pip-version-check -r "$here/interop/requirements.txt"
+venv_with "$here/.venv-interop" "$here/interop/requirements.txt"
 "$py" -c 'import translate.__version__ as v; print("translate-toolkit", v.sver)'
 
-if [ -z "${DHAKIRA_BIN:-}" ]; then
-    step "cargo build"
-    (cd "$repo" && cargo build --bin dhakira)
-    target_dir="${CARGO_TARGET_DIR:-target}"
-    case "$target_dir" in
-        /*) ;;
-        *) target_dir="$repo/$target_dir" ;;
-    esac
-    DHAKIRA_BIN="$target_dir/debug/dhakira"
-fi
-[ -x "$DHAKIRA_BIN" ] || { echo "interop.sh: no dhakira binary at $DHAKIRA_BIN" >&2; exit 1; }
-export DHAKIRA_BIN
+dhakira_bin interop.sh
 
 step "tests"
 (cd "$here/interop" && "$py" -m unittest -v test_export)
