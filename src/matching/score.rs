@@ -49,16 +49,16 @@ pub struct Penalty {
 
 /// Word-level Levenshtein distance over word ids (strsim, the reference).
 pub fn word_distance(a: &[u32], b: &[u32]) -> usize {
-    strsim::generic_levenshtein(&Words(a), &Words(b))
+    strsim::generic_levenshtein(&Slice(a), &Slice(b))
 }
 
-/// A word-id slice that strsim can iterate (it wants `&T: IntoIterator` for a
-/// sized `T`).
-struct Words<'a>(&'a [u32]);
+/// A slice (word ids, chars) that strsim can iterate (it wants
+/// `&T: IntoIterator` for a sized `T`).
+struct Slice<'a, T>(&'a [T]);
 
-impl<'a> IntoIterator for &Words<'a> {
-    type Item = &'a u32;
-    type IntoIter = std::slice::Iter<'a, u32>;
+impl<'a, T> IntoIterator for &Slice<'a, T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
@@ -153,24 +153,12 @@ pub fn symbol_score(query: &[char], source: &[char]) -> u8 {
     if longest == 0 {
         return 100;
     }
-    let distance = strsim::generic_levenshtein(&Chars(query), &Chars(source)).min(longest);
+    let distance = strsim::generic_levenshtein(&Slice(query), &Slice(source)).min(longest);
     let score = (100 * (longest - distance) / longest) as u8;
     if distance > 0 {
         score.min(MAX_EDITED_SCORE)
     } else {
         score
-    }
-}
-
-/// A char slice that strsim can iterate.
-struct Chars<'a>(&'a [char]);
-
-impl<'a> IntoIterator for &Chars<'a> {
-    type Item = &'a char;
-    type IntoIter = std::slice::Iter<'a, char>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
     }
 }
 
