@@ -75,7 +75,18 @@ fn assert_round_trip(input: &[u8], options: &ImportOptions) -> (TranslationMemor
     let again = TranslationMemory::in_memory();
     let second = run(&again, &exported, &ImportOptions::default());
     assert_eq!((second.added, second.rejected, second.warnings.len()), (summary.added, 0, 0));
-    assert_eq!(units(&again), units(&tm));
+    // A unit the file gave no creationdate is dated by its import (and
+    // exported without one), so its date is the only thing a second import
+    // may change.
+    let undated = |mut units: Vec<Unit>| {
+        for unit in &mut units {
+            if unit.tmx.as_ref().is_some_and(|tmx| tmx.no_creation_date) {
+                unit.created_at_ms = 0;
+            }
+        }
+        units
+    };
+    assert_eq!(undated(units(&again)), undated(units(&tm)));
     assert_eq!(export_to_vec(&again), exported);
     (tm, summary)
 }
