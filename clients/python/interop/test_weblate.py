@@ -149,10 +149,13 @@ class TMServerWithKeys(CleanCache):
                 fuzzy += 1
         self.assertGreater(fuzzy, 0, "no fuzzy query scored 75 or more")
 
-    def check_refused(self, url):
+    def check_refused(self, url, reason):
         form, _ = configure(TMServerTranslation, {"url": url})
         self.assertFalse(form.is_valid())
+        # The server's 401 and its reason, as Weblate shows them: "not valid"
+        # says the key in the URL reached the server.
         self.assertIn("401", form.errors.as_text())
+        self.assertIn(reason, form.errors.as_text())
         # The class itself, used anyway: Weblate turns the 401 into an error
         # and stops asking for 30 minutes (its rate limit), so no suggestion.
         cache.clear()
@@ -163,13 +166,13 @@ class TMServerWithKeys(CleanCache):
         self.assertEqual(machine._translate("en", "ar", [(SAMPLE[0][1], None)], None, threshold=75), {SAMPLE[0][1]: []})
 
     def test_wrong_key_in_the_path_is_refused(self):
-        self.check_refused(f"http://{ADDR}/k/{WRONG_KEY}/tmserver/")
+        self.check_refused(f"http://{ADDR}/k/{WRONG_KEY}/tmserver/", "the API key is not valid")
 
     def test_wrong_http_basic_password_is_refused(self):
-        self.check_refused(f"http://weblate:{WRONG_KEY}@{ADDR}/tmserver/")
+        self.check_refused(f"http://weblate:{WRONG_KEY}@{ADDR}/tmserver/", "the API key is not valid")
 
     def test_no_key_is_refused(self):
-        self.check_refused(f"http://{ADDR}/tmserver/")
+        self.check_refused(f"http://{ADDR}/tmserver/", "this server needs an API key")
 
 
 MYMEMORY = "https://mymemory.translated.net"
@@ -198,7 +201,7 @@ class MyMemoryWithKeys(CleanCache):
     def test_wrong_key_is_refused(self):
         form, _ = configure(DhakiraMyMemory, {"key": WRONG_KEY, "email": "", "username": ""})
         self.assertFalse(form.is_valid())
-        self.assertIn("KEY", form.errors.as_text().upper())
+        self.assertIn("THE API KEY IS NOT VALID", form.errors.as_text().upper())
         machine = DhakiraMyMemory({"key": WRONG_KEY, "email": "", "username": ""})
         with self.assertRaises(MachineTranslationError):
             machine._translate("en", "ar", [(SAMPLE[0][1], None)], None, threshold=75)
