@@ -50,7 +50,25 @@ struct Group {
     members: Vec<u32>,
     /// Per member, the word ids at `places`, back to back.
     values: Vec<u32>,
+    /// Per place, the members holding each value there, so that a lookup
+    /// reaches the members sharing a placeable with the query without
+    /// reading the others.
+    by_value: Box<[ValueLists]>,
 }
+
+/// The members (indices into [`Group::members`]) of one place's values,
+/// as linked lists: `last` maps a value to its last member and how many
+/// members hold it, `before` each member to the one before it with the
+/// same value ([`NO_MEMBER`] ends a list). Four bytes per member and
+/// place, no allocation per value.
+#[derive(Debug, Default)]
+struct ValueLists {
+    last: HashMap<u32, (u32, u32)>,
+    before: Vec<u32>,
+}
+
+/// Ends a list of [`ValueLists`].
+const NO_MEMBER: u32 = u32::MAX;
 
 /// A unit whose score may reach the requested minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,8 +134,9 @@ struct Side {
     keys: HashMap<Box<str>, u32>,
     /// Word id → key id.
     key_of: Vec<u32>,
-    /// Key id → slots of the units holding it, ascending. May name deleted
-    /// slots (skipped when read).
+    /// Key id → slots of the units holding it, ascending; a template group
+    /// is listed once, by its first member. May name deleted slots
+    /// (skipped when read).
     postings: Vec<Vec<u32>>,
     /// Every unit's word ids, back to back.
     arena: Vec<u32>,
@@ -180,14 +199,25 @@ impl Side {
         }
         keys.sort_unstable();
         keys.dedup();
-        for key in keys {
+        self.group(slot);
+        self.post(slot, &keys);
+    }
+
+    /// Adds `slot` to the lists of its (distinct) keys, unless it joined a
+    /// template group as a later member: a group is listed once, by its
+    /// first member, and reached through it.
+    fn post(&mut self, slot: u32, keys: &[u32]) {
+        let group = self.group_of[slot as usize];
+        if group != NO_GROUP && self.groups[group as usize].members[0] != slot {
+            return;
+        }
+        for &key in keys {
             let key = key as usize;
             if self.postings.len() <= key {
                 self.postings.resize_with(key + 1, Vec::new);
             }
             self.postings[key].push(slot);
         }
-        self.group(slot);
     }
 
     /// A unit's template: per word, its id, or its placeable kind (with
@@ -235,7 +265,8 @@ impl Side {
                 let places: Box<[u16]> =
                     (0..template.len()).filter(|&i| template[i] >> 32 != 0).map(|i| i as u16).collect();
                 let group = self.groups.len() as u32;
-                self.groups.push(Group { places, members: Vec::new(), values: Vec::new() });
+                let by_value = places.iter().map(|_| ValueLists::default()).collect();
+                self.groups.push(Group { places, members: Vec::new(), values: Vec::new(), by_value });
                 self.templates.insert(hash, group | GROUP);
                 self.join(group, first);
                 group
@@ -247,13 +278,20 @@ impl Side {
     fn join(&mut self, group: u32, slot: u32) {
         let start = self.start[slot as usize] as usize;
         let g = &mut self.groups[group as usize];
+        let member = g.members.len() as u32;
         g.members.push(slot);
-        g.values.extend(g.places.iter().map(|&p| self.arena[start + p as usize]));
+        for (&place, lists) in g.places.iter().zip(g.by_value.iter_mut()) {
+            let value = self.arena[start + place as usize];
+            g.values.push(value);
+            let (last, count) = lists.last.entry(value).or_insert((NO_MEMBER, 0));
+            lists.before.push(*last);
+            (*last, *count) = (member, *count + 1);
+        }
         self.group_of[slot as usize] = group;
     }
 
-    /// How many units hold the key (deleted ones included): rarer keys come
-    /// first in the prefix.
+    /// How many list entries the key has (deleted units included, a
+    /// template group once): rarer keys come first in the prefix.
     fn frequency(&self, key: u32) -> usize {
         self.postings.get(key as usize).map_or(0, Vec::len)
     }
@@ -330,14 +368,8 @@ impl Side {
             }
             keys.sort_unstable();
             keys.dedup();
-            for &key in &keys {
-                let key = key as usize;
-                if side.postings.len() <= key {
-                    side.postings.resize_with(key + 1, Vec::new);
-                }
-                side.postings[key].push(new_slot as u32);
-            }
             side.group(new_slot as u32);
+            side.post(new_slot as u32, &keys);
         }
         side
     }
@@ -628,12 +660,28 @@ impl Index {
         min_score: u8,
         max_results: usize,
     ) -> Vec<Candidate> {
+        self.gather(query, selection, min_score, max_results, false).candidates
+    }
+
+    /// [`Index::candidates`], except that a template group hands over only
+    /// its best members: those of the highest bounds that hold at least
+    /// `max_results` of them. [`Found::withheld`] is the highest bound of
+    /// the members held back; when the final top has fewer than
+    /// `max_results` matches, or its last score is not above that bound,
+    /// the lookup must ask again with [`Index::candidates`]. A template of
+    /// 100,000 units that differ in their numbers thus hands over the few
+    /// that share most numbers with the query rather than all of them.
+    pub fn best_candidates(&self, query: &Query, selection: &Selection, min_score: u8, max_results: usize) -> Found {
+        self.gather(query, selection, min_score, max_results, true)
+    }
+
+    fn gather(&self, query: &Query, selection: &Selection, min_score: u8, max_results: usize, best: bool) -> Found {
         let n = query.len();
         if i32::from(min_score) > 100 + i32::from(selection.bonus) {
-            return Vec::new();
+            return Found::default();
         }
         if !self.prunes(query, selection, min_score) {
-            return self.scan(query, selection, min_score);
+            return Found { candidates: self.scan(query, selection, min_score), withheld: None };
         }
         // What the prefix and length filters need: the lowest score a unit
         // must reach before its bonus (its points only raise it).
@@ -655,7 +703,8 @@ impl Index {
             threshold.offer(lowest.max(0) as u8);
             found.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
         };
-        with_scratch(|Scratch { seen, groups, keys, values }| {
+        let mut withheld = None;
+        with_scratch(|Scratch { seen, groups, keys, values, touched }| {
             seen.start(self.ids.len());
             groups.start(side.groups.len());
             for (position, &key) in order.iter().enumerate() {
@@ -679,7 +728,9 @@ impl Index {
                     let group = side.group_of[slot as usize];
                     if group != NO_GROUP {
                         if groups.insert(group) {
-                            self.template_candidates(query, selection, group, &mut threshold, keys, values, &mut take);
+                            let scratch =
+                                GroupScratch { keys, values, touched, withheld: best.then_some(&mut withheld) };
+                            self.template_candidates(query, selection, group, &mut threshold, scratch, &mut take);
                         }
                         continue;
                     }
@@ -707,7 +758,7 @@ impl Index {
                 }
             }
         });
-        found
+        Found { candidates: found, withheld }
     }
 
     /// [`Index::candidates`] for the members of a template group, which
@@ -719,17 +770,20 @@ impl Index {
     /// placeables are those of its values that differ from the query's
     /// words at the same places; otherwise, unless the cheapest alignment
     /// pairs no placeables, each member is aligned as a lone unit would be.
-    #[allow(clippy::too_many_arguments)]
+    ///
+    /// With `scratch.withheld` (see [`Index::best_candidates`]) and the
+    /// diagonal, only the best members are handed over (see
+    /// [`Index::best_members`]).
     fn template_candidates(
         &self,
         query: &Query,
         selection: &Selection,
         group: u32,
         threshold: &mut Threshold,
-        keys: &mut Vec<u32>,
-        values: &mut Vec<u32>,
+        scratch: GroupScratch<'_>,
         take: &mut impl FnMut(&mut Threshold, u32, Cost, usize, u8),
     ) {
+        let GroupScratch { keys, values, touched, withheld } = scratch;
         let n = query.len();
         let side = self.side(query.lang);
         let group = &side.groups[group as usize];
@@ -775,14 +829,34 @@ impl Index {
         let shared = !diagonal && align::cost(n, m, relate(false)).placeables == 0;
         values.clear();
         values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
+        // On the diagonal, a member costs the placeables whose values
+        // differ from the query's words at the same places.
+        let differing = |i: usize| {
+            let differ = group.values[i * width..(i + 1) * width].iter().zip(&*values).filter(|(a, b)| a != b);
+            Cost { tenths: 0, placeables: differ.count() as u32 }
+        };
+        if let (true, Some(withheld)) = (diagonal, withheld) {
+            let floor = i32::from(threshold.value());
+            let k = threshold.k;
+            if let Some(held) = self.best_members(group, values, selection, (floor, k), (n, m), touched) {
+                if let Some(held) = held {
+                    *withheld = Some(withheld.map_or(held, |w: u8| w.max(held)));
+                }
+                for &i in touched.iter() {
+                    let slot = group.members[i as usize];
+                    let Some(points) = self.points(slot, selection) else { continue };
+                    take(threshold, slot, differing(i as usize), m, points);
+                }
+                return;
+            }
+        }
         for (i, &slot) in group.members.iter().enumerate() {
             if selection.cancel.is_cancelled() {
                 return;
             }
             let Some(points) = self.points(slot, selection) else { continue };
             let cost = if diagonal {
-                let differ = group.values[i * width..(i + 1) * width].iter().zip(&*values).filter(|(a, b)| a != b);
-                Cost { tenths: 0, placeables: differ.count() as u32 }
+                differing(i)
             } else if shared {
                 least
             } else {
@@ -790,6 +864,123 @@ impl Index {
             };
             take(threshold, slot, cost, m, points);
         }
+    }
+
+    /// The members of a template group worth handing over when the query
+    /// pairs with the template word for word (`values`: its words at the
+    /// group's places), in `chosen`: those sharing a placeable with the
+    /// query, found through [`Group::by_value`], at the highest bounds that
+    /// hold `k` of them. Returns the highest bound held back (`Some(None)`:
+    /// none), or `None` when every member must be read.
+    ///
+    /// A member not in the lists read differs from the query at each of
+    /// their places, so its bound is known without reading it: when the
+    /// members read already fill the top above that bound, the others are
+    /// held back unread. Places where most members share the query's value
+    /// (a name every unit of the template has) are never read; the rarest
+    /// values are read first, and the commonest last, only when needed.
+    fn best_members(
+        &self,
+        group: &Group,
+        values: &[u32],
+        selection: &Selection,
+        (floor, k): (i32, usize),
+        (n, m): (usize, usize),
+        chosen: &mut Vec<u32>,
+    ) -> Option<Option<u8>> {
+        // Places where no member has the query's value differ for all.
+        let mut differ_for_all = 0;
+        // (count, last member, lists) per place read.
+        let mut lists: Vec<(u32, u32, &ValueLists)> = Vec::with_capacity(values.len());
+        for (value_lists, value) in group.by_value.iter().zip(values) {
+            match value_lists.last.get(value) {
+                None => differ_for_all += 1,
+                Some(&(last, count)) if count as usize <= group.members.len() / 2 => {
+                    lists.push((count, last, value_lists))
+                }
+                Some(_) => {}
+            }
+        }
+        lists.sort_unstable_by_key(|&(count, last, _)| (count, last));
+        let but_the_commonest = (lists.len() >= 2).then(|| lists.len() - 1);
+        for read in but_the_commonest.into_iter().chain([lists.len()]) {
+            chosen.clear();
+            for &(_, mut member, value_lists) in &lists[..read] {
+                while member != NO_MEMBER {
+                    chosen.push(member);
+                    member = value_lists.before[member as usize];
+                }
+            }
+            chosen.sort_unstable();
+            chosen.dedup();
+            let unread = Cost { tenths: 0, placeables: differ_for_all + read as u32 };
+            let unread = upper(unnormalized(unread, n, m), selection.bonus, 0);
+            let unread = (unread >= floor && group.members.len() > chosen.len()).then_some(unread);
+            if let Some(held) = self.cut_members(group, values, selection, (floor, k), (n, m), unread, chosen) {
+                return Some(held);
+            }
+        }
+        None
+    }
+
+    /// Keeps in `chosen` the members at the highest bounds that hold `k`
+    /// of them, when those are above `unread` (the most the members not
+    /// chosen can score); returns the highest bound left out, or `None`
+    /// when the members not chosen could make the top.
+    #[allow(clippy::too_many_arguments)]
+    fn cut_members(
+        &self,
+        group: &Group,
+        values: &[u32],
+        selection: &Selection,
+        (floor, k): (i32, usize),
+        (n, m): (usize, usize),
+        unread: Option<i32>,
+        chosen: &mut Vec<u32>,
+    ) -> Option<Option<u8>> {
+        let width = group.places.len();
+        let mut count = [0usize; 256];
+        let mut bounds = Vec::with_capacity(chosen.len());
+        for &i in chosen.iter() {
+            let bound = self.points(group.members[i as usize], selection).map(|points| {
+                let differ = group.values[i as usize * width..(i as usize + 1) * width]
+                    .iter()
+                    .zip(values)
+                    .filter(|(a, b)| a != b)
+                    .count();
+                upper(unnormalized(Cost { tenths: 0, placeables: differ as u32 }, n, m), selection.bonus, points)
+            });
+            let bound = bound.filter(|&b| b >= floor).map(|b| b.min(255) as u8);
+            if let Some(b) = bound {
+                count[usize::from(b)] += 1;
+            }
+            bounds.push(bound);
+        }
+        // The lowest bound handed over: the highest at which the members
+        // at or above it are `k`.
+        let mut above = 0;
+        let mut lowest = None;
+        for bound in (0..=255u8).rev() {
+            above += count[usize::from(bound)];
+            if above >= k {
+                lowest = Some(bound);
+                break;
+            }
+        }
+        let lowest = match (lowest, unread) {
+            (Some(lowest), Some(unread)) if i32::from(lowest) > unread => lowest,
+            (Some(lowest), None) => lowest,
+            (None, None) => 0,
+            _ => return None,
+        };
+        let held = (0..lowest).rev().find(|&b| count[usize::from(b)] > 0);
+        let held = held.max(unread.map(|b| b as u8));
+        let mut at = 0;
+        chosen.retain(|_| {
+            at += 1;
+            bounds[at - 1].is_some_and(|b| b >= lowest)
+        });
+        Some(held)
     }
 }
 
@@ -856,10 +1047,19 @@ impl Index {
             return page;
         }
         // The rarest key that is not a placeable kind: its list holds every
-        // unit with the phrase. With none, every slot is read.
+        // unit with the phrase (a template group by its first member). With
+        // none, every slot is read.
         let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
         let slots: Box<dyn Iterator<Item = u32> + '_> = match rarest {
-            Some(key) => Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().copied()),
+            Some(key) => {
+                Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().flat_map(|&slot| {
+                    let members: &[u32] = match side.group_of[slot as usize] {
+                        NO_GROUP => &[],
+                        group => &side.groups[group as usize].members,
+                    };
+                    members.is_empty().then_some(slot).into_iter().chain(members.iter().copied())
+                }))
+            }
             None => Box::new(0..self.ids.len() as u32),
         };
         let matches = |word: u32, i: usize| {
@@ -1055,6 +1255,15 @@ impl Threshold {
     }
 }
 
+/// What [`Index::best_candidates`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub candidates: Vec<Candidate>,
+    /// The highest bound (the most a unit can score) of the template
+    /// members held back, if any were.
+    pub withheld: Option<u8>,
+}
+
 /// The working memory of one lookup (see [`with_scratch`]).
 #[derive(Default)]
 struct Scratch {
@@ -1065,6 +1274,17 @@ struct Scratch {
     keys: Vec<u32>,
     /// The query's words at a group's placeable positions.
     values: Vec<u32>,
+    /// Members of a template group (see [`Index::best_members`]).
+    touched: Vec<u32>,
+}
+
+/// The parts of [`Scratch`] a template group is checked with, and where
+/// it reports the members it held back (`None`: hand over all of them).
+struct GroupScratch<'a> {
+    keys: &'a mut Vec<u32>,
+    values: &'a mut Vec<u32>,
+    touched: &'a mut Vec<u32>,
+    withheld: Option<&'a mut Option<u8>>,
 }
 
 /// Which slots one lookup has seen: a stamp per slot, reset by bumping the

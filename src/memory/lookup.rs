@@ -7,8 +7,8 @@ use super::{now_ms, Shared};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
-    explain_tokens, similarity, unnormalized, Candidate, Explanation, Freshness, MetadataField, Penalty, Preference,
-    Scope, UnitFilter,
+    explain_tokens, similarity, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty,
+    Preference, Scope, UnitFilter,
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
@@ -384,7 +384,9 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
         cancel: cancel.clone(),
         ..Scope::default()
     };
-    let candidates = {
+    // The candidates: with `all`, every member of a template group that
+    // can qualify; else only its best (see `Index::best_candidates`).
+    let gather = |all: bool, scope: &mut Scope| -> Result<Found> {
         let index = shared.index.read();
         let id = |name: &str, field: String| {
             index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
@@ -402,62 +404,92 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
             .enumerate()
             .map(|(i, (name, points))| Ok((id(name, format!("memory_penalties[{i}].memory"))?, *points)))
             .collect::<Result<Vec<_>>>()?;
-        let selection = index.selection(&scope);
+        let selection = index.selection(scope);
         let query = index.encode(&query_words.tokens, lookup.lang);
         let _scan = if index.prunes(&query, &selection, lookup.min_score) { None } else { Some(shared.scans.enter()?) };
-        index.candidates(&query, &selection, lookup.min_score, lookup.max_results)
+        let found = if all {
+            Found {
+                candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results),
+                withheld: None,
+            }
+        } else {
+            index.best_candidates(&query, &selection, lookup.min_score, lookup.max_results)
+        };
+        // The index stops early when cancelled: what it found is not the
+        // answer.
+        cancel.check()?;
+        Ok(found)
     };
-    // The index stops early when cancelled: what it found is not the answer.
-    cancel.check()?;
-    let judge = Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() };
-
-    // Scores. The most a candidate can score is known without its text:
-    // its alignment score (plus the context's point on a 100) minus its
-    // points; spelling differences and the several-translations penalty
-    // only take more off. Candidates are judged from the highest such bound
-    // down, and judging stops once the next bound is below the k-th best
-    // score found: what is left cannot enter the top (a bound equal to it
-    // still can, by the tie-breaks). A template of many units that differ
-    // in their numbers is thus judged only as far as its best members.
-    let n = query_words.tokens.len();
-    let min = i32::from(lookup.min_score);
-    let mut by_bound: Vec<Vec<Candidate>> = vec![Vec::new(); usize::from(MAX_SCORE) + 1];
-    for c in candidates {
-        let score = unnormalized(c.cost, n, c.source_words);
-        let bonus = if score == 100 { scope.bonus } else { 0 };
-        // Scores stop at 0: a unit losing more points than it has still
-        // matches at 0.
-        let bound = (i32::from(score) + i32::from(bonus) - i32::from(c.points)).clamp(0, i32::from(MAX_SCORE));
-        if bound >= min {
-            by_bound[bound as usize].push(c);
-        }
-    }
+    let Found { candidates, withheld } = gather(false, &mut scope)?;
+    let matches =
+        Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() }.rank(candidates)?;
     let k = lookup.max_results;
-    let mut matches: Vec<(Match, f64)> = Vec::with_capacity(k + 1);
-    for (bound, candidates) in by_bound.iter().enumerate().rev() {
-        if matches.len() == k && (bound as u8) < matches[k - 1].0.score {
-            break;
+    // Template members held back could still enter the top (a bound equal
+    // to the last score may win its tie-breaks): ask for all of them.
+    let matches = match withheld {
+        Some(held) if matches.len() < k || matches[k - 1].0.score <= held => {
+            let all = gather(true, &mut scope)?;
+            Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() }
+                .rank(all.candidates)?
         }
-        for c in candidates {
-            cancel.check()?;
-            let Some(unit) = shared.store.get(c.id)? else { continue }; // deleted since the scan
-            let found = judge.judge(unit)?;
-            debug_assert!(
-                c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
-                "the index and the explanation align alike"
-            );
-            debug_assert!(i32::from(found.0.score) <= bound as i32, "a score above its bound");
-            if found.0.score < lookup.min_score {
-                continue;
-            }
-            let at = matches.partition_point(|m| ranking(m, &found, &lookup.text).is_lt());
-            if at < k {
-                matches.insert(at, found);
-                matches.truncate(k);
-            }
-        }
-    }
+        _ => matches,
+    };
     Ok(matches.into_iter().map(|(m, _)| m).collect())
+}
+
+impl Judge<'_> {
+    /// The top `max_results` of the candidates, ranked (see [`find`]).
+    fn rank(&self, candidates: Vec<Candidate>) -> Result<Vec<(Match, f64)>> {
+        let (lookup, scope, cancel) = (self.lookup, self.scope, &self.scope.cancel);
+
+        // Scores. The most a candidate can score is known without its text:
+        // its alignment score (plus the context's point on a 100) minus its
+        // points; spelling differences and the several-translations penalty
+        // only take more off. Candidates are judged from the highest such bound
+        // down, and judging stops once the next bound is below the k-th best
+        // score found: what is left cannot enter the top (a bound equal to it
+        // still can, by the tie-breaks). A template of many units that differ
+        // in their numbers is thus judged only as far as its best members.
+        let n = self.query.tokens.len();
+        let min = i32::from(lookup.min_score);
+        let mut by_bound: Vec<Vec<Candidate>> = vec![Vec::new(); usize::from(MAX_SCORE) + 1];
+        for c in candidates {
+            let score = unnormalized(c.cost, n, c.source_words);
+            let bonus = if score == 100 { scope.bonus } else { 0 };
+            // Scores stop at 0: a unit losing more points than it has still
+            // matches at 0.
+            let bound = (i32::from(score) + i32::from(bonus) - i32::from(c.points)).clamp(0, i32::from(MAX_SCORE));
+            if bound >= min {
+                by_bound[bound as usize].push(c);
+            }
+        }
+        let k = lookup.max_results;
+        let mut matches: Vec<(Match, f64)> = Vec::with_capacity(k + 1);
+        for (bound, candidates) in by_bound.iter().enumerate().rev() {
+            if matches.len() == k && (bound as u8) < matches[k - 1].0.score {
+                break;
+            }
+            for c in candidates {
+                cancel.check()?;
+                let Some(unit) = self.shared.store.get(c.id)? else { continue }; // deleted since the scan
+                let found = self.judge(unit)?;
+                debug_assert!(
+                    c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
+                    "the index and the explanation align alike"
+                );
+                debug_assert!(i32::from(found.0.score) <= bound as i32, "a score above its bound");
+                if found.0.score < lookup.min_score {
+                    continue;
+                }
+                let at = matches.partition_point(|m| ranking(m, &found, &lookup.text).is_lt());
+                if at < k {
+                    matches.insert(at, found);
+                    matches.truncate(k);
+                }
+            }
+        }
+        Ok(matches)
+    }
 }
 
 /// The order of matches: score, then the unit whose source is the query's

@@ -942,3 +942,65 @@ fn concordance_pages_survive_a_compaction() {
         assert!(err.starts_with("page_token: "), "{token}: {err}");
     }
 }
+
+/// A template's members are handed over from the index best first (those
+/// sharing most numbers with the query); when the best of them lose
+/// points to spelling, members the index held back outrank them, and the
+/// lookup must ask for those too. Here the three members sharing two
+/// numbers are respelled three ways (Arabic-Indic digits, a hamza left
+/// out, a diacritic: 98 − 3 = 95), so the top three are the plain members
+/// sharing one number (96), as the reference says.
+#[test]
+fn template_members_held_back_still_outrank_respelled_ones() {
+    let tm = TranslationMemory::in_memory();
+    let sentence = |percent: u32, price: u32, day: u32, respelled: bool| {
+        let (shares, rate) = if respelled { ("اسهم", "بِنسبة") } else { ("أسهم", "بنسبة") };
+        let digits = |n: u32| {
+            let n = n.to_string();
+            if respelled {
+                n.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0x0660).unwrap_or(c)).collect()
+            } else {
+                n
+            }
+        };
+        format!(
+            "ارتفعت {shares} Tencent {rate} {}.5% إلى {} دولارا في {} نوفمبر",
+            digits(percent),
+            digits(price),
+            digits(day)
+        )
+    };
+    let mut units = Vec::new();
+    // Sharing two of the query's numbers (1, 10, 1), respelled.
+    for day in [2, 3, 4] {
+        units.push(sentence(1, 10, day, true));
+    }
+    // Sharing one, plain.
+    for price in [20, 30, 40] {
+        units.push(sentence(7, price, 1, false));
+    }
+    // Sharing none.
+    for price in 50..80 {
+        units.push(sentence(8, price, 9, false));
+    }
+    let inputs = units
+        .iter()
+        .enumerate()
+        .map(|(i, arabic)| UnitInput { arabic: arabic.clone(), english: format!("Unit {i}"), ..Default::default() })
+        .collect();
+    tm.add_units(inputs).unwrap();
+    let request = |exhaustive| LookupRequest {
+        text: sentence(1, 10, 1, false),
+        source_lang: "ar".into(),
+        max_results: Some(3),
+        exhaustive,
+        ..Default::default()
+    };
+    let found = tm.lookup(request(false)).unwrap();
+    let scores: Vec<u8> = found.iter().map(|m| m.score).collect();
+    assert_eq!(scores, [96, 96, 96]);
+    assert_eq!(found, tm.lookup(request(true)).unwrap());
+    // Asked for more, the respelled ones follow at 95.
+    let more = tm.lookup(LookupRequest { max_results: Some(6), ..request(false) }).unwrap();
+    assert_eq!(more.iter().map(|m| m.score).collect::<Vec<_>>(), [96, 96, 96, 95, 95, 95]);
+}

@@ -314,6 +314,19 @@ proptest! {
                     prop_assert!(above >= max_results, "{:?} left out with {} above it", c, above);
                 }
             }
+            // Holding back template members: each one held back either
+            // cannot make it, or is at most the bound reported, which makes
+            // the lookup ask again.
+            let best = index.best_candidates(&q, &selection, min_score, max_results);
+            prop_assert!(best.candidates.iter().all(|c| scan.contains(c)));
+            for c in &scan {
+                if !best.candidates.contains(c) {
+                    let bound = upper(unnormalized(c.cost, n, c.source_words), bonus, c.points);
+                    let above = guaranteed_scores.iter().filter(|&&g| g > bound).count();
+                    let reported = best.withheld.is_some_and(|held| bound <= i32::from(held));
+                    prop_assert!(above >= max_results || reported, "{:?} held back with {} above it, unreported", c, above);
+                }
+            }
             for side in [&index.arabic, &index.english] {
                 check_groups(side);
             }
