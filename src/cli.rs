@@ -966,7 +966,7 @@ fn remote_export(url: &str, filter: dhakira::export::ExportFilter, mut out: File
     runtime.block_on(async {
         // A TMX shrinks several times: worth it over any real link.
         let mut client = connect(url).await?.accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-        let request = proto::ExportRequest { memories: filter.memories, domain: filter.domain.unwrap_or_default() };
+        let request = proto::ExportRequest::from(filter);
         let mut stream = client
             .export(authorized(request)?)
             .await

@@ -7,6 +7,7 @@
 mod admission;
 mod authn;
 mod connections;
+mod conversions;
 mod grpc;
 mod metrics;
 mod origin;
