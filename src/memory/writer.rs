@@ -316,7 +316,7 @@ fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) 
             for command in group {
                 let failed = Err(match &err {
                     Error::DiskFull(message) => Error::DiskFull(message.clone()),
-                    other => Error::Storage(other.to_string()),
+                    other => Error::storage(other.to_string()),
                 });
                 match command {
                     Command::Add(_, _, reply) => {

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{header, Request, Response, StatusCode};
+use http::{header, Request, Response};
 use tonic::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -166,18 +166,18 @@ fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
     if let Some(content_type) = super::grpc_content_type(request) {
         return super::grpc_status_response(tonic::Status::from(err), content_type);
     }
-    let message = err.to_string();
     let path = request.uri().path();
     if MYMEMORY.contains(&path) {
-        return super::rest::mymemory_error(StatusCode::FORBIDDEN, &message.to_uppercase()).map(Body::new);
+        return super::rest::mymemory_failure(&err).map(Body::new);
     }
+    let message = err.to_string();
     let (content_type, body) = if path == "/metrics" {
         ("text/plain; charset=utf-8", message)
     } else {
         ("application/json", serde_json::json!({ "error": message }).to_string())
     };
     let mut response = Response::new(Body::new(body));
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    *response.status_mut() = err.http_status();
     response.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     response
 }

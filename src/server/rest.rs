@@ -81,7 +81,7 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, jsonp: bool) -> Router {
 async fn prometheus(State(rest): State<Rest>, Extension(principal): Extension<Principal>) -> Response {
     // Metrics name every memory: an admin's business when keys are set.
     if let Err(err) = principal.require_everywhere(Role::Admin, "authorization") {
-        return (StatusCode::FORBIDDEN, err.to_string()).into_response();
+        return metrics_error(&err);
     }
     let text = tokio::task::spawn_blocking(move || rest.metrics.render(&rest.tm)).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
@@ -105,7 +105,7 @@ async fn lookup(tm: TranslationMemory, principal: Principal, mut request: Lookup
         tm.lookup(request)
     })
     .await
-    .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+    .unwrap_or_else(|err| Err(crate::Error::storage_caused(format!("lookup task failed: {err}"), err)))
 }
 
 /// `uri` with API keys taken out (`/k/KEY/` and `key=` parameters), for
@@ -348,7 +348,7 @@ async fn amagama_answer(
         // A text the memory cannot take (a control character…) has no
         // match; it is the tool's input, not a fault of the service.
         Err(crate::Error::InvalidArgument { .. }) => amagama_reply(json!([]), callback),
-        Err(err) => amagama_error(err.to_string(), callback),
+        Err(err) => amagama_failure(&err, callback),
     }
 }
 
@@ -369,11 +369,39 @@ fn amagama_reply(body: Value, callback: Option<&str>) -> Response {
     response
 }
 
+// ---------------------------------------------------------------------------
+// Errors: the status is the library's one map (`Error::http_status`); each
+// facade shapes the body as its protocol does.
+
+/// A library error in `/metrics`' shape: the message as plain text.
+fn metrics_error(err: &crate::Error) -> Response {
+    (err.http_status(), err.to_string()).into_response()
+}
+
+/// A library error in amaGama's shape: `{"error": message}` (JSONP when
+/// `callback` names a function), not cached.
+fn amagama_failure(err: &crate::Error, callback: Option<&str>) -> Response {
+    amagama_error_with(err.http_status(), err.to_string(), callback)
+}
+
+/// A request amaGama cannot take (a parameter that is not a number…): 400.
 fn amagama_error(message: String, callback: Option<&str>) -> Response {
+    amagama_error_with(StatusCode::BAD_REQUEST, message, callback)
+}
+
+fn amagama_error_with(status: StatusCode, message: String, callback: Option<&str>) -> Response {
     let mut response = amagama_reply(json!({"error": message}), callback);
-    *response.status_mut() = StatusCode::BAD_REQUEST;
+    *response.status_mut() = status;
     response.headers_mut().remove(header::CACHE_CONTROL);
     response
+}
+
+/// A library error in MyMemory's shape (see [`mymemory_error`]): the
+/// client's errors upper-cased, as MyMemory writes its messages.
+pub(super) fn mymemory_failure(err: &crate::Error) -> Response {
+    let status = err.http_status();
+    let message = if status.is_client_error() { err.to_string().to_uppercase() } else { err.to_string() };
+    mymemory_error(status, &message)
 }
 
 #[derive(Debug, Deserialize)]
@@ -454,10 +482,7 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
     };
     let matches = match lookup(tm, principal, request).await {
         Ok(matches) => matches,
-        Err(err @ crate::Error::InvalidArgument { .. }) => {
-            return mymemory_error(StatusCode::BAD_REQUEST, &err.to_string().to_uppercase())
-        }
-        Err(err) => return mymemory_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+        Err(err) => return mymemory_failure(&err),
     };
     let (src_code, tgt_code) = (region_code(src, source), region_code(tgt, target));
     let listed: Vec<Value> = matches
@@ -522,11 +547,11 @@ fn region_code(asked: &str, lang: Lang) -> String {
 
 /// MyMemory's error shape, as MyMemory answers: HTTP 200, the message in
 /// `responseDetails` and `translatedText`, the code as a string in
-/// `responseStatus` ("403" for a bad request, as MyMemory does), `matches`
+/// `responseStatus` ("403" for any request error, as MyMemory does), `matches`
 /// an empty string. A 4xx HTTP status would make Weblate stop asking for 30
 /// minutes.
 pub(super) fn mymemory_error(status: StatusCode, message: &str) -> Response {
-    let code = if status == StatusCode::BAD_REQUEST { "403".to_owned() } else { status.as_u16().to_string() };
+    let code = if status.is_client_error() { "403".to_owned() } else { status.as_u16().to_string() };
     let body = json!({
         "responseData": {"translatedText": message},
         "quotaFinished": Value::Null,
