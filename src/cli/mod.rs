@@ -1,8 +1,10 @@
 //! The command line: one module per subcommand, each a thin call into the
 //! library. A new command is a variant of [`Command`] with its arguments'
-//! struct in a module of its own, and one line in [`run`].
+//! struct in a module of its own, and one line in [`run`]. `bench` and
+//! `soak` are the measuring tools (feature `tools`, on by default).
 
 mod analyze;
+#[cfg(feature = "tools")]
 mod bench;
 mod db;
 mod export;
@@ -11,6 +13,7 @@ mod lookup;
 mod output;
 mod remote;
 mod serve;
+#[cfg(feature = "tools")]
 mod soak;
 mod stats;
 
@@ -49,9 +52,11 @@ enum Command {
     /// lookups, adds, deletions and imports for a while, and check that its
     /// memory and file descriptors stay flat and that nothing fails but
     /// deliberate load shedding (exit status 1 otherwise).
+    #[cfg(feature = "tools")]
     Soak(soak::SoakArgs),
     /// Measure lookups: build a memory of N units from the corpus, run Q
     /// seeded queries, print a summary and, last, one JSON line.
+    #[cfg(feature = "tools")]
     Bench(bench::BenchArgs),
     /// Count units per memory (in --db, or in a running --server).
     Stats(stats::StatsArgs),
@@ -67,7 +72,9 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         Command::Lookup(args) => lookup::run(args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Pretranslate(args) => analyze::pretranslate(&args),
+        #[cfg(feature = "tools")]
         Command::Soak(args) => soak::run(args),
+        #[cfg(feature = "tools")]
         Command::Bench(args) => bench::run(args),
         Command::Stats(args) => stats::run(args),
     }

@@ -1,5 +1,5 @@
 //! What the commands print besides their own tables: logs on stderr, and
-//! the one JSON line that ends a measurement's report.
+//! the one JSON line that ends a measurement's report (`bench`, `soak`).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,6 +30,7 @@ pub fn init_logging(default: &str, format: LogFormat) {
 
 /// Prints `report` as one JSON line: the last line of a measurement, read
 /// by scripts.
+#[cfg(feature = "tools")]
 pub fn json_line(report: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(report)?);
     Ok(())
