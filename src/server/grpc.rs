@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use crate::analysis::AnalyzeRequest;
 use crate::auth::{Principal, Role};
 use crate::cancel::Cancel;
 use crate::export::{export, ExportFilter};
-use crate::import::{import, import_units, ImportOptions};
+use crate::import::{import, import_units, ImportOptions, ImportSummary};
 use crate::matching::UnitFilter;
 use crate::memory::{ConcordanceRequest, LookupRequest, TranslationMemory, MAX_UNITS_PER_REQUEST};
 use crate::proto;
@@ -208,28 +208,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 Some(memory) => principal.require(Role::Write, memory, "options.memory")?,
                 None => principal.require_everywhere(Role::Write, "options.memory")?,
             }
-            // The network side: messages go to the importer through a bounded
-            // queue, so a fast client waits for the store (HTTP/2 flow control).
-            let (queue, mut messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
-            let went_idle = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let idled = Arc::clone(&went_idle);
-            tokio::spawn(async move {
-                loop {
-                    let next = match next_message(&mut stream, idle).await {
-                        Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
-                        Ok(Some(proto::ImportRequest { item: None })) => continue,
-                        Ok(None) => break,
-                        Err(status) => {
-                            idled.store(status.code() == tonic::Code::DeadlineExceeded, Ordering::Relaxed);
-                            Err(status)
-                        }
-                    };
-                    let failed = next.is_err();
-                    if queue.send(next).await.is_err() || failed {
-                        break;
-                    }
-                }
-            });
+            let (mut messages, went_idle) = forward(stream, idle);
             // The importer (a blocking thread) starts with the first data
             // message: until then a silent client holds no thread.
             let first = messages.recv().await;
@@ -243,21 +222,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 })
                 .await?;
             self.metrics.imported(&summary);
-            let stopped = summary.stopped.clone();
-            let response = proto::ImportSummary::from(summary);
-            let code = if went_idle.load(Ordering::Relaxed) {
-                tonic::Code::DeadlineExceeded
-            } else {
-                tonic::Code::InvalidArgument
-            };
-            match stopped {
-                None => Ok(Response::new(response)),
-                Some(reason) => Err(Status::with_details(
-                    code,
-                    format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
-                    response.encode_to_vec().into(),
-                )),
-            }
+            import_answer(summary, went_idle.load(Ordering::Relaxed))
         }
         .await;
         self.observed("Import", started, result)
@@ -486,6 +451,54 @@ fn lookup_as(
     request.memories = memories;
     let matches = tm.lookup(request)?;
     Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
+}
+
+/// The network side of an import: the stream's data messages go to the
+/// importer through a bounded queue, so a fast client waits for the store
+/// (HTTP/2 flow control). The flag says whether the stream ended because
+/// its client went silent for `idle`.
+fn forward(
+    mut stream: Streaming<proto::ImportRequest>,
+    idle: Duration,
+) -> (mpsc::Receiver<Result<Item, Status>>, Arc<AtomicBool>) {
+    let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+    let went_idle = Arc::new(AtomicBool::new(false));
+    let idled = Arc::clone(&went_idle);
+    tokio::spawn(async move {
+        loop {
+            let next = match next_message(&mut stream, idle).await {
+                Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
+                Ok(Some(proto::ImportRequest { item: None })) => continue,
+                Ok(None) => break,
+                Err(status) => {
+                    idled.store(status.code() == tonic::Code::DeadlineExceeded, Ordering::Relaxed);
+                    Err(status)
+                }
+            };
+            let failed = next.is_err();
+            if queue.send(next).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    (messages, went_idle)
+}
+
+/// An import's answer: its summary, or for an import that stopped an
+/// error status carrying the summary in its details (`DEADLINE_EXCEEDED`
+/// when its client went silent, else `INVALID_ARGUMENT`).
+fn import_answer(summary: ImportSummary, went_idle: bool) -> Result<Response<proto::ImportSummary>, Status> {
+    let stopped = summary.stopped.clone();
+    let response = proto::ImportSummary::from(summary);
+    let code = if went_idle { tonic::Code::DeadlineExceeded } else { tonic::Code::InvalidArgument };
+    match stopped {
+        None => Ok(Response::new(response)),
+        Some(reason) => Err(Status::with_details(
+            code,
+            format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
+            response.encode_to_vec().into(),
+        )),
+    }
 }
 
 /// The stream's next message, waiting at most `idle` for it

@@ -430,19 +430,36 @@ async fn mymemory_get(
 }
 
 async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: MyMemoryParams) -> Response {
+    let (request, src_code, tgt_code) = match mymemory_request(params) {
+        Ok(asked) => asked,
+        Err(answer) => return answer,
+    };
+    let matches = match lookup(tm, principal, request).await {
+        Ok(matches) => matches,
+        Err(err) => return mymemory_failure(&err),
+    };
+    let listed = matches.iter().map(|m| mymemory_match(m, &src_code, &tgt_code)).collect();
+    mymemory_reply(listed, matches.first(), "")
+}
+
+/// The lookup a MyMemory request asks for, with the language codes its
+/// answer reports; or the answer itself when there is nothing to look up
+/// (an error, or a pair this memory does not hold).
+// The `Err` is the answer itself, made once per request and returned at once.
+#[allow(clippy::result_large_err)]
+fn mymemory_request(params: MyMemoryParams) -> Result<(LookupRequest, String, String), Response> {
+    const BAD_PAIR: &str =
+        "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.";
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
-        return mymemory_error(
+        return Err(mymemory_error(
             StatusCode::BAD_REQUEST,
             "NO QUERY SPECIFIED. EXAMPLE REQUEST: GET?Q=HELLO&LANGPAIR=EN|IT",
-        );
+        ));
     }
     let langpair = params.langpair.unwrap_or_default();
     let Some((src, tgt)) = langpair.split_once('|') else {
-        return mymemory_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
-        );
+        return Err(mymemory_error(StatusCode::BAD_REQUEST, BAD_PAIR));
     };
     let (Some(source), Some(target)) = (side(src), side(tgt)) else {
         // A pair the memory does not hold has no match, as the amaGama
@@ -451,19 +468,16 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         // stop Weblate asking for 30 minutes). An empty code is an error.
         let bad = if side(src).is_none() { src } else { tgt };
         if bad.trim().is_empty() {
-            return mymemory_error(
-                StatusCode::BAD_REQUEST,
-                "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
-            );
+            return Err(mymemory_error(StatusCode::BAD_REQUEST, BAD_PAIR));
         }
         let details = format!(
             "NO MATCH: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR), NOT '{}'",
             bad.trim().to_uppercase()
         );
-        return mymemory_reply(Vec::new(), None, &details);
+        return Err(mymemory_reply(Vec::new(), None, &details));
     };
     if source == target {
-        return mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES");
+        return Err(mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES"));
     }
     let numres = params
         .numres
@@ -480,41 +494,33 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         exhaustive: false,
         ..Default::default()
     };
-    let matches = match lookup(tm, principal, request).await {
-        Ok(matches) => matches,
-        Err(err) => return mymemory_failure(&err),
+    Ok((request, region_code(src, source), region_code(tgt, target)))
+}
+
+/// One match as MyMemory lists it.
+fn mymemory_match(m: &Match, src_code: &str, tgt_code: &str) -> Value {
+    let unit = &m.unit;
+    let date = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
     };
-    let (src_code, tgt_code) = (region_code(src, source), region_code(tgt, target));
-    let listed: Vec<Value> = matches
-        .iter()
-        .map(|m| {
-            let unit = &m.unit;
-            let date = |ms: i64| {
-                jiff::Timestamp::from_millisecond(ms)
-                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default()
-            };
-            json!({
-                "id": unit.id.to_string(),
-                "segment": m.source(),
-                "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
-                "source": src_code,
-                "target": tgt_code,
-                // MyMemory's quality rates the translation, not the match
-                // (that is `match`); old Weblate multiplies the two.
-                "quality": "100",
-                "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
-                "usage-count": unit.usage_count,
-                "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
-                "created-by": unit.created_by,
-                "last-updated-by": if unit.changed_by.is_empty() { &unit.created_by } else { &unit.changed_by },
-                "create-date": date(unit.created_at_ms),
-                "last-update-date": date(unit.changed_or_created_ms()),
-                "match": f64::from(m.score.min(100)) / 100.0,
-            })
-        })
-        .collect();
-    mymemory_reply(listed, matches.first(), "")
+    json!({
+        "id": unit.id.to_string(),
+        "segment": m.source(),
+        "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
+        "source": src_code,
+        "target": tgt_code,
+        // MyMemory's quality rates the translation, not the match
+        // (that is `match`); old Weblate multiplies the two.
+        "quality": "100",
+        "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
+        "usage-count": unit.usage_count,
+        "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
+        "created-by": unit.created_by,
+        "last-updated-by": if unit.changed_by.is_empty() { &unit.created_by } else { &unit.changed_by },
+        "create-date": date(unit.created_at_ms),
+        "last-update-date": date(unit.changed_or_created_ms()),
+        "match": f64::from(m.score.min(100)) / 100.0,
+    })
 }
 
 /// MyMemory's answer: the matches, the best one as `responseData`.
