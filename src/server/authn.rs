@@ -1,7 +1,9 @@
 //! Authentication, in one layer for every protocol on the port (gRPC,
 //! gRPC-web, the REST facades, `/metrics`), inside admission: the caller's
-//! key (`authorization: Bearer <key>`, or MyMemory's `key=` parameter) is
-//! checked before any handler runs or any request body is read, and the
+//! key (`authorization: Bearer <key>`, or HTTP Basic with the key as the
+//! password; else a path `/k/<key>/…`, which is then taken out of the URI;
+//! else amaGama's or MyMemory's `key=` parameter) is checked before any
+//! handler runs or any request body is read, and the
 //! caller's [`Principal`] goes to the handlers in the request's extensions.
 //! A missing or unknown key is refused here, in the protocol's shape:
 //! `UNAUTHENTICATED` for gRPC and gRPC-web, `401` with `{"error": …}` for

@@ -967,7 +967,7 @@ mod tests {
             SCHEMA_VERSION.to_be_bytes()
         );
         drop(store);
-        // Opening again finds schema 2 and changes nothing.
+        // Opening again finds schema 3 and changes nothing.
         let store = open_when_released(dir.path());
         assert_eq!(store.inner().unwrap().tree.scan_prefix([UNIT]).count(), units.len());
     }
