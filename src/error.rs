@@ -1,4 +1,7 @@
-//! The one error type of the library, and its one mapping to `tonic::Status`.
+//! The one error type of the library, and its two maps: to `tonic::Status`
+//! (gRPC) and to an HTTP status (the REST facades, which shape the body as
+//! their protocol does). The store's conversion of its engine's errors is
+//! the store's (`store::sled_store`).
 
 use std::path::PathBuf;
 
@@ -43,9 +46,15 @@ pub enum Error {
     Locked { path: PathBuf },
 
     /// The storage engine failed (I/O error, disk full…). Nothing that
-    /// failed this way was acknowledged.
-    #[error("storage failure: {0}")]
-    Storage(String),
+    /// failed this way was acknowledged. `message` quotes `source`, the
+    /// engine's or the system's error, when there is one (clients see only
+    /// the message).
+    #[error("storage failure: {message}")]
+    Storage {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// A stored record could not be decoded: the database is damaged.
     #[error("stored record {key} is damaged: {reason}")]
@@ -108,6 +117,16 @@ impl Error {
     pub fn not_found(field: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::NotFound { field: field.into(), reason: reason.into() }
     }
+
+    /// An [`Error::Storage`] with no error of its own behind it.
+    pub fn storage(message: impl Into<String>) -> Error {
+        Error::Storage { message: message.into(), source: None }
+    }
+
+    /// An [`Error::Storage`] caused by `source` (which `message` quotes).
+    pub fn storage_caused(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Storage { message: message.into(), source: Some(Box::new(source)) }
+    }
 }
 
 impl Error {
@@ -117,20 +136,7 @@ impl Error {
         if err.kind() == std::io::ErrorKind::StorageFull || err.raw_os_error() == Some(28) {
             Error::DiskFull(format!("{doing}: {err}"))
         } else {
-            Error::Storage(format!("{doing}: {err}"))
-        }
-    }
-}
-
-impl From<sled::Error> for Error {
-    fn from(err: sled::Error) -> Error {
-        match err {
-            sled::Error::Io(io) => Error::from_io(io, "sled"),
-            sled::Error::Corruption { at, .. } => {
-                tracing::error!(?at, "sled read corrupted data");
-                Error::Damaged(format!("the database is damaged: its storage engine read corrupted data. {REFUSED}"))
-            }
-            other => Error::Storage(other.to_string()),
+            Error::storage_caused(format!("{doing}: {err}"), err)
         }
     }
 }
@@ -149,12 +155,36 @@ impl From<Error> for tonic::Status {
             Error::DiskFull(_) | Error::Busy(_) => Code::ResourceExhausted,
             Error::Cancelled => Code::DeadlineExceeded,
             Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
-            Error::Storage(_) | Error::Output(_) => Code::Internal,
+            Error::Storage { .. } | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } | Error::Damaged(_) => Code::DataLoss,
         };
         if code == Code::Internal || code == Code::DataLoss {
             tracing::error!(error = %err, "request failed");
         }
         tonic::Status::new(code, err.to_string())
+    }
+}
+
+impl Error {
+    /// The one place where library errors become HTTP statuses (the REST
+    /// facades, `/metrics`, the authentication layer), as the gRPC codes
+    /// above map to them: each facade shapes the body as its protocol does
+    /// (`server::rest`).
+    pub fn http_status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Error::InvalidArgument { .. } | Error::Input { .. } => StatusCode::BAD_REQUEST,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::AlreadyExists { .. } => StatusCode::CONFLICT,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::PermissionDenied { .. } => StatusCode::FORBIDDEN,
+            Error::DiskFull(_) | Error::Busy(_) | Error::Locked { .. } | Error::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Error::Cancelled => StatusCode::GATEWAY_TIMEOUT,
+            Error::Storage { .. } | Error::Output(_) | Error::Corrupt { .. } | Error::Damaged(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
     }
 }

@@ -7,6 +7,8 @@
 
 pub mod analysis;
 pub mod auth;
+/// The benchmark workload and runners (feature `tools`).
+#[cfg(feature = "tools")]
 pub mod bench;
 pub mod cancel;
 pub mod error;
@@ -18,12 +20,17 @@ pub mod proto;
 pub mod reference;
 pub mod sample;
 pub mod server;
+/// The soak runner (feature `tools`).
+#[cfg(feature = "tools")]
 pub mod soak;
 pub mod store;
 pub mod text;
 pub mod tmx;
 pub mod tsv;
 pub mod unit;
+
+#[cfg(test)]
+mod test_corpus;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};

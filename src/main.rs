@@ -20,10 +20,26 @@ fn main() -> ExitCode {
         // `dhakira lookup … | head -1`: the reader has all it wanted.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("dhakira: error: {err:#}");
+            eprintln!("dhakira: error: {}", report(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each after a colon, as anyhow's `{:#}` writes
+/// them, except a cause the message before it quotes already (a library
+/// error quotes the I/O or sled error it keeps as its source).
+fn report(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

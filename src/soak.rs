@@ -17,6 +17,8 @@ use crate::proto::{
     AddUnitsRequest, DeleteMemoryRequest, ImportOptions, ImportRequest, LookupRequest, UnitBatch, UnitInput,
 };
 
+type Client = crate::proto::translation_memory_client::TranslationMemoryClient<tonic::transport::Channel>;
+
 /// One sample of the server process.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Sample {
@@ -64,116 +66,64 @@ struct Counts {
     errors: AtomicU64,
 }
 
-/// Runs the mix against the server at `url` (process `pid`) for `duration`,
-/// with `pairs` as the data.
-pub async fn run(url: &str, pid: u32, duration: Duration, pairs: Vec<(String, String)>) -> Result<SoakReport> {
-    let failed = |err: String| Error::Input { path: url.to_owned(), reason: err };
-    let connect = || async { crate::server::connect(url).await.map_err(|err| failed(err.to_string())) };
-    let pairs = Arc::new(pairs);
-    let counts = Arc::new(Counts::default());
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let record = {
-        let (counts, errors) = (Arc::clone(&counts), Arc::clone(&errors));
-        move |status: tonic::Status| {
-            if status.code() == tonic::Code::ResourceExhausted {
-                counts.shed.fetch_add(1, Ordering::Relaxed);
-            } else {
-                counts.errors.fetch_add(1, Ordering::Relaxed);
-                let mut errors = errors.lock().expect("not poisoned");
+/// What the soak's clients share: the data, the counts, the first errors
+/// and the flag that stops them.
+#[derive(Default)]
+struct Shared {
+    pairs: Vec<(String, String)>,
+    counts: Counts,
+    errors: Mutex<Vec<String>>,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Counts a call that succeeded in `counter`, or records its failure:
+    /// RESOURCE_EXHAUSTED is load shedding (deliberate), anything else an
+    /// error (the first 20 kept with their message).
+    fn count<T>(&self, counter: &AtomicU64, result: std::result::Result<T, tonic::Status>) {
+        match result {
+            Ok(_) => {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                self.counts.shed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(status) => {
+                self.counts.errors.fetch_add(1, Ordering::Relaxed);
+                let mut errors = self.errors.lock().expect("not poisoned");
                 if errors.len() < 20 {
                     errors.push(format!("{:?}: {}", status.code(), status.message()));
                 }
             }
         }
-    };
+    }
+}
+
+/// Runs the mix against the server at `url` (process `pid`) for `duration`,
+/// with `pairs` as the data.
+pub async fn run(url: &str, pid: u32, duration: Duration, pairs: Vec<(String, String)>) -> Result<SoakReport> {
+    let failed = |err: String| Error::Input { path: url.to_owned(), reason: err };
+    let connect = || async { crate::server::connect(url).await.map_err(|err| failed(err.to_string())) };
+    let shared = Arc::new(Shared { pairs, ..Shared::default() });
 
     // The reference data every lookup can find.
     let mut client = connect().await?;
-    for chunk in pairs.chunks(5_000) {
+    for chunk in shared.pairs.chunks(5_000) {
         let units = chunk.iter().map(|(a, e)| unit(a, e, "reference")).collect();
         client.add_units(AddUnitsRequest { units }).await.map_err(|s| failed(s.message().to_owned()))?;
     }
 
     let mut tasks = Vec::new();
     // Lookups: six clients, both directions.
-    for task in 0..6u64 {
-        let (mut client, pairs, counts, stop, record) =
-            (connect().await?, Arc::clone(&pairs), Arc::clone(&counts), Arc::clone(&stop), record.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut n = task as usize * 7919;
-            while !stop.load(Ordering::Relaxed) {
-                n = (n + 104_729) % pairs.len();
-                let (arabic, english) = &pairs[n];
-                let (text, lang) = if n % 2 == 0 { (arabic, "ar") } else { (english, "en") };
-                let text = text.rsplit_once(' ').map_or(text.as_str(), |(head, _)| head).to_owned();
-                let request = LookupRequest { text, source_lang: lang.into(), ..Default::default() };
-                match client.lookup(request).await {
-                    Ok(_) => counts.lookups.fetch_add(1, Ordering::Relaxed),
-                    Err(status) => {
-                        record(status);
-                        0
-                    }
-                };
-            }
-        }));
+    for task in 0..6 {
+        tasks.push(tokio::spawn(lookups(connect().await?, Arc::clone(&shared), task)));
     }
-    // Adds into a churn memory, dropped and refilled every 2,000 units.
-    {
-        let (mut client, pairs, counts, stop, record) =
-            (connect().await?, Arc::clone(&pairs), Arc::clone(&counts), Arc::clone(&stop), record.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                let units: Vec<UnitInput> = (0..20)
-                    .map(|k| {
-                        let (a, e) = &pairs[(n + k) % pairs.len()];
-                        unit(&format!("{a} [{n}-{k}]"), &format!("{e} [{n}-{k}]"), "churn")
-                    })
-                    .collect();
-                n += 20;
-                match client.add_units(AddUnitsRequest { units }).await {
-                    Ok(_) => counts.adds.fetch_add(1, Ordering::Relaxed),
-                    Err(status) => {
-                        record(status);
-                        0
-                    }
-                };
-                if n % 2_000 == 0 {
-                    match client.delete_memory(DeleteMemoryRequest { name: "churn".into() }).await {
-                        Ok(_) => counts.churns.fetch_add(1, Ordering::Relaxed),
-                        Err(status) => {
-                            record(status);
-                            0
-                        }
-                    };
-                }
-            }
-        }));
-    }
-    // Imports of the same units: after the first, every pair is stored.
-    {
-        let (mut client, pairs, counts, stop, record) =
-            (connect().await?, Arc::clone(&pairs), Arc::clone(&counts), Arc::clone(&stop), record.clone());
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let mut messages = vec![ImportRequest {
-                    item: Some(Item::Options(ImportOptions { memory: "imported".into(), ..Default::default() })),
-                }];
-                messages.extend(pairs.chunks(1_000).take(5).map(|chunk| ImportRequest {
-                    item: Some(Item::Units(UnitBatch { units: chunk.iter().map(|(a, e)| unit(a, e, "")).collect() })),
-                }));
-                match client.import(tokio_stream::iter(messages)).await {
-                    Ok(_) => counts.imports.fetch_add(1, Ordering::Relaxed),
-                    Err(status) => {
-                        record(status);
-                        0
-                    }
-                };
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }));
-    }
+    tasks.push(tokio::spawn(churn(connect().await?, Arc::clone(&shared))));
+    tasks.push(tokio::spawn(imports(connect().await?, Arc::clone(&shared))));
 
     // Samples every few seconds until the time is up.
     let started = Instant::now();
@@ -184,28 +134,82 @@ pub async fn run(url: &str, pid: u32, duration: Duration, pairs: Vec<(String, St
         tokio::time::sleep(every.min(duration.saturating_sub(started.elapsed()))).await;
     }
     samples.push(sample(pid, started.elapsed())?);
-    stop.store(true, Ordering::Relaxed);
+    shared.stop.store(true, Ordering::Relaxed);
     for task in tasks {
         let _ = task.await;
     }
+    Ok(report(&shared, started.elapsed(), samples))
+}
 
+/// Looks up a pair's text without its last word, in turn Arabic and
+/// English, stepping through the pairs from a place of its own.
+async fn lookups(mut client: Client, shared: Arc<Shared>, task: usize) {
+    let pairs = &shared.pairs;
+    let mut n = task * 7919;
+    while shared.running() {
+        n = (n + 104_729) % pairs.len();
+        let (arabic, english) = &pairs[n];
+        let (text, lang) = if n % 2 == 0 { (arabic, "ar") } else { (english, "en") };
+        let text = text.rsplit_once(' ').map_or(text.as_str(), |(head, _)| head).to_owned();
+        let request = LookupRequest { text, source_lang: lang.into(), ..Default::default() };
+        shared.count(&shared.counts.lookups, client.lookup(request).await);
+    }
+}
+
+/// Adds into a churn memory, dropped and refilled every 2,000 units.
+async fn churn(mut client: Client, shared: Arc<Shared>) {
+    let pairs = &shared.pairs;
+    let mut n = 0usize;
+    while shared.running() {
+        let units: Vec<UnitInput> = (0..20)
+            .map(|k| {
+                let (a, e) = &pairs[(n + k) % pairs.len()];
+                unit(&format!("{a} [{n}-{k}]"), &format!("{e} [{n}-{k}]"), "churn")
+            })
+            .collect();
+        n += 20;
+        shared.count(&shared.counts.adds, client.add_units(AddUnitsRequest { units }).await);
+        if n % 2_000 == 0 {
+            let dropped = client.delete_memory(DeleteMemoryRequest { name: "churn".into() }).await;
+            shared.count(&shared.counts.churns, dropped);
+        }
+    }
+}
+
+/// Imports of the same units: after the first, every pair is stored.
+async fn imports(mut client: Client, shared: Arc<Shared>) {
+    while shared.running() {
+        let mut messages = vec![ImportRequest {
+            item: Some(Item::Options(ImportOptions { memory: "imported".into(), ..Default::default() })),
+        }];
+        messages.extend(shared.pairs.chunks(1_000).take(5).map(|chunk| ImportRequest {
+            item: Some(Item::Units(UnitBatch { units: chunk.iter().map(|(a, e)| unit(a, e, "")).collect() })),
+        }));
+        shared.count(&shared.counts.imports, client.import(tokio_stream::iter(messages)).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The counts, and memory and descriptors after the warm-up (the first
+/// quarter of the samples).
+fn report(shared: &Shared, elapsed: Duration, samples: Vec<Sample>) -> SoakReport {
+    let counts = &shared.counts;
     let warm = &samples[samples.len() / 4..];
     let rss_growth = samples.last().map_or(1.0, |last| last.rss_mb / warm[0].rss_mb.max(1.0));
-    let errors = errors.lock().expect("not poisoned").clone();
-    Ok(SoakReport {
-        seconds: started.elapsed().as_secs_f64(),
+    SoakReport {
+        seconds: elapsed.as_secs_f64(),
         lookups: counts.lookups.load(Ordering::Relaxed),
         adds: counts.adds.load(Ordering::Relaxed),
         imports: counts.imports.load(Ordering::Relaxed),
         churns: counts.churns.load(Ordering::Relaxed),
         shed: counts.shed.load(Ordering::Relaxed),
         error_count: counts.errors.load(Ordering::Relaxed),
-        errors,
+        errors: shared.errors.lock().expect("not poisoned").clone(),
         rss_growth,
         fds_min: warm.iter().map(|s| s.fds).min().unwrap_or(0),
         fds_max: warm.iter().map(|s| s.fds).max().unwrap_or(0),
         samples,
-    })
+    }
 }
 
 fn unit(arabic: &str, english: &str, memory: &str) -> UnitInput {

@@ -6,7 +6,7 @@ use dhakira::proto::{
 use prost::Message;
 use tonic::Code;
 
-use crate::common::{corpus_dir, unit, Client, Server};
+use crate::common::{corpus_dir, read_pairs, unit, Client, Server};
 
 fn options(format: &str, memory: &str) -> ImportRequest {
     let options = ImportOptions { format: format.into(), memory: memory.into(), ..Default::default() };
@@ -60,7 +60,7 @@ async fn lookups_are_answered_and_see_stored_batches_while_an_import_is_still_op
 
     // Wait (no clock involved) until the first batch is stored: the stream
     // is still open, so the import is in progress.
-    let (first_ar, first_en) = dhakira::bench::read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap().remove(0);
+    let (first_ar, first_en) = read_pairs("tatoeba.tsv").remove(0);
     let mut looker = server.client().await;
     let mut lookups_during_import = 0;
     loop {

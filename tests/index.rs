@@ -1,10 +1,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dhakira::bench::{read_corpus, Workload};
+use dhakira::bench::Workload;
 use dhakira::reference::Reference;
 use dhakira::{Lang, LookupRequest, TranslationMemory};
 
-use crate::common::corpus_dir;
+use crate::common::read_corpus;
 
 /// The index answers exactly what the reference (`dhakira::reference`,
 /// written from README's score table, sharing nothing with the index)
@@ -13,7 +13,7 @@ use crate::common::corpus_dir;
 /// and at the thresholds translators use.
 #[test]
 fn index_lookups_equal_the_reference_on_the_corpus() {
-    let mut workload = Workload::new(read_corpus(&corpus_dir()).unwrap(), 2026);
+    let mut workload = Workload::new(read_corpus(), 2026);
     let units = workload.units(120_000);
     let tm = TranslationMemory::in_memory();
     for chunk in units.chunks(10_000) {
@@ -71,7 +71,7 @@ fn index_lookups_equal_the_reference_on_the_corpus() {
 /// loads only its best members, and still answers what the reference does.
 #[test]
 fn template_lookups_equal_the_reference_on_the_corpus() {
-    let mut workload = Workload::new(read_corpus(&corpus_dir()).unwrap(), 14);
+    let mut workload = Workload::new(read_corpus(), 14);
     let mut units = workload.units(20_000);
     units.extend(workload.template_units(5_000));
     let tm = TranslationMemory::in_memory();

@@ -398,17 +398,14 @@ fn add_units(r: proto::AddUnitsRequest) {
 // UpdateUnit.
 
 fn update_unit(r: proto::UpdateUnitRequest) {
-    // As the server converts it.
-    let edit = UnitEdit {
-        fields: r.update_mask,
-        values: r.unit.map(UnitInput::from).unwrap_or_default(),
-        changed_by: r.changed_by,
-    };
+    // As the server converts it (`server::conversions`).
+    let id = r.unit_id;
+    let edit = UnitEdit::from(r);
     if let Err(err) = edit.check() {
         check_error(&err, fields("UpdateUnitRequest"), "UnitEdit::check");
     }
     // The edit applied to a stored unit, without storing it.
-    let unit = match tm().get_unit(r.unit_id) {
+    let unit = match tm().get_unit(id) {
         Ok(unit) => unit,
         Err(err) => {
             check_error(&err, &["unit_id"], "get_unit");
@@ -449,16 +446,8 @@ fn concordance(r: proto::ConcordanceRequest) {
     if too_slow(&r.text) {
         return;
     }
-    // As the server converts it.
-    let request = ConcordanceRequest {
-        text: r.text,
-        lang: r.lang,
-        memories: r.memories,
-        filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
-        page_size: r.page_size,
-        page_token: r.page_token,
-        cancel: Default::default(),
-    };
+    // As the server converts it (`server::conversions`).
+    let request = ConcordanceRequest::from(r);
     let page = match tm().concordance(request.clone()) {
         Ok(page) => page,
         Err(err) => {
@@ -548,7 +537,7 @@ fn analyze(r: proto::AnalyzeRequest) {
 // DeleteUnits (dry run only).
 
 fn delete_units(r: proto::DeleteUnitsRequest) {
-    // As the server converts it; dry_run forced.
+    // As the server converts it (`server::conversions`); dry_run forced.
     let filter = r.filter.map(UnitFilter::from).unwrap_or_default();
     let unfiltered = r.memories.is_empty() && filter.is_empty();
     let total = total_units();

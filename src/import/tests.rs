@@ -269,7 +269,7 @@ fn parse_ms(date: &str) -> i64 {
 
 #[test]
 fn reimporting_a_file_changes_nothing_under_every_policy() {
-    let corpus = crate::bench::corpus_dir();
+    let corpus = crate::test_corpus::corpus_dir();
     let ntrex = std::fs::read(corpus.join("ntrex128.tsv")).expect("the corpus (data/corpus)");
     let input: Vec<u8> =
         ntrex.split(|&b| b == b'\n').take(600).flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
@@ -291,7 +291,7 @@ fn reimporting_a_file_changes_nothing_under_every_policy() {
 
 #[test]
 fn real_news_round_trips_through_tmx() {
-    let corpus = crate::bench::corpus_dir();
+    let corpus = crate::test_corpus::corpus_dir();
     for file in ["ntrex128.tsv", "flores200_devtest.tsv", "l10n_django.tsv"] {
         let input = std::fs::read(corpus.join(file)).expect("the corpus (data/corpus)");
         let options = ImportOptions {

@@ -127,42 +127,8 @@ pub fn explain(query: &str, source: &str, target: &str, lang: Lang) -> Explanati
 /// ([`tokens`]`(query, lang)`, [`tokens`]`(source, lang)`).
 pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], target: &str, lang: Lang) -> Explanation {
     let (cost, steps) = align(q.len(), s.len(), |i, j| relation(&q[i], &s[j]));
-
-    let mut edits = Vec::with_capacity(steps.len());
-    let mut substitutions = Vec::new();
-    let (mut word_edits, mut variants) = (0, 0);
-    for step in steps {
-        let edit = match step {
-            Step::Pair(i, j, relation) => {
-                let kind = match relation {
-                    Relation::Same if q[i].text(query) == s[j].text(source) => EditKind::Equal,
-                    Relation::Same => EditKind::Normalized,
-                    Relation::Variant => {
-                        variants += 1;
-                        EditKind::Variant
-                    }
-                    Relation::Placeable => {
-                        substitutions.push((i, j));
-                        EditKind::Placeable
-                    }
-                    Relation::Different => {
-                        word_edits += 1;
-                        EditKind::Substitute
-                    }
-                };
-                Edit { kind, query: Some(q[i].chars.clone()), source: Some(s[j].chars.clone()) }
-            }
-            Step::Insert(i) => {
-                word_edits += 1;
-                Edit { kind: EditKind::Insert, query: Some(q[i].chars.clone()), source: None }
-            }
-            Step::Delete(j) => {
-                word_edits += 1;
-                Edit { kind: EditKind::Delete, query: None, source: Some(s[j].chars.clone()) }
-            }
-        };
-        edits.push(edit);
-    }
+    let sides = Sides { q, s, query, source };
+    let Edits { edits, substitutions, word_edits, variants } = edits(&sides, steps);
 
     let mut penalties = Vec::new();
     // Segments without words compare their symbols (see `score`).
@@ -178,47 +144,19 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
     } else if let Some(score) = symbol_score {
         score
     } else if counted_tenths(cost, q.len(), s.len()) == 0 {
-        // Equal words up to placeables: name the spelling differences of the
-        // rest (the source with the query's placeables put in).
-        let mut masked = source.to_owned();
-        for &(i, j) in substitutions.iter().rev() {
-            masked.replace_range(s[j].bytes.clone(), q[i].text(query));
-        }
-        let mut spelling: Vec<Penalty> = differences(query, &masked)
-            .into_iter()
-            .map(|kind| Penalty { kind: kind.name().into(), points: 1, reason: kind.reason().into() })
-            .collect();
-        if spelling.is_empty() && substitutions.is_empty() {
-            spelling.push(Penalty {
-                kind: "other_characters".into(),
-                points: 1,
-                reason: "differs in characters that do not change the words".into(),
-            });
-        }
+        let spelling = spelling_penalties(&sides, &substitutions);
         let spelling_points = (spelling.len() as u8).min(MAX_NORMALIZATION_PENALTY);
         penalties.extend(spelling);
         unnormalized(cost, q.len(), s.len()).saturating_sub(spelling_points)
     } else {
         unnormalized(cost, q.len(), s.len())
     };
-    for &(i, j) in &substitutions {
-        let kind = q[i].placeable.expect("placeable pairs are placeables");
-        penalties.push(Penalty {
-            kind: format!("placeable_{}", kind.name()),
-            points: PLACEABLE_POINTS,
-            reason: format!(
-                "{} {:?} in the stored source is {:?} in the query",
-                kind.name(),
-                s[j].text(source),
-                q[i].text(query)
-            ),
-        });
-    }
+    penalties.extend(substitutions.iter().map(|&(i, j)| placeable_penalty(&sides, i, j)));
 
     let (repaired_target, warnings) = if substitutions.is_empty() {
         (None, Vec::new())
     } else {
-        repair(&Sides { q, s, query, source }, &substitutions, target, lang.other())
+        repair(&sides, &substitutions, target, lang.other())
     };
 
     Explanation {
@@ -234,6 +172,94 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
         warnings,
         repaired_target,
         in_context: false,
+    }
+}
+
+/// The alignment's steps as edits, with what the score counts of them.
+struct Edits {
+    edits: Vec<Edit>,
+    /// Placeable substitutions: (query token, source token).
+    substitutions: Vec<(usize, usize)>,
+    word_edits: usize,
+    variants: usize,
+}
+
+fn edits(sides: &Sides<'_>, steps: Vec<Step>) -> Edits {
+    let Sides { q, s, query, source } = *sides;
+    let mut out =
+        Edits { edits: Vec::with_capacity(steps.len()), substitutions: Vec::new(), word_edits: 0, variants: 0 };
+    for step in steps {
+        let edit = match step {
+            Step::Pair(i, j, relation) => {
+                let kind = match relation {
+                    Relation::Same if q[i].text(query) == s[j].text(source) => EditKind::Equal,
+                    Relation::Same => EditKind::Normalized,
+                    Relation::Variant => {
+                        out.variants += 1;
+                        EditKind::Variant
+                    }
+                    Relation::Placeable => {
+                        out.substitutions.push((i, j));
+                        EditKind::Placeable
+                    }
+                    Relation::Different => {
+                        out.word_edits += 1;
+                        EditKind::Substitute
+                    }
+                };
+                Edit { kind, query: Some(q[i].chars.clone()), source: Some(s[j].chars.clone()) }
+            }
+            Step::Insert(i) => {
+                out.word_edits += 1;
+                Edit { kind: EditKind::Insert, query: Some(q[i].chars.clone()), source: None }
+            }
+            Step::Delete(j) => {
+                out.word_edits += 1;
+                Edit { kind: EditKind::Delete, query: None, source: Some(s[j].chars.clone()) }
+            }
+        };
+        out.edits.push(edit);
+    }
+    out
+}
+
+/// Equal words up to placeables: the spelling differences of the rest,
+/// named (the source with the query's placeables put in, compared with the
+/// query); `other_characters` when texts differ in nothing else that has a
+/// name.
+fn spelling_penalties(sides: &Sides<'_>, substitutions: &[(usize, usize)]) -> Vec<Penalty> {
+    let Sides { q, s, query, source } = *sides;
+    let mut masked = source.to_owned();
+    for &(i, j) in substitutions.iter().rev() {
+        masked.replace_range(s[j].bytes.clone(), q[i].text(query));
+    }
+    let mut spelling: Vec<Penalty> = differences(query, &masked)
+        .into_iter()
+        .map(|kind| Penalty { kind: kind.name().into(), points: 1, reason: kind.reason().into() })
+        .collect();
+    if spelling.is_empty() && substitutions.is_empty() {
+        spelling.push(Penalty {
+            kind: "other_characters".into(),
+            points: 1,
+            reason: "differs in characters that do not change the words".into(),
+        });
+    }
+    spelling
+}
+
+/// The named penalty of one placeable substitution.
+fn placeable_penalty(sides: &Sides<'_>, i: usize, j: usize) -> Penalty {
+    let Sides { q, s, query, source } = *sides;
+    let kind = q[i].placeable.expect("placeable pairs are placeables");
+    Penalty {
+        kind: format!("placeable_{}", kind.name()),
+        points: PLACEABLE_POINTS,
+        reason: format!(
+            "{} {:?} in the stored source is {:?} in the query",
+            kind.name(),
+            s[j].text(source),
+            q[i].text(query)
+        ),
     }
 }
 

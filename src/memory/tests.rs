@@ -486,7 +486,7 @@ mod news_quality {
 
     use super::*;
 
-    use crate::bench::{corpus_dir, read_pairs};
+    use crate::test_corpus::{corpus_dir, read_pairs};
 
     const FILES: [&str; 3] = ["ntrex128.tsv", "flores200_devtest.tsv", "tico19_test.tsv"];
 

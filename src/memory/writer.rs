@@ -269,71 +269,84 @@ fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) 
     match outcome {
         Ok(planned) => {
             update_index(shared, &writes, planner.analyses);
-            for (command, planned) in group.into_iter().zip(planned) {
-                match (command, planned) {
-                    (Command::Add(_, _, reply), Planned::Add(added)) => {
-                        let _ = reply.send(Ok(added));
-                    }
-                    (Command::Delete(_, _, reply), Planned::Delete(result)) => {
-                        let _ = reply.send(result);
-                    }
-                    (Command::Change(_, _, reply), Planned::Change(result)) => {
-                        let _ = reply.send(result.map(|unit| *unit));
-                    }
-                    (Command::Memory(_, reply), Planned::Memory(result)) => {
-                        let _ = reply.send(result);
-                    }
-                    _ => unreachable!("plans are made in command order"),
-                }
-            }
+            answer(group, planned);
             // After the answers: nobody waits on it but later writes.
             compact_index(shared);
             unsettled
         }
         Err(err) => {
-            match &err {
-                Error::DiskFull(_) => {
-                    tracing::warn!(error = %err, requests = group.len(), "write refused; nothing in this group is acknowledged")
-                }
-                _ => {
-                    tracing::error!(error = %err, requests = group.len(), "write failed; nothing in this group is acknowledged")
-                }
-            }
-            // Back to what is durable (sled keeps failing after an I/O
-            // error until it is reopened), then the index agrees with it.
-            // (Nothing to do when the group was refused before any write.)
-            // A store that could not be reopened yet: the units are
-            // settled once it is (before the next commit).
-            if !writes.is_empty() || !records.is_empty() {
-                match shared.store.recover() {
-                    Ok(()) => unsettled.extend(reconcile(shared, writes.iter().map(Write::id))),
-                    Err(again) => {
-                        tracing::warn!(error = %again, "cannot reopen the database yet; the next write tries again");
-                        unsettled.extend(writes.iter().map(Write::id));
-                    }
-                }
-            }
-            for command in group {
-                let failed = Err(match &err {
-                    Error::DiskFull(message) => Error::DiskFull(message.clone()),
-                    other => Error::Storage(other.to_string()),
-                });
-                match command {
-                    Command::Add(_, _, reply) => {
-                        let _ = reply.send(failed);
-                    }
-                    Command::Delete(_, _, reply) => {
-                        let _ = reply.send(failed.map(|_: Added| 0));
-                    }
-                    Command::Change(_, _, reply) => {
-                        let _ = reply.send(failed.map(|_: Added| Unit::default()));
-                    }
-                    Command::Memory(_, reply) => {
-                        let _ = reply.send(failed.map(|_: Added| ()));
-                    }
-                }
-            }
+            let touched = !writes.is_empty() || !records.is_empty();
+            failed(shared, group, &err, touched.then_some(&writes[..]), &mut unsettled);
             unsettled
+        }
+    }
+}
+
+/// Answers each command of a committed group with its planned outcome.
+fn answer(group: Vec<Command>, planned: Vec<Planned>) {
+    for (command, planned) in group.into_iter().zip(planned) {
+        match (command, planned) {
+            (Command::Add(_, _, reply), Planned::Add(added)) => {
+                let _ = reply.send(Ok(added));
+            }
+            (Command::Delete(_, _, reply), Planned::Delete(result)) => {
+                let _ = reply.send(result);
+            }
+            (Command::Change(_, _, reply), Planned::Change(result)) => {
+                let _ = reply.send(result.map(|unit| *unit));
+            }
+            (Command::Memory(_, reply), Planned::Memory(result)) => {
+                let _ = reply.send(result);
+            }
+            _ => unreachable!("plans are made in command order"),
+        }
+    }
+}
+
+/// A group that failed (`err`): logged, the store recovered and the index
+/// reconciled when it had written anything (`writes`, `None` when it was
+/// refused before any write), and every command answered with the error.
+fn failed(shared: &Shared, group: Vec<Command>, err: &Error, writes: Option<&[Write]>, unsettled: &mut Vec<UnitId>) {
+    match err {
+        Error::DiskFull(_) => {
+            tracing::warn!(error = %err, requests = group.len(), "write refused; nothing in this group is acknowledged")
+        }
+        _ => {
+            tracing::error!(error = %err, requests = group.len(), "write failed; nothing in this group is acknowledged")
+        }
+    }
+    // Back to what is durable (sled keeps failing after an I/O
+    // error until it is reopened), then the index agrees with it.
+    // (Nothing to do when the group was refused before any write.)
+    // A store that could not be reopened yet: the units are
+    // settled once it is (before the next commit).
+    if let Some(writes) = writes {
+        match shared.store.recover() {
+            Ok(()) => unsettled.extend(reconcile(shared, writes.iter().map(Write::id))),
+            Err(again) => {
+                tracing::warn!(error = %again, "cannot reopen the database yet; the next write tries again");
+                unsettled.extend(writes.iter().map(Write::id));
+            }
+        }
+    }
+    for command in group {
+        let failed = Err(match err {
+            Error::DiskFull(message) => Error::DiskFull(message.clone()),
+            other => Error::storage(other.to_string()),
+        });
+        match command {
+            Command::Add(_, _, reply) => {
+                let _ = reply.send(failed);
+            }
+            Command::Delete(_, _, reply) => {
+                let _ = reply.send(failed.map(|_: Added| 0));
+            }
+            Command::Change(_, _, reply) => {
+                let _ = reply.send(failed.map(|_: Added| Unit::default()));
+            }
+            Command::Memory(_, reply) => {
+                let _ = reply.send(failed.map(|_: Added| ()));
+            }
         }
     }
 }

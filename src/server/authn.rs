@@ -1,7 +1,9 @@
 //! Authentication, in one layer for every protocol on the port (gRPC,
 //! gRPC-web, the REST facades, `/metrics`), inside admission: the caller's
-//! key (`authorization: Bearer <key>`, or MyMemory's `key=` parameter) is
-//! checked before any handler runs or any request body is read, and the
+//! key (`authorization: Bearer <key>`, or HTTP Basic with the key as the
+//! password; else a path `/k/<key>/…`, which is then taken out of the URI;
+//! else amaGama's or MyMemory's `key=` parameter) is checked before any
+//! handler runs or any request body is read, and the
 //! caller's [`Principal`] goes to the handlers in the request's extensions.
 //! A missing or unknown key is refused here, in the protocol's shape:
 //! `UNAUTHENTICATED` for gRPC and gRPC-web, `401` with `{"error": …}` for
@@ -15,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{header, Request, Response, StatusCode};
+use http::{header, Request, Response};
 use tonic::body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -166,18 +168,18 @@ fn refusal<B>(request: &Request<B>, err: crate::Error) -> Response<Body> {
     if let Some(content_type) = super::grpc_content_type(request) {
         return super::grpc_status_response(tonic::Status::from(err), content_type);
     }
-    let message = err.to_string();
     let path = request.uri().path();
     if MYMEMORY.contains(&path) {
-        return super::rest::mymemory_error(StatusCode::FORBIDDEN, &message.to_uppercase()).map(Body::new);
+        return super::rest::mymemory_failure(&err).map(Body::new);
     }
+    let message = err.to_string();
     let (content_type, body) = if path == "/metrics" {
         ("text/plain; charset=utf-8", message)
     } else {
         ("application/json", serde_json::json!({ "error": message }).to_string())
     };
     let mut response = Response::new(Body::new(body));
-    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    *response.status_mut() = err.http_status();
     response.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     response
 }

@@ -1,9 +1,12 @@
-//! The `dhakira.v1.TranslationMemory` service: each handler converts the
-//! request, calls the engine off the async reactor, and converts the answer.
+//! The `dhakira.v1.TranslationMemory` service: each handler checks the
+//! caller's rights, converts the request, calls the engine off the async
+//! reactor, and converts the answer (the conversions are all in
+//! `server::conversions`). Streams (Import, Export, LookupStream) also hold
+//! their plumbing here: queues, idle timeouts, chunking.
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,22 +17,16 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::{code_name, Metrics};
 use super::{read_scope, readable, Limits};
-use crate::analysis::{Analysis, AnalyzeRequest};
+use crate::analysis::AnalyzeRequest;
 use crate::auth::{Principal, Role};
 use crate::cancel::Cancel;
 use crate::export::{export, ExportFilter};
-use crate::import::{import, import_units, Format, ImportOptions, ImportSummary, Rejection};
-use crate::matching::EditKind;
-use crate::matching::{MetadataField, UnitFilter};
-use crate::memory::{
-    ConcordanceRequest, DuplicatePolicy, LookupRequest, Match, MemoryInfo, PreferenceRequest, Stats, TranslationMemory,
-    MAX_UNITS_PER_REQUEST,
-};
+use crate::import::{import, import_units, ImportOptions, ImportSummary};
+use crate::matching::UnitFilter;
+use crate::memory::{ConcordanceRequest, LookupRequest, TranslationMemory, MAX_UNITS_PER_REQUEST};
 use crate::proto;
 use crate::proto::import_request::Item;
-use crate::text::Lang;
-use crate::tmx::Position;
-use crate::unit::{check_metadata, memory_name, Property, Tag, Unit, UnitEdit, UnitInput};
+use crate::unit::{memory_name, UnitEdit, UnitInput};
 
 /// Messages of an Import stream queued between the network and the importer.
 const IMPORT_QUEUE: usize = 8;
@@ -146,12 +143,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 let memory = if unit.memory.is_empty() { crate::unit::DEFAULT_MEMORY } else { unit.memory.as_str() };
                 principal.require(Role::Write, memory, &format!("units[{i}].memory"))?;
             }
-            let added = tm.add_units(units)?;
-            Ok(proto::AddUnitsResponse {
-                unit_ids: added.ids,
-                added: added.added as u32,
-                duplicates: added.duplicates as u32,
-            })
+            tm.add_units(units).map(Into::into)
         })
         .await
     }
@@ -216,28 +208,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 Some(memory) => principal.require(Role::Write, memory, "options.memory")?,
                 None => principal.require_everywhere(Role::Write, "options.memory")?,
             }
-            // The network side: messages go to the importer through a bounded
-            // queue, so a fast client waits for the store (HTTP/2 flow control).
-            let (queue, mut messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
-            let went_idle = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let idled = Arc::clone(&went_idle);
-            tokio::spawn(async move {
-                loop {
-                    let next = match next_message(&mut stream, idle).await {
-                        Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
-                        Ok(Some(proto::ImportRequest { item: None })) => continue,
-                        Ok(None) => break,
-                        Err(status) => {
-                            idled.store(status.code() == tonic::Code::DeadlineExceeded, Ordering::Relaxed);
-                            Err(status)
-                        }
-                    };
-                    let failed = next.is_err();
-                    if queue.send(next).await.is_err() || failed {
-                        break;
-                    }
-                }
-            });
+            let (mut messages, went_idle) = forward(stream, idle);
             // The importer (a blocking thread) starts with the first data
             // message: until then a silent client holds no thread.
             let first = messages.recv().await;
@@ -251,21 +222,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 })
                 .await?;
             self.metrics.imported(&summary);
-            let stopped = summary.stopped.clone();
-            let response = proto::ImportSummary::from(summary);
-            let code = if went_idle.load(Ordering::Relaxed) {
-                tonic::Code::DeadlineExceeded
-            } else {
-                tonic::Code::InvalidArgument
-            };
-            match stopped {
-                None => Ok(Response::new(response)),
-                Some(reason) => Err(Status::with_details(
-                    code,
-                    format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
-                    response.encode_to_vec().into(),
-                )),
-            }
+            import_answer(summary, went_idle.load(Ordering::Relaxed))
         }
         .await;
         self.observed("Import", started, result)
@@ -279,9 +236,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
             Ok(principal) => principal,
             Err(status) => return self.observed("Export", started, Err(status)),
         };
-        let request = request.into_inner();
-        let filter =
-            ExportFilter { memories: request.memories, domain: (!request.domain.is_empty()).then_some(request.domain) };
+        let filter = ExportFilter::from(request.into_inner());
         // Checking the memories reads the index: off the reactor.
         let filter = self
             .blocking(move |tm| {
@@ -355,17 +310,14 @@ impl proto::translation_memory_server::TranslationMemory for Service {
 
     async fn update_unit(&self, request: Request<proto::UpdateUnitRequest>) -> Result<Response<proto::Unit>, Status> {
         self.unary("UpdateUnit", request, |tm, principal, r, _| {
-            let edit = UnitEdit {
-                fields: r.update_mask,
-                values: r.unit.map(UnitInput::from).unwrap_or_default(),
-                changed_by: r.changed_by,
-            };
-            check_unit(tm, principal, r.unit_id, Role::Write)?;
+            let id = r.unit_id;
+            let edit = UnitEdit::from(r);
+            check_unit(tm, principal, id, Role::Write)?;
             if edit.fields.iter().any(|f| f == "memory") {
                 let memory = memory_name(&edit.values.memory, "unit.memory")?;
                 principal.require(Role::Write, &memory, "unit.memory")?;
             }
-            tm.update_unit(r.unit_id, edit).map(Into::into)
+            tm.update_unit(id, edit).map(Into::into)
         })
         .await
     }
@@ -406,17 +358,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 return Ok(proto::ConflictsResponse::default());
             };
             let (conflicts, total) = tm.conflicts(&memories, r.max_groups)?;
-            Ok(proto::ConflictsResponse {
-                conflicts: conflicts
-                    .into_iter()
-                    .map(|c| proto::Conflict {
-                        memory: c.memory,
-                        source_lang: c.lang.code().to_owned(),
-                        units: c.units.into_iter().map(Into::into).collect(),
-                    })
-                    .collect(),
-                total,
-            })
+            Ok(proto::ConflictsResponse { conflicts: conflicts.into_iter().map(Into::into).collect(), total })
         })
         .await
     }
@@ -425,36 +367,13 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         &self,
         request: Request<proto::ConcordanceRequest>,
     ) -> Result<Response<proto::ConcordanceResponse>, Status> {
-        self.unary("Concordance", request, |tm, principal, r, cancel| {
-            let Some(memories) = read_scope(tm, principal, r.memories)? else {
+        self.unary("Concordance", request, |tm, principal, request, cancel| {
+            let mut request = ConcordanceRequest { cancel, ..ConcordanceRequest::from(request) };
+            let Some(memories) = read_scope(tm, principal, std::mem::take(&mut request.memories))? else {
                 return Ok(proto::ConcordanceResponse::default());
             };
-            let request = ConcordanceRequest {
-                text: r.text,
-                lang: r.lang,
-                memories,
-                filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
-                page_size: r.page_size,
-                page_token: r.page_token,
-                cancel,
-            };
-            let page = tm.concordance(request)?;
-            Ok(proto::ConcordanceResponse {
-                hits: page
-                    .hits
-                    .into_iter()
-                    .map(|h| proto::ConcordanceHit {
-                        unit: Some(h.unit.into()),
-                        lang: h.lang.code().to_owned(),
-                        spans: h
-                            .spans
-                            .into_iter()
-                            .map(|r| proto::CharRange { start: r.start as u32, end: r.end as u32 })
-                            .collect(),
-                    })
-                    .collect(),
-                next_page_token: page.next_page_token,
-            })
+            request.memories = memories;
+            tm.concordance(request).map(Into::into)
         })
         .await
     }
@@ -534,6 +453,54 @@ fn lookup_as(
     Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
 }
 
+/// The network side of an import: the stream's data messages go to the
+/// importer through a bounded queue, so a fast client waits for the store
+/// (HTTP/2 flow control). The flag says whether the stream ended because
+/// its client went silent for `idle`.
+fn forward(
+    mut stream: Streaming<proto::ImportRequest>,
+    idle: Duration,
+) -> (mpsc::Receiver<Result<Item, Status>>, Arc<AtomicBool>) {
+    let (queue, messages) = mpsc::channel::<Result<Item, Status>>(IMPORT_QUEUE);
+    let went_idle = Arc::new(AtomicBool::new(false));
+    let idled = Arc::clone(&went_idle);
+    tokio::spawn(async move {
+        loop {
+            let next = match next_message(&mut stream, idle).await {
+                Ok(Some(proto::ImportRequest { item: Some(item) })) => Ok(item),
+                Ok(Some(proto::ImportRequest { item: None })) => continue,
+                Ok(None) => break,
+                Err(status) => {
+                    idled.store(status.code() == tonic::Code::DeadlineExceeded, Ordering::Relaxed);
+                    Err(status)
+                }
+            };
+            let failed = next.is_err();
+            if queue.send(next).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    (messages, went_idle)
+}
+
+/// An import's answer: its summary, or for an import that stopped an
+/// error status carrying the summary in its details (`DEADLINE_EXCEEDED`
+/// when its client went silent, else `INVALID_ARGUMENT`).
+fn import_answer(summary: ImportSummary, went_idle: bool) -> Result<Response<proto::ImportSummary>, Status> {
+    let stopped = summary.stopped.clone();
+    let response = proto::ImportSummary::from(summary);
+    let code = if went_idle { tonic::Code::DeadlineExceeded } else { tonic::Code::InvalidArgument };
+    match stopped {
+        None => Ok(Response::new(response)),
+        Some(reason) => Err(Status::with_details(
+            code,
+            format!("the import stopped: {reason}; stored before it: {}", counts(&response)),
+            response.encode_to_vec().into(),
+        )),
+    }
+}
+
 /// The stream's next message, waiting at most `idle` for it
 /// (`DEADLINE_EXCEEDED` naming `--stream-idle-timeout` after that).
 async fn next_message<T>(stream: &mut Streaming<T>, idle: Duration) -> Result<Option<T>, Status> {
@@ -551,49 +518,6 @@ fn counts(summary: &proto::ImportSummary) -> String {
         "{} added, {} updated, {} duplicates skipped, {} rejected",
         summary.added, summary.updated, summary.duplicates, summary.rejected
     )
-}
-
-/// The options of an `Import` call, checked (errors name `options.<field>`).
-impl TryFrom<proto::ImportOptions> for ImportOptions {
-    type Error = crate::Error;
-
-    fn try_from(options: proto::ImportOptions) -> crate::Result<ImportOptions> {
-        let memory = match options.memory.as_str() {
-            "" => None,
-            name => Some(memory_name(name, "options.memory")?),
-        };
-        let source_lang = match options.source_lang.as_str() {
-            "" => Lang::English,
-            code => Lang::parse(code, "options.source_lang")?,
-        };
-        let policy = match proto::DuplicatePolicy::try_from(options.policy) {
-            Ok(proto::DuplicatePolicy::Add) => DuplicatePolicy::Add,
-            Ok(proto::DuplicatePolicy::Overwrite) => DuplicatePolicy::Overwrite,
-            Ok(proto::DuplicatePolicy::KeepNewest) => DuplicatePolicy::KeepNewest,
-            Err(_) => {
-                return Err(crate::Error::invalid(
-                    "options.policy",
-                    format!("{} is not a duplicate policy (0 add, 1 overwrite, 2 keep newest)", options.policy),
-                ))
-            }
-        };
-        for (name, value) in [
-            ("options.domain", &options.domain),
-            ("options.source_document", &options.source_document),
-            // The name becomes every unit's source document when that is unset.
-            ("options.name", &options.name),
-        ] {
-            check_metadata(value, name)?;
-        }
-        Ok(ImportOptions {
-            format: Format::parse(&options.format, "options.format")?,
-            memory,
-            policy,
-            source_lang,
-            domain: options.domain,
-            source_document: if options.source_document.is_empty() { options.name } else { options.source_document },
-        })
-    }
 }
 
 /// What the data messages of an import hold.
@@ -715,392 +639,5 @@ impl Write for ChunkWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         self.send()
-    }
-}
-
-impl From<ImportSummary> for proto::ImportSummary {
-    fn from(s: ImportSummary) -> proto::ImportSummary {
-        let rejection = |r: Rejection| {
-            let (start_byte, end_byte) = r.span.map_or((0, 0), |(start, end)| (start.byte, end.byte));
-            proto::Rejection { line: r.line, tuid: r.tuid, reason: r.reason, start_byte, end_byte }
-        };
-        proto::ImportSummary {
-            read: s.read,
-            added: s.added,
-            updated: s.updated,
-            duplicates: s.duplicates,
-            kept_newer: s.kept_newer,
-            removed: s.removed,
-            rejected: s.rejected,
-            rejections: s.rejections.into_iter().map(rejection).collect(),
-            warnings: s.warnings.into_iter().map(rejection).collect(),
-            encoding: s.encoding,
-        }
-    }
-}
-
-impl From<proto::Property> for Property {
-    fn from(p: proto::Property) -> Property {
-        Property::new(p.name, p.value)
-    }
-}
-
-/// The options of an Import call, as a client sends them (the inverse of
-/// the server's reading of them).
-impl From<&ImportOptions> for proto::ImportOptions {
-    fn from(o: &ImportOptions) -> proto::ImportOptions {
-        let policy = match o.policy {
-            DuplicatePolicy::Add => proto::DuplicatePolicy::Add,
-            DuplicatePolicy::Overwrite => proto::DuplicatePolicy::Overwrite,
-            DuplicatePolicy::KeepNewest => proto::DuplicatePolicy::KeepNewest,
-        };
-        proto::ImportOptions {
-            format: o.format.map_or("", Format::name).into(),
-            memory: o.memory.clone().unwrap_or_default(),
-            policy: policy as i32,
-            source_lang: o.source_lang.code().into(),
-            domain: o.domain.clone(),
-            source_document: o.source_document.clone(),
-            name: o.source_document.clone(),
-        }
-    }
-}
-
-/// A summary as a client receives it. `stopped` is not in the message: a
-/// stopped import is an error status carrying this summary.
-impl From<proto::ImportSummary> for ImportSummary {
-    fn from(s: proto::ImportSummary) -> ImportSummary {
-        let rejection = |r: proto::Rejection| {
-            // Only byte offsets travel: enough for `tmx::copy_units`.
-            let span = (r.end_byte > 0).then(|| {
-                let at = |byte| Position { line: r.line, column: 0, byte };
-                (at(r.start_byte), at(r.end_byte))
-            });
-            Rejection { line: r.line, tuid: r.tuid, reason: r.reason, span }
-        };
-        ImportSummary {
-            read: s.read,
-            added: s.added,
-            updated: s.updated,
-            duplicates: s.duplicates,
-            kept_newer: s.kept_newer,
-            removed: s.removed,
-            rejected: s.rejected,
-            rejections: s.rejections.into_iter().map(rejection).collect(),
-            warnings: s.warnings.into_iter().map(rejection).collect(),
-            encoding: s.encoding,
-            stopped: None,
-        }
-    }
-}
-
-impl From<Property> for proto::Property {
-    fn from(p: Property) -> proto::Property {
-        proto::Property { name: p.name, value: p.value }
-    }
-}
-
-impl From<Tag> for proto::InlineTag {
-    fn from(t: Tag) -> proto::InlineTag {
-        proto::InlineTag {
-            offset: t.offset,
-            kind: t.kind,
-            attributes: t.attributes.into_iter().map(Into::into).collect(),
-            content: t.content,
-        }
-    }
-}
-
-impl From<proto::UnitInput> for UnitInput {
-    fn from(u: proto::UnitInput) -> UnitInput {
-        UnitInput {
-            arabic: u.arabic,
-            english: u.english,
-            memory: u.memory,
-            created_by: u.created_by,
-            domain: u.domain,
-            source_document: u.source_document,
-            note: u.note,
-            created_at_ms: u.created_at_ms,
-            changed_at_ms: u.changed_at_ms,
-            changed_by: u.changed_by,
-            usage_count: u.usage_count,
-            last_used_at_ms: u.last_used_at_ms,
-            tuid: u.tuid,
-            properties: u.properties.into_iter().map(Into::into).collect(),
-            client: u.client,
-            project: u.project,
-            context_before: u.context_before,
-            context_after: u.context_after,
-        }
-    }
-}
-
-impl From<UnitInput> for proto::UnitInput {
-    fn from(u: UnitInput) -> proto::UnitInput {
-        proto::UnitInput {
-            arabic: u.arabic,
-            english: u.english,
-            memory: u.memory,
-            created_by: u.created_by,
-            domain: u.domain,
-            source_document: u.source_document,
-            note: u.note,
-            created_at_ms: u.created_at_ms,
-            changed_at_ms: u.changed_at_ms,
-            changed_by: u.changed_by,
-            usage_count: u.usage_count,
-            last_used_at_ms: u.last_used_at_ms,
-            tuid: u.tuid,
-            properties: u.properties.into_iter().map(Into::into).collect(),
-            client: u.client,
-            project: u.project,
-            context_before: u.context_before,
-            context_after: u.context_after,
-        }
-    }
-}
-
-impl From<proto::LookupRequest> for LookupRequest {
-    fn from(r: proto::LookupRequest) -> LookupRequest {
-        LookupRequest {
-            text: r.text,
-            source_lang: r.source_lang,
-            min_score: r.min_score,
-            max_results: r.max_results,
-            memories: r.memories,
-            exhaustive: r.exhaustive,
-            memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
-            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
-            preferences: r
-                .preferences
-                .into_iter()
-                .map(|p| PreferenceRequest {
-                    field: match proto::MetadataField::try_from(p.field) {
-                        Ok(proto::MetadataField::Domain) => Some(MetadataField::Domain),
-                        Ok(proto::MetadataField::Client) => Some(MetadataField::Client),
-                        Ok(proto::MetadataField::Project) => Some(MetadataField::Project),
-                        Ok(proto::MetadataField::CreatedBy) => Some(MetadataField::CreatedBy),
-                        Ok(proto::MetadataField::Unspecified) | Err(_) => None,
-                    },
-                    value: p.value,
-                    points: p.points,
-                })
-                .collect(),
-            context_before: r.context_before,
-            context_after: r.context_after,
-            freshness: r.freshness.map(|f| (f.half_life_days, f.max_points)),
-            cancel: Cancel::default(),
-        }
-    }
-}
-
-impl From<LookupRequest> for proto::LookupRequest {
-    fn from(r: LookupRequest) -> proto::LookupRequest {
-        proto::LookupRequest {
-            text: r.text,
-            source_lang: r.source_lang,
-            min_score: r.min_score,
-            max_results: r.max_results,
-            memories: r.memories,
-            exhaustive: r.exhaustive,
-            memory_penalties: r
-                .memory_penalties
-                .into_iter()
-                .map(|(memory, points)| proto::MemoryPenalty { memory, points })
-                .collect(),
-            filter: (!r.filter.is_empty()).then(|| r.filter.into()),
-            preferences: r
-                .preferences
-                .into_iter()
-                .map(|p| proto::MetadataPreference {
-                    field: match p.field {
-                        Some(MetadataField::Domain) => proto::MetadataField::Domain,
-                        Some(MetadataField::Client) => proto::MetadataField::Client,
-                        Some(MetadataField::Project) => proto::MetadataField::Project,
-                        Some(MetadataField::CreatedBy) => proto::MetadataField::CreatedBy,
-                        None => proto::MetadataField::Unspecified,
-                    } as i32,
-                    value: p.value,
-                    points: p.points,
-                })
-                .collect(),
-            context_before: r.context_before,
-            context_after: r.context_after,
-            freshness: r.freshness.map(|(half_life_days, max_points)| proto::Freshness { half_life_days, max_points }),
-        }
-    }
-}
-
-impl From<proto::UnitFilter> for UnitFilter {
-    fn from(f: proto::UnitFilter) -> UnitFilter {
-        UnitFilter {
-            domains: f.domains,
-            clients: f.clients,
-            projects: f.projects,
-            created_by: f.created_by,
-            changed_after_ms: f.changed_after_ms,
-            changed_before_ms: f.changed_before_ms,
-        }
-    }
-}
-
-impl From<UnitFilter> for proto::UnitFilter {
-    fn from(f: UnitFilter) -> proto::UnitFilter {
-        proto::UnitFilter {
-            domains: f.domains,
-            clients: f.clients,
-            projects: f.projects,
-            created_by: f.created_by,
-            changed_after_ms: f.changed_after_ms,
-            changed_before_ms: f.changed_before_ms,
-        }
-    }
-}
-
-impl From<proto::AnalyzeRequest> for AnalyzeRequest {
-    fn from(r: proto::AnalyzeRequest) -> AnalyzeRequest {
-        AnalyzeRequest {
-            segments: r.segments,
-            text: r.text,
-            source_lang: r.source_lang,
-            memories: r.memories,
-            filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
-            memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
-            cancel: Cancel::default(),
-        }
-    }
-}
-
-/// Every segment included.
-impl From<Analysis> for proto::AnalyzeResponse {
-    fn from(analysis: Analysis) -> proto::AnalyzeResponse {
-        proto::AnalyzeResponse {
-            bands: analysis
-                .bands
-                .iter()
-                .map(|b| proto::Band { name: b.name.to_owned(), segments: b.segments as u32, words: b.words as u32 })
-                .collect(),
-            total_segments: analysis.total_segments as u32,
-            total_words: analysis.total_words as u32,
-            segments: analysis
-                .segments
-                .into_iter()
-                .map(|s| proto::AnalyzedSegment {
-                    text: s.text,
-                    words: s.words as u32,
-                    band: s.band.to_owned(),
-                    best: s.best.map(Into::into),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<MemoryInfo> for proto::Memory {
-    fn from(m: MemoryInfo) -> proto::Memory {
-        proto::Memory { name: m.name, description: m.description, created_at_ms: m.created_at_ms, units: m.units }
-    }
-}
-
-impl From<Unit> for proto::Unit {
-    fn from(u: Unit) -> proto::Unit {
-        proto::Unit {
-            unit_id: u.id,
-            memory: u.memory,
-            arabic: u.arabic,
-            english: u.english,
-            created_by: u.created_by,
-            domain: u.domain,
-            source_document: u.source_document,
-            note: u.note,
-            created_at_ms: u.created_at_ms,
-            changed_at_ms: u.changed_at_ms,
-            changed_by: u.changed_by,
-            usage_count: u.usage_count,
-            last_used_at_ms: u.last_used_at_ms,
-            tuid: u.tuid,
-            properties: u.properties.into_iter().map(Into::into).collect(),
-            arabic_markup: u.arabic_markup.into_iter().map(Into::into).collect(),
-            english_markup: u.english_markup.into_iter().map(Into::into).collect(),
-            client: u.client,
-            project: u.project,
-            context_before: u.context_before,
-            context_after: u.context_after,
-        }
-    }
-}
-
-impl From<Match> for proto::Match {
-    fn from(m: Match) -> proto::Match {
-        let (source, target) = (m.source().to_owned(), m.target().to_owned());
-        let Match { unit, score, explanation: e, .. } = m;
-        let range = |r: Option<std::ops::Range<usize>>| {
-            r.map(|r| proto::CharRange { start: r.start as u32, end: r.end as u32 })
-        };
-        let explanation = proto::Explanation {
-            word_score: e.word_score.into(),
-            edit_cost: e.cost.words(),
-            word_edits: e.word_edits as u32,
-            variants: e.variants as u32,
-            placeables: e.cost.placeables,
-            penalty_points: e.penalty_points(),
-            edits: e
-                .edits
-                .into_iter()
-                .map(|edit| proto::Edit {
-                    kind: proto::EditKind::from(edit.kind).into(),
-                    query: range(edit.query),
-                    source: range(edit.source),
-                })
-                .collect(),
-            warnings: e
-                .warnings
-                .into_iter()
-                .map(|w| proto::Warning { kind: w.kind.into(), message: w.message })
-                .collect(),
-            in_context: e.in_context,
-        };
-        proto::Match {
-            unit_id: unit.id,
-            score: score.into(),
-            source,
-            target,
-            memory: unit.memory.clone(),
-            penalties: e
-                .penalties
-                .into_iter()
-                .map(|p| proto::Penalty { kind: p.kind, points: p.points.into(), reason: p.reason })
-                .collect(),
-            word_distance: e.word_edits as u32,
-            query_words: e.query_words as u32,
-            source_words: e.source_words as u32,
-            unit: Some(unit.into()),
-            explanation: Some(explanation),
-            repaired_target: e.repaired_target,
-        }
-    }
-}
-
-impl From<EditKind> for proto::EditKind {
-    fn from(kind: EditKind) -> proto::EditKind {
-        match kind {
-            EditKind::Equal => proto::EditKind::Equal,
-            EditKind::Normalized => proto::EditKind::Normalized,
-            EditKind::Variant => proto::EditKind::Variant,
-            EditKind::Placeable => proto::EditKind::Placeable,
-            EditKind::Substitute => proto::EditKind::Substitute,
-            EditKind::Insert => proto::EditKind::Insert,
-            EditKind::Delete => proto::EditKind::Delete,
-        }
-    }
-}
-
-impl From<Stats> for proto::StatsResponse {
-    fn from(s: Stats) -> proto::StatsResponse {
-        proto::StatsResponse {
-            memories: s.memories.into_iter().map(|(name, units)| proto::MemoryStats { name, units }).collect(),
-            total_units: s.total_units,
-        }
     }
 }

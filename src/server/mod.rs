@@ -2,11 +2,17 @@
 //! reflection (v1 and v1alpha, so `grpcurl list` needs no proto file) onto a
 //! listener, with gRPC-web (HTTP/1.1, for browsers) on the same port behind
 //! the browser guard (`origin`: host names, origins, CORS), and gzip
-//! accepted and offered. Handlers hold no logic of their own.
+//! accepted and offered; the REST facades and `/metrics` (`rest`) are the
+//! fallback of the gRPC routes. Every protocol passes the same
+//! layers: the browser guard, admission (`admission`: calls in flight,
+//! deadlines, streams, sizes) and authentication (`authn`). Handlers hold
+//! no logic of their own: `grpc` and `rest` convert (`conversions`) and
+//! call the engine.
 
 mod admission;
 mod authn;
 mod connections;
+mod conversions;
 mod grpc;
 mod metrics;
 mod origin;

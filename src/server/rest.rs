@@ -81,7 +81,7 @@ pub fn router(tm: TranslationMemory, metrics: Metrics, jsonp: bool) -> Router {
 async fn prometheus(State(rest): State<Rest>, Extension(principal): Extension<Principal>) -> Response {
     // Metrics name every memory: an admin's business when keys are set.
     if let Err(err) = principal.require_everywhere(Role::Admin, "authorization") {
-        return (StatusCode::FORBIDDEN, err.to_string()).into_response();
+        return metrics_error(&err);
     }
     let text = tokio::task::spawn_blocking(move || rest.metrics.render(&rest.tm)).await.unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
@@ -105,7 +105,7 @@ async fn lookup(tm: TranslationMemory, principal: Principal, mut request: Lookup
         tm.lookup(request)
     })
     .await
-    .unwrap_or_else(|err| Err(crate::Error::Storage(format!("lookup task failed: {err}"))))
+    .unwrap_or_else(|err| Err(crate::Error::storage_caused(format!("lookup task failed: {err}"), err)))
 }
 
 /// `uri` with API keys taken out (`/k/KEY/` and `key=` parameters), for
@@ -348,7 +348,7 @@ async fn amagama_answer(
         // A text the memory cannot take (a control character…) has no
         // match; it is the tool's input, not a fault of the service.
         Err(crate::Error::InvalidArgument { .. }) => amagama_reply(json!([]), callback),
-        Err(err) => amagama_error(err.to_string(), callback),
+        Err(err) => amagama_failure(&err, callback),
     }
 }
 
@@ -369,11 +369,39 @@ fn amagama_reply(body: Value, callback: Option<&str>) -> Response {
     response
 }
 
+// ---------------------------------------------------------------------------
+// Errors: the status is the library's one map (`Error::http_status`); each
+// facade shapes the body as its protocol does.
+
+/// A library error in `/metrics`' shape: the message as plain text.
+fn metrics_error(err: &crate::Error) -> Response {
+    (err.http_status(), err.to_string()).into_response()
+}
+
+/// A library error in amaGama's shape: `{"error": message}` (JSONP when
+/// `callback` names a function), not cached.
+fn amagama_failure(err: &crate::Error, callback: Option<&str>) -> Response {
+    amagama_error_with(err.http_status(), err.to_string(), callback)
+}
+
+/// A request amaGama cannot take (a parameter that is not a number…): 400.
 fn amagama_error(message: String, callback: Option<&str>) -> Response {
+    amagama_error_with(StatusCode::BAD_REQUEST, message, callback)
+}
+
+fn amagama_error_with(status: StatusCode, message: String, callback: Option<&str>) -> Response {
     let mut response = amagama_reply(json!({"error": message}), callback);
-    *response.status_mut() = StatusCode::BAD_REQUEST;
+    *response.status_mut() = status;
     response.headers_mut().remove(header::CACHE_CONTROL);
     response
+}
+
+/// A library error in MyMemory's shape (see [`mymemory_error`]): the
+/// client's errors upper-cased, as MyMemory writes its messages.
+pub(super) fn mymemory_failure(err: &crate::Error) -> Response {
+    let status = err.http_status();
+    let message = if status.is_client_error() { err.to_string().to_uppercase() } else { err.to_string() };
+    mymemory_error(status, &message)
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,19 +430,36 @@ async fn mymemory_get(
 }
 
 async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: MyMemoryParams) -> Response {
+    let (request, src_code, tgt_code) = match mymemory_request(params) {
+        Ok(asked) => asked,
+        Err(answer) => return answer,
+    };
+    let matches = match lookup(tm, principal, request).await {
+        Ok(matches) => matches,
+        Err(err) => return mymemory_failure(&err),
+    };
+    let listed = matches.iter().map(|m| mymemory_match(m, &src_code, &tgt_code)).collect();
+    mymemory_reply(listed, matches.first(), "")
+}
+
+/// The lookup a MyMemory request asks for, with the language codes its
+/// answer reports; or the answer itself when there is nothing to look up
+/// (an error, or a pair this memory does not hold).
+// The `Err` is the answer itself, made once per request and returned at once.
+#[allow(clippy::result_large_err)]
+fn mymemory_request(params: MyMemoryParams) -> Result<(LookupRequest, String, String), Response> {
+    const BAD_PAIR: &str =
+        "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.";
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
-        return mymemory_error(
+        return Err(mymemory_error(
             StatusCode::BAD_REQUEST,
             "NO QUERY SPECIFIED. EXAMPLE REQUEST: GET?Q=HELLO&LANGPAIR=EN|IT",
-        );
+        ));
     }
     let langpair = params.langpair.unwrap_or_default();
     let Some((src, tgt)) = langpair.split_once('|') else {
-        return mymemory_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
-        );
+        return Err(mymemory_error(StatusCode::BAD_REQUEST, BAD_PAIR));
     };
     let (Some(source), Some(target)) = (side(src), side(tgt)) else {
         // A pair the memory does not hold has no match, as the amaGama
@@ -423,19 +468,16 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         // stop Weblate asking for 30 minutes). An empty code is an error.
         let bad = if side(src).is_none() { src } else { tgt };
         if bad.trim().is_empty() {
-            return mymemory_error(
-                StatusCode::BAD_REQUEST,
-                "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN.",
-            );
+            return Err(mymemory_error(StatusCode::BAD_REQUEST, BAD_PAIR));
         }
         let details = format!(
             "NO MATCH: THIS MEMORY HOLDS ARABIC AND ENGLISH (AR|EN OR EN|AR), NOT '{}'",
             bad.trim().to_uppercase()
         );
-        return mymemory_reply(Vec::new(), None, &details);
+        return Err(mymemory_reply(Vec::new(), None, &details));
     };
     if source == target {
-        return mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES");
+        return Err(mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES"));
     }
     let numres = params
         .numres
@@ -452,44 +494,33 @@ async fn mymemory_answer(tm: TranslationMemory, principal: Principal, params: My
         exhaustive: false,
         ..Default::default()
     };
-    let matches = match lookup(tm, principal, request).await {
-        Ok(matches) => matches,
-        Err(err @ crate::Error::InvalidArgument { .. }) => {
-            return mymemory_error(StatusCode::BAD_REQUEST, &err.to_string().to_uppercase())
-        }
-        Err(err) => return mymemory_error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
+    Ok((request, region_code(src, source), region_code(tgt, target)))
+}
+
+/// One match as MyMemory lists it.
+fn mymemory_match(m: &Match, src_code: &str, tgt_code: &str) -> Value {
+    let unit = &m.unit;
+    let date = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
     };
-    let (src_code, tgt_code) = (region_code(src, source), region_code(tgt, target));
-    let listed: Vec<Value> = matches
-        .iter()
-        .map(|m| {
-            let unit = &m.unit;
-            let date = |ms: i64| {
-                jiff::Timestamp::from_millisecond(ms)
-                    .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default()
-            };
-            json!({
-                "id": unit.id.to_string(),
-                "segment": m.source(),
-                "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
-                "source": src_code,
-                "target": tgt_code,
-                // MyMemory's quality rates the translation, not the match
-                // (that is `match`); old Weblate multiplies the two.
-                "quality": "100",
-                "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
-                "usage-count": unit.usage_count,
-                "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
-                "created-by": unit.created_by,
-                "last-updated-by": if unit.changed_by.is_empty() { &unit.created_by } else { &unit.changed_by },
-                "create-date": date(unit.created_at_ms),
-                "last-update-date": date(unit.changed_or_created_ms()),
-                "match": f64::from(m.score.min(100)) / 100.0,
-            })
-        })
-        .collect();
-    mymemory_reply(listed, matches.first(), "")
+    json!({
+        "id": unit.id.to_string(),
+        "segment": m.source(),
+        "translation": m.explanation.repaired_target.as_deref().unwrap_or(m.target()),
+        "source": src_code,
+        "target": tgt_code,
+        // MyMemory's quality rates the translation, not the match
+        // (that is `match`); old Weblate multiplies the two.
+        "quality": "100",
+        "reference": if unit.note.is_empty() { Value::Null } else { Value::from(unit.note.clone()) },
+        "usage-count": unit.usage_count,
+        "subject": if unit.domain.is_empty() { "All".to_owned() } else { unit.domain.clone() },
+        "created-by": unit.created_by,
+        "last-updated-by": if unit.changed_by.is_empty() { &unit.created_by } else { &unit.changed_by },
+        "create-date": date(unit.created_at_ms),
+        "last-update-date": date(unit.changed_or_created_ms()),
+        "match": f64::from(m.score.min(100)) / 100.0,
+    })
 }
 
 /// MyMemory's answer: the matches, the best one as `responseData`.
@@ -522,11 +553,11 @@ fn region_code(asked: &str, lang: Lang) -> String {
 
 /// MyMemory's error shape, as MyMemory answers: HTTP 200, the message in
 /// `responseDetails` and `translatedText`, the code as a string in
-/// `responseStatus` ("403" for a bad request, as MyMemory does), `matches`
+/// `responseStatus` ("403" for any request error, as MyMemory does), `matches`
 /// an empty string. A 4xx HTTP status would make Weblate stop asking for 30
 /// minutes.
 pub(super) fn mymemory_error(status: StatusCode, message: &str) -> Response {
-    let code = if status == StatusCode::BAD_REQUEST { "403".to_owned() } else { status.as_u16().to_string() };
+    let code = if status.is_client_error() { "403".to_owned() } else { status.as_u16().to_string() };
     let body = json!({
         "responseData": {"translatedText": message},
         "quotaFinished": Value::Null,

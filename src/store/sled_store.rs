@@ -119,6 +119,26 @@ pub struct OpenOptions {
     pub accept_missing_commit_record: bool,
 }
 
+/// sled's errors as the library's: an I/O error is [`Error::DiskFull`] or
+/// [`Error::Storage`] (see [`Error::from_io`]), corrupted data is
+/// [`Error::Damaged`], anything else [`Error::Storage`] with sled's error as
+/// its source.
+impl From<sled::Error> for Error {
+    fn from(err: sled::Error) -> Error {
+        match err {
+            sled::Error::Io(io) => Error::from_io(io, "sled"),
+            sled::Error::Corruption { at, .. } => {
+                tracing::error!(?at, "sled read corrupted data");
+                Error::Damaged(format!(
+                    "the database is damaged: its storage engine read corrupted data. {}",
+                    crate::error::REFUSED
+                ))
+            }
+            other => Error::storage_caused(other.to_string(), other),
+        }
+    }
+}
+
 /// Runs `f`, which calls into sled, turning a panic inside it (sled 0.34
 /// panics on some damaged files instead of returning an error) into
 /// [`Error::Damaged`]. The panic is logged, not printed as a crash.
@@ -230,11 +250,14 @@ impl Inner {
                     crate::error::REFUSED
                 ))
             }
-            other => Error::Storage(format!(
-                "cannot open the database at {}: {other} (--db must name a directory this process can create \
-                 and write)",
-                path.display()
-            )),
+            other => Error::storage_caused(
+                format!(
+                    "cannot open the database at {}: {other} (--db must name a directory this process can create \
+                     and write)",
+                    path.display()
+                ),
+                other,
+            ),
         })?;
         guarded(path, "reading it", || Inner::prepare(db))
     }
@@ -292,7 +315,7 @@ impl SledStore {
         let missing = match std::fs::metadata(&ack_path) {
             Ok(meta) => meta.len() == 0,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
-            Err(err) => return Err(Error::Storage(format!("cannot read {}: {err}", ack_path.display()))),
+            Err(err) => return Err(Error::storage_caused(format!("cannot read {}: {err}", ack_path.display()), err)),
         };
         if missing && commits > 0 {
             if !options.accept_missing_commit_record {
@@ -319,7 +342,7 @@ impl SledStore {
             .create(true)
             .truncate(false)
             .open(&ack_path)
-            .map_err(|err| Error::Storage(format!("cannot open {}: {err}", ack_path.display())))?;
+            .map_err(|err| Error::storage_caused(format!("cannot open {}: {err}", ack_path.display()), err))?;
         let acknowledged = read_ack(&ack, &ack_path)?;
         if acknowledged > commits {
             return Err(Error::Corrupt {
@@ -371,7 +394,7 @@ impl SledStore {
         }
         self.reopen()?;
         RwLockReadGuard::try_map(self.inner.read(), Option::as_ref)
-            .map_err(|_| Error::Storage("the database could not be reopened after a failure; retry".into()))
+            .map_err(|_| Error::storage("the database could not be reopened after a failure; retry"))
     }
 
     /// Drops the database handle and opens the directory again.
@@ -400,10 +423,9 @@ impl SledStore {
                      has the details)"
                         .into(),
                 ),
-                _ => Error::Storage(
+                _ => Error::storage(
                     "the database could not be reopened after a failed write (the server's log has the details); \
-                     retry"
-                        .into(),
+                     retry",
                 ),
             }
         })?;
@@ -450,7 +472,7 @@ impl SledStore {
     fn free_bytes(&self) -> Result<u64> {
         let stat = rustix::fs::statvfs(&self.path).map_err(|err| {
             tracing::error!(path = %self.path.display(), error = %err, "cannot read the free space");
-            Error::Storage(format!("cannot read the free space where the database is: {err}"))
+            Error::storage_caused(format!("cannot read the free space where the database is: {err}"), err)
         })?;
         Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
@@ -471,7 +493,10 @@ impl SledStore {
 /// The acknowledged group commits an [`ACK_FILE`] records (0 when empty).
 fn read_ack(file: &File, path: &Path) -> Result<u64> {
     let mut record = [0u8; 12];
-    let len = file.metadata().map_err(|err| Error::Storage(format!("cannot read {}: {err}", path.display())))?.len();
+    let len = file
+        .metadata()
+        .map_err(|err| Error::storage_caused(format!("cannot read {}: {err}", path.display()), err))?
+        .len();
     if len == 0 {
         return Ok(0);
     }
@@ -942,7 +967,7 @@ mod tests {
             SCHEMA_VERSION.to_be_bytes()
         );
         drop(store);
-        // Opening again finds schema 2 and changes nothing.
+        // Opening again finds schema 3 and changes nothing.
         let store = open_when_released(dir.path());
         assert_eq!(store.inner().unwrap().tree.scan_prefix([UNIT]).count(), units.len());
     }

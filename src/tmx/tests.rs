@@ -22,7 +22,7 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
 
 /// The news corpus, `(arabic, english)` per line, read once.
 static CORPUS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
-    let path = crate::bench::corpus_dir().join("ntrex128.tsv");
+    let path = crate::test_corpus::corpus_dir().join("ntrex128.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     text.lines().filter_map(|line| line.split_once('\t')).map(|(a, e)| (a.to_owned(), e.to_owned())).collect()
 });

@@ -107,11 +107,35 @@ impl Drop for Server {
     }
 }
 
-pub use dhakira::bench::corpus_dir;
+/// The corpus: `$DHAKIRA_CORPUS`, else the repository's `data/corpus`.
+pub fn corpus_dir() -> std::path::PathBuf {
+    std::env::var_os("DHAKIRA_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/corpus"))
+}
+
+/// The pairs of one corpus file (`arabic<TAB>english` lines, read by
+/// `dhakira::tsv`), in file order; lines that are not a pair are skipped.
+pub fn read_pairs(file: &str) -> Vec<(String, String)> {
+    let path = corpus_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("the corpus, {}: {err}", path.display()));
+    text.lines().filter_map(|line| dhakira::tsv::parse_line(line).ok().flatten()).collect()
+}
+
+/// The pairs of every `.tsv` file of the corpus, by file name.
+pub fn read_corpus() -> Vec<(String, String)> {
+    let mut files: Vec<String> = std::fs::read_dir(corpus_dir())
+        .expect("the corpus (data/corpus)")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".tsv"))
+        .collect();
+    files.sort();
+    files.iter().flat_map(|file| read_pairs(file)).collect()
+}
 
 /// Up to `limit` pairs from one corpus file, in file order.
 pub fn corpus_pairs(file: &str, limit: usize) -> Vec<(String, String)> {
-    let mut pairs = dhakira::bench::read_pairs(&corpus_dir().join(file)).expect("the corpus (data/corpus)");
+    let mut pairs = read_pairs(file);
     pairs.truncate(limit);
     pairs
 }

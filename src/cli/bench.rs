@@ -1,0 +1,235 @@
+//! `dhakira bench`: lookups (or concordance searches) timed on a memory
+//! grown from the corpus, in-process or against a server; or placeable
+//! repair measured (`--repairs`). The last line of each report is JSON.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use dhakira::bench::{read_corpus, run_grpc, run_in_process, Report, Settings, Workload};
+use dhakira::{TranslationMemory, UnitInput};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::output::json_line;
+use super::remote::server_url;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Directory of arabic<TAB>english .tsv files (default: $DHAKIRA_CORPUS,
+    /// else the repository's data/corpus).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Units in the memory (real pairs first, then pairs grown from them).
+    #[arg(long, default_value_t = 116_550)]
+    units: usize,
+    /// Lookups to time.
+    #[arg(long, default_value_t = 2_000)]
+    queries: usize,
+    #[arg(long, default_value_t = dhakira::DEFAULT_MIN_SCORE)]
+    min_score: u8,
+    #[arg(long, default_value_t = dhakira::DEFAULT_MAX_RESULTS)]
+    max_results: usize,
+    /// Query language: ar or en.
+    #[arg(long, default_value = "ar")]
+    lang: String,
+    /// Also run a sample of the queries exhaustively and report the share
+    /// with identical answers.
+    #[arg(long)]
+    check_recall: bool,
+    /// Queries in the recall sample.
+    #[arg(long, default_value_t = 200)]
+    recall_sample: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep the memory in a sled database here instead of in RAM.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Query a running server at this address (127.0.0.1:50051 or a URL).
+    #[arg(long)]
+    grpc: Option<String>,
+    /// Concurrent gRPC clients.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// With --grpc: first add the generated units to the server.
+    #[arg(long)]
+    load: bool,
+    /// Write the generated units to this TMX file (as CAT tools export
+    /// them: ids, dates, a property, some markup) and exit.
+    #[arg(long)]
+    write_tmx: Option<PathBuf>,
+    /// With --grpc: import this file over the Import RPC while the clients
+    /// look up, and report both.
+    #[arg(long)]
+    import_file: Option<PathBuf>,
+    /// Spread the units over this many memories (m0, m1…), domains tech,
+    /// sport and health in turn.
+    #[arg(long, default_value_t = 1)]
+    memories: usize,
+    /// Look up as a cascade over every memory: m{i} loses 2·i points,
+    /// units outside the "tech" domain lose 3.
+    #[arg(long)]
+    cascade: bool,
+    /// Look up only units of this domain (tech, sport or health).
+    #[arg(long)]
+    filter_domain: Option<String>,
+    /// Measure placeable repair instead: change one number in each news
+    /// sentence, look the changed sentence up (ar→en and en→ar) and print
+    /// the share of top matches whose repaired target is right, with the
+    /// failures by category.
+    #[arg(long)]
+    repairs: bool,
+    /// Make this many of the units from one news template with varied
+    /// numbers, and take every query from that template.
+    #[arg(long, default_value_t = 0)]
+    templates: usize,
+    /// Time concordance searches (1–3 consecutive words of a stored unit,
+    /// a page of 20 hits) instead of lookups; in-process only.
+    #[arg(long)]
+    concordance: bool,
+}
+
+/// `dhakira bench --repairs`: see [`dhakira::bench::run_repairs`].
+fn bench_repairs(corpus: &Path) -> anyhow::Result<ExitCode> {
+    let mut pairs = Vec::new();
+    for file in dhakira::bench::NEWS_FILES {
+        pairs.extend(dhakira::bench::read_pairs(&corpus.join(file))?);
+    }
+    let report = dhakira::bench::run_repairs(&pairs, usize::MAX)?;
+    println!(
+        "repairs: {} of {} number-changed news sentences repaired right ({:.1} %); repeated numbers {} of {}; number not in the target: {} of {} declined; {} skipped (changed sentence stored)",
+        report.correct, report.checked, 100.0 * report.share(), report.repeated_correct, report.repeated_checked,
+        report.declined, report.not_in_target, report.skipped_stored
+    );
+    for (category, count) in &report.failures {
+        println!("  {count:>5}  {category}");
+    }
+    json_line(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let corpus = args.corpus.clone().unwrap_or_else(dhakira::bench::corpus_dir);
+    if args.repairs {
+        return bench_repairs(&corpus);
+    }
+    let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
+    let mut workload = Workload::new(read_corpus(&corpus)?, args.seed);
+    let mut units = workload.units(args.units.saturating_sub(args.templates));
+    units.extend(workload.template_units(args.templates.min(args.units)));
+    if let Some(path) = &args.write_tmx {
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let bytes = dhakira::bench::write_tmx(&units, file)?;
+        println!("{} units written to {} ({:.0} MB)", units.len(), path.display(), bytes as f64 / 1e6);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let queries = if args.concordance {
+        anyhow::ensure!(args.grpc.is_none(), "--concordance: runs in-process only (without --grpc)");
+        workload.phrases(&units, args.queries, lang)
+    } else if args.templates > 0 {
+        workload.template_queries(args.queries, lang)
+    } else {
+        workload.queries(&units, args.queries, lang)
+    };
+    let settings = Settings {
+        lang,
+        min_score: args.min_score,
+        max_results: args.max_results,
+        recall_sample: if args.check_recall { args.recall_sample } else { 0 },
+        memories: args.memories,
+        cascade: args.cascade,
+        filter_domain: args.filter_domain.clone(),
+        concordance: args.concordance,
+    };
+    settings.spread(&mut units);
+    if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
+        return bench_import(url, file, queries, &settings, args.concurrency);
+    }
+    let report = match &args.grpc {
+        Some(url) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let load = args.load.then_some(units);
+            runtime.block_on(run_grpc(&server_url(url), load, queries, &settings, args.concurrency))?
+        }
+        None => bench_in_process(args.db.as_deref(), &units, &queries, &settings)?,
+    };
+    print_report(&report, args.concordance)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--grpc URL --import-file FILE`: an import over gRPC while clients look
+/// up.
+fn bench_import(
+    url: &str,
+    file: &Path,
+    queries: Vec<String>,
+    settings: &Settings,
+    concurrency: usize,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(dhakira::bench::run_import_while_serving(
+        &server_url(url),
+        file,
+        queries,
+        settings,
+        concurrency,
+    ))?;
+    println!(
+        "import over gRPC: {} units read, {} added in {:.1} s: {:.0} units/s; meanwhile {} lookups (concurrency {}): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        report.units_read, report.added, report.import_s, report.units_per_s, report.lookups, report.concurrency,
+        report.lookup_p50_ms, report.lookup_p99_ms, report.lookup_max_ms
+    );
+    json_line(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the memory (in RAM, or in a database at `db`) with a progress
+/// bar, then times the queries on one thread.
+fn bench_in_process(
+    db: Option<&Path>,
+    units: &[UnitInput],
+    queries: &[String],
+    settings: &Settings,
+) -> anyhow::Result<Report> {
+    let tm = match db {
+        Some(path) => TranslationMemory::open(path)?,
+        None => TranslationMemory::in_memory(),
+    };
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new(units.len() as u64)
+        .with_style(ProgressStyle::with_template("building memory [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")?);
+    for chunk in units.chunks(10_000) {
+        tm.add_units(chunk.to_vec())?;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(run_in_process(&tm, queries, settings, started.elapsed())?)
+}
+
+fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {
+    println!(
+        "{} {} ({}, {} units, min_score {}, max_results {}, {}): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {:.0}/s, {:.0} % with a match",
+        report.queries,
+        if concordance { "concordance searches" } else { "lookups" },
+        report.lang,
+        report.units,
+        report.min_score,
+        report.max_results,
+        if report.mode == "grpc" { format!("gRPC, concurrency {}", report.concurrency) } else { "one thread in-process".into() },
+        report.p50_ms,
+        report.p90_ms,
+        report.p99_ms,
+        report.max_ms,
+        report.qps,
+        report.hit_rate * 100.0,
+    );
+    if let Some(recall) = report.recall {
+        println!(
+            "recall: {:.4} ({} sampled queries, index vs the reference implementation)",
+            recall, report.recall_sample
+        );
+    }
+    println!("memory built in {:.1} s, RSS {:.0} MiB", report.build_s, report.rss_mb);
+    json_line(report)
+}
