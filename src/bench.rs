@@ -573,7 +573,7 @@ pub async fn run_grpc(
     concurrency: usize,
 ) -> Result<Report> {
     use crate::proto::{AddUnitsRequest, StatsRequest};
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
 
     let failed = |what: &str, err: String| Error::Input { path: url.to_owned(), reason: format!("{what}: {err}") };
@@ -593,23 +593,9 @@ pub async fn run_grpc(
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let mut client = connect().await?;
+        let client = connect().await?;
         let (queries, next) = (Arc::clone(&queries), Arc::clone(&next));
-        let settings = settings.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut hits = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(text) = queries.get(i) else { break };
-                let request = grpc_request(&settings, text, false);
-                let at = std::time::Instant::now();
-                let response = client.lookup(request).await.map_err(|s| s.message().to_owned())?;
-                latencies.push(at.elapsed());
-                hits += usize::from(!response.into_inner().matches.is_empty());
-            }
-            Ok::<_, String>((latencies, hits))
-        }));
+        tasks.push(tokio::spawn(grpc_client(client, queries, next, settings.clone())));
     }
     let (mut latencies, mut hits) = (Vec::new(), 0);
     for task in tasks {
@@ -641,6 +627,28 @@ pub async fn run_grpc(
     // and it is not visible from here.
     let run = Run { mode: "grpc", units, concurrency, build, rss_mb: 0.0 };
     Ok(report(settings, run, timed, recall))
+}
+
+/// One timed client: looks up the next query not yet taken until none is
+/// left; its latencies and how many lookups found a match.
+async fn grpc_client(
+    mut client: crate::proto::translation_memory_client::TranslationMemoryClient<tonic::transport::Channel>,
+    queries: std::sync::Arc<Vec<String>>,
+    next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    settings: Settings,
+) -> std::result::Result<(Vec<Duration>, usize), String> {
+    let mut latencies = Vec::new();
+    let mut hits = 0;
+    loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(text) = queries.get(i) else { break };
+        let request = grpc_request(&settings, text, false);
+        let at = std::time::Instant::now();
+        let response = client.lookup(request).await.map_err(|s| s.message().to_owned())?;
+        latencies.push(at.elapsed());
+        hits += usize::from(!response.into_inner().matches.is_empty());
+    }
+    Ok((latencies, hits))
 }
 
 fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {
@@ -840,6 +848,19 @@ impl RepairReport {
         self.correct as f64 / self.checked.max(1) as f64
     }
 
+    /// A figure the stored target does not write as often as the source:
+    /// not checked; a repair made all the same is kept as an example.
+    fn without_counterpart(&mut self, lang: &str, example: RepairExample) {
+        self.not_in_target += 1;
+        self.declined += usize::from(example.got.is_none());
+        if example.got.is_some() {
+            let examples = self.examples.entry(format!("{lang}: repaired_without_counterpart")).or_default();
+            if examples.len() < 3 {
+                examples.push(example);
+            }
+        }
+    }
+
     fn fail(&mut self, category: String, example: RepairExample) {
         *self.failures.entry(category.clone()).or_default() += 1;
         let examples = self.examples.entry(category).or_default();
@@ -949,123 +970,154 @@ pub fn run_repairs(pairs: &[(String, String)], limit: usize) -> Result<RepairRep
     for (side, lang) in [(0, "ar"), (1, "en")] {
         for (n, pair) in pairs.iter().take(limit).enumerate() {
             let (source, target) = if side == 0 { (&pair.0, &pair.1) } else { (&pair.1, &pair.0) };
-            let in_source = figures(source);
-            if in_source.is_empty() {
-                continue;
-            }
-            let in_target: Vec<_> = figures_with_ordinals(target).into_iter().map(|(r, d, _)| (r, d)).collect();
-            let count = |list: &[(std::ops::Range<usize>, String)], digits: &str| {
-                list.iter().filter(|(_, d)| d == digits).count()
-            };
-            // Figures the target writes as often as the source; else any.
-            let repairable: Vec<usize> = (0..in_source.len())
-                .filter(|&k| count(&in_target, &in_source[k].1) == count(&in_source, &in_source[k].1))
-                .collect();
-            let (k, has_counterpart) = match repairable.len() {
-                0 => (n % in_source.len(), false),
-                len => (repairable[n % len], true),
-            };
-            let (range, digits) = &in_source[k];
-            let Some(at) = digits.rfind(|c| c != '0') else { continue };
-            let old = digits.as_bytes()[at] - b'0';
-            let new = if old == 9 { 8 } else { u32::from(old) + 1 };
-            let query = change_digit(source, range, at, new);
-            if stored[side].contains(query.as_str()) {
-                report.skipped_stored += 1;
-                continue;
-            }
-            let request = crate::LookupRequest {
-                text: query.clone(),
-                source_lang: lang.into(),
-                max_results: Some(1),
-                ..Default::default()
-            };
-            let matches = tm.lookup(request)?;
-            let got = matches.first().and_then(|m| m.explanation.repaired_target.clone());
-            // The target to repair: the top match's own when it is this
-            // source (a source may be stored with several translations).
-            // A near-duplicate of this source (the same sentence spelled
-            // otherwise, stored as well) may come first: it is judged the
-            // same way, on its own target.
-            let best = matches.first().filter(|m| {
-                m.source() == source.as_str() || count(&figures(m.source()), digits) == count(&in_source, digits)
-            });
-            let stored_target = best.map_or(target.as_str(), |m| m.target());
-            let target_figures = figures_with_ordinals(stored_target);
-            let in_stored_target = target_figures.iter().filter(|(_, d, _)| d == digits).count();
-            if !has_counterpart || in_stored_target != count(&in_source, digits) {
-                report.not_in_target += 1;
-                report.declined += usize::from(got.is_none());
-                if got.is_some() {
-                    let examples = report.examples.entry(format!("{lang}: repaired_without_counterpart")).or_default();
-                    if examples.len() < 3 {
-                        examples.push(RepairExample { query, expected: stored_target.to_owned(), got });
-                    }
-                }
-                continue;
-            }
-            // The same occurrence rank in the target.
-            let rank = in_source[..k].iter().filter(|(_, d)| d == digits).count();
-            let repeated = count(&in_source, digits) > 1;
-            report.checked += 1;
-            report.repeated_checked += usize::from(repeated);
-            if matches.is_empty() {
-                let example = RepairExample { query, expected: String::new(), got: None };
-                report.fail("no_match".into(), example);
-                continue;
-            }
-            let Some(best) = best else {
-                // Another unit came first: fine when it already holds the
-                // new figure (the memory has that sentence, up to spelling).
-                let new_digits: String = {
-                    let mut d = digits.clone().into_bytes();
-                    d[at] = b'0' + new as u8;
-                    String::from_utf8(d).expect("ASCII digits")
-                };
-                if figures(matches[0].source()).iter().any(|(_, d)| *d == new_digits) {
-                    report.checked -= 1;
-                    report.repeated_checked -= usize::from(repeated);
-                    report.skipped_stored += 1;
-                    continue;
-                }
-                let example = RepairExample { query, expected: target.clone(), got };
-                report.fail("other_unit_first".into(), example);
-                continue;
-            };
-            let (target_range, _, ordinal) =
-                target_figures.iter().filter(|(_, d, _)| d == digits).nth(rank).expect("counted above");
-            let mut expected = change_digit(stored_target, target_range, at, new);
-            if *ordinal && lang == "ar" {
-                // The English ordinal ending follows the new number.
-                let mut changed = digits.clone().into_bytes();
-                changed[at] = b'0' + new as u8;
-                let n: u64 = String::from_utf8(changed).expect("ASCII digits").parse().unwrap_or(0);
-                let ending = if (11..=13).contains(&(n % 100)) {
-                    "th"
-                } else {
-                    ["th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"][(n % 10) as usize]
-                };
-                let after = &stored_target[target_range.end..];
-                let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
-                if ["st", "nd", "rd", "th"].contains(&after[..letters].to_lowercase().as_str()) {
-                    expected.replace_range(target_range.end..target_range.end + letters, ending);
-                }
-            }
-            let example = RepairExample { query: query.clone(), expected: expected.clone(), got: got.clone() };
-            match &got {
-                Some(repaired) if *repaired == expected => {
-                    report.correct += 1;
-                    report.repeated_correct += usize::from(repeated);
-                }
-                Some(_) => report.fail(format!("{lang}: wrong_repair"), example),
-                None => {
-                    let mut kinds: Vec<&str> = best.explanation.warnings.iter().map(|w| w.kind).collect();
-                    kinds.sort();
-                    kinds.dedup();
-                    report.fail(format!("{lang}: not_repaired: {}", kinds.join("+")), example);
-                }
-            }
+            let stored = |text: &str| stored[side].contains(text);
+            check_repair(&tm, &stored, lang, n, (source, target), &mut report)?;
         }
     }
     Ok(report)
+}
+
+/// The figures of `list` written `digits`.
+fn count_digits(list: &[(std::ops::Range<usize>, String)], digits: &str) -> usize {
+    list.iter().filter(|(_, d)| d == digits).count()
+}
+
+/// The last digit of `digits` that is not 0 and what it becomes: the next
+/// digit (8 for 9).
+fn digit_to_change(digits: &str) -> Option<(usize, u32)> {
+    let at = digits.rfind(|c| c != '0')?;
+    let old = digits.as_bytes()[at] - b'0';
+    Some((at, if old == 9 { 8 } else { u32::from(old) + 1 }))
+}
+
+/// `digits` with the digit at `at` changed to `new`.
+fn changed_digits(digits: &str, at: usize, new: u32) -> String {
+    let mut d = digits.to_owned().into_bytes();
+    d[at] = b'0' + new as u8;
+    String::from_utf8(d).expect("ASCII digits")
+}
+
+/// Pair `n`'s figure to change: one the target writes as often as the
+/// source (then `true`: it has a counterpart); else any.
+fn pick_figure(in_source: &[(std::ops::Range<usize>, String)], target: &str, n: usize) -> (usize, bool) {
+    let in_target: Vec<_> = figures_with_ordinals(target).into_iter().map(|(r, d, _)| (r, d)).collect();
+    let repairable: Vec<usize> = (0..in_source.len())
+        .filter(|&k| count_digits(&in_target, &in_source[k].1) == count_digits(in_source, &in_source[k].1))
+        .collect();
+    match repairable.len() {
+        0 => (n % in_source.len(), false),
+        len => (repairable[n % len], true),
+    }
+}
+
+/// Changes one digit of a figure of pair `n`'s source (`lang`), looks the
+/// changed sentence up and counts whether the top match's target was
+/// repaired as expected.
+fn check_repair(
+    tm: &crate::TranslationMemory,
+    stored: &dyn Fn(&str) -> bool,
+    lang: &str,
+    n: usize,
+    (source, target): (&String, &String),
+    report: &mut RepairReport,
+) -> Result<()> {
+    let in_source = figures(source);
+    if in_source.is_empty() {
+        return Ok(());
+    }
+    let (k, has_counterpart) = pick_figure(&in_source, target, n);
+    let (range, digits) = &in_source[k];
+    let Some((at, new)) = digit_to_change(digits) else { return Ok(()) };
+    let query = change_digit(source, range, at, new);
+    if stored(query.as_str()) {
+        report.skipped_stored += 1;
+        return Ok(());
+    }
+    let request = crate::LookupRequest {
+        text: query.clone(),
+        source_lang: lang.into(),
+        max_results: Some(1),
+        ..Default::default()
+    };
+    let matches = tm.lookup(request)?;
+    let got = matches.first().and_then(|m| m.explanation.repaired_target.clone());
+    // The target to repair: the top match's own when it is this source (a source may be stored
+    // with several translations). A near-duplicate of this source (the same sentence spelled
+    // otherwise, stored as well) may come first: it is judged the same way, on its own target.
+    let best = matches.first().filter(|m| {
+        m.source() == source.as_str() || count_digits(&figures(m.source()), digits) == count_digits(&in_source, digits)
+    });
+    let stored_target = best.map_or(target.as_str(), |m| m.target());
+    let target_figures = figures_with_ordinals(stored_target);
+    let in_stored_target = target_figures.iter().filter(|(_, d, _)| d == digits).count();
+    if !has_counterpart || in_stored_target != count_digits(&in_source, digits) {
+        report.without_counterpart(lang, RepairExample { query, expected: stored_target.to_owned(), got });
+        return Ok(());
+    }
+    // The same occurrence rank in the target.
+    let rank = in_source[..k].iter().filter(|(_, d)| d == digits).count();
+    let repeated = count_digits(&in_source, digits) > 1;
+    report.checked += 1;
+    report.repeated_checked += usize::from(repeated);
+    if matches.is_empty() {
+        let example = RepairExample { query, expected: String::new(), got: None };
+        report.fail("no_match".into(), example);
+        return Ok(());
+    }
+    let Some(best) = best else {
+        // Another unit came first: fine when it already holds the
+        // new figure (the memory has that sentence, up to spelling).
+        let new_digits = changed_digits(digits, at, new);
+        if figures(matches[0].source()).iter().any(|(_, d)| *d == new_digits) {
+            report.checked -= 1;
+            report.repeated_checked -= usize::from(repeated);
+            report.skipped_stored += 1;
+            return Ok(());
+        }
+        let example = RepairExample { query, expected: target.clone(), got };
+        report.fail("other_unit_first".into(), example);
+        return Ok(());
+    };
+    let (target_range, _, ordinal) =
+        target_figures.iter().filter(|(_, d, _)| d == digits).nth(rank).expect("counted above");
+    let mut expected = change_digit(stored_target, target_range, at, new);
+    if *ordinal && lang == "ar" {
+        follow_ordinal(&mut expected, stored_target, target_range, &changed_digits(digits, at, new));
+    }
+    record_repair(report, lang, RepairExample { query, expected, got }, best, repeated);
+    Ok(())
+}
+
+/// The English ordinal ending after `figure` in `stored_target` follows
+/// the new number (`new_digits`) in `expected`.
+fn follow_ordinal(expected: &mut String, stored_target: &str, figure: &std::ops::Range<usize>, new_digits: &str) {
+    let n: u64 = new_digits.parse().unwrap_or(0);
+    let ending = if (11..=13).contains(&(n % 100)) {
+        "th"
+    } else {
+        ["th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"][(n % 10) as usize]
+    };
+    let after = &stored_target[figure.end..];
+    let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
+    if ["st", "nd", "rd", "th"].contains(&after[..letters].to_lowercase().as_str()) {
+        expected.replace_range(figure.end..figure.end + letters, ending);
+    }
+}
+
+/// Counts a checked repair: correct, wrong, or not made (by the kinds of
+/// the top match's warnings).
+fn record_repair(report: &mut RepairReport, lang: &str, example: RepairExample, best: &crate::Match, repeated: bool) {
+    match &example.got {
+        Some(repaired) if *repaired == example.expected => {
+            report.correct += 1;
+            report.repeated_correct += usize::from(repeated);
+        }
+        Some(_) => report.fail(format!("{lang}: wrong_repair"), example),
+        None => {
+            let mut kinds: Vec<&str> = best.explanation.warnings.iter().map(|w| w.kind).collect();
+            kinds.sort();
+            kinds.dedup();
+            report.fail(format!("{lang}: not_repaired: {}", kinds.join("+")), example);
+        }
+    }
 }

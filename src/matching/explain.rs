@@ -364,18 +364,69 @@ fn repair(
     target: &str,
     target_lang: Lang,
 ) -> (Option<String>, Vec<Warning>) {
-    let Sides { q, s, query, source } = *sides;
+    let Sides { query, source, .. } = *sides;
     let source_lang = target_lang.other();
     let t = tokens(target, target_lang);
     let target_spans = number_spans(target, target_lang);
     let src = Numbers::new(source, source_lang, &target_spans);
     let tgt = Numbers::new(target, target_lang, &src.spans);
     let qry = Numbers { spans: number_spans(query, source_lang), chosen: Vec::new() };
-    let mut warnings = Vec::new();
-    let mut complete = true;
+    let mut out = Repair { replacements: Vec::new(), warnings: Vec::new(), complete: true };
+    let (changed, names) = changed_placeables(sides, substitutions, &qry, &src, &mut out);
 
-    // Source number → the query number that replaces it; other placeables
-    // by their surface.
+    let numbers = NumberRepair { src: &src, tgt: &tgt, qry: &qry, source, target, target_lang, changed: &changed };
+    let mut done_amounts = Vec::new();
+    for &b in changed.keys() {
+        let amount = src.amount(b);
+        if done_amounts.contains(&amount) {
+            continue;
+        }
+        done_amounts.push(amount.clone());
+        numbers.repair(b, &amount, &mut out);
+    }
+
+    for (&value, replaced_by) in &names {
+        repair_name(sides, &t, target, value, replaced_by, &mut out);
+    }
+    if !out.complete {
+        return (None, out.warnings);
+    }
+    out.replacements.sort_by_key(|(range, _)| range.start);
+    let mut repaired = target.to_owned();
+    for (range, text) in out.replacements.into_iter().rev() {
+        repaired.replace_range(range, &text);
+    }
+    (Some(repaired), out.warnings)
+}
+
+/// What a repair gathers: the target's replacements, the warnings, and
+/// whether every change could be carried to the target.
+struct Repair {
+    replacements: Vec<(Range<usize>, String)>,
+    warnings: Vec<Warning>,
+    complete: bool,
+}
+
+impl Repair {
+    /// A change the target cannot take: warned about, the target is not
+    /// repaired.
+    fn give_up(&mut self, kind: &'static str, message: String) {
+        self.warnings.push(Warning { kind, message });
+        self.complete = false;
+    }
+}
+
+/// The substituted placeables: source number → the query number that
+/// replaces it; other placeables by their surface (→ the query tokens that
+/// replace them).
+fn changed_placeables<'a>(
+    sides: &Sides<'a>,
+    substitutions: &[(usize, usize)],
+    qry: &Numbers,
+    src: &Numbers,
+    out: &mut Repair,
+) -> (BTreeMap<usize, usize>, BTreeMap<&'a str, Vec<usize>>) {
+    let Sides { q, s, query, source } = *sides;
     let mut changed_numbers: BTreeMap<usize, usize> = BTreeMap::new();
     let mut names: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &(i, j) in substitutions {
@@ -383,38 +434,73 @@ fn repair(
             ([a], [b]) => {
                 let (qa, sb) = (&qry.spans[*a].bytes, &src.spans[*b].bytes);
                 if glued(&q[i], query, qa) != glued(&s[j], source, sb) {
-                    warnings.push(Warning {
-                        kind: "placeable_unit_changed",
-                        message: format!(
+                    out.give_up(
+                        "placeable_unit_changed",
+                        format!(
                             "{:?} in the stored source is {:?} in the query: the sign or unit around the number changed, the target was not repaired",
                             s[j].text(source),
                             q[i].text(query)
                         ),
-                    });
-                    complete = false;
+                    );
                 } else if *changed_numbers.entry(*b).or_insert(*a) != *a {
-                    complete = false;
+                    out.complete = false;
                 }
             }
             _ => names.entry(s[j].surface.as_str()).or_default().push(i),
         }
     }
+    (changed_numbers, names)
+}
 
-    let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
-    let mut done_amounts = Vec::new();
-    for &b in changed_numbers.keys() {
-        let amount = src.amount(b);
-        if done_amounts.contains(&amount) {
-            continue;
+/// The numbers of a repair: the stored source's, the stored target's and
+/// the query's, and `changed`: source number → the query number that
+/// replaces it.
+struct NumberRepair<'a> {
+    src: &'a Numbers,
+    tgt: &'a Numbers,
+    qry: &'a Numbers,
+    source: &'a str,
+    target: &'a str,
+    target_lang: Lang,
+    changed: &'a BTreeMap<usize, usize>,
+}
+
+impl<'a> NumberRepair<'a> {
+    /// Carries the change of source number `b` to every occurrence of its
+    /// amount in the target.
+    fn repair(&self, b: usize, amount: &str, out: &mut Repair) {
+        let Some(pairs) = self.pairs(b, amount, out) else { return };
+        for (k, fate) in pairs {
+            let Some(new) = fate else { continue };
+            let old = self.tgt.value(k);
+            let mut bytes = self.tgt.spans[k].bytes.clone();
+            let mut text = render_like(new, old, &self.tgt.spans);
+            if let (Lang::English, Some(n)) = (self.target_lang, new.integer()) {
+                // 21st → 22nd.
+                let after = &self.target[bytes.end..];
+                let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
+                if ["st", "nd", "rd", "th"].iter().any(|o| after[..letters].eq_ignore_ascii_case(o)) {
+                    bytes.end += letters;
+                    text.push_str(&match_case(ordinal_suffix(n), &after[..letters]));
+                }
+            }
+            out.replacements.push((bytes, text));
+            out.warnings.extend(agreement(old, new, self.target_lang));
         }
-        done_amounts.push(amount.clone());
-        let shown = &source[src.spans[b].bytes.clone()];
+    }
+
+    /// Each occurrence of the amount in the target with its new value
+    /// (None: unchanged), or `None` (warned about) when which to change is
+    /// unclear.
+    fn pairs(&self, b: usize, amount: &str, out: &mut Repair) -> Option<Vec<(usize, Option<&'a NumberValue>)>> {
+        let (src, tgt, qry) = (self.src, self.tgt, self.qry);
+        let shown = &self.source[src.spans[b].bytes.clone()];
         let in_source: Vec<usize> = (0..src.spans.len()).filter(|&k| src.amount(k) == amount).collect();
         let in_target: Vec<usize> = (0..tgt.spans.len()).filter(|&k| tgt.amount(k) == amount).collect();
         // The new value of each occurrence in the source (None: unchanged).
         let fates: Vec<Option<&NumberValue>> = in_source
             .iter()
-            .map(|k| changed_numbers.get(k).map(|&a| reading_like(&qry.spans[a].readings, src.value(*k))))
+            .map(|k| self.changed.get(k).map(|&a| reading_like(&qry.spans[a].readings, src.value(*k))))
             .collect();
         let same_fate = fates.windows(2).all(|w| match (w[0], w[1]) {
             (Some(x), Some(y)) => x.amount() == y.amount(),
@@ -422,118 +508,102 @@ fn repair(
             _ => false,
         });
         if in_target.is_empty() {
-            warnings.push(Warning {
-                kind: "placeable_not_in_target",
-                message: format!(
+            out.give_up(
+                "placeable_not_in_target",
+                format!(
                     "{shown:?} occurs {} time(s) in the stored source and not in the stored target: the target was not repaired",
                     in_source.len()
                 ),
-            });
-            complete = false;
-            continue;
+            );
+            return None;
         }
         if in_target.len() != in_source.len() {
-            warnings.push(Warning {
-                kind: "placeable_ambiguous",
-                message: format!(
+            out.give_up(
+                "placeable_ambiguous",
+                format!(
                     "{shown:?} occurs {} time(s) in the stored source and {} time(s) in the stored target: which to change is unclear, the target was not repaired",
                     in_source.len(),
                     in_target.len()
                 ),
-            });
-            complete = false;
-            continue;
+            );
+            return None;
         }
-        let pairs: Vec<(usize, Option<&NumberValue>)> = if same_fate {
+        if same_fate {
             // Every occurrence changes alike: every one in the target does.
-            in_target.iter().map(|&k| (k, fates[0])).collect()
-        } else {
-            let order = |this: &Numbers, other: &Numbers| -> Vec<String> {
-                (0..this.spans.len()).filter(|&k| this.shared(k, other)).map(|k| this.amount(k)).collect()
-            };
-            if order(&src, &tgt) != order(&tgt, &src) {
-                warnings.push(Warning {
-                    kind: "placeable_ambiguous",
-                    message: format!(
-                        "{shown:?} occurs {} times in the stored source and in the stored target, not every occurrence changed, and the target does not keep the source's order of numbers: the target was not repaired",
-                        in_source.len()
-                    ),
-                });
-                complete = false;
-                continue;
-            }
-            let changes: Vec<String> = fates
-                .iter()
-                .enumerate()
-                .map(|(n, fate)| match fate {
-                    Some(new) => format!("occurrence {} → {}", n + 1, new.canonical),
-                    None => format!("occurrence {} unchanged", n + 1),
-                })
-                .collect();
-            warnings.push(Warning {
-                kind: "placeable_repaired_by_order",
-                message: format!(
-                    "{shown:?} occurs {} times in the stored source and in the stored target, in the same order of numbers: repaired occurrence by occurrence ({})",
-                    in_source.len(),
-                    changes.join(", ")
-                ),
-            });
-            in_target.iter().copied().zip(fates.iter().copied()).collect()
-        };
-        for (k, fate) in pairs {
-            let Some(new) = fate else { continue };
-            let old = tgt.value(k);
-            let mut bytes = tgt.spans[k].bytes.clone();
-            let mut text = render_like(new, old, &tgt.spans);
-            if let (Lang::English, Some(n)) = (target_lang, new.integer()) {
-                // 21st → 22nd.
-                let after = &target[bytes.end..];
-                let letters = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
-                if ["st", "nd", "rd", "th"].iter().any(|o| after[..letters].eq_ignore_ascii_case(o)) {
-                    bytes.end += letters;
-                    text.push_str(&match_case(ordinal_suffix(n), &after[..letters]));
-                }
-            }
-            replacements.push((bytes, text));
-            warnings.extend(agreement(old, new, target_lang));
+            return Some(in_target.iter().map(|&k| (k, fates[0])).collect());
         }
+        self.pairs_by_order(shown, &in_target, fates, out)
     }
 
-    for (&value, replaced_by) in &names {
-        let new_text = q[replaced_by[0]].text(query);
-        let in_source = s.iter().filter(|tok| tok.surface == value).count();
-        let in_target: Vec<Piece> =
-            t.iter().flat_map(|tok| Piece::all(tok, target)).filter(|piece| piece.value == value).collect();
-        if replaced_by.iter().any(|&i| q[i].surface != q[replaced_by[0]].surface) || in_source != replaced_by.len() {
-            warnings.push(Warning {
-                kind: "placeable_ambiguous",
-                message: format!("{value:?} occurs more than once in the stored source and not every occurrence changed: the target was not repaired"),
-            });
-            complete = false;
-            continue;
-        }
-        if in_target.len() != in_source {
-            warnings.push(Warning {
-                kind: "placeable_not_in_target",
-                message: format!(
-                    "{value:?} occurs {in_source} time(s) in the stored source and {} time(s) in the stored target: the target was not repaired",
-                    in_target.len()
+    /// When not every occurrence changes alike: occurrence by occurrence,
+    /// provided the target keeps the source's order of numbers.
+    fn pairs_by_order(
+        &self,
+        shown: &str,
+        in_target: &[usize],
+        fates: Vec<Option<&'a NumberValue>>,
+        out: &mut Repair,
+    ) -> Option<Vec<(usize, Option<&'a NumberValue>)>> {
+        let (src, tgt) = (self.src, self.tgt);
+        // As many occurrences in the source (`fates`) as in the target.
+        let in_source = fates.len();
+        let order = |this: &Numbers, other: &Numbers| -> Vec<String> {
+            (0..this.spans.len()).filter(|&k| this.shared(k, other)).map(|k| this.amount(k)).collect()
+        };
+        if order(src, tgt) != order(tgt, src) {
+            out.give_up(
+                "placeable_ambiguous",
+                format!(
+                    "{shown:?} occurs {in_source} times in the stored source and in the stored target, not every occurrence changed, and the target does not keep the source's order of numbers: the target was not repaired"
                 ),
-            });
-            complete = false;
-            continue;
+            );
+            return None;
         }
-        replacements.extend(in_target.into_iter().map(|piece| (piece.bytes, new_text.to_owned())));
+        let changes: Vec<String> = fates
+            .iter()
+            .enumerate()
+            .map(|(n, fate)| match fate {
+                Some(new) => format!("occurrence {} → {}", n + 1, new.canonical),
+                None => format!("occurrence {} unchanged", n + 1),
+            })
+            .collect();
+        out.warnings.push(Warning {
+            kind: "placeable_repaired_by_order",
+            message: format!(
+                "{shown:?} occurs {in_source} times in the stored source and in the stored target, in the same order of numbers: repaired occurrence by occurrence ({})",
+                changes.join(", ")
+            ),
+        });
+        Some(in_target.iter().copied().zip(fates).collect())
     }
-    if !complete {
-        return (None, warnings);
+}
+
+/// Carries the change of a placeable other than a number (`value`, its
+/// surface, replaced by the query tokens `replaced_by`) to the target.
+fn repair_name(sides: &Sides<'_>, t: &[Token], target: &str, value: &str, replaced_by: &[usize], out: &mut Repair) {
+    let Sides { q, s, query, .. } = *sides;
+    let new_text = q[replaced_by[0]].text(query);
+    let in_source = s.iter().filter(|tok| tok.surface == value).count();
+    let in_target: Vec<Piece> =
+        t.iter().flat_map(|tok| Piece::all(tok, target)).filter(|piece| piece.value == value).collect();
+    if replaced_by.iter().any(|&i| q[i].surface != q[replaced_by[0]].surface) || in_source != replaced_by.len() {
+        out.give_up(
+            "placeable_ambiguous",
+            format!("{value:?} occurs more than once in the stored source and not every occurrence changed: the target was not repaired"),
+        );
+        return;
     }
-    replacements.sort_by_key(|(range, _)| range.start);
-    let mut repaired = target.to_owned();
-    for (range, text) in replacements.into_iter().rev() {
-        repaired.replace_range(range, &text);
+    if in_target.len() != in_source {
+        out.give_up(
+            "placeable_not_in_target",
+            format!(
+                "{value:?} occurs {in_source} time(s) in the stored source and {} time(s) in the stored target: the target was not repaired",
+                in_target.len()
+            ),
+        );
+        return;
     }
-    (Some(repaired), warnings)
+    out.replacements.extend(in_target.into_iter().map(|piece| (piece.bytes, new_text.to_owned())));
 }
 
 /// The English ordinal ending of `n`: 1st, 2nd, 3rd, 4th, 11th, 21st.

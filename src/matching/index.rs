@@ -56,6 +56,18 @@ struct Group {
     by_value: Box<[ValueLists]>,
 }
 
+impl Group {
+    /// On the diagonal (`values`: the query's words at the group's places),
+    /// member `i` costs the placeables whose values differ from the query's
+    /// words at the same places.
+    #[inline]
+    fn differing(&self, i: usize, values: &[u32]) -> Cost {
+        let width = self.places.len();
+        let differ = self.values[i * width..(i + 1) * width].iter().zip(values).filter(|(a, b)| a != b);
+        Cost { tenths: 0, placeables: differ.count() as u32 }
+    }
+}
+
 /// The members (indices into [`Group::members`]) of one place's values,
 /// as linked lists: `last` maps a value to its last member and how many
 /// members hold it, `before` each member to the one before it with the
@@ -173,6 +185,31 @@ impl Default for Side {
 }
 
 impl Side {
+    /// The query's keys, rarest first (ties by key id), duplicates kept
+    /// next to each other.
+    fn rarest_first(&self, keys: &[u32]) -> Vec<u32> {
+        let mut order: Vec<u32> = keys.to_vec();
+        order.sort_by_key(|&k| (self.frequency(k), k));
+        order
+    }
+
+    /// The cost of the lone unit (not in a template group) at `slot` when
+    /// the count and distance filters let it reach `s`, the score its
+    /// alignment must reach; `None` when it cannot. Its keys are left in
+    /// `keys`.
+    #[inline]
+    fn lone_cost(&self, query: &Query, bag: &mut Bag, slot: u32, s: i32, keys: &mut Vec<u32>) -> Option<Cost> {
+        if s > 100 {
+            return None;
+        }
+        let words = self.words(slot);
+        self.keys_of(words, keys);
+        if !can_reach(query, bag, keys, s.max(0) as u8) {
+            return None;
+        }
+        Some(self.cost(query, words, keys))
+    }
+
     fn words(&self, slot: u32) -> &[u32] {
         let start = self.start[slot as usize] as usize;
         &self.arena[start..start + self.len[slot as usize] as usize]
@@ -687,8 +724,7 @@ impl Index {
         // must reach before its bonus (its points only raise it).
         let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
         let side = self.side(query.lang);
-        let mut order: Vec<u32> = query.keys.clone();
-        order.sort_by_key(|&k| (side.frequency(k), k));
+        let order = side.rarest_first(&query.keys);
         let mut bag = Bag::of(&query.keys);
 
         let mut threshold = Threshold::new(min_score, max_results);
@@ -740,21 +776,8 @@ impl Index {
                     let Some(points) = self.points(slot, selection) else { continue };
                     // The score this unit's alignment must reach.
                     let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
-                    if s > 100 {
-                        continue;
-                    }
-                    let s = s.max(0) as u8;
-                    let longest = n.max(m);
-                    let max_distance = longest * (100 - s as usize) / 100;
-                    let words = side.words(slot);
-                    side.keys_of(words, keys);
-                    if bag.overlap(keys) + max_distance < longest {
-                        continue;
-                    }
-                    if word_distance(&query.keys, keys) > max_distance {
-                        continue;
-                    }
-                    take(&mut threshold, slot, side.cost(query, words, keys), m, points);
+                    let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) else { continue };
+                    take(&mut threshold, slot, cost, m, points);
                 }
             }
         });
@@ -794,29 +817,12 @@ impl Index {
         if s > 100 {
             return;
         }
-        let s = s.max(0) as usize;
-        let longest = n.max(m);
-        let max_distance = longest * (100 - s) / 100;
-        if Bag::of(&query.keys).overlap(keys) + max_distance < longest
-            || word_distance(&query.keys, keys) > max_distance
-        {
+        if !can_reach(query, &mut Bag::of(&query.keys), keys, s.max(0) as u8) {
             return;
         }
         let relate = |same_placeables: bool| {
             let keys = &*keys;
-            move |i: usize, j: usize| {
-                if keys[j] >= PLACEABLE_KEYS && query.surfaces[i] == words[j] {
-                    Relation::Same
-                } else if query.keys[i] != keys[j] {
-                    Relation::Different
-                } else if keys[j] >= PLACEABLE_KEYS {
-                    Relation::Variant
-                } else if same_placeables {
-                    Relation::Same
-                } else {
-                    Relation::Placeable
-                }
-            }
+            move |i: usize, j: usize| template_relation(query, keys, words, same_placeables, i, j)
         };
         // The least any member can cost: every placeable the same as the
         // query's.
@@ -824,17 +830,11 @@ impl Index {
         if upper(unnormalized(least, n, m), selection.bonus, 0) < i32::from(threshold.value()) {
             return;
         }
-        let width = group.places.len();
         let diagonal = least.tenths == 0;
         let shared = !diagonal && align::cost(n, m, relate(false)).placeables == 0;
         values.clear();
         values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
-        // On the diagonal, a member costs the placeables whose values
-        // differ from the query's words at the same places.
-        let differing = |i: usize| {
-            let differ = group.values[i * width..(i + 1) * width].iter().zip(&*values).filter(|(a, b)| a != b);
-            Cost { tenths: 0, placeables: differ.count() as u32 }
-        };
+        let differing = |i: usize| group.differing(i, values);
         if let (true, Some(withheld)) = (diagonal, withheld) {
             let floor = i32::from(threshold.value());
             let k = threshold.k;
@@ -1046,22 +1046,7 @@ impl Index {
         {
             return page;
         }
-        // The rarest key that is not a placeable kind: its list holds every
-        // unit with the phrase (a template group by its first member). With
-        // none, every slot is read.
-        let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
-        let slots: Box<dyn Iterator<Item = u32> + '_> = match rarest {
-            Some(key) => {
-                Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().flat_map(|&slot| {
-                    let members: &[u32] = match side.group_of[slot as usize] {
-                        NO_GROUP => &[],
-                        group => &side.groups[group as usize].members,
-                    };
-                    members.is_empty().then_some(slot).into_iter().chain(members.iter().copied())
-                }))
-            }
-            None => Box::new(0..self.ids.len() as u32),
-        };
+        let slots = self.phrase_slots(side, &query);
         let matches = |word: u32, i: usize| {
             let key = query.keys[i];
             if key < PLACEABLE_KEYS {
@@ -1107,6 +1092,26 @@ impl Index {
         page
     }
 
+    /// The slots that may hold the phrase: the list of its rarest key that
+    /// is not a placeable kind holds every unit with the phrase (a template
+    /// group by its first member, here read as its members). With none,
+    /// every slot is read.
+    fn phrase_slots<'a>(&'a self, side: &'a Side, query: &Query) -> Box<dyn Iterator<Item = u32> + 'a> {
+        let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
+        match rarest {
+            Some(key) => {
+                Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().flat_map(|&slot| {
+                    let members: &[u32] = match side.group_of[slot as usize] {
+                        NO_GROUP => &[],
+                        group => &side.groups[group as usize].members,
+                    };
+                    members.is_empty().then_some(slot).into_iter().chain(members.iter().copied())
+                }))
+            }
+            None => Box::new(0..self.ids.len() as u32),
+        }
+    }
+
     /// The slot a unit is in (for paging).
     pub fn slot(&self, id: UnitId) -> Option<u32> {
         self.slot_of.get(&id).copied()
@@ -1138,6 +1143,44 @@ impl Index {
         groups.sort_by(|a, b| b.ids[0].cmp(&a.ids[0]).then(a.lang.code().cmp(b.lang.code())));
         groups
     }
+}
+
+/// How query word `i` relates to word `j` of a template (`keys`, `words`):
+/// a placeable equal to the query's word is the same; with
+/// `same_placeables`, every placeable of the right kind counts as the same
+/// (the least any member can cost).
+#[inline]
+fn template_relation(
+    query: &Query,
+    keys: &[u32],
+    words: &[u32],
+    same_placeables: bool,
+    i: usize,
+    j: usize,
+) -> Relation {
+    if keys[j] >= PLACEABLE_KEYS && query.surfaces[i] == words[j] {
+        Relation::Same
+    } else if query.keys[i] != keys[j] {
+        Relation::Different
+    } else if keys[j] >= PLACEABLE_KEYS {
+        Relation::Variant
+    } else if same_placeables {
+        Relation::Same
+    } else {
+        Relation::Placeable
+    }
+}
+
+/// The count and distance filters: whether a unit with these keys can
+/// reach `s` (the score its alignment must reach): with `longest` the
+/// longer of the query and the unit, the keys in common must be at least
+/// `longest − max_distance`, and the word distance over keys at most
+/// `max_distance = ⌊longest·(100−s)/100⌋`.
+#[inline]
+fn can_reach(query: &Query, bag: &mut Bag, keys: &[u32], s: u8) -> bool {
+    let longest = query.len().max(keys.len());
+    let max_distance = longest * (100 - s as usize) / 100;
+    bag.overlap(keys) + max_distance >= longest && word_distance(&query.keys, keys) <= max_distance
 }
 
 /// The most a unit can score: its alignment score, plus the bonus when

@@ -165,77 +165,92 @@ pub(crate) fn check_memory_penalties(penalties: &[(String, u32)]) -> Result<Vec<
         .collect()
 }
 
+/// `min_score`: 0 to [`MAX_SCORE`], [`DEFAULT_MIN_SCORE`] when unset.
+fn min_score(value: Option<u32>) -> Result<u8> {
+    match value {
+        None => Ok(DEFAULT_MIN_SCORE),
+        Some(s) if s <= MAX_SCORE as u32 => Ok(s as u8),
+        Some(s) => Err(Error::invalid("min_score", format!("is {s}; it must be between 0 and {MAX_SCORE}"))),
+    }
+}
+
+/// `max_results`: 1 to [`MAX_RESULTS_LIMIT`], [`DEFAULT_MAX_RESULTS`] when
+/// unset.
+fn max_results(value: Option<u32>) -> Result<usize> {
+    match value {
+        None => Ok(DEFAULT_MAX_RESULTS),
+        Some(n) if (1..=MAX_RESULTS_LIMIT as u32).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::invalid("max_results", format!("is {n}; it must be between 1 and {MAX_RESULTS_LIMIT}"))),
+    }
+}
+
+/// When the lookup names its memories, every penalized memory must be
+/// among them (`memory_penalties[i].memory`).
+fn check_penalties_searched(memories: &[String], memory_penalties: &[(String, u8)]) -> Result<()> {
+    if !memories.is_empty() {
+        let searched: HashSet<&String> = memories.iter().collect();
+        if let Some(i) = memory_penalties.iter().position(|(name, _)| !searched.contains(name)) {
+            return Err(Error::invalid(
+                format!("memory_penalties[{i}].memory"),
+                format!("{:?} is not among the memories searched", memory_penalties[i].0),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks metadata preferences (`preferences[i]`).
+fn preferences(requests: Vec<PreferenceRequest>) -> Result<Vec<Preference>> {
+    check_count(requests.len(), MAX_PREFERENCES, "preferences")?;
+    requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let field = p.field.ok_or_else(|| {
+                Error::invalid(format!("preferences[{i}].field"), "must be domain, client, project or created_by")
+            })?;
+            check_metadata(&p.value, &format!("preferences[{i}].value"))?;
+            Ok(Preference { field, value: p.value, points: points(p.points, &format!("preferences[{i}].points"))? })
+        })
+        .collect()
+}
+
+/// Checks `freshness`: (half-life in days, most points; 0: 5).
+fn freshness((half_life_days, max_points): (u32, u32)) -> Result<Freshness> {
+    if !(1..=36_500).contains(&half_life_days) {
+        return Err(Error::invalid(
+            "freshness.half_life_days",
+            format!("is {half_life_days}; it must be between 1 and 36500"),
+        ));
+    }
+    let max_points = match max_points {
+        0 => 5,
+        p if p <= 30 => p as u8,
+        p => {
+            return Err(Error::invalid(
+                "freshness.max_points",
+                format!("is {p}; it must be between 1 and 30 (0 means 5)"),
+            ))
+        }
+    };
+    Ok(Freshness { half_life_days, max_points })
+}
+
 impl LookupRequest {
     /// Checks every field; errors name the field.
     pub fn validate(self) -> Result<Lookup> {
         check_segment(&self.text, "text")?;
         let lang = Lang::parse(&self.source_lang, "source_lang")?;
-        let min_score = match self.min_score {
-            None => DEFAULT_MIN_SCORE,
-            Some(s) if s <= MAX_SCORE as u32 => s as u8,
-            Some(s) => {
-                return Err(Error::invalid("min_score", format!("is {s}; it must be between 0 and {MAX_SCORE}")))
-            }
-        };
-        let max_results = match self.max_results {
-            None => DEFAULT_MAX_RESULTS,
-            Some(n) if (1..=MAX_RESULTS_LIMIT as u32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::invalid(
-                    "max_results",
-                    format!("is {n}; it must be between 1 and {MAX_RESULTS_LIMIT}"),
-                ))
-            }
-        };
+        let min_score = min_score(self.min_score)?;
+        let max_results = max_results(self.max_results)?;
         let memories = memory_names(&self.memories, "memories")?;
         let memory_penalties = check_memory_penalties(&self.memory_penalties)?;
-        if !memories.is_empty() {
-            let searched: HashSet<&String> = memories.iter().collect();
-            if let Some(i) = memory_penalties.iter().position(|(name, _)| !searched.contains(name)) {
-                return Err(Error::invalid(
-                    format!("memory_penalties[{i}].memory"),
-                    format!("{:?} is not among the memories searched", memory_penalties[i].0),
-                ));
-            }
-        }
+        check_penalties_searched(&memories, &memory_penalties)?;
         check_filter(&self.filter, "filter")?;
-        check_count(self.preferences.len(), MAX_PREFERENCES, "preferences")?;
-        let preferences = self
-            .preferences
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let field = p.field.ok_or_else(|| {
-                    Error::invalid(format!("preferences[{i}].field"), "must be domain, client, project or created_by")
-                })?;
-                check_metadata(&p.value, &format!("preferences[{i}].value"))?;
-                Ok(Preference { field, value: p.value, points: points(p.points, &format!("preferences[{i}].points"))? })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let preferences = preferences(self.preferences)?;
         check_context(&self.context_before, "context_before")?;
         check_context(&self.context_after, "context_after")?;
-        let freshness = match self.freshness {
-            None => None,
-            Some((half_life_days, max_points)) => {
-                if !(1..=36_500).contains(&half_life_days) {
-                    return Err(Error::invalid(
-                        "freshness.half_life_days",
-                        format!("is {half_life_days}; it must be between 1 and 36500"),
-                    ));
-                }
-                let max_points = match max_points {
-                    0 => 5,
-                    p if p <= 30 => p as u8,
-                    p => {
-                        return Err(Error::invalid(
-                            "freshness.max_points",
-                            format!("is {p}; it must be between 1 and 30 (0 means 5)"),
-                        ))
-                    }
-                };
-                Some(Freshness { half_life_days, max_points })
-            }
-        };
+        let freshness = self.freshness.map(freshness).transpose()?;
         Ok(Lookup {
             text: self.text,
             lang,
@@ -359,17 +374,7 @@ fn normalized(tokens: &[Token]) -> String {
 /// changed, the most used, the newest.
 pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<Vec<Match>> {
     if lookup.exhaustive {
-        // An independent answer: every stored unit, read from the store,
-        // compared by the reference (which shares nothing with the index).
-        // A full scan takes one of the --max-scans places.
-        let _scan = shared.scans.enter()?;
-        let mut units = Vec::new();
-        shared.store.for_each_unit(&mut |unit| {
-            cancel.check()?;
-            units.push(unit);
-            Ok(())
-        })?;
-        return Reference::new_until(units, cancel)?.lookup_until(lookup, now_ms(), cancel);
+        return exhaustive(shared, lookup, cancel);
     }
     let query_tokens = tokens(&lookup.text, lookup.lang);
     let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };
@@ -384,42 +389,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
         cancel: cancel.clone(),
         ..Scope::default()
     };
-    // The candidates: with `all`, every member of a template group that
-    // can qualify; else only its best (see `Index::best_candidates`).
-    let gather = |all: bool, scope: &mut Scope| -> Result<Found> {
-        let index = shared.index.read();
-        let id = |name: &str, field: String| {
-            index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
-        };
-        let memories = lookup
-            .memories
-            .iter()
-            .enumerate()
-            .map(|(i, name)| id(name, format!("memories[{i}]")))
-            .collect::<Result<Vec<u32>>>()?;
-        scope.memories = (!memories.is_empty()).then_some(memories);
-        scope.memory_points = lookup
-            .memory_penalties
-            .iter()
-            .enumerate()
-            .map(|(i, (name, points))| Ok((id(name, format!("memory_penalties[{i}].memory"))?, *points)))
-            .collect::<Result<Vec<_>>>()?;
-        let selection = index.selection(scope);
-        let query = index.encode(&query_words.tokens, lookup.lang);
-        let _scan = if index.prunes(&query, &selection, lookup.min_score) { None } else { Some(shared.scans.enter()?) };
-        let found = if all {
-            Found {
-                candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results),
-                withheld: None,
-            }
-        } else {
-            index.best_candidates(&query, &selection, lookup.min_score, lookup.max_results)
-        };
-        // The index stops early when cancelled: what it found is not the
-        // answer.
-        cancel.check()?;
-        Ok(found)
-    };
+    let gather = |all: bool, scope: &mut Scope| gather_candidates(shared, lookup, &query_words, all, scope, cancel);
     let Found { candidates, withheld } = gather(false, &mut scope)?;
     let matches =
         Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() }.rank(candidates)?;
@@ -435,6 +405,62 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
         _ => matches,
     };
     Ok(matches.into_iter().map(|(m, _)| m).collect())
+}
+
+/// An independent answer: every stored unit, read from the store, compared
+/// by the reference (which shares nothing with the index). A full scan
+/// takes one of the --max-scans places.
+fn exhaustive(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<Vec<Match>> {
+    let _scan = shared.scans.enter()?;
+    let mut units = Vec::new();
+    shared.store.for_each_unit(&mut |unit| {
+        cancel.check()?;
+        units.push(unit);
+        Ok(())
+    })?;
+    Reference::new_until(units, cancel)?.lookup_until(lookup, now_ms(), cancel)
+}
+
+/// The candidates: with `all`, every member of a template group that can
+/// qualify; else only its best (see `Index::best_candidates`). Resolves the
+/// lookup's memory names into `scope` first.
+fn gather_candidates(
+    shared: &Shared,
+    lookup: &Lookup,
+    query_words: &QueryWords,
+    all: bool,
+    scope: &mut Scope,
+    cancel: &Cancel,
+) -> Result<Found> {
+    let index = shared.index.read();
+    let id = |name: &str, field: String| {
+        index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
+    };
+    let memories = lookup
+        .memories
+        .iter()
+        .enumerate()
+        .map(|(i, name)| id(name, format!("memories[{i}]")))
+        .collect::<Result<Vec<u32>>>()?;
+    scope.memories = (!memories.is_empty()).then_some(memories);
+    scope.memory_points = lookup
+        .memory_penalties
+        .iter()
+        .enumerate()
+        .map(|(i, (name, points))| Ok((id(name, format!("memory_penalties[{i}].memory"))?, *points)))
+        .collect::<Result<Vec<_>>>()?;
+    let selection = index.selection(scope);
+    let query = index.encode(&query_words.tokens, lookup.lang);
+    let _scan = if index.prunes(&query, &selection, lookup.min_score) { None } else { Some(shared.scans.enter()?) };
+    let found = if all {
+        Found { candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results), withheld: None }
+    } else {
+        index.best_candidates(&query, &selection, lookup.min_score, lookup.max_results)
+    };
+    // The index stops early when cancelled: what it found is not the
+    // answer.
+    cancel.check()?;
+    Ok(found)
 }
 
 impl Judge<'_> {

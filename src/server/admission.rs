@@ -179,13 +179,7 @@ where
                 },
                 _ = tokio::time::sleep(timeout) => {
                     cancel.cancel();
-                    let status = tonic::Status::deadline_exceeded(format!(
-                        "the request took longer than its {} s deadline (the client's grpc-timeout or the \
-                         server's --request-timeout); its work was stopped, and whatever it changed was either \
-                         stored in full or not at all",
-                        timeout.as_secs_f64()
-                    ));
-                    error_response(grpc.as_ref(), status, StatusCode::GATEWAY_TIMEOUT)
+                    error_response(grpc.as_ref(), deadline_exceeded(timeout), StatusCode::GATEWAY_TIMEOUT)
                 }
             };
             Ok(with_held(response, Held { _activity: activity, _stream: None }))
@@ -396,4 +390,14 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
     }
+}
+
+/// The answer to a call that ran past its deadline (`timeout`).
+fn deadline_exceeded(timeout: Duration) -> tonic::Status {
+    tonic::Status::deadline_exceeded(format!(
+        "the request took longer than its {} s deadline (the client's grpc-timeout or the \
+         server's --request-timeout); its work was stopped, and whatever it changed was either \
+         stored in full or not at all",
+        timeout.as_secs_f64()
+    ))
 }

@@ -203,13 +203,7 @@ pub async fn serve(
     tm.set_max_scans(limits.max_scans);
     let admission = admission::AdmissionLayer::new(&limits, metrics.clone());
     let authn = authn::AuthLayer::new(Arc::new(security.keys), metrics.clone());
-    let grpc = TranslationMemoryServer::new(Service::new(tm.clone(), metrics.clone(), &limits))
-        .max_decoding_message_size(MAX_REQUEST_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
-        // Responses are gzipped for clients that accept it (large match
-        // lists and exports shrink several times).
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip);
+    let grpc = grpc_service(tm.clone(), metrics.clone(), &limits);
     // gRPC-web is translated per gRPC service: the layer refuses every other
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
@@ -220,31 +214,7 @@ pub async fn serve(
         .add_service(web.layer(reflection_v1alpha))
         .add_service(web.layer(grpc))
         .prepare();
-    let mut builder = tonic::transport::Server::builder();
-    if let Some((cert, key)) = &security.tls {
-        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
-    }
-    let server = builder
-        // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
-        // and the REST facades speak it.
-        .accept_http1(true)
-        // Flood and abuse bounds: streams per connection, header size,
-        // streams a client resets before the server accepted them (the
-        // "rapid reset" attack), and keepalive pings that drop dead peers.
-        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
-        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .http2_max_pending_accept_reset_streams(Some(64))
-        // Flow control that slows a pipelining client instead of cutting it
-        // off: h2 closes a connection (GOAWAY too_many_data_frames) once
-        // the framing overhead of small DATA frames it holds unread passes
-        // half the connection window. A stream holds at most its window
-        // unread: 64 KiB of the smallest lookups (13 bytes a frame, 243
-        // bytes of overhead counted each) is 1.2 MB, under half of 3 MiB.
-        .initial_stream_window_size(STREAM_WINDOW_BYTES)
-        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)))
+    let server = server_builder(security.tls.as_ref())?
         // Host names and web origins are checked before any protocol, then
         // admission and deadlines, then the caller's key, for every
         // protocol alike.
@@ -269,6 +239,48 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The gRPC service: message size bounds, and responses gzipped for
+/// clients that accept it.
+fn grpc_service(tm: TranslationMemory, metrics: Metrics, limits: &Limits) -> TranslationMemoryServer<Service> {
+    TranslationMemoryServer::new(Service::new(tm, metrics, limits))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        // Responses are gzipped for clients that accept it (large match
+        // lists and exports shrink several times).
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+}
+
+/// The HTTP server's settings, before its layers and routes: TLS when
+/// given, HTTP/1.1 beside HTTP/2, flood bounds, flow control, keepalives.
+fn server_builder(tls: Option<&(Vec<u8>, Vec<u8>)>) -> Result<tonic::transport::Server, tonic::transport::Error> {
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    Ok(builder
+        // HTTP/1.1 beside HTTP/2 on the one port: gRPC-web clients (browsers)
+        // and the REST facades speak it.
+        .accept_http1(true)
+        // Flood and abuse bounds: streams per connection, header size,
+        // streams a client resets before the server accepted them (the
+        // "rapid reset" attack), and keepalive pings that drop dead peers.
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_max_pending_accept_reset_streams(Some(64))
+        // Flow control that slows a pipelining client instead of cutting it
+        // off: h2 closes a connection (GOAWAY too_many_data_frames) once
+        // the framing overhead of small DATA frames it holds unread passes
+        // half the connection window. A stream holds at most its window
+        // unread: 64 KiB of the smallest lookups (13 bytes a frame, 243
+        // bytes of overhead counted each) is 1.2 MB, under half of 3 MiB.
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60))))
 }
 
 /// The names of every memory (for narrowing a read to the ones a key may

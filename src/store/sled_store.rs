@@ -312,30 +312,7 @@ impl SledStore {
         let inner = Inner::open(path)?;
         let commits = guarded(path, "reading it", || inner.commits())?;
         let ack_path = path.join(ACK_FILE);
-        let missing = match std::fs::metadata(&ack_path) {
-            Ok(meta) => meta.len() == 0,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
-            Err(err) => return Err(Error::storage_caused(format!("cannot read {}: {err}", ack_path.display()), err)),
-        };
-        if missing && commits > 0 {
-            if !options.accept_missing_commit_record {
-                return Err(Error::Damaged(format!(
-                    "the database at {} holds {commits} group commits, but its record of acknowledged commits \
-                     ({ACK_FILE}) is missing or empty, so whether acknowledged writes are missing cannot be \
-                     checked (was it restored without it? a backup is the whole directory). It is not served. \
-                     Restore the whole directory from a backup; or, if you know this store holds every \
-                     acknowledged write, open it once with --accept-missing-commit-record \
-                     (DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD=1), which recreates the record from what it holds",
-                    path.display()
-                )));
-            }
-            tracing::warn!(
-                path = %path.display(),
-                commits,
-                "--accept-missing-commit-record: the record of acknowledged commits ({ACK_FILE}) was missing or \
-                 empty; it is recreated from the {commits} group commits the store holds, which cannot be checked"
-            );
-        }
+        let missing = ack_record_missing(path, &ack_path, commits, &options)?;
         let ack = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -488,6 +465,37 @@ impl SledStore {
             .and_then(|()| file.sync_data())
             .map_err(|err| Error::from_io(err, &format!("cannot record the commit in {ACK_FILE}")))
     }
+}
+
+/// Whether the record of acknowledged commits at `ack_path` is missing or
+/// empty; a database that holds commits without it is not opened unless
+/// `options.accept_missing_commit_record`.
+fn ack_record_missing(path: &Path, ack_path: &Path, commits: u64, options: &OpenOptions) -> Result<bool> {
+    let missing = match std::fs::metadata(ack_path) {
+        Ok(meta) => meta.len() == 0,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
+        Err(err) => return Err(Error::storage_caused(format!("cannot read {}: {err}", ack_path.display()), err)),
+    };
+    if missing && commits > 0 {
+        if !options.accept_missing_commit_record {
+            return Err(Error::Damaged(format!(
+                "the database at {} holds {commits} group commits, but its record of acknowledged commits \
+                 ({ACK_FILE}) is missing or empty, so whether acknowledged writes are missing cannot be \
+                 checked (was it restored without it? a backup is the whole directory). It is not served. \
+                 Restore the whole directory from a backup; or, if you know this store holds every \
+                 acknowledged write, open it once with --accept-missing-commit-record \
+                 (DHAKIRA_ACCEPT_MISSING_COMMIT_RECORD=1), which recreates the record from what it holds",
+                path.display()
+            )));
+        }
+        tracing::warn!(
+            path = %path.display(),
+            commits,
+            "--accept-missing-commit-record: the record of acknowledged commits ({ACK_FILE}) was missing or \
+             empty; it is recreated from the {commits} group commits the store holds, which cannot be checked"
+        );
+    }
+    Ok(missing)
 }
 
 /// The acknowledged group commits an [`ACK_FILE`] records (0 when empty).
