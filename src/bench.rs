@@ -1,7 +1,7 @@
 //! The benchmark workload: a memory of N units grown deterministically from
 //! the real corpus, and a seeded mix of queries, plus the figures a run
 //! reports. Used by `dhakira bench` (in-process or over gRPC) and by the
-//! tests that check the index against full scans.
+//! tests that check the index against the reference (`tests/index.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -516,9 +516,10 @@ fn read_tmx(input: impl Read, sink: &mut Sink) -> Result<(), String> {
     if !unpaired.paired && unpaired.count > 0 {
         sink.count_unlisted_rejections(unpaired.count);
         return Err(format!(
-            "no unit holds both Arabic and English; the file has {} ({} units): nothing was imported",
+            "no unit holds both Arabic and English; the file has {} ({} unit{}): nothing was imported",
             unpaired.languages.into_iter().collect::<Vec<_>>().join(", "),
-            unpaired.count
+            unpaired.count,
+            if unpaired.count == 1 { "" } else { "s" }
         ));
     }
     unpaired.release(sink);

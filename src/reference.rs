@@ -1,5 +1,5 @@
 //! The reference: every match of a lookup computed straight from the texts,
-//! as README's score table and DESIGN's "The score" say, and nothing shared
+//! as README's score table ("Arabic-aware matching, explained") says, and nothing shared
 //! with the index but the public tokenizer and normalizer (`text`).
 //!
 //! It is slow and meant to be obviously right. It has its own alignment (a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop CI: Dhakira's TMX export and REST facades checked with the real
 # libraries translators' tools use (issue 21): translate-toolkit reads the
-# exports. A venv of its own (clients/python/.venv-interop, reused between
+# exports, and TMX files from Okapi's test suites (data/interop/okapi) come
+# back from an import and export unit for unit. A venv of its own (clients/python/.venv-interop, reused between
 # runs) with the exact pins of interop/requirements.txt.
 #
 #   bash clients/python/interop.sh        # from any directory
@@ -24,5 +25,5 @@ venv_with "$here/.venv-interop" "$here/interop/requirements.txt"
 dhakira_bin interop.sh
 
 step "tests"
-(cd "$here/interop" && "$py" -m unittest -v test_export)
+(cd "$here/interop" && "$py" -m unittest -v test_export test_okapi)
 echo "interop: passed in $((SECONDS - started)) s"
