@@ -63,27 +63,7 @@ step "start $DHAKIRA_BIN"
     >"$workdir/server.out" 2>"$workdir/server.log" </dev/null &
 server_pid=$!
 
-# The server's first stdout line is `dhakira listening on 127.0.0.1:PORT`.
-# `read` succeeds only on a whole line, so a half-written one is not taken.
-addr=""
-for _ in $(seq 1 600); do
-    if IFS= read -r line <"$workdir/server.out"; then
-        case "$line" in
-            "dhakira listening on "*) addr="${line#dhakira listening on }" ;;
-            *) echo "ci.sh: unexpected first line from the server: $line" >&2; exit 1 ;;
-        esac
-        break
-    fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "ci.sh: the server exited before listening" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$addr" ]; then
-    echo "ci.sh: the server did not print its address within 60 s" >&2
-    exit 1
-fi
+server_address ci.sh
 echo "server at $addr (pid $server_pid, database $workdir/db)"
 export DHAKIRA_ADDR="$addr"
 

@@ -32,3 +32,29 @@ dhakira_bin() {
     fi
     export DHAKIRA_BIN
 }
+
+# server_address SCRIPT: waits (up to 60 s) for the server started in the
+# background as $server_pid to print its first stdout line into
+# $workdir/server.out, `dhakira listening on 127.0.0.1:PORT`, and sets
+# `addr`. `read` succeeds only on a whole line, so a half-written one is not
+# taken.
+server_address() {
+    addr=""
+    local line
+    for _ in $(seq 1 600); do
+        if IFS= read -r line <"$workdir/server.out"; then
+            case "$line" in
+                "dhakira listening on "*) addr="${line#dhakira listening on }" ;;
+                *) echo "$1: unexpected first line from the server: $line" >&2; exit 1 ;;
+            esac
+            return
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            echo "$1: the server exited before listening" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    echo "$1: the server did not print its address within 60 s" >&2
+    exit 1
+}

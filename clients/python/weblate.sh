@@ -107,25 +107,7 @@ DHAKIRA_API_KEYS="weblate:$read_key:read" \
     "$DHAKIRA_BIN" serve --addr 127.0.0.1:0 --db "$workdir/db" --no-sample --drain-seconds 5 \
     >"$workdir/server.out" 2>"$workdir/server.log" </dev/null &
 server_pid=$!
-addr=""
-for _ in $(seq 1 600); do
-    if IFS= read -r line <"$workdir/server.out"; then
-        case "$line" in
-            "dhakira listening on "*) addr="${line#dhakira listening on }" ;;
-            *) echo "weblate.sh: unexpected first line from the server: $line" >&2; exit 1 ;;
-        esac
-        break
-    fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "weblate.sh: the server exited before listening" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$addr" ]; then
-    echo "weblate.sh: the server did not print its address within 60 s" >&2
-    exit 1
-fi
+server_address weblate.sh
 echo "server at $addr (pid $server_pid, database $workdir/db)"
 export DHAKIRA_ADDR="$addr" DHAKIRA_READ_KEY="$read_key"
 export DHAKIRA_PAIRS="$repo/data/examples/news-400.tsv" DHAKIRA_WORKDIR="$workdir"
