@@ -838,7 +838,8 @@ impl Index {
         if let (true, Some(withheld)) = (diagonal, withheld) {
             let floor = i32::from(threshold.value());
             let k = threshold.k;
-            if let Some(held) = self.best_members(group, values, selection, (floor, k), (n, m), touched) {
+            let reading = Reading { group, values: &values[..], selection, floor, k, n, m };
+            if let Some(held) = self.best_members(&reading, touched) {
                 if let Some(held) = held {
                     *withheld = Some(withheld.map_or(held, |w: u8| w.max(held)));
                 }
@@ -879,15 +880,8 @@ impl Index {
     /// held back unread. Places where most members share the query's value
     /// (a name every unit of the template has) are never read; the rarest
     /// values are read first, and the commonest last, only when needed.
-    fn best_members(
-        &self,
-        group: &Group,
-        values: &[u32],
-        selection: &Selection,
-        (floor, k): (i32, usize),
-        (n, m): (usize, usize),
-        chosen: &mut Vec<u32>,
-    ) -> Option<Option<u8>> {
+    fn best_members(&self, reading: &Reading<'_>, chosen: &mut Vec<u32>) -> Option<Option<u8>> {
+        let Reading { group, values, selection, floor, n, m, .. } = *reading;
         // Places where no member has the query's value differ for all.
         let mut differ_for_all = 0;
         // (count, last member, lists) per place read.
@@ -916,7 +910,7 @@ impl Index {
             let unread = Cost { tenths: 0, placeables: differ_for_all + read as u32 };
             let unread = upper(unnormalized(unread, n, m), selection.bonus, 0);
             let unread = (unread >= floor && group.members.len() > chosen.len()).then_some(unread);
-            if let Some(held) = self.cut_members(group, values, selection, (floor, k), (n, m), unread, chosen) {
+            if let Some(held) = self.cut_members(reading, unread, chosen) {
                 return Some(held);
             }
         }
@@ -927,29 +921,14 @@ impl Index {
     /// of them, when those are above `unread` (the most the members not
     /// chosen can score); returns the highest bound left out, or `None`
     /// when the members not chosen could make the top.
-    #[allow(clippy::too_many_arguments)]
-    fn cut_members(
-        &self,
-        group: &Group,
-        values: &[u32],
-        selection: &Selection,
-        (floor, k): (i32, usize),
-        (n, m): (usize, usize),
-        unread: Option<i32>,
-        chosen: &mut Vec<u32>,
-    ) -> Option<Option<u8>> {
-        let width = group.places.len();
+    fn cut_members(&self, reading: &Reading<'_>, unread: Option<i32>, chosen: &mut Vec<u32>) -> Option<Option<u8>> {
+        let Reading { group, values, selection, floor, k, n, m } = *reading;
         let mut count = [0usize; 256];
         let mut bounds = Vec::with_capacity(chosen.len());
         for &i in chosen.iter() {
-            let bound = self.points(group.members[i as usize], selection).map(|points| {
-                let differ = group.values[i as usize * width..(i as usize + 1) * width]
-                    .iter()
-                    .zip(values)
-                    .filter(|(a, b)| a != b)
-                    .count();
-                upper(unnormalized(Cost { tenths: 0, placeables: differ as u32 }, n, m), selection.bonus, points)
-            });
+            let bound = self
+                .points(group.members[i as usize], selection)
+                .map(|points| upper(unnormalized(group.differing(i as usize, values), n, m), selection.bonus, points));
             let bound = bound.filter(|&b| b >= floor).map(|b| b.min(255) as u8);
             if let Some(b) = bound {
                 count[usize::from(b)] += 1;
@@ -1296,6 +1275,21 @@ impl Threshold {
             self.best.pop();
         }
     }
+}
+
+/// A template group being read on the diagonal (see
+/// [`Index::best_members`]): the query's words at its places, the lowest
+/// bound a member needs (`floor`), the top's size `k`, and the query's and
+/// the template's word counts.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    group: &'a Group,
+    values: &'a [u32],
+    selection: &'a Selection,
+    floor: i32,
+    k: usize,
+    n: usize,
+    m: usize,
 }
 
 /// What [`Index::best_candidates`] found.
