@@ -390,17 +390,18 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
         ..Scope::default()
     };
     let gather = |all: bool, scope: &mut Scope| gather_candidates(shared, lookup, &query_words, all, scope, cancel);
+    let rank = |scope: &Scope, candidates| {
+        Judge { shared, lookup, query: &query_words, scope, context: context.as_ref() }.rank(candidates)
+    };
     let Found { candidates, withheld } = gather(false, &mut scope)?;
-    let matches =
-        Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() }.rank(candidates)?;
+    let matches = rank(&scope, candidates)?;
     let k = lookup.max_results;
     // Template members held back could still enter the top (a bound equal
     // to the last score may win its tie-breaks): ask for all of them.
     let matches = match withheld {
         Some(held) if matches.len() < k || matches[k - 1].0.score <= held => {
             let all = gather(true, &mut scope)?;
-            Judge { shared, lookup, query: &query_words, scope: &scope, context: context.as_ref() }
-                .rank(all.candidates)?
+            rank(&scope, all.candidates)?
         }
         _ => matches,
     };
