@@ -3,6 +3,8 @@
 //! reports. Used by `dhakira bench` (in-process or over gRPC) and by the
 //! tests that check the index against the reference (`tests/index.rs`).
 
+mod contention;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::text::Lang;
 use crate::tsv::parse_line;
 use crate::unit::UnitInput;
+
+pub use contention::{run as run_contention, Background, ContentionReport, Pass};
 
 /// The corpus for tests and benchmarks: `$DHAKIRA_CORPUS`, or the
 /// repository's `data/corpus` (real pairs with their licences, see its

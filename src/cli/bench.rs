@@ -88,7 +88,19 @@ pub struct BenchArgs {
     /// a page of 20 hits) instead of lookups; in-process only.
     #[arg(long)]
     concordance: bool,
+    /// Time the lookups twice, quiet and then while another thread adds
+    /// this many units per second (one per request); in-process only.
+    #[arg(long, default_value_t = 0.0)]
+    background_adds: f64,
+    /// With the second timing, also this many threads running lookups
+    /// that read every unit (min_score 0) back to back.
+    #[arg(long, default_value_t = 0)]
+    background_scans: usize,
 }
+
+/// Units set aside for `--background-adds` (each added with a running
+/// number, so the pool may be used several times).
+const ADD_POOL: usize = 20_000;
 
 /// `dhakira bench --repairs`: see [`dhakira::bench::run_repairs`].
 fn bench_repairs(corpus: &Path) -> anyhow::Result<ExitCode> {
@@ -116,7 +128,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
     let mut workload = Workload::new(read_corpus(&corpus)?, args.seed);
-    let mut units = workload.units(args.units.saturating_sub(args.templates));
+    let contention = args.background_adds > 0.0 || args.background_scans > 0;
+    anyhow::ensure!(
+        !contention || (args.grpc.is_none() && !args.concordance && args.write_tmx.is_none()),
+        "--background-adds, --background-scans: in-process lookups only"
+    );
+    anyhow::ensure!(args.background_adds.is_finite() && args.background_adds >= 0.0, "--background-adds: a rate >= 0");
+    let own = args.units.saturating_sub(args.templates);
+    let mut units = workload.units(own + if contention { ADD_POOL } else { 0 });
+    let pool = units.split_off(own);
     units.extend(workload.template_units(args.templates.min(args.units)));
     if let Some(path) = &args.write_tmx {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -145,6 +165,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
         return bench_import(url, file, queries, &settings, args.concurrency);
+    }
+    if contention {
+        let background = dhakira::bench::Background { adds_per_s: args.background_adds, scans: args.background_scans };
+        return bench_contention(args.db.as_deref(), &units, &queries, &settings, background, &pool);
     }
     let report = match &args.grpc {
         Some(url) => {
@@ -184,14 +208,33 @@ fn bench_import(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the memory (in RAM, or in a database at `db`) with a progress
-/// bar, then times the queries on one thread.
-fn bench_in_process(
+/// `--background-adds`, `--background-scans`: see
+/// [`dhakira::bench::run_contention`].
+fn bench_contention(
     db: Option<&Path>,
     units: &[UnitInput],
     queries: &[String],
     settings: &Settings,
-) -> anyhow::Result<Report> {
+    background: dhakira::bench::Background,
+    pool: &[UnitInput],
+) -> anyhow::Result<ExitCode> {
+    let tm = build_memory(db, units)?;
+    let report = dhakira::bench::run_contention(&tm, queries, settings, background, pool)?;
+    let pass =
+        |p: &dhakira::bench::Pass| format!("p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms", p.p50_ms, p.p99_ms, p.max_ms);
+    println!(
+        "{} lookups ({}, {} units, min_score {}, max_results {}, one thread in-process)\n  quiet: {}\n  while adding {}/s and {} full scans: {}\n  p99 ratio {:.2}; {} units added (slowest add {:.1} ms), {} full scans done",
+        report.queries, settings.lang.code(), report.units, settings.min_score, settings.max_results,
+        pass(&report.quiet), report.adds_per_s, report.scans, pass(&report.busy),
+        report.p99_ratio, report.added, report.add_max_ms, report.scans_done
+    );
+    json_line(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The memory (in RAM, or in a database at `db`) with `units`, built with
+/// a progress bar.
+fn build_memory(db: Option<&Path>, units: &[UnitInput]) -> anyhow::Result<TranslationMemory> {
     let tm = match db {
         Some(path) => TranslationMemory::open(path)?,
         None => TranslationMemory::in_memory(),
@@ -204,6 +247,19 @@ fn bench_in_process(
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "memory built");
+    Ok(tm)
+}
+
+/// Builds the memory, then times the queries on one thread.
+fn bench_in_process(
+    db: Option<&Path>,
+    units: &[UnitInput],
+    queries: &[String],
+    settings: &Settings,
+) -> anyhow::Result<Report> {
+    let started = std::time::Instant::now();
+    let tm = build_memory(db, units)?;
     Ok(run_in_process(&tm, queries, settings, started.elapsed())?)
 }
 

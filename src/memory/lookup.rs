@@ -433,7 +433,7 @@ fn gather_candidates(
     scope: &mut Scope,
     cancel: &Cancel,
 ) -> Result<Found> {
-    let index = shared.index.read();
+    let index = shared.index.load();
     let id = |name: &str, field: String| {
         index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
     };

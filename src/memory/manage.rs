@@ -100,7 +100,7 @@ impl TranslationMemory {
             .into_iter()
             .map(|r| MemoryInfo { name: r.name, description: r.description, created_at_ms: r.created_at_ms, units: 0 })
             .collect();
-        for (name, units) in self.shared.index.read().memory_counts() {
+        for (name, units) in self.shared.index.load().memory_counts() {
             match memories.iter_mut().find(|m| m.name == name) {
                 Some(m) => m.units = units,
                 None => memories.push(MemoryInfo { name, units, ..MemoryInfo::default() }),
@@ -141,7 +141,7 @@ impl TranslationMemory {
     /// The ids of the units of `memories` (all when empty) that pass the
     /// filter.
     fn selected(&self, memories: &[String], filter: UnitFilter) -> Vec<UnitId> {
-        let index = self.shared.index.read();
+        let index = self.shared.index.load();
         index.select(&scope_of(&index, memories, filter))
     }
 
@@ -188,7 +188,7 @@ impl TranslationMemory {
         let max_groups = count(max_groups, 100, MAX_CONFLICT_GROUPS, "max_groups")?;
         self.check_memories(&memories)?;
         let groups = {
-            let index = self.shared.index.read();
+            let index = self.shared.index.load();
             let selection = scope_of(&index, &memories, UnitFilter::default());
             index.conflicts(&selection)
         };
@@ -226,7 +226,7 @@ impl TranslationMemory {
             };
         self.check_memories(&memories)?;
         let (hits, next) = {
-            let index = self.shared.index.read();
+            let index = self.shared.index.load();
             let mut selection = scope_of(&index, &memories, request.filter.clone());
             selection.cancel = request.cancel.clone();
             let pages: Vec<ConcordancePage> = langs

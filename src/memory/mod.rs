@@ -11,7 +11,7 @@ mod writer;
 use std::path::Path;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 pub(crate) use lookup::check_count;
 pub use lookup::{
@@ -33,11 +33,39 @@ pub const MAX_UNITS_PER_REQUEST: usize = 10_000;
 /// State shared by readers and the writer thread.
 pub(crate) struct Shared {
     store: Arc<dyn Store>,
-    index: RwLock<Index>,
+    /// The index as lookups see it (see [`Published`]).
+    index: Published,
+    /// The writer's copy of the index, which it changes and then publishes;
+    /// only the writer thread locks it (readers never do).
+    working: Mutex<Index>,
     /// False for a memory opened for a bulk import only: no index is kept.
     indexed: bool,
     /// Full scans running at once (see [`lookup::ScanBudget`]).
     scans: lookup::ScanBudget,
+}
+
+/// The latest snapshot of the index. A reader takes a copy of the `Arc`
+/// (the lock is held for that copy only) and searches with no lock held;
+/// the writer swaps in a new snapshot after each group. A long search thus
+/// never holds up a writer, and a writer never holds up a search.
+pub(crate) struct Published(RwLock<Arc<Index>>);
+
+impl Published {
+    fn new(index: Index) -> Published {
+        Published(RwLock::new(Arc::new(index)))
+    }
+
+    /// The index as of the last group.
+    pub(crate) fn load(&self) -> Arc<Index> {
+        Arc::clone(&self.0.read())
+    }
+
+    pub(crate) fn store(&self, index: Index) {
+        let old = std::mem::replace(&mut *self.0.write(), Arc::new(index));
+        // Dropped after the lock: the last reader of a merged-away
+        // segment frees it, not the writer under the lock.
+        drop(old);
+    }
 }
 
 /// Units per memory.
@@ -95,13 +123,24 @@ impl TranslationMemory {
     pub fn with_store(store: Arc<dyn Store>) -> Result<TranslationMemory> {
         let started = std::time::Instant::now();
         let index = build_index(store.as_ref())?;
-        tracing::info!(units = index.len(), seconds = started.elapsed().as_secs_f64(), "index built");
+        tracing::info!(
+            units = index.len(),
+            segments = index.segments(),
+            seconds = started.elapsed().as_secs_f64(),
+            "index built"
+        );
         Ok(TranslationMemory::start(store, index, true))
     }
 
     /// The engine over `store` and `index`, its writer thread started.
-    fn start(store: Arc<dyn Store>, index: Index, indexed: bool) -> TranslationMemory {
-        let shared = Arc::new(Shared { store, index: RwLock::new(index), indexed, scans: Default::default() });
+    fn start(store: Arc<dyn Store>, mut index: Index, indexed: bool) -> TranslationMemory {
+        let shared = Arc::new(Shared {
+            store,
+            index: Published::new(index.snapshot()),
+            working: Mutex::new(index),
+            indexed,
+            scans: Default::default(),
+        });
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         TranslationMemory { shared, writer }
     }
@@ -169,13 +208,13 @@ impl TranslationMemory {
 
     /// Units per memory.
     pub fn stats(&self) -> Stats {
-        let index = self.shared.index.read();
+        let index = self.shared.index.load();
         Stats { memories: index.memory_counts(), total_units: index.len() as u64 }
     }
 
     /// True when no unit is stored.
     pub fn is_empty(&self) -> bool {
-        self.shared.index.read().is_empty()
+        self.shared.index.load().is_empty()
     }
 }
 

@@ -737,7 +737,7 @@ fn deleting_most_units_compacts_the_index_and_lookups_still_find_the_rest() {
     }
     assert_eq!(tm.delete_memory("churn").unwrap(), 11_000);
     // The index dropped dead slots: it keeps fewer than were deleted.
-    assert!(tm.shared.index.read().deleted_slots() < 11_000, "the index was not compacted");
+    assert!(tm.shared.index.load().deleted_slots() < 11_000, "the index was not compacted");
     assert_eq!(tm.stats().total_units, 1_000);
     // Lookups answer as a memory that never held the deleted units does.
     let fresh = TranslationMemory::in_memory();
@@ -909,7 +909,7 @@ fn concordance_pages_survive_a_compaction() {
     // 12,500: the index is compacted after the first group, and every kept
     // unit changes slot.
     assert_eq!(tm.delete_memory("churn").unwrap(), 11_000);
-    assert!(tm.shared.index.read().deleted_slots() < 11_000, "the index was not compacted");
+    assert!(tm.shared.index.load().deleted_slots() < 11_000, "the index was not compacted");
     let mut pages = vec![first];
     while !pages.last().unwrap().next_page_token.is_empty() {
         let token = pages.last().unwrap().next_page_token.clone();

@@ -21,9 +21,6 @@ use crate::unit::{SideKey, Unit, UnitEdit, UnitId};
 /// Most requests committed together.
 const MAX_GROUP: usize = 256;
 
-/// Writes applied to the index per hold of its write lock.
-const INDEX_SLICE: usize = 256;
-
 /// What to do with a unit whose source text is already stored in its memory
 /// with another translation. A unit whose source and target are both stored
 /// already is never stored twice, whatever the policy.
@@ -271,7 +268,7 @@ fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) 
             update_index(shared, &writes, planner.analyses);
             answer(group, planned);
             // After the answers: nobody waits on it but later writes.
-            compact_index(shared);
+            tidy_index(shared);
             unsettled
         }
         Err(err) => {
@@ -364,59 +361,53 @@ fn acknowledge_early(group: &[Command], planned: &[Planned]) {
     std::thread::sleep(std::time::Duration::from_millis(100));
 }
 
-/// Brings the index up to date with committed writes. The analysis of new
-/// texts happens before the lock is taken: lookups wait on it.
+/// Brings the index up to date with committed writes: the writer's copy
+/// takes them, and its snapshot is published. The analysis of new texts
+/// was done before; lookups never wait on any of it.
 fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId, Analyzed>) {
     if !shared.indexed {
         return;
     }
     let text_changed =
         |old: &Unit, new: &Unit| old.memory != new.memory || old.arabic != new.arabic || old.english != new.english;
-    let mut analyzed = HashMap::new();
+    let mut index = shared.working.lock();
     for write in writes {
-        let unit = match write {
-            Write::Put(unit) => unit,
-            Write::Replace { old, new } if text_changed(old, new) => new,
-            Write::Replace { .. } | Write::Delete(_) => continue,
-        };
-        let analysis = analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
-        analyzed.insert(unit.id, analysis);
-    }
-    // The lock is taken per slice, so a large import does not hold lookups
-    // up for the whole group (units become visible slice by slice; all of
-    // them are durable already).
-    for slice in writes.chunks(INDEX_SLICE) {
-        let mut index = shared.index.write();
-        for write in slice {
-            match write {
-                Write::Put(unit) => index.insert_analyzed(unit, analyzed.remove(&unit.id).expect("analyzed above")),
-                Write::Replace { old, new } if text_changed(old, new) => {
-                    index.remove(old.id);
-                    index.insert_analyzed(new, analyzed.remove(&new.id).expect("analyzed above"));
-                }
-                Write::Replace { new, .. } => index.update_metadata(new),
-                Write::Delete(unit) => {
-                    index.remove(unit.id);
-                }
+        let mut analyzed = |unit: &Unit| analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
+        match write {
+            Write::Put(unit) => index.insert_analyzed(unit, analyzed(unit)),
+            Write::Replace { old, new } if text_changed(old, new) => {
+                index.remove(old.id);
+                index.insert_analyzed(new, analyzed(new));
+            }
+            Write::Replace { new, .. } => index.update_metadata(new),
+            Write::Delete(unit) => {
+                index.remove(unit.id);
             }
         }
     }
+    shared.index.store(index.snapshot());
 }
 
-/// Drops deleted units from the index once they take a quarter of it: the
-/// compacted copy is built under the read lock (lookups go on; only this
-/// thread writes the index) and swapped in.
-fn compact_index(shared: &Shared) {
-    if !shared.indexed || !shared.index.read().needs_compaction() {
+/// Merges the index's small segments and drops deleted units (see
+/// `Index::tidy`), then publishes the result. Lookups go on with the
+/// snapshot they hold meanwhile; only later writes wait.
+fn tidy_index(shared: &Shared) {
+    if !shared.indexed {
         return;
     }
     let started = std::time::Instant::now();
-    let (compacted, dropped) = {
-        let index = shared.index.read();
-        (index.compacted(), index.deleted_slots())
-    };
-    *shared.index.write() = compacted;
-    tracing::info!(dropped, ms = started.elapsed().as_secs_f64() * 1e3, "index compacted");
+    let mut index = shared.working.lock();
+    let (segments, deleted) = (index.segments(), index.deleted_slots());
+    if index.tidy() {
+        shared.index.store(index.snapshot());
+        tracing::debug!(
+            segments_before = segments,
+            segments = index.segments(),
+            dropped = deleted - index.deleted_slots(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "index segments merged"
+        );
+    }
 }
 
 /// The state of the store as a group of commands changes it, before any of
@@ -719,7 +710,7 @@ fn plan(shared: &Shared, planner: &mut Planner, group: &mut [Command]) -> Result
                     Some(pending) => pending.is_some(),
                     None => planner.store.memories()?.iter().any(|r| r.name == record.name),
                 };
-                let holds_units = shared.index.read().memory_id(&record.name).is_some();
+                let holds_units = shared.index.load().memory_id(&record.name).is_some();
                 planned.push(Planned::Memory(if recorded || holds_units {
                     Err(Error::exists("name", format!("a memory named {:?} exists already", record.name)))
                 } else {
@@ -751,12 +742,15 @@ fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) -> Vec<UnitId> 
         }
         match shared.store.get(id) {
             Ok(Some(unit)) => {
-                let mut index = shared.index.write();
+                let mut index = shared.working.lock();
                 index.remove(id);
                 index.insert(&unit);
+                shared.index.store(index.snapshot());
             }
             Ok(None) => {
-                shared.index.write().remove(id);
+                let mut index = shared.working.lock();
+                index.remove(id);
+                shared.index.store(index.snapshot());
             }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot read back the units of a failed write yet; will retry");

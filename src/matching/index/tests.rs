@@ -1,7 +1,10 @@
 use proptest::prelude::*;
 
+use super::search::{length_bounds, prefix_len, upper, Bag, Threshold};
+use super::segment::{Side, NO_GROUP};
 use super::*;
 use crate::matching::score::fuzzy_score;
+use crate::matching::score::{guaranteed, unnormalized};
 use crate::matching::{MetadataField, Preference, Scope, UnitFilter};
 
 /// A small vocabulary, so that random sentences share words often, with
@@ -58,11 +61,23 @@ proptest! {
         domain_filter in any::<bool>(),
         domain_points in 0u8..12,
         bonus in 0u8..=1,
+        segment_slots in 1usize..40,
+        group in 1usize..12,
     ) {
-        let mut index = Index::default();
+        // Small segments, closed every `group` units as the writer does
+        // after each group, and merged: many segments, and merges that
+        // drop deleted units.
+        let mut index = Index::with_segment_slots(segment_slots);
         for (i, (ar, en, memory)) in units.iter().enumerate() {
             let domain = if i % 3 == 0 { "tech" } else { "sport" };
             index.insert(&Unit { domain: domain.into(), ..unit(i as u64 + 1, &format!("m{memory}"), ar, en) });
+            if i % group == 0 {
+                if let Some(d) = deleted.get(i / group) {
+                    index.remove(d.index(units.len()) as u64 + 1);
+                }
+                index.snapshot();
+                index.tidy();
+            }
         }
         for d in &deleted {
             index.remove(d.index(units.len()) as u64 + 1);
@@ -83,8 +98,9 @@ proptest! {
         let scan = index.scan(&q, &selection, min_score);
         let found = index.candidates(&q, &selection, min_score, usize::MAX);
         prop_assert_eq!(sorted(found.clone()), sorted(scan));
-        // Compaction changes no answer.
-        let compacted = index.compacted();
+        // One segment gives the same answer.
+        let compacted = Index { segment_slots: SEGMENT_SLOTS, ..index.clone() }.compacted();
+        prop_assert!(compacted.segments() <= 1);
         prop_assert_eq!(compacted.deleted_slots(), 0);
         prop_assert_eq!(compacted.len(), index.len());
         prop_assert_eq!(compacted.memory_counts(), index.memory_counts());
@@ -266,9 +282,15 @@ proptest! {
         arabic in any::<bool>(),
         memory_points in 0u8..6,
         bonus in 0u8..=1,
+        segment_slots in 1usize..200,
+        group in 1usize..40,
     ) {
-        let mut index = Index::default();
+        let mut index = Index::with_segment_slots(segment_slots);
         for (i, (values, changes, memory)) in units.iter().enumerate() {
+            if i % group == 0 {
+                index.snapshot();
+                index.tidy();
+            }
             // Most units are the template exactly; some have a word edit.
             let text = templated(values, changes.as_deref().filter(|_| i % 4 == 0).unwrap_or(&[]));
             index.insert(&Unit {
@@ -294,7 +316,8 @@ proptest! {
             unknown: 1,
             ..Scope::default()
         };
-        for index in [&index, &index.compacted()] {
+        let compacted = Index { segment_slots: SEGMENT_SLOTS, ..index.clone() }.compacted();
+        for index in [&index, &compacted] {
             let q = index.encode_text(&text, lang);
             let selection = index.selection(&scope);
             let scan = index.scan(&q, &selection, min_score);
@@ -327,8 +350,9 @@ proptest! {
                     prop_assert!(above >= max_results || reported, "{:?} held back with {} above it, unreported", c, above);
                 }
             }
-            for side in [&index.arabic, &index.english] {
-                check_groups(side);
+            for part in &index.parts {
+                check_groups(&part.arabic);
+                check_groups(&part.english);
             }
         }
     }

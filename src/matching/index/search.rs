@@ -1,0 +1,610 @@
+//! Reading one segment: the candidate search with its lossless filters,
+//! template groups, the scan it is checked against, and concordance. The
+//! whole index runs these over its segments (see [`super::Index`]).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::segment::{Encoded, Group, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
+use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
+use crate::matching::align::{self, Cost, Relation};
+use crate::matching::score::{guaranteed, unnormalized, word_distance};
+use crate::text::{Lang, Token};
+use crate::unit::UnitId;
+
+impl Part {
+    /// Every unit the selection keeps whose source side (the query's
+    /// language) can score at least `min_score` (its alignment score, plus
+    /// the bonus it may get, minus its points), found by aligning the query
+    /// with every unit. The reference for [`Index::candidates`], in one segment.
+    pub(super) fn scan(&self, query: &Encoded, selection: &Selection, min_score: u8) -> Vec<Candidate> {
+        let side = self.side(query.lang);
+        let mut keys = Vec::new();
+        (0..self.ids.len() as u32)
+            .take_while(|_| !selection.cancel.is_cancelled())
+            .filter_map(|slot| {
+                let points = self.points(slot, selection)?;
+                let words = side.words(slot);
+                side.keys_of(words, &mut keys);
+                let cost = side.cost(query, words, &keys);
+                let best = upper(unnormalized(cost, query.len(), words.len()), selection.bonus, points);
+                (best >= i32::from(min_score)).then_some(Candidate {
+                    id: self.ids[slot as usize],
+                    cost,
+                    source_words: words.len(),
+                    points,
+                })
+            })
+            .collect()
+    }
+
+    /// Ids of every unit of this segment the selection keeps, into `ids`.
+    pub(super) fn select(&self, selection: &Selection, ids: &mut Vec<UnitId>) {
+        ids.extend(
+            (0..self.ids.len() as u32)
+                .take_while(|_| !selection.cancel.is_cancelled())
+                .filter(|&slot| self.points(slot, selection).is_some())
+                .map(|slot| self.ids[slot as usize]),
+        );
+    }
+
+    /// [`Index::candidates`] in this segment (see there), against the
+    /// threshold of the whole lookup, into `found`; with `best`, template
+    /// groups hand over only their best members (see
+    /// [`Index::best_candidates`]).
+    pub(super) fn gather(
+        &self,
+        query: &Encoded,
+        selection: &Selection,
+        best: bool,
+        threshold: &mut Threshold,
+        found: &mut Found,
+    ) {
+        let n = query.len();
+        // What the prefix and length filters need: the lowest score a unit
+        // must reach before its bonus (its points only raise it).
+        let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
+        let side = self.side(query.lang);
+        let order = side.rarest_first(&query.keys);
+        let mut bag = Bag::of(&query.keys);
+
+        let Found { candidates, withheld } = found;
+        // A unit that can make it: offered to the threshold, kept.
+        let mut take = |threshold: &mut Threshold, slot: u32, cost: Cost, m: usize, points: u8| {
+            let best = upper(unnormalized(cost, n, m), selection.bonus, points);
+            if best < i32::from(threshold.value()) {
+                return;
+            }
+            let lowest = i32::from(guaranteed(cost, n, m)) - i32::from(points) - i32::from(selection.unknown);
+            threshold.offer(lowest.max(0) as u8);
+            candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
+        };
+        with_scratch(|Scratch { seen, groups, keys, values, touched }| {
+            seen.start(self.slots());
+            groups.start(side.groups.len());
+            for (position, &key) in order.iter().enumerate() {
+                let s = before_bonus(threshold.value());
+                if position >= prefix_len(n, s) {
+                    break;
+                }
+                if position > 0 && order[position - 1] == key {
+                    continue;
+                }
+                let Some(list) = side.postings.get(key as usize) else { continue };
+                let (min_len, max_len) = length_bounds(n, s);
+                for &slot in list {
+                    if selection.cancel.is_cancelled() {
+                        return;
+                    }
+                    let m = side.len[slot as usize] as usize;
+                    if m < min_len || m > max_len {
+                        continue;
+                    }
+                    let group = side.group_of[slot as usize];
+                    if group != NO_GROUP {
+                        if groups.insert(group) {
+                            let scratch =
+                                GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
+                            self.template_candidates(query, selection, group, threshold, scratch, &mut take);
+                        }
+                        continue;
+                    }
+                    if !seen.insert(slot) {
+                        continue;
+                    }
+                    let Some(points) = self.points(slot, selection) else { continue };
+                    // The score this unit's alignment must reach.
+                    let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
+                    let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) else { continue };
+                    take(threshold, slot, cost, m, points);
+                }
+            }
+        });
+    }
+
+    /// [`Index::candidates`] for the members of a template group, which
+    /// have the same keys and the same word cost against the query: the
+    /// key filters and the word cost are computed once, for the lowest
+    /// threshold any member can have (no points); then each member's
+    /// placeables are counted. When the query pairs with the template word
+    /// for word (no word cost), the alignment is the diagonal and a member's
+    /// placeables are those of its values that differ from the query's
+    /// words at the same places; otherwise, unless the cheapest alignment
+    /// pairs no placeables, each member is aligned as a lone unit would be.
+    ///
+    /// With `scratch.withheld` (see [`Index::best_candidates`]) and the
+    /// diagonal, only the best members are handed over (see
+    /// [`Index::best_members`]).
+    fn template_candidates(
+        &self,
+        query: &Encoded,
+        selection: &Selection,
+        group: u32,
+        threshold: &mut Threshold,
+        scratch: GroupScratch<'_>,
+        take: &mut impl FnMut(&mut Threshold, u32, Cost, usize, u8),
+    ) {
+        let GroupScratch { keys, values, touched, withheld } = scratch;
+        let n = query.len();
+        let side = self.side(query.lang);
+        let group = &side.groups[group as usize];
+        let words = side.words(group.members[0]);
+        let m = words.len();
+        side.keys_of(words, keys);
+        let s = i32::from(threshold.value()) - i32::from(selection.bonus);
+        if s > 100 {
+            return;
+        }
+        if !can_reach(query, &mut Bag::of(&query.keys), keys, s.max(0) as u8) {
+            return;
+        }
+        let relate = |same_placeables: bool| {
+            let keys = &*keys;
+            move |i: usize, j: usize| template_relation(query, keys, words, same_placeables, i, j)
+        };
+        // The least any member can cost: every placeable the same as the
+        // query's.
+        let least = align::cost(n, m, relate(true));
+        if upper(unnormalized(least, n, m), selection.bonus, 0) < i32::from(threshold.value()) {
+            return;
+        }
+        let diagonal = least.tenths == 0;
+        let shared = !diagonal && align::cost(n, m, relate(false)).placeables == 0;
+        values.clear();
+        values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
+        let differing = |i: usize| group.differing(i, values);
+        if let (true, Some(withheld)) = (diagonal, withheld) {
+            let floor = i32::from(threshold.value());
+            let k = threshold.k;
+            let reading = Reading { group, values: &values[..], selection, floor, k, n, m };
+            if let Some(held) = self.best_members(&reading, touched) {
+                if let Some(held) = held {
+                    *withheld = Some(withheld.map_or(held, |w: u8| w.max(held)));
+                }
+                for &i in touched.iter() {
+                    let slot = group.members[i as usize];
+                    let Some(points) = self.points(slot, selection) else { continue };
+                    take(threshold, slot, differing(i as usize), m, points);
+                }
+                return;
+            }
+        }
+        for (i, &slot) in group.members.iter().enumerate() {
+            if selection.cancel.is_cancelled() {
+                return;
+            }
+            let Some(points) = self.points(slot, selection) else { continue };
+            let cost = if diagonal {
+                differing(i)
+            } else if shared {
+                least
+            } else {
+                side.cost(query, side.words(slot), keys)
+            };
+            take(threshold, slot, cost, m, points);
+        }
+    }
+
+    /// The members of a template group worth handing over when the query
+    /// pairs with the template word for word (`values`: its words at the
+    /// group's places), in `chosen`: those sharing a placeable with the
+    /// query, found through [`Group::by_value`], at the highest bounds that
+    /// hold `k` of them. Returns the highest bound held back (`Some(None)`:
+    /// none), or `None` when every member must be read.
+    ///
+    /// A member not in the lists read differs from the query at each of
+    /// their places, so its bound is known without reading it: when the
+    /// members read already fill the top above that bound, the others are
+    /// held back unread. Places where most members share the query's value
+    /// (a name every unit of the template has) are never read; the rarest
+    /// values are read first, and the commonest last, only when needed.
+    fn best_members(&self, reading: &Reading<'_>, chosen: &mut Vec<u32>) -> Option<Option<u8>> {
+        let Reading { group, values, selection, floor, n, m, .. } = *reading;
+        // Places where no member has the query's value differ for all.
+        let mut differ_for_all = 0;
+        // (count, last member, lists) per place read.
+        let mut lists: Vec<(u32, u32, &ValueLists)> = Vec::with_capacity(values.len());
+        for (value_lists, value) in group.by_value.iter().zip(values) {
+            match value_lists.last.get(value) {
+                None => differ_for_all += 1,
+                Some(&(last, count)) if count as usize <= group.members.len() / 2 => {
+                    lists.push((count, last, value_lists))
+                }
+                Some(_) => {}
+            }
+        }
+        lists.sort_unstable_by_key(|&(count, last, _)| (count, last));
+        let but_the_commonest = (lists.len() >= 2).then(|| lists.len() - 1);
+        for read in but_the_commonest.into_iter().chain([lists.len()]) {
+            chosen.clear();
+            for &(_, mut member, value_lists) in &lists[..read] {
+                while member != NO_MEMBER {
+                    chosen.push(member);
+                    member = value_lists.before[member as usize];
+                }
+            }
+            chosen.sort_unstable();
+            chosen.dedup();
+            let unread = Cost { tenths: 0, placeables: differ_for_all + read as u32 };
+            let unread = upper(unnormalized(unread, n, m), selection.bonus, 0);
+            let unread = (unread >= floor && group.members.len() > chosen.len()).then_some(unread);
+            if let Some(held) = self.cut_members(reading, unread, chosen) {
+                return Some(held);
+            }
+        }
+        None
+    }
+
+    /// Keeps in `chosen` the members at the highest bounds that hold `k`
+    /// of them, when those are above `unread` (the most the members not
+    /// chosen can score); returns the highest bound left out, or `None`
+    /// when the members not chosen could make the top.
+    fn cut_members(&self, reading: &Reading<'_>, unread: Option<i32>, chosen: &mut Vec<u32>) -> Option<Option<u8>> {
+        let Reading { group, values, selection, floor, k, n, m } = *reading;
+        let mut count = [0usize; 256];
+        let mut bounds = Vec::with_capacity(chosen.len());
+        for &i in chosen.iter() {
+            let bound = self
+                .points(group.members[i as usize], selection)
+                .map(|points| upper(unnormalized(group.differing(i as usize, values), n, m), selection.bonus, points));
+            let bound = bound.filter(|&b| b >= floor).map(|b| b.min(255) as u8);
+            if let Some(b) = bound {
+                count[usize::from(b)] += 1;
+            }
+            bounds.push(bound);
+        }
+        // The lowest bound handed over: the highest at which the members
+        // at or above it are `k`.
+        let mut above = 0;
+        let mut lowest = None;
+        for bound in (0..=255u8).rev() {
+            above += count[usize::from(bound)];
+            if above >= k {
+                lowest = Some(bound);
+                break;
+            }
+        }
+        let lowest = match (lowest, unread) {
+            (Some(lowest), Some(unread)) if i32::from(lowest) > unread => lowest,
+            (Some(lowest), None) => lowest,
+            (None, None) => 0,
+            _ => return None,
+        };
+        let held = (0..lowest).rev().find(|&b| count[usize::from(b)] > 0);
+        let held = held.max(unread.map(|b| b as u8));
+        let mut at = 0;
+        chosen.retain(|_| {
+            at += 1;
+            bounds[at - 1].is_some_and(|b| b >= lowest)
+        });
+        Some(held)
+    }
+
+    /// The units of this segment the selection keeps whose side in `lang`
+    /// holds the words of `phrase` in a row (see [`Index::concordance`]):
+    /// the newest `limit + 1` strictly after the cursor `after` (one more
+    /// tells whether a next page exists), in no particular order.
+    pub(super) fn concordance(
+        &self,
+        phrase: &[Token],
+        lang: Lang,
+        selection: &Selection,
+        after: Option<(i64, UnitId)>,
+        limit: usize,
+    ) -> Vec<Occurrences> {
+        let side = self.side(lang);
+        let query = side.encode(phrase, lang);
+        if limit == 0
+            || query.is_empty()
+            || query
+                .keys
+                .iter()
+                .zip(&query.surfaces)
+                .any(|(&k, &w)| k == UNKNOWN_WORD || (k < PLACEABLE_KEYS && w == UNKNOWN_WORD))
+        {
+            return Vec::new();
+        }
+        let slots = self.phrase_slots(side, &query);
+        let matches = |word: u32, i: usize| {
+            let key = query.keys[i];
+            if key < PLACEABLE_KEYS {
+                word == query.surfaces[i]
+            } else {
+                side.key_of[word as usize] == key
+            }
+        };
+        let at = |slot: u32| -> Vec<usize> {
+            let words = side.words(slot);
+            (0..=words.len().saturating_sub(query.len()))
+                .filter(|&start| words.len() >= query.len() && (0..query.len()).all(|i| matches(words[start + i], i)))
+                .collect()
+        };
+        // The newest `limit + 1` hits after the cursor, smallest on top.
+        let mut newest: BinaryHeap<Reverse<((i64, UnitId), u32)>> = BinaryHeap::with_capacity(limit + 2);
+        for slot in slots {
+            if selection.cancel.is_cancelled() {
+                break;
+            }
+            let place = (self.time_of[slot as usize], self.ids[slot as usize]);
+            if after.is_some_and(|cursor| place >= cursor)
+                || (newest.len() > limit && newest.peek().is_some_and(|Reverse((least, _))| place <= *least))
+                || self.points(slot, selection).is_none()
+                || at(slot).is_empty()
+            {
+                continue;
+            }
+            newest.push(Reverse((place, slot)));
+            if newest.len() > limit + 1 {
+                newest.pop();
+            }
+        }
+        newest
+            .into_iter()
+            .map(|Reverse(((time_ms, id), slot))| Occurrences { id, time_ms, lang, at: at(slot) })
+            .collect()
+    }
+
+    /// The slots that may hold the phrase: the list of its rarest key that
+    /// is not a placeable kind holds every unit with the phrase (a template
+    /// group by its first member, here read as its members). With none,
+    /// every slot is read.
+    fn phrase_slots<'a>(&'a self, side: &'a Side, query: &Encoded) -> Box<dyn Iterator<Item = u32> + 'a> {
+        let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
+        match rarest {
+            Some(key) => {
+                Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().flat_map(|&slot| {
+                    let members: &[u32] = match side.group_of[slot as usize] {
+                        NO_GROUP => &[],
+                        group => &side.groups[group as usize].members,
+                    };
+                    members.is_empty().then_some(slot).into_iter().chain(members.iter().copied())
+                }))
+            }
+            None => Box::new(0..self.slots() as u32),
+        }
+    }
+}
+
+/// How query word `i` relates to word `j` of a template (`keys`, `words`):
+/// a placeable equal to the query's word is the same; with
+/// `same_placeables`, every placeable of the right kind counts as the same
+/// (the least any member can cost).
+#[inline]
+fn template_relation(
+    query: &Encoded,
+    keys: &[u32],
+    words: &[u32],
+    same_placeables: bool,
+    i: usize,
+    j: usize,
+) -> Relation {
+    if keys[j] >= PLACEABLE_KEYS && query.surfaces[i] == words[j] {
+        Relation::Same
+    } else if query.keys[i] != keys[j] {
+        Relation::Different
+    } else if keys[j] >= PLACEABLE_KEYS {
+        Relation::Variant
+    } else if same_placeables {
+        Relation::Same
+    } else {
+        Relation::Placeable
+    }
+}
+
+/// The count and distance filters: whether a unit with these keys can
+/// reach `s` (the score its alignment must reach): with `longest` the
+/// longer of the query and the unit, the keys in common must be at least
+/// `longest − max_distance`, and the word distance over keys at most
+/// `max_distance = ⌊longest·(100−s)/100⌋`.
+#[inline]
+pub(super) fn can_reach(query: &Encoded, bag: &mut Bag, keys: &[u32], s: u8) -> bool {
+    let longest = query.len().max(keys.len());
+    let max_distance = longest * (100 - s as usize) / 100;
+    bag.overlap(keys) + max_distance >= longest && word_distance(&query.keys, keys) <= max_distance
+}
+
+/// The most a unit can score: its alignment score, plus the bonus when
+/// that is 100, minus its points; never below 0, where scores stop (a unit
+/// that loses more points than it has still matches at 0).
+pub(super) fn upper(score: u8, bonus: u8, points: u8) -> i32 {
+    let bonus = if score == 100 { bonus } else { 0 };
+    (i32::from(score) + i32::from(bonus) - i32::from(points)).max(0)
+}
+
+/// Least words in common a unit needs with an `n`-word query to score `s`:
+/// `⌈n·s/100⌉` (the bound for the shortest `max(n, m)`, which is `n`).
+pub(super) fn required_overlap(n: usize, s: u8) -> usize {
+    (n * s as usize).div_ceil(100)
+}
+
+/// How many of the rarest query words a qualifying unit must share one of.
+pub(super) fn prefix_len(n: usize, s: u8) -> usize {
+    n + 1 - required_overlap(n, s).max(1)
+}
+
+/// The word counts `m` a unit can have and still score `s` (`s ≥ 1`).
+pub(super) fn length_bounds(n: usize, s: u8) -> (usize, usize) {
+    let s = s.max(1) as usize;
+    ((n * s).div_ceil(100), n * 100 / s)
+}
+
+/// The query's words as a multiset, for counting words in common.
+pub(super) struct Bag {
+    /// Distinct words, sorted.
+    words: Vec<u32>,
+    counts: Vec<u32>,
+    /// Per word, how many the unit being counted has used up.
+    used: Vec<u32>,
+}
+
+impl Bag {
+    pub(super) fn of(query: &[u32]) -> Bag {
+        let mut sorted = query.to_vec();
+        sorted.sort_unstable();
+        let mut words: Vec<u32> = Vec::with_capacity(sorted.len());
+        let mut counts: Vec<u32> = Vec::with_capacity(sorted.len());
+        for w in sorted {
+            match words.last() {
+                Some(&last) if last == w => *counts.last_mut().expect("pushed with its word") += 1,
+                _ => {
+                    words.push(w);
+                    counts.push(1);
+                }
+            }
+        }
+        let used = vec![0; words.len()];
+        Bag { words, counts, used }
+    }
+
+    /// Words in common, as multisets, between the query and `source`.
+    pub(super) fn overlap(&mut self, source: &[u32]) -> usize {
+        self.used.fill(0);
+        let mut common = 0;
+        for w in source {
+            if let Ok(i) = self.words.binary_search(w) {
+                if self.used[i] < self.counts[i] {
+                    self.used[i] += 1;
+                    common += 1;
+                }
+            }
+        }
+        common
+    }
+}
+
+/// The rising threshold: `min_score`, or the `k`-th best score guaranteed
+/// so far when higher (a candidate tied with it may still enter the top).
+pub(super) struct Threshold {
+    floor: u8,
+    k: usize,
+    best: BinaryHeap<Reverse<u8>>,
+}
+
+impl Threshold {
+    pub(super) fn new(floor: u8, k: usize) -> Threshold {
+        Threshold { floor, k, best: BinaryHeap::with_capacity(k.min(128) + 1) }
+    }
+
+    pub(super) fn value(&self) -> u8 {
+        match self.best.peek() {
+            Some(&Reverse(kth)) if self.best.len() == self.k => kth.max(self.floor),
+            _ => self.floor,
+        }
+    }
+
+    pub(super) fn offer(&mut self, guaranteed: u8) {
+        self.best.push(Reverse(guaranteed));
+        if self.best.len() > self.k {
+            self.best.pop();
+        }
+    }
+}
+
+/// A template group being read on the diagonal (see
+/// [`Index::best_members`]): the query's words at its places, the lowest
+/// bound a member needs (`floor`), the top's size `k`, and the query's and
+/// the template's word counts.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    group: &'a Group,
+    values: &'a [u32],
+    selection: &'a Selection,
+    floor: i32,
+    k: usize,
+    n: usize,
+    m: usize,
+}
+
+/// The working memory of one lookup (see [`with_scratch`]).
+#[derive(Default)]
+struct Scratch {
+    seen: Seen,
+    /// Which template groups the lookup has checked.
+    groups: Seen,
+    /// The key ids of the unit being checked.
+    keys: Vec<u32>,
+    /// The query's words at a group's placeable positions.
+    values: Vec<u32>,
+    /// Members of a template group (see [`Index::best_members`]).
+    touched: Vec<u32>,
+}
+
+/// The parts of [`Scratch`] a template group is checked with, and where
+/// it reports the members it held back (`None`: hand over all of them).
+struct GroupScratch<'a> {
+    keys: &'a mut Vec<u32>,
+    values: &'a mut Vec<u32>,
+    touched: &'a mut Vec<u32>,
+    withheld: Option<&'a mut Option<u8>>,
+}
+
+/// Which slots one lookup has seen: a stamp per slot, reset by bumping the
+/// epoch, so a lookup never clears a million-entry array.
+#[derive(Default)]
+struct Seen {
+    stamps: Vec<u32>,
+    epoch: u32,
+}
+
+impl Seen {
+    fn start(&mut self, slots: usize) {
+        if self.stamps.len() < slots {
+            self.stamps.resize(slots, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamps.fill(0);
+            self.epoch = 1;
+        }
+    }
+
+    /// True the first time a slot is seen in this lookup.
+    fn insert(&mut self, slot: u32) -> bool {
+        let stamp = &mut self.stamps[slot as usize];
+        if *stamp == self.epoch {
+            return false;
+        }
+        *stamp = self.epoch;
+        true
+    }
+}
+
+/// Working memory kept between lookups: each holds 4 bytes per unit (1M
+/// units: 4 MB), so it is taken per lookup rather than kept per thread
+/// (the blocking pool may run hundreds), and at most one per core is kept
+/// idle.
+static SCRATCH: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs `f` with a lookup's working memory from the pool, and returns it.
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    static KEPT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let pool = || SCRATCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut scratch = pool().pop().unwrap_or_default();
+    let out = f(&mut scratch);
+    let kept = *KEPT.get_or_init(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let mut pool = pool();
+    if pool.len() < kept {
+        pool.push(scratch);
+    }
+    out
+}

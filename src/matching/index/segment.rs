@@ -1,0 +1,530 @@
+//! A segment of the index: the units of one batch of groups, or of a merge,
+//! with their own vocabularies, arena and inverted lists. A segment never
+//! changes once readers can see it; deletions are kept beside it, in a
+//! [`Part`] (see ARCHITECTURE.md, "The index").
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use foldhash::HashMap;
+
+use super::search::{can_reach, Bag};
+use super::Selection;
+use crate::matching::align::{self, Cost, Relation};
+use crate::text::{Lang, Placeable, Token};
+use crate::unit::UnitId;
+
+pub use super::UNKNOWN_WORD;
+
+/// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
+pub(super) const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
+
+/// In [`Side::templates`]: the entry is a group id, not a slot.
+const GROUP: u32 = 1 << 31;
+
+/// In [`Side::group_of`]: the unit is in no group.
+pub(super) const NO_GROUP: u32 = u32::MAX;
+
+/// Units of one side that share a template: the same words, except that
+/// their placeables may differ within their kind (sentences that differ
+/// only in their numbers, names or URLs). Their keys are therefore equal,
+/// and so is the word cost of their alignment with any query; only the
+/// placeables they have in common with the query tell them apart, so
+/// [`Index::candidates`] checks a group once and then reads, per member,
+/// the word ids at the placeable positions (see ARCHITECTURE.md, "The
+/// index").
+#[derive(Debug)]
+pub(super) struct Group {
+    /// Where the placeables are in the template's words.
+    pub(super) places: Box<[u16]>,
+    /// The members' slots, ascending (deleted ones included until
+    /// compaction, as in the inverted lists).
+    pub(super) members: Vec<u32>,
+    /// Per member, the word ids at `places`, back to back.
+    pub(super) values: Vec<u32>,
+    /// Per place, the members holding each value there, so that a lookup
+    /// reaches the members sharing a placeable with the query without
+    /// reading the others.
+    pub(super) by_value: Box<[ValueLists]>,
+}
+
+impl Group {
+    /// On the diagonal (`values`: the query's words at the group's places),
+    /// member `i` costs the placeables whose values differ from the query's
+    /// words at the same places.
+    #[inline]
+    pub(super) fn differing(&self, i: usize, values: &[u32]) -> Cost {
+        let width = self.places.len();
+        let differ = self.values[i * width..(i + 1) * width].iter().zip(values).filter(|(a, b)| a != b);
+        Cost { tenths: 0, placeables: differ.count() as u32 }
+    }
+}
+
+/// The members (indices into [`Group::members`]) of one place's values,
+/// as linked lists: `last` maps a value to its last member and how many
+/// members hold it, `before` each member to the one before it with the
+/// same value ([`NO_MEMBER`] ends a list). Four bytes per member and
+/// place, no allocation per value.
+#[derive(Debug, Default)]
+pub(super) struct ValueLists {
+    pub(super) last: HashMap<u32, (u32, u32)>,
+    pub(super) before: Vec<u32>,
+}
+
+/// Ends a list of [`ValueLists`].
+pub(super) const NO_MEMBER: u32 = u32::MAX;
+
+/// A query's words as ids in one segment's vocabularies for one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Encoded {
+    pub(super) lang: Lang,
+    pub(super) surfaces: Vec<u32>,
+    pub(super) keys: Vec<u32>,
+}
+
+impl Encoded {
+    /// Number of words.
+    pub(super) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// arena, and the inverted lists.
+#[derive(Debug)]
+pub(super) struct Side {
+    /// Normalized word → word id.
+    pub(super) surfaces: HashMap<Box<str>, u32>,
+    /// Key → key id; ids below [`PLACEABLE_KEYS`] are the placeable kinds.
+    pub(super) keys: HashMap<Box<str>, u32>,
+    /// Word id → key id.
+    pub(super) key_of: Vec<u32>,
+    /// Key id → slots of the units holding it, ascending; a template group
+    /// is listed once, by its first member. May name deleted slots
+    /// (skipped when read).
+    pub(super) postings: Vec<Vec<u32>>,
+    /// Every unit's word ids, back to back.
+    pub(super) arena: Vec<u32>,
+    /// Slot → start of its words in `arena`.
+    pub(super) start: Vec<u32>,
+    /// Slot → number of words.
+    pub(super) len: Vec<u16>,
+    /// Template hash (see [`Side::template`]) → the slot of the one unit
+    /// with that template, or a group id with [`GROUP`] set once several
+    /// have it. A unit whose template hash collides with another template
+    /// is simply left out of groups.
+    pub(super) templates: HashMap<u64, u32>,
+    /// Slot → its group, or [`NO_GROUP`].
+    pub(super) group_of: Vec<u32>,
+    pub(super) groups: Vec<Group>,
+}
+
+impl Default for Side {
+    fn default() -> Side {
+        let keys = Placeable::ALL.iter().enumerate().map(|(i, p)| (p.key().into(), i as u32)).collect();
+        Side {
+            surfaces: HashMap::default(),
+            keys,
+            key_of: Vec::new(),
+            postings: Vec::new(),
+            arena: Vec::new(),
+            start: Vec::new(),
+            len: Vec::new(),
+            templates: HashMap::default(),
+            group_of: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl Side {
+    /// The query's keys, rarest first (ties by key id), duplicates kept
+    /// next to each other.
+    pub(super) fn rarest_first(&self, keys: &[u32]) -> Vec<u32> {
+        let mut order: Vec<u32> = keys.to_vec();
+        order.sort_by_key(|&k| (self.frequency(k), k));
+        order
+    }
+
+    /// The cost of the lone unit (not in a template group) at `slot` when
+    /// the count and distance filters let it reach `s`, the score its
+    /// alignment must reach; `None` when it cannot. Its keys are left in
+    /// `keys`.
+    #[inline]
+    pub(super) fn lone_cost(
+        &self,
+        query: &Encoded,
+        bag: &mut Bag,
+        slot: u32,
+        s: i32,
+        keys: &mut Vec<u32>,
+    ) -> Option<Cost> {
+        if s > 100 {
+            return None;
+        }
+        let words = self.words(slot);
+        self.keys_of(words, keys);
+        if !can_reach(query, bag, keys, s.max(0) as u8) {
+            return None;
+        }
+        Some(self.cost(query, words, keys))
+    }
+
+    pub(super) fn words(&self, slot: u32) -> &[u32] {
+        let start = self.start[slot as usize] as usize;
+        &self.arena[start..start + self.len[slot as usize] as usize]
+    }
+
+    /// Adds the words of the unit in `slot` (the next one): (normalized
+    /// surface, key) pairs.
+    fn push<'w>(&mut self, slot: u32, words: impl Iterator<Item = (&'w str, &'w str)>) {
+        let mut keys = Vec::new();
+        let start = self.arena.len();
+        self.start.push(start as u32);
+        for (surface, key) in words.take(u16::MAX as usize) {
+            let next = self.keys.len() as u32;
+            let key = *self.keys.entry(key.into()).or_insert(next);
+            let next = self.surfaces.len() as u32;
+            let word = *self.surfaces.entry(surface.into()).or_insert(next);
+            if word as usize == self.key_of.len() {
+                self.key_of.push(key);
+            }
+            // One key per surface (`text::classify`): the index keeps the
+            // first one it meets, so another would be lost.
+            debug_assert_eq!(self.key_of[word as usize], key, "surface {surface:?} came with another key {key:?}");
+            self.arena.push(word);
+            keys.push(key);
+        }
+        self.len.push((self.arena.len() - start) as u16);
+        keys.sort_unstable();
+        keys.dedup();
+        self.group(slot);
+        self.post(slot, &keys);
+    }
+
+    /// Adds `slot` to the lists of its (distinct) keys, unless it joined a
+    /// template group as a later member: a group is listed once, by its
+    /// first member, and reached through it.
+    fn post(&mut self, slot: u32, keys: &[u32]) {
+        let group = self.group_of[slot as usize];
+        if group != NO_GROUP && self.groups[group as usize].members[0] != slot {
+            return;
+        }
+        for &key in keys {
+            let key = key as usize;
+            if self.postings.len() <= key {
+                self.postings.resize_with(key + 1, Vec::new);
+            }
+            self.postings[key].push(slot);
+        }
+    }
+
+    /// A unit's template: per word, its id, or its placeable kind (with
+    /// bit 32 set) for a placeable.
+    pub(super) fn template(&self, slot: u32) -> Vec<u64> {
+        self.words(slot)
+            .iter()
+            .map(|&w| {
+                let key = self.key_of[w as usize];
+                if key < PLACEABLE_KEYS {
+                    1 << 32 | u64::from(key)
+                } else {
+                    u64::from(w)
+                }
+            })
+            .collect()
+    }
+
+    /// Puts the unit just pushed in `slot` in the group of the units with
+    /// its template, making the group when it is the second.
+    fn group(&mut self, slot: u32) {
+        debug_assert_eq!(self.group_of.len(), slot as usize);
+        self.group_of.push(NO_GROUP);
+        if self.len[slot as usize] == 0 {
+            return;
+        }
+        let template = self.template(slot);
+        let hash = std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::default(), &template);
+        let group = match self.templates.get(&hash).copied() {
+            None => {
+                self.templates.insert(hash, slot);
+                return;
+            }
+            Some(entry) if entry & GROUP != 0 => {
+                let group = entry & !GROUP;
+                if self.template(self.groups[group as usize].members[0]) != template {
+                    return;
+                }
+                group
+            }
+            Some(first) => {
+                if self.template(first) != template || self.groups.len() as u32 >= GROUP {
+                    return;
+                }
+                let places: Box<[u16]> =
+                    (0..template.len()).filter(|&i| template[i] >> 32 != 0).map(|i| i as u16).collect();
+                let group = self.groups.len() as u32;
+                let by_value = places.iter().map(|_| ValueLists::default()).collect();
+                self.groups.push(Group { places, members: Vec::new(), values: Vec::new(), by_value });
+                self.templates.insert(hash, group | GROUP);
+                self.join(group, first);
+                group
+            }
+        };
+        self.join(group, slot);
+    }
+
+    fn join(&mut self, group: u32, slot: u32) {
+        let start = self.start[slot as usize] as usize;
+        let g = &mut self.groups[group as usize];
+        let member = g.members.len() as u32;
+        g.members.push(slot);
+        for (&place, lists) in g.places.iter().zip(g.by_value.iter_mut()) {
+            let value = self.arena[start + place as usize];
+            g.values.push(value);
+            let (last, count) = lists.last.entry(value).or_insert((NO_MEMBER, 0));
+            lists.before.push(*last);
+            (*last, *count) = (member, *count + 1);
+        }
+        self.group_of[slot as usize] = group;
+    }
+
+    /// How many list entries the key has (deleted units included, a
+    /// template group once): rarer keys come first in the prefix.
+    pub(super) fn frequency(&self, key: u32) -> usize {
+        self.postings.get(key as usize).map_or(0, Vec::len)
+    }
+
+    pub(super) fn encode(&self, tokens: &[Token], lang: Lang) -> Encoded {
+        let id = |map: &HashMap<Box<str>, u32>, s: &str| map.get(s).copied().unwrap_or(UNKNOWN_WORD);
+        Encoded {
+            lang,
+            surfaces: tokens.iter().map(|t| id(&self.surfaces, &t.surface)).collect(),
+            keys: tokens.iter().map(|t| id(&self.keys, &t.key)).collect(),
+        }
+    }
+
+    /// The alignment cost of a unit's words with the query's.
+    pub(super) fn cost(&self, query: &Encoded, words: &[u32], keys: &[u32]) -> Cost {
+        align::cost(query.len(), words.len(), |i, j| {
+            if query.surfaces[i] == words[j] {
+                Relation::Same
+            } else if query.keys[i] != keys[j] {
+                Relation::Different
+            } else if keys[j] < PLACEABLE_KEYS {
+                Relation::Placeable
+            } else {
+                Relation::Variant
+            }
+        })
+    }
+
+    /// A unit's key ids, into `out`.
+    pub(super) fn keys_of(&self, words: &[u32], out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(words.iter().map(|&w| self.key_of[w as usize]));
+    }
+
+    /// Word id → normalized surface, and key id → key: what a merge needs
+    /// to push a unit's words into another segment.
+    pub(super) fn names(&self) -> Names<'_> {
+        let mut surface: Vec<&str> = vec![""; self.key_of.len()];
+        for (name, &id) in &self.surfaces {
+            surface[id as usize] = name;
+        }
+        let mut key: Vec<&str> = vec![""; self.keys.len()];
+        for (name, &id) in &self.keys {
+            key[id as usize] = name;
+        }
+        Names { side: self, surface, key }
+    }
+}
+
+/// A side's words by name (see [`Side::names`]).
+pub(super) struct Names<'a> {
+    side: &'a Side,
+    surface: Vec<&'a str>,
+    key: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    /// The unit's words in `slot`: (normalized surface, key) pairs.
+    pub(super) fn words(&self, slot: u32) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.side
+            .words(slot)
+            .iter()
+            .map(|&w| (self.surface[w as usize], self.key[self.side.key_of[w as usize] as usize]))
+    }
+}
+
+/// The units of a segment: slot → unit id, memory, metadata combination
+/// and change time, and both sides' words. Slots are given in order as
+/// units are pushed; a segment is built once (by the writer, from a group's
+/// new units, or by a merge) and then only read.
+#[derive(Debug, Default)]
+pub(super) struct Segment {
+    pub(super) ids: Vec<UnitId>,
+    pub(super) slot_of: HashMap<UnitId, u32>,
+    /// Slot → memory id (see `Index::memories`).
+    pub(super) memory_of: Vec<u32>,
+    /// Slot → metadata combination id (see `Index::facets`).
+    pub(super) facet_of: Vec<u32>,
+    /// Slot → when the unit last changed (else was created), in ms.
+    pub(super) time_of: Vec<i64>,
+    pub(super) arabic: Side,
+    pub(super) english: Side,
+}
+
+/// What a segment keeps of a unit besides its words.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry {
+    pub(super) id: UnitId,
+    pub(super) memory: u32,
+    pub(super) facet: u32,
+    pub(super) time_ms: i64,
+}
+
+impl Segment {
+    /// Adds a unit in the next slot, with its words on each side as
+    /// (normalized surface, key) pairs.
+    pub(super) fn push<'w>(
+        &mut self,
+        entry: Entry,
+        arabic: impl Iterator<Item = (&'w str, &'w str)>,
+        english: impl Iterator<Item = (&'w str, &'w str)>,
+    ) {
+        let slot = self.ids.len() as u32;
+        self.arabic.push(slot, arabic);
+        self.english.push(slot, english);
+        self.ids.push(entry.id);
+        self.memory_of.push(entry.memory);
+        self.facet_of.push(entry.facet);
+        self.time_of.push(entry.time_ms);
+        self.slot_of.insert(entry.id, slot);
+    }
+
+    pub(super) fn side(&self, lang: Lang) -> &Side {
+        match lang {
+            Lang::Arabic => &self.arabic,
+            Lang::English => &self.english,
+        }
+    }
+
+    /// Slots taken, deleted units included.
+    pub(super) fn slots(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// The deleted slots of a segment, one bit each.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Deleted {
+    bits: Vec<u64>,
+    count: usize,
+}
+
+impl Deleted {
+    #[inline]
+    pub(super) fn contains(&self, slot: u32) -> bool {
+        self.bits.get(slot as usize / 64).is_some_and(|word| word >> (slot % 64) & 1 != 0)
+    }
+
+    /// Marks `slot` deleted; false if it was already.
+    pub(super) fn insert(&mut self, slot: u32) -> bool {
+        let word = slot as usize / 64;
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
+        }
+        let bit = 1u64 << (slot % 64);
+        if self.bits[word] & bit != 0 {
+            return false;
+        }
+        self.bits[word] |= bit;
+        self.count += 1;
+        true
+    }
+
+    pub(super) fn count(&self) -> usize {
+        self.count
+    }
+}
+
+/// A segment as one snapshot of the index sees it: the segment, shared by
+/// every snapshot that holds it, and its deletions as of that snapshot
+/// (copied when the writer deletes after the snapshot was taken).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Part {
+    pub(super) segment: Arc<Segment>,
+    pub(super) deleted: Arc<Deleted>,
+}
+
+impl Deref for Part {
+    type Target = Segment;
+
+    fn deref(&self) -> &Segment {
+        &self.segment
+    }
+}
+
+impl Part {
+    /// Units not deleted.
+    pub(super) fn live(&self) -> usize {
+        self.slots() - self.deleted.count()
+    }
+
+    /// Whether the unit in `slot` is deleted.
+    #[inline]
+    pub(super) fn is_deleted(&self, slot: u32) -> bool {
+        self.deleted.contains(slot)
+    }
+
+    /// The live slot holding unit `id`.
+    pub(super) fn live_slot(&self, id: UnitId) -> Option<u32> {
+        self.slot_of.get(&id).copied().filter(|&slot| !self.is_deleted(slot))
+    }
+
+    /// The points `selection` takes off the unit in `slot`, or `None` when
+    /// it leaves the unit out (or the unit is deleted).
+    #[inline]
+    pub(super) fn points(&self, slot: u32, selection: &Selection) -> Option<u8> {
+        if self.is_deleted(slot) {
+            return None;
+        }
+        let slot = slot as usize;
+        let memory = (*selection.memory.get(self.memory_of[slot] as usize)?)?;
+        let facet = (*selection.facet.get(self.facet_of[slot] as usize)?)?;
+        let time = self.time_of[slot];
+        if !selection.time.keeps_time(time) {
+            return None;
+        }
+        let age = selection.freshness.map_or(0, |f| f.points(time, selection.now_ms));
+        Some(memory.saturating_add(facet).saturating_add(age))
+    }
+
+    /// One segment holding the live units of `parts`, in their order: their
+    /// words are pushed by name (no text is analyzed again), so template
+    /// groups and inverted lists are built as for new units.
+    pub(super) fn merged(parts: &[Part]) -> Part {
+        let mut segment = Segment::default();
+        for part in parts {
+            let (arabic, english) = (part.arabic.names(), part.english.names());
+            for slot in 0..part.slots() as u32 {
+                if part.is_deleted(slot) {
+                    continue;
+                }
+                let at = slot as usize;
+                let entry = Entry {
+                    id: part.ids[at],
+                    memory: part.memory_of[at],
+                    facet: part.facet_of[at],
+                    time_ms: part.time_of[at],
+                };
+                segment.push(entry, arabic.words(slot), english.words(slot));
+            }
+        }
+        Part { segment: Arc::new(segment), deleted: Arc::default() }
+    }
+}
