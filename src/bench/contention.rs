@@ -150,3 +150,50 @@ fn add_steadily(tm: &TranslationMemory, pool: &[UnitInput], rate: f64, stop: &At
     }
     Ok((added, slowest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::Workload;
+    use crate::text::Lang;
+
+    /// The busy pass really runs beside a writer and a scanner, and what the
+    /// writer added meanwhile is found by lookups once it is acknowledged.
+    #[test]
+    fn lookups_are_timed_beside_a_writer_and_a_scanner_whose_units_are_found() {
+        let pairs: Vec<(String, String)> = include_str!("../../data/sample/tatoeba_fuzzy_clusters.tsv")
+            .lines()
+            .filter_map(|line| crate::tsv::parse_line(line).ok().flatten())
+            .collect();
+        let mut workload = Workload::new(pairs, 3);
+        let mut units = workload.units(1_200);
+        let pool = units.split_off(1_000);
+        let tm = TranslationMemory::in_memory();
+        tm.add_units(units.clone()).unwrap();
+        let before = tm.stats().total_units as usize;
+        let queries = workload.queries(&units, 3_000, Lang::Arabic);
+        let settings = Settings {
+            lang: Lang::Arabic,
+            min_score: 70,
+            max_results: 5,
+            recall_sample: 0,
+            memories: 1,
+            cascade: false,
+            filter_domain: None,
+            concordance: false,
+        };
+        let background = Background { adds_per_s: 2_000.0, scans: 1 };
+        let report = run(&tm, &queries, &settings, background, &pool).unwrap();
+        assert!(report.added > 0, "nothing was added during the busy pass");
+        assert!(report.scans_done > 0, "no full scan finished during the busy pass");
+        // Pool units may repeat one another; none repeats a stored one.
+        assert!(report.units > before && report.units <= before + report.added);
+        assert!(report.quiet.p50_ms > 0.0 && report.busy.p99_ms >= report.busy.p50_ms);
+        // Every unit added meanwhile is found, exactly, by its own text.
+        for (i, unit) in pool.iter().take(report.added.min(pool.len())).enumerate().step_by(7) {
+            let text = format!("{} 0", unit.arabic);
+            let found = tm.lookup(settings.request(&text, false)).unwrap();
+            assert!(found.iter().any(|m| m.score == 100 && m.unit.arabic == text), "added unit {i} not found");
+        }
+    }
+}

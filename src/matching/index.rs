@@ -417,6 +417,14 @@ impl Index {
         search::required_overlap(query.len(), min_score.saturating_sub(selection.bonus).min(100)) > 0
     }
 
+    /// Whether a lookup reads every unit (see [`Index::prunes`]), and so
+    /// takes one of the places for full scans: not when the query has no
+    /// words and `min_score` is above 0, since only units without words
+    /// can then qualify, and they are listed.
+    pub fn reads_every_unit(&self, query: &Query, selection: &Selection, min_score: u8) -> bool {
+        !(self.prunes(query, selection, min_score) || query.is_empty() && min_score > 0)
+    }
+
     /// Ids of every unit the selection keeps.
     pub fn select(&self, selection: &Selection) -> Vec<UnitId> {
         let mut ids = Vec::new();
@@ -471,6 +479,15 @@ impl Index {
     fn gather(&self, query: &Query, selection: &Selection, min_score: u8, max_results: usize, best: bool) -> Found {
         if i32::from(min_score) > 100 + i32::from(selection.bonus) {
             return Found::default();
+        }
+        if query.is_empty() && min_score > 0 {
+            // Every word of a unit is an edit away from a query without
+            // words: only units without words score above 0.
+            let candidates = self
+                .with_query(query)
+                .flat_map(|(part, words)| part.scan_wordless(words, selection, min_score))
+                .collect();
+            return Found { candidates, withheld: None };
         }
         if !self.prunes(query, selection, min_score) {
             return Found { candidates: self.scan(query, selection, min_score), withheld: None };

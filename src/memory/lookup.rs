@@ -452,7 +452,8 @@ fn gather_candidates(
         .collect::<Result<Vec<_>>>()?;
     let selection = index.selection(scope);
     let query = index.encode(&query_words.tokens, lookup.lang);
-    let _scan = if index.prunes(&query, &selection, lookup.min_score) { None } else { Some(shared.scans.enter()?) };
+    let reads_all = index.reads_every_unit(&query, &selection, lookup.min_score);
+    let _scan = if reads_all { Some(shared.scans.enter()?) } else { None };
     let found = if all {
         Found { candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results), withheld: None }
     } else {

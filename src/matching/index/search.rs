@@ -18,9 +18,26 @@ impl Part {
     /// the bonus it may get, minus its points), found by aligning the query
     /// with every unit. The reference for [`Index::candidates`], in one segment.
     pub(super) fn scan(&self, query: &Encoded, selection: &Selection, min_score: u8) -> Vec<Candidate> {
+        self.scan_slots(query, selection, min_score, 0..self.slots() as u32)
+    }
+
+    /// [`Part::scan`] of the units without words on the query's side: the
+    /// only ones a query without words can match above 0.
+    pub(super) fn scan_wordless(&self, query: &Encoded, selection: &Selection, min_score: u8) -> Vec<Candidate> {
+        let side = self.side(query.lang);
+        self.scan_slots(query, selection, min_score, side.wordless.iter().copied())
+    }
+
+    fn scan_slots(
+        &self,
+        query: &Encoded,
+        selection: &Selection,
+        min_score: u8,
+        slots: impl Iterator<Item = u32>,
+    ) -> Vec<Candidate> {
         let side = self.side(query.lang);
         let mut keys = Vec::new();
-        (0..self.ids.len() as u32)
+        slots
             .take_while(|_| !selection.cancel.is_cancelled())
             .filter_map(|slot| {
                 let points = self.points(slot, selection)?;

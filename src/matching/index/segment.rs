@@ -120,6 +120,8 @@ pub(super) struct Side {
     /// Slot → its group, or [`NO_GROUP`].
     pub(super) group_of: Vec<u32>,
     pub(super) groups: Vec<Group>,
+    /// Slots of the units without words on this side, ascending.
+    pub(super) wordless: Vec<u32>,
 }
 
 impl Default for Side {
@@ -136,6 +138,7 @@ impl Default for Side {
             templates: HashMap::default(),
             group_of: Vec::new(),
             groups: Vec::new(),
+            wordless: Vec::new(),
         }
     }
 }
@@ -199,6 +202,9 @@ impl Side {
             keys.push(key);
         }
         self.len.push((self.arena.len() - start) as u16);
+        if self.arena.len() == start {
+            self.wordless.push(slot);
+        }
         keys.sort_unstable();
         keys.dedup();
         self.group(slot);
