@@ -453,6 +453,27 @@ async fn webapp_imports_a_tmx_with_live_progress_and_the_rejection_and_exports_i
     assert_eq!(exported.body.matches("<tu ").count() as u64, stored);
     let status = browser.eval("return document.getElementById('status').textContent").await;
     assert!(status.as_str().unwrap().contains(&format!(" {} bytes", exported.body.len())), "{status}");
+
+    // A TSV file dropped on the page.
+    let dropped = corpus_pairs("tico19_test.tsv", 3);
+    let tsv: String = dropped.iter().map(|(ar, en)| format!("{ar}\t{en}\n")).collect();
+    browser.type_into("#import-memory", "dropped").await;
+    browser
+        .client
+        .execute(
+            "const data = new DataTransfer();
+             data.items.add(new File([arguments[0]], 'dropped.tsv', {type: 'text/tab-separated-values'}));
+             document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));",
+            vec![Value::from(tsv)],
+        )
+        .await
+        .unwrap();
+    browser.until("return document.getElementById('drop-zone').textContent.startsWith('dropped.tsv')").await;
+    browser.click("#import-go").await;
+    browser.find("#import-summary").await;
+    assert_eq!(browser.eval(&format!("return {}", count("added"))).await, "3");
+    let stats = server.client().await.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(stats.memories.iter().find(|m| m.name == "dropped").map(|m| m.units), Some(3));
 }
 
 #[tokio::test]
@@ -625,6 +646,14 @@ async fn webapp_asks_for_a_key_and_offers_a_read_only_key_no_writes() {
     browser.find("#read-only").await;
     assert_eq!(browser.eval("return document.querySelectorAll('#unit-save, #unit-delete').length").await, 0);
     assert_eq!(browser.eval("return sessionStorage.getItem('dhakira.key')").await, READER);
+    // Every string of the interface is in both languages.
+    let missing = browser
+        .eval(
+            "return import('/app/js/i18n.js').then(({KEYS}) => [...KEYS.en.filter(k => !KEYS.ar.includes(k)), \
+             ...KEYS.ar.filter(k => !KEYS.en.includes(k))])",
+        )
+        .await;
+    assert_eq!(missing, json!([]));
 
     // And the API refuses what the page does not offer.
     let patch = json!({"fields": {"english": "x"}}).to_string();
