@@ -767,3 +767,46 @@ async fn webapp_files_are_public_with_a_content_security_policy_and_the_api_is_b
     let rejected = last["rejected_tmx"].as_str().unwrap();
     assert!(rejected.contains("tuid=\"broken\"") && rejected.matches("<tu ").count() == 1, "{rejected}");
 }
+
+#[tokio::test]
+async fn webapp_silent_uploads_hold_an_upload_place_only_until_the_stream_idle_timeout() {
+    let server = Server::on_temp_db_with(&["--no-sample", "--stream-idle-timeout", "2"]);
+    // Two uploads that declare a body and send none.
+    let silent: Vec<std::net::TcpStream> = (0..dhakira::server::MAX_UPLOADS)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+            write!(
+                stream,
+                "POST /app/api/import?memory=silent HTTP/1.1\r\nhost: {}\r\ncontent-length: 100\r\n\r\n",
+                server.addr
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    // Another upload is refused while they hold both places.
+    let started = Instant::now();
+    let busy = loop {
+        let reply = send(&server, "POST", "/app/api/import?memory=other&format=tsv", None, "نص\ttext\n").await;
+        if reply.status == 503 || started.elapsed() > WAIT {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert!(json_of(&busy)["error"].as_str().unwrap().contains("importing 2 uploads already"), "{}", busy.body);
+    // The silent ones are dropped after the idle timeout, with a reason.
+    for mut stream in silent {
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("--stream-idle-timeout"), "{answer}");
+    }
+    let reply = send(&server, "POST", "/app/api/import?memory=other&format=tsv", None, "نص\ttext\n").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("\"added\":1"), "{}", reply.body);
+    // A page of units is bounded too.
+    let page = send(&server, "GET", "/app/api/memories/other/units?limit=500", None, "").await;
+    assert_eq!(page.status, 400);
+    assert_eq!(json_of(&page)["field"], "limit");
+}

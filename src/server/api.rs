@@ -26,7 +26,7 @@
 use std::io::Write;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, Query, RawQuery, State};
@@ -71,10 +71,14 @@ pub struct Api {
     tm: TranslationMemory,
     metrics: Metrics,
     uploads: Arc<Semaphore>,
+    /// How long an upload or an export waits for its client
+    /// (`--stream-idle-timeout`).
+    idle: Duration,
 }
 
 /// The API's routes, nested under `/app/api` by `server::web`.
-pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
+/// `idle` bounds each wait of an upload or an export for its client.
+pub fn router(tm: TranslationMemory, metrics: Metrics, idle: Duration) -> Router {
     Router::new()
         .route("/session", get(session))
         .route("/memories", post(create_memory))
@@ -89,7 +93,7 @@ pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
         .route("/analyze", post(analyze))
         .route("/pretranslate", post(pretranslate))
         .fallback(not_found)
-        .with_state(Api { tm, metrics, uploads: Arc::new(Semaphore::new(MAX_UPLOADS)) })
+        .with_state(Api { tm, metrics, uploads: Arc::new(Semaphore::new(MAX_UPLOADS)), idle })
 }
 
 // ---------------------------------------------------------------------------
@@ -157,31 +161,71 @@ async fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: Bo
     serde_json::from_slice(&bytes).map_err(|err| failure(StatusCode::BAD_REQUEST, "body", format!("body: {err}")))
 }
 
+/// `413` naming `length` when a body is longer than `limit` bytes.
+fn too_large(length: impl std::fmt::Display, limit: usize) -> Failure {
+    failure(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body",
+        format!("body: the request is {length} bytes; the limit of this route is {limit} bytes"),
+    )
+}
+
+/// `413` when the request's `content-length` says it is longer than
+/// `limit` bytes: before any of it is read.
+fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, Failure> {
+    match headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+        Some(length) if length > limit as u64 => Err(too_large(length, limit)),
+        declared => Ok(declared.map(|l| l as usize)),
+    }
+}
+
 /// A request body, refused with `413` when its `content-length` says it
 /// is longer than `limit` bytes (before any of it is read), or once it
-/// passes `limit`.
+/// passes `limit`. (A unary request's deadline bounds how long it takes.)
 async fn bounded(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Failure> {
-    let too_large = |length: String| {
-        failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body",
-            format!("body: the request is {length} bytes; the limit of this route is {limit} bytes"),
-        )
-    };
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if let Some(length) = declared.filter(|&l| l > limit as u64) {
-        return Err(too_large(length.to_string()));
-    }
+    declared_length(headers, limit)?;
     axum::body::to_bytes(body, limit).await.map_err(|err| {
         let is_too_large = std::error::Error::source(&err)
             .is_some_and(|source| source.to_string().contains("length limit exceeded"))
             || err.to_string().contains("length limit exceeded");
         if is_too_large {
-            too_large(format!("more than {limit}"))
+            too_large(format!("more than {limit}"), limit)
         } else {
             failure(StatusCode::BAD_REQUEST, "body", format!("body: cannot read it: {err}"))
         }
     })
+}
+
+/// An upload's body, bounded like [`bounded`], each wait for its next
+/// bytes bounded by `idle` (`408` after that): an upload is a stream, with
+/// no deadline, and holds one of [`MAX_UPLOADS`] places while it is read.
+async fn uploaded(headers: &HeaderMap, body: Body, limit: usize, idle: Duration) -> Result<Bytes, Failure> {
+    use futures_util::StreamExt;
+    let declared = declared_length(headers, limit)?;
+    let mut stream = body.into_data_stream();
+    let mut file = Vec::with_capacity(declared.unwrap_or(0));
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => {
+                return Err(failure(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body",
+                    format!(
+                        "body: the client sent nothing for {} s (--stream-idle-timeout): the upload was dropped",
+                        idle.as_secs_f64()
+                    ),
+                ))
+            }
+            Ok(None) => return Ok(Bytes::from(file)),
+            Ok(Some(Err(err))) => {
+                return Err(failure(StatusCode::BAD_REQUEST, "body", format!("body: cannot read it: {err}")))
+            }
+            Ok(Some(Ok(chunk))) if file.len() + chunk.len() > limit => {
+                return Err(too_large(format!("more than {limit}"), limit))
+            }
+            Ok(Some(Ok(chunk))) => file.extend_from_slice(&chunk),
+        }
+    }
 }
 
 fn ok(value: Value) -> Answer {
@@ -773,7 +817,7 @@ async fn import_upload(
                 format!("the server is importing {MAX_UPLOADS} uploads already; retry when one has finished"),
             ));
         };
-        let file = bounded(&headers, body, MAX_UPLOAD_BYTES).await?;
+        let file = uploaded(&headers, body, MAX_UPLOAD_BYTES, api.idle).await?;
         let (lines, stream) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
         let tm = api.tm.clone();
         let metrics = api.metrics.clone();
@@ -876,8 +920,9 @@ async fn export_tmx(
         };
         let (chunks, stream) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
         let tm = api.tm.clone();
+        let (runtime, idle) = (tokio::runtime::Handle::current(), api.idle);
         tokio::task::spawn_blocking(move || {
-            let mut out = ChunkSender { chunks: chunks.clone(), buffer: Vec::new() };
+            let mut out = ChunkSender { chunks: chunks.clone(), buffer: Vec::new(), runtime, idle };
             let result =
                 export(&tm, &mut out, &filter).and_then(|_| out.flush().map_err(|e| Error::from_io(e, "export")));
             if let Err(err) = result {
@@ -898,10 +943,13 @@ async fn export_tmx(
     observed(&api, "web_export", started, answer)
 }
 
-/// An export's output, in chunks of 256 KiB to the response.
+/// An export's output, in chunks of 256 KiB to the response; a chunk
+/// waits at most `idle` for the client to read.
 struct ChunkSender {
     chunks: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buffer: Vec<u8>,
+    runtime: tokio::runtime::Handle,
+    idle: Duration,
 }
 
 impl Write for ChunkSender {
@@ -918,9 +966,15 @@ impl Write for ChunkSender {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buffer));
-        self.chunks
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        self.runtime.block_on(self.chunks.send_timeout(Ok(chunk), self.idle)).map_err(|err| match err {
+            mpsc::error::SendTimeoutError::Timeout(_) => std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the client read nothing for {} s (--stream-idle-timeout)", self.idle.as_secs_f64()),
+            ),
+            mpsc::error::SendTimeoutError::Closed(_) => {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+            }
+        })
     }
 }
 

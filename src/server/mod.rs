@@ -212,7 +212,7 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let app = web::router(tm.clone(), metrics.clone());
+    let app = web::router(tm.clone(), metrics.clone(), limits.stream_idle_timeout);
     let routes = tonic::service::Routes::from(rest::router(tm, metrics, security.browsers.jsonp()).merge(app))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))

@@ -48,7 +48,8 @@ pub fn is_public(path: &str) -> bool {
 }
 
 /// The app's files and its API.
-pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
+/// `idle`: `--stream-idle-timeout`, for uploads and exports.
+pub fn router(tm: TranslationMemory, metrics: Metrics, idle: std::time::Duration) -> Router {
     let mut router = Router::new()
         .route("/", get(|| async { file(&FILES[0]) }))
         .route("/app", get(|| async { file(&FILES[0]) }))
@@ -56,7 +57,7 @@ pub fn router(tm: TranslationMemory, metrics: Metrics) -> Router {
     for entry in &FILES {
         router = router.route(&format!("/app/{}", entry.0), get(move || async move { file(entry) }));
     }
-    router.nest("/app/api", super::api::router(tm, metrics))
+    router.nest("/app/api", super::api::router(tm, metrics, idle))
 }
 
 fn file(&(_, content_type, body): &(&str, &'static str, &'static str)) -> Response {
