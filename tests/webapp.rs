@@ -328,6 +328,12 @@ async fn webapp_looks_up_an_arabic_sentence_showing_the_differences_and_the_repa
     browser.client.active_element().await.unwrap().send_keys("c").await.unwrap();
     browser.until("return document.getElementById('status').textContent.startsWith('Copied')").await;
 
+    // A filter the unit does not pass: no match.
+    browser.type_into("#lookup-domain", "sports").await;
+    browser.click("#lookup-go").await;
+    browser.find("#no-match").await;
+    browser.type_into("#lookup-domain", "").await;
+
     // The Arabic interface: right to left, its strings, remembered.
     browser.click("#ui-lang").await;
     browser.until("return document.documentElement.dir === 'rtl'").await;

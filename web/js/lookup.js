@@ -22,7 +22,9 @@ export function render(view, app) {
   lang.value = last.lang;
   const minScore = h('input', { id: 'lookup-min', type: 'number', min: 1, max: 100, value: 50 });
   const count = h('input', { id: 'lookup-count', type: 'number', min: 1, max: 100, value: 10 });
-  const domain = h('input', { id: 'lookup-domain', type: 'text', dir: 'auto' });
+  const domain = h('input', { id: 'lookup-domain', type: 'text', dir: 'auto', size: 10 });
+  const client = h('input', { id: 'lookup-client', type: 'text', dir: 'auto', size: 10 });
+  const project = h('input', { id: 'lookup-project', type: 'text', dir: 'auto', size: 10 });
   const picker = memoryPicker(app.session.memories, 'lookup-memory', t);
   const results = h('section', { id: 'matches', 'aria-live': 'polite' });
   const detected = h('span', { id: 'detected', class: 'muted' });
@@ -40,7 +42,7 @@ export function render(view, app) {
         memories: picker.chosen(),
         min_score: Number(minScore.value) || undefined,
         max_results: Number(count.value) || undefined,
-        filters: { domain: domain.value },
+        filters: { domain: domain.value, client: client.value, project: project.value },
       });
       last.result = answer;
       last.asked = box.value;
@@ -67,6 +69,8 @@ export function render(view, app) {
       h('label', {}, t('field.min_score'), ' ', minScore),
       h('label', {}, t('field.max_results'), ' ', count),
       h('label', {}, t('field.domain'), ' ', domain),
+      h('label', {}, t('field.client'), ' ', client),
+      h('label', {}, t('field.project'), ' ', project),
       h('button', { type: 'submit', id: 'lookup-go', class: 'primary' }, t('lookup.go')),
       detected),
     picker,
