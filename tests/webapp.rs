@@ -344,6 +344,10 @@ async fn webapp_looks_up_an_arabic_sentence_showing_the_differences_and_the_repa
     browser.find(&format!("#matches .match[data-unit='{}'] mark.repaired", ids[i])).await;
     browser.screenshot("lookup-arabic-interface").await;
     browser.click("#ui-lang").await;
+    // From a match to its unit, to correct it where it was seen.
+    browser.click(&format!("#matches .match[data-unit='{}'] a.open", ids[i])).await;
+    let stored = browser.find("#unit-english").await;
+    assert_eq!(stored.prop("value").await.unwrap().as_deref(), Some(english.as_str()));
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ function card(m, i, app) {
     h('div', { class: 'match-head' },
       h('span', { class: 'score', title: t('lookup.score') }, String(m.score)),
       h('dl', { class: 'meta' }, meta.map(([k, v]) => [h('dt', {}, k), h('dd', {}, h('bdi', { dir: 'auto' }, v))])),
+      h('a', { href: `#/units/${u.id}`, class: 'open', title: t('lookup.open_title') }, app.canWrite(u.memory) ? t('lookup.fix') : t('units.open')),
       copyButton),
     h('div', { class: 'pair' },
       h('div', { class: 'side' }, h('span', { class: 'label' }, t('lookup.source')),
