@@ -80,6 +80,45 @@ pub fn band_of(score: Option<u8>) -> &'static str {
     }
 }
 
+/// The lowest score whose translation a pretranslation fills in, unless
+/// told otherwise (`dhakira pretranslate --min-score`, the web app).
+pub const PRETRANSLATION_MIN_SCORE: u32 = 75;
+
+impl AnalyzedSegment {
+    /// The translation a pretranslation puts for this segment: its best
+    /// match's target (repaired when it could be) if it scores `min_score`
+    /// or more.
+    pub fn translation(&self, min_score: u32) -> Option<&str> {
+        let best = self.best.as_ref().filter(|m| u32::from(m.score) >= min_score)?;
+        Some(best.explanation.repaired_target.as_deref().unwrap_or(best.target()))
+    }
+}
+
+impl Analysis {
+    /// The pretranslation as TSV: a header, then per segment its text,
+    /// band, best score, unit id and translation (see
+    /// [`AnalyzedSegment::translation`]); tabs and line breaks inside a
+    /// text become spaces.
+    pub fn pretranslation_tsv(&self, min_score: u32) -> String {
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        let mut out = String::from("segment\tband\tscore\tunit_id\ttranslation\n");
+        for segment in &self.segments {
+            let (score, id) = match &segment.best {
+                Some(m) => (m.score.to_string(), m.unit.id.to_string()),
+                None => (String::new(), String::new()),
+            };
+            let translation = segment.translation(min_score).unwrap_or_default();
+            out.push_str(&format!(
+                "{}\t{}\t{score}\t{id}\t{}\n",
+                clean(&segment.text),
+                segment.band,
+                clean(translation)
+            ));
+        }
+        out
+    }
+}
+
 impl AnalyzeRequest {
     /// The document's segments, checked (errors name `segments[i]`, or
     /// `text` with the sentence's number).

@@ -34,6 +34,9 @@ mod rest;
 mod security;
 /// gRPC-web over HTTP/1.1 with CORS, and gzip.
 mod web;
+/// The web app for translators in headless Chromium (chromedriver), and
+/// its JSON API.
+mod webapp;
 /// Memories, cascades, metadata, context, concordance, maintenance,
 /// LookupStream, and analyzing a real article.
 mod workflow;

@@ -301,3 +301,39 @@ fn merge_pages(pages: Vec<ConcordancePage>, limit: usize) -> (Vec<Occurrences>, 
     hits.truncate(taken);
     (hits, next)
 }
+
+impl TranslationMemory {
+    /// One page of a memory's units, newest first: up to `limit` units with
+    /// an id below `before` (none: from the newest), and whether more
+    /// follow. A scan of the store (the web app's browsing; searching by
+    /// text is [`TranslationMemory::concordance`]'s), stopped by `cancel`.
+    pub fn browse_units(
+        &self,
+        memory: &str,
+        before: Option<UnitId>,
+        limit: usize,
+        cancel: &crate::Cancel,
+    ) -> Result<(Vec<Unit>, bool)> {
+        // The store is scanned in id order: the last `limit + 1` units of
+        // the memory below `before` are the newest.
+        let mut newest: std::collections::VecDeque<Unit> = std::collections::VecDeque::with_capacity(limit + 1);
+        let mut seen = 0u64;
+        self.for_each_unit(&mut |unit| {
+            seen += 1;
+            if seen % 4096 == 0 {
+                cancel.check()?;
+            }
+            if unit.memory == memory && before.is_none_or(|b| unit.id < b) {
+                if newest.len() > limit {
+                    newest.pop_front();
+                }
+                newest.push_back(unit);
+            }
+            Ok(())
+        })?;
+        let mut units: Vec<Unit> = newest.into_iter().rev().collect();
+        let more = units.len() > limit;
+        units.truncate(limit);
+        Ok((units, more))
+    }
+}

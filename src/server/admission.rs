@@ -126,7 +126,7 @@ where
         if OPEN.iter().any(|open| path.starts_with(open)) {
             return held(self.inner.call(request), Held { _activity: activity, _stream: None });
         }
-        if STREAMS.contains(&path) {
+        if STREAMS.contains(&path) || super::api::STREAMS.contains(&path) {
             let Ok(permit) = Arc::clone(&budget.streams).try_acquire_owned() else {
                 let message = format!(
                     "the server is busy: {} streams are open, the most it serves at once (--max-streams); retry \

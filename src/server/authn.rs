@@ -76,7 +76,8 @@ where
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let path = request.uri().path();
-        if OPEN.iter().any(|open| path.starts_with(open)) {
+        // The web app's files: a page must load before it can ask for a key.
+        if OPEN.iter().any(|open| path.starts_with(open)) || super::web::is_public(path) {
             return Box::pin(self.inner.call(request));
         }
         match authenticate(&self.keys, &request) {

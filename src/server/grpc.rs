@@ -117,7 +117,7 @@ impl Drop for CancelOnDrop {
 /// unit's memory, whether or not the unit exists (ids of other memories are
 /// not revealed). A caller with `role` everywhere is not checked: the
 /// engine's own call reads the unit (and says NOT_FOUND).
-fn check_unit(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role) -> crate::Result<()> {
+pub(super) fn check_unit(tm: &TranslationMemory, principal: &Principal, id: u64, role: Role) -> crate::Result<()> {
     if principal.can_everywhere(role) {
         return Ok(());
     }

@@ -10,6 +10,7 @@
 //! call the engine.
 
 mod admission;
+mod api;
 mod authn;
 mod connections;
 mod conversions;
@@ -17,6 +18,7 @@ mod grpc;
 mod metrics;
 mod origin;
 mod rest;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,9 +30,11 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tower_layer::Layer;
 
+pub use api::{MAX_UPLOADS, MAX_UPLOAD_BYTES};
 pub use grpc::Service;
 pub use metrics::Metrics;
 pub use origin::BrowserAccess;
+pub use web::CONTENT_SECURITY_POLICY;
 
 use crate::auth::{Keys, Principal, Role};
 use crate::memory::TranslationMemory;
@@ -208,7 +212,8 @@ pub async fn serve(
     // HTTP/1.1 request, and the REST facades are HTTP/1.1.
     let web = tonic_web::GrpcWebLayer::new();
     // The REST facades are the fallback: gRPC services own their paths.
-    let routes = tonic::service::Routes::from(rest::router(tm, metrics, security.browsers.jsonp()))
+    let app = web::router(tm.clone(), metrics.clone(), limits.stream_idle_timeout);
+    let routes = tonic::service::Routes::from(rest::router(tm, metrics, security.browsers.jsonp()).merge(app))
         .add_service(web.layer(health_service))
         .add_service(web.layer(reflection_v1))
         .add_service(web.layer(reflection_v1alpha))
