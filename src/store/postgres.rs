@@ -111,7 +111,7 @@ impl From<postgres::Error> for Error {
             // No answer from the server: the connection failed or closed.
             return Error::Unavailable { message: format!("PostgreSQL: {message}"), source: Some(Box::new(err)) };
         };
-        let class = &code.code()[..2.min(code.code().len())];
+        let class = code.code().get(..2).unwrap_or("");
         if *code == SqlState::DISK_FULL {
             return Error::DiskFull(format!("PostgreSQL: {message}"));
         }
@@ -502,7 +502,11 @@ impl Store for PostgresStore {
                 key: "dhakira_unit_ids".into(),
                 reason: format!("the id sequence is at {value}, beyond the ids a unit can have"),
             })?;
-            *ids = Ids { next: start, end: start + ID_BLOCK };
+            let end = start.checked_add(ID_BLOCK).ok_or_else(|| Error::Corrupt {
+                key: "dhakira_unit_ids".into(),
+                reason: format!("the id sequence is at {value}, beyond the ids a unit can have"),
+            })?;
+            *ids = Ids { next: start, end };
         }
         let id = ids.next;
         ids.next += 1;
