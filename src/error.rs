@@ -1,7 +1,7 @@
 //! The one error type of the library, and its two maps: to `tonic::Status`
 //! (gRPC) and to an HTTP status (the REST facades, which shape the body as
-//! their protocol does). The store's conversion of its engine's errors is
-//! the store's (`store::sled_store`).
+//! their protocol does). Each store's conversion of its engine's errors is
+//! the store's (`store::sled_store`, `store::postgres`).
 
 use std::path::PathBuf;
 
