@@ -1,7 +1,7 @@
 //! The one error type of the library, and its two maps: to `tonic::Status`
 //! (gRPC) and to an HTTP status (the REST facades, which shape the body as
-//! their protocol does). The store's conversion of its engine's errors is
-//! the store's (`store::sled_store`).
+//! their protocol does). Each store's conversion of its engine's errors is
+//! the store's (`store::sled_store`, `store::postgres`).
 
 use std::path::PathBuf;
 
@@ -51,6 +51,16 @@ pub enum Error {
     /// the message).
     #[error("storage failure: {message}")]
     Storage {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The database cannot be reached now (PostgreSQL refused or lost the
+    /// connection, or is shutting down): nothing of the request was
+    /// acknowledged; retry. `message` quotes `source`, the driver's error.
+    #[error("the database is unavailable: {message}; retry")]
+    Unavailable {
         message: String,
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -154,7 +164,7 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied { .. } => Code::PermissionDenied,
             Error::DiskFull(_) | Error::Busy(_) => Code::ResourceExhausted,
             Error::Cancelled => Code::DeadlineExceeded,
-            Error::Locked { .. } | Error::ShuttingDown => Code::Unavailable,
+            Error::Locked { .. } | Error::ShuttingDown | Error::Unavailable { .. } => Code::Unavailable,
             Error::Storage { .. } | Error::Output(_) => Code::Internal,
             Error::Corrupt { .. } | Error::Damaged(_) => Code::DataLoss,
         };
@@ -178,9 +188,11 @@ impl Error {
             Error::AlreadyExists { .. } => StatusCode::CONFLICT,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::PermissionDenied { .. } => StatusCode::FORBIDDEN,
-            Error::DiskFull(_) | Error::Busy(_) | Error::Locked { .. } | Error::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::DiskFull(_)
+            | Error::Busy(_)
+            | Error::Locked { .. }
+            | Error::ShuttingDown
+            | Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Cancelled => StatusCode::GATEWAY_TIMEOUT,
             Error::Storage { .. } | Error::Output(_) | Error::Corrupt { .. } | Error::Damaged(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -28,6 +28,8 @@ mod lifecycle;
 /// Silent connections, deadlines that stop the work, admission for every
 /// protocol, idle streams, huge repeated fields, long streams, big writes.
 mod load;
+/// The PostgreSQL store: a server on a throw-away cluster, restarts, import.
+mod postgres;
 /// The amaGama/tmserver and MyMemory REST facades.
 mod rest;
 /// API keys and roles, TLS, --insecure, request timeout.

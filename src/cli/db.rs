@@ -9,7 +9,9 @@ use super::output::{init_logging, LogFormat};
 
 #[derive(Debug, Args)]
 pub struct Db {
-    /// The database directory (sled); created when missing.
+    /// The database: a directory (sled), created when missing, or a
+    /// PostgreSQL URL (postgres://user:password@host:port/database) whose
+    /// tables Dhakira creates and migrates.
     #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
     pub path: PathBuf,
     /// Open a database that holds writes although its record of
@@ -26,6 +28,16 @@ impl Db {
         dhakira::store::OpenOptions { accept_missing_commit_record: self.accept_missing_commit_record }
     }
 
+    /// Whether `--db` names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.path.to_str().is_some_and(dhakira::store::postgres::is_url)
+    }
+
+    /// `--db` for logs and messages (a URL without its password).
+    pub fn describe(&self) -> String {
+        dhakira::store::describe(&self.path)
+    }
+
     /// Opens the database, creating it when missing.
     pub fn open(&self) -> anyhow::Result<TranslationMemory> {
         // Warnings of opening (an accepted missing record) are shown.
@@ -37,8 +49,9 @@ impl Db {
 /// The database of a command that only reads (or looks up): it must exist.
 #[derive(Debug, Args)]
 pub struct ExistingDb {
-    /// The database directory (sled); it must exist (`dhakira serve` or
-    /// `dhakira import` creates one).
+    /// The database directory (sled), which must exist (`dhakira serve` or
+    /// `dhakira import` creates one), or a PostgreSQL URL
+    /// (postgres://user:password@host:port/database).
     #[arg(long = "db", env = "DHAKIRA_DB", default_value = "dhakira-data")]
     pub path: PathBuf,
     /// Open a database that holds writes although its record of
@@ -54,8 +67,9 @@ impl ExistingDb {
     /// Opens a database that must already exist: a mistyped path must not
     /// quietly become an empty memory with no matches.
     pub fn open(&self) -> anyhow::Result<TranslationMemory> {
+        let postgres = self.path.to_str().is_some_and(dhakira::store::postgres::is_url);
         anyhow::ensure!(
-            self.path.exists(),
+            postgres || self.path.exists(),
             "there is no database at {} (`dhakira serve` or `dhakira import` creates one; --db chooses it)",
             self.path.display()
         );

@@ -83,8 +83,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Some(name) => Some(Format::parse(name, "--format")?.context("--format: use tmx, tsv or csv")?),
         None => None,
     };
-    // A database this import creates is removed again if nothing lands in it.
-    let creates_db = args.server.is_none() && !args.db.path.exists();
+    // A database this import creates is removed again if nothing lands in it
+    // (a directory; a PostgreSQL database is the operator's).
+    let creates_db = args.server.is_none() && !args.db.is_postgres() && !args.db.path.exists();
     let tm = match args.server {
         Some(_) => None,
         None => Some(TranslationMemory::open_for_import_with(&args.db.path, args.db.options())?),
@@ -124,7 +125,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             println!("nothing was imported: no database was created at {}", args.db.path.display());
         }
     } else if tm.is_some() {
-        println!("(the index is built when the database is opened: `dhakira serve --db {}`)", args.db.path.display());
+        println!("(the index is built when the database is opened: `dhakira serve --db {}`)", args.db.describe());
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

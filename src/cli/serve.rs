@@ -268,7 +268,7 @@ fn serve(
         }
     }
     let stats = tm.stats();
-    tracing::info!(db = %db.path.display(), units = stats.total_units, "database open");
+    tracing::info!(db = %db.describe(), units = stats.total_units, "database open");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(limits.blocking_threads())

@@ -23,7 +23,7 @@ pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
 
 use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
-use crate::store::{InMemoryStore, OpenOptions, SledStore, Store};
+use crate::store::{InMemoryStore, OpenOptions, Store};
 use crate::text::Lang;
 use crate::unit::{check_id, Unit, UnitId, UnitInput};
 
@@ -91,7 +91,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open`] with options.
     pub fn open_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        TranslationMemory::with_store(Arc::new(SledStore::open_with(path, options)?))
+        TranslationMemory::with_store(crate::store::open(path, options)?)
     }
 
     /// Opens (or creates) the sled database in `path` for a bulk import
@@ -104,7 +104,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open_for_import`] with options.
     pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(Arc::new(SledStore::open_with(path, options)?), Index::default(), false))
+        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false))
     }
 
     /// Whether this memory keeps an index (see

@@ -329,6 +329,9 @@ fn failed(shared: &Shared, group: Vec<Command>, err: &Error, writes: Option<&[Wr
     for command in group {
         let failed = Err(match err {
             Error::DiskFull(message) => Error::DiskFull(message.clone()),
+            // The database is away (PostgreSQL): nothing was acknowledged,
+            // and a retry may succeed once it is back.
+            Error::Unavailable { message, .. } => Error::Unavailable { message: message.clone(), source: None },
             other => Error::storage(other.to_string()),
         });
         match command {

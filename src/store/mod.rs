@@ -1,19 +1,46 @@
 //! Durable storage of units behind a small trait, with a sled implementation
-//! for real use and an in-memory one for tests.
+//! (the default: one process, one directory), a PostgreSQL one (`--db
+//! postgres://…`) and an in-memory one for tests.
 //!
 //! The store knows nothing of matching: the in-memory index is rebuilt from
 //! [`Store::for_each_unit`] at start-up.
 
 mod in_memory;
+#[cfg(test)]
+mod pg_cluster;
+pub mod postgres;
 mod sled_store;
 
 pub use in_memory::InMemoryStore;
+pub use postgres::PostgresStore;
 pub(crate) use sled_store::unsafe_no_flush;
 pub use sled_store::{OpenOptions, SledStore};
+
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::text::Lang;
 use crate::unit::{SideKey, Unit, UnitId};
+
+/// Opens the store `--db` names: a PostgreSQL database for a
+/// `postgres://` or `postgresql://` URL, else the sled database in that
+/// directory (created when missing).
+pub fn open(location: &Path, options: OpenOptions) -> Result<Arc<dyn Store>> {
+    match location.to_str() {
+        Some(url) if postgres::is_url(url) => Ok(Arc::new(PostgresStore::open(url)?)),
+        _ => Ok(Arc::new(SledStore::open_with(location, options)?)),
+    }
+}
+
+/// `--db` as logs and messages show it: a PostgreSQL URL without its
+/// password, a directory as it is.
+pub fn describe(location: &Path) -> String {
+    match location.to_str() {
+        Some(url) if postgres::is_url(url) => postgres::describe(url),
+        _ => location.display().to_string(),
+    }
+}
 
 /// One change to the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,6 +399,111 @@ mod conformance {
         }
     }
 
+    /// A PostgreSQL store on a throw-away cluster of its own. A crash is
+    /// PostgreSQL's (`pg_ctl stop -m immediate`, no checkpoint: the start
+    /// replays the WAL) and the process's: the store is dropped with its
+    /// broken connections and opened again.
+    struct Pg {
+        cluster: pg_cluster::Cluster,
+        store: Option<PostgresStore>,
+    }
+
+    impl Pg {
+        fn new() -> Pg {
+            let cluster = pg_cluster::Cluster::start();
+            let store = PostgresStore::open(&cluster.url("dhakira")).unwrap();
+            Pg { cluster, store: Some(store) }
+        }
+    }
+
+    impl Subject for Pg {
+        type S = PostgresStore;
+        fn store(&self) -> &PostgresStore {
+            self.store.as_ref().unwrap()
+        }
+        fn crash(mut self) -> Result<Pg> {
+            self.cluster.kill();
+            drop(self.store.take());
+            self.cluster.restart();
+            self.store = Some(PostgresStore::open(&self.cluster.url("dhakira"))?);
+            Ok(self)
+        }
+        /// As after a failover to a replica that missed the last commit:
+        /// the count of commits goes back by one, the connections break,
+        /// and the same store (which saw the commit) reconnects.
+        fn lose_last_commit(self) -> Result<Pg> {
+            self.cluster.psql("dhakira", "UPDATE dhakira_commits SET count = count - 1");
+            self.cluster.psql(
+                "dhakira",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dhakira'",
+            );
+            self.store().memories()?;
+            Ok(self)
+        }
+        fn fill(&mut self) {
+            self.store().set_disk_full();
+        }
+    }
+
+    /// A store that outlives a restart of PostgreSQL: meanwhile reads and
+    /// writes fail with `Unavailable` (nothing acknowledged), then it
+    /// reconnects by itself and finds every committed unit.
+    #[test]
+    fn postgres_a_store_reconnects_after_postgres_restarts_and_is_unavailable_meanwhile() {
+        let subject = Pg::new();
+        let store = subject.store();
+        let kept = unit(store, "m", "نص باق", "a text that stays");
+        store.apply(&[Write::Put(kept.clone())]).unwrap();
+        subject.cluster.kill();
+        let refused = unit(store, "m", "نص مرفوض", "a refused text");
+        let write = store.apply(&[Write::Put(refused.clone())]);
+        assert!(matches!(write, Err(crate::Error::Unavailable { .. })), "{write:?}");
+        let read = store.get(kept.id);
+        assert!(matches!(read, Err(crate::Error::Unavailable { .. })), "{read:?}");
+        assert_eq!(tonic::Status::from(read.unwrap_err()).code(), tonic::Code::Unavailable);
+        subject.cluster.restart();
+        store.recover().unwrap();
+        assert_eq!(store.get(kept.id).unwrap(), Some(kept.clone()));
+        assert_eq!(store.get(refused.id).unwrap(), None);
+        let later = unit(store, "m", "نص لاحق", "a later text");
+        store.apply(&[Write::Put(later.clone())]).unwrap();
+        assert_eq!(all(store), vec![kept, later]);
+    }
+
+    /// Large groups go in with COPY; a unit whose stored bytes changed is
+    /// refused naming it; the migrations ran once, and opening again
+    /// applies none.
+    #[test]
+    fn postgres_copy_checksums_and_migrations() {
+        let subject = Pg::new();
+        let store = subject.store();
+        let units: Vec<Unit> =
+            (0..2_500).map(|i| unit(store, "big", &format!("جملة رقم {i}"), &format!("sentence {i}"))).collect();
+        store.apply(&units.iter().cloned().map(Write::Put).collect::<Vec<_>>()).unwrap();
+        assert_eq!(all(store), units);
+        for u in [&units[0], &units[1_234], &units[2_499]] {
+            assert_eq!(store.ids_with_side(Lang::English, u.side_key(Lang::English)).unwrap(), vec![u.id]);
+        }
+        let count = |sql: &str| subject.cluster.psql("dhakira", sql);
+        assert_eq!(count("SELECT count(*) FROM dhakira_units WHERE memory = 'big'"), "2500");
+        assert_eq!(count("SELECT string_agg(version::text, ',') FROM dhakira_schema_migrations"), "1");
+        let again = PostgresStore::open(&subject.cluster.url("dhakira")).unwrap();
+        assert_eq!(count("SELECT count(*) FROM dhakira_schema_migrations"), "1");
+        let id = units[77].id;
+        count(&format!(
+            "UPDATE dhakira_units SET record = set_byte(record, 3, get_byte(record, 3) # 32) WHERE id = {id}"
+        ));
+        let err = again.get(id).unwrap_err();
+        assert!(err.to_string().starts_with(&format!("stored record unit {id} is damaged: its checksum")), "{err}");
+        assert!(again.for_each_unit(&mut |_| Ok(())).is_err());
+        // A database migrated by a newer build is refused.
+        count("INSERT INTO dhakira_schema_migrations (version, name) VALUES (99, 'from the future')");
+        match PostgresStore::open(&subject.cluster.url("dhakira")) {
+            Err(crate::Error::Corrupt { reason, .. }) => assert!(reason.contains("version 99"), "{reason}"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+
     macro_rules! suite {
         ($name:ident, $make:expr, $subject:expr) => {
             mod $name {
@@ -429,5 +561,14 @@ mod conformance {
             (dir, store)
         },
         Sled::new()
+    );
+    suite!(
+        postgres,
+        {
+            let subject = Pg::new();
+            let store = PostgresStore::open(&subject.cluster.url("dhakira")).unwrap();
+            (subject, store)
+        },
+        Pg::new()
     );
 }

@@ -604,14 +604,14 @@ fn migrate_from_v2(tree: &sled::Tree) -> Result<()> {
 }
 
 /// A unit's encoding followed by its CRC-32.
-fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+pub(super) fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
     let crc = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
     bytes
 }
 
 /// The encoding inside a stored value, when its checksum holds.
-fn checked(value: &[u8]) -> Option<&[u8]> {
+pub(super) fn checked(value: &[u8]) -> Option<&[u8]> {
     let (bytes, crc) = value.split_at_checked(value.len().checked_sub(4)?)?;
     (crc32fast::hash(bytes).to_le_bytes() == crc).then_some(bytes)
 }
