@@ -452,6 +452,20 @@ fn decode(id: i64, record: &[u8]) -> Result<Unit> {
 }
 
 /// Writes `units` (new ones) in the transaction: `COPY` when they are many.
+/// Runs `statement` (an insert or a replace of one unit's row) with the
+/// unit's columns; returns the rows it touched.
+fn write_row(tx: &mut postgres::Transaction<'_>, statement: &Statement, unit: &Unit) -> Result<u64> {
+    let record = with_checksum(unit.encode_to_vec());
+    let columns: [&(dyn postgres::types::ToSql + Sync); 5] = [
+        &sql_id(unit.id)?,
+        &unit.memory,
+        &sql_key(unit.side_key(Lang::Arabic)),
+        &sql_key(unit.side_key(Lang::English)),
+        &record,
+    ];
+    Ok(tx.execute(statement, &columns)?)
+}
+
 fn insert(tx: &mut postgres::Transaction<'_>, statement: &Statement, units: &[&Unit]) -> Result<()> {
     if units.len() >= COPY_FROM {
         let sink = tx.copy_in("COPY dhakira_units (id, memory, arabic_key, english_key, record) FROM STDIN BINARY")?;
@@ -469,17 +483,7 @@ fn insert(tx: &mut postgres::Transaction<'_>, statement: &Statement, units: &[&U
         writer.finish()?;
     } else {
         for unit in units {
-            let record = with_checksum(unit.encode_to_vec());
-            tx.execute(
-                statement,
-                &[
-                    &sql_id(unit.id)?,
-                    &unit.memory,
-                    &sql_key(unit.side_key(Lang::Arabic)),
-                    &sql_key(unit.side_key(Lang::English)),
-                    &record,
-                ],
-            )?;
+            write_row(tx, statement, unit)?;
         }
     }
     Ok(())
@@ -559,17 +563,7 @@ impl Store for PostgresStore {
                 match write {
                     Write::Put(_) => {}
                     Write::Replace { new: unit, .. } => {
-                        let record = with_checksum(unit.encode_to_vec());
-                        let replaced = tx.execute(
-                            &conn.replace,
-                            &[
-                                &sql_id(unit.id)?,
-                                &unit.memory,
-                                &sql_key(unit.side_key(Lang::Arabic)),
-                                &sql_key(unit.side_key(Lang::English)),
-                                &record,
-                            ],
-                        )?;
+                        let replaced = write_row(&mut tx, &conn.replace, unit)?;
                         if replaced == 0 {
                             insert(&mut tx, &conn.insert, &[unit])?;
                         }
