@@ -188,10 +188,8 @@ impl Side {
         let start = self.arena.len();
         self.start.push(start as u32);
         for (surface, key) in words.take(u16::MAX as usize) {
-            let next = self.keys.len() as u32;
-            let key = *self.keys.entry(key.into()).or_insert(next);
-            let next = self.surfaces.len() as u32;
-            let word = *self.surfaces.entry(surface.into()).or_insert(next);
+            let key = intern(&mut self.keys, key);
+            let word = intern(&mut self.surfaces, surface);
             if word as usize == self.key_of.len() {
                 self.key_of.push(key);
             }
@@ -347,6 +345,18 @@ impl Side {
         }
         Names { side: self, surface, key }
     }
+}
+
+/// The id of `name` in `vocabulary`, the next id when it is new (looked up
+/// first, so that only a new name is copied).
+#[inline]
+fn intern(vocabulary: &mut HashMap<Box<str>, u32>, name: &str) -> u32 {
+    if let Some(&id) = vocabulary.get(name) {
+        return id;
+    }
+    let id = vocabulary.len() as u32;
+    vocabulary.insert(name.into(), id);
+    id
 }
 
 /// A side's words by name (see [`Side::names`]).
