@@ -283,7 +283,10 @@ pub struct Report {
     pub recall_sample: usize,
     /// Share of queries with at least one match.
     pub hit_rate: f64,
+    /// Resident memory at the end, and its peak over the whole run (the
+    /// benchmark's own data included), in MiB; 0 over gRPC.
     pub rss_mb: f64,
+    pub peak_rss_mb: f64,
     pub build_s: f64,
 }
 
@@ -298,10 +301,19 @@ pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
 
 /// Resident memory of this process in MiB (0 where /proc is missing).
 pub fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+/// The most resident memory this process has had, in MiB.
+pub fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let line = status.lines().find(|l| l.starts_with(field))?;
             line.split_whitespace().nth(1)?.parse::<f64>().ok()
         })
         .map_or(0.0, |kb| kb / 1024.0)
@@ -563,6 +575,7 @@ fn report(settings: &Settings, run: Run<'_>, timed: Timed, recall: Recall) -> Re
         recall_sample: recall.checked,
         hit_rate: hits as f64 / queries.max(1) as f64,
         rss_mb: run.rss_mb,
+        peak_rss_mb: if run.rss_mb > 0.0 { peak_rss_mb() } else { 0.0 },
         build_s: run.build.as_secs_f64(),
     }
 }

@@ -168,7 +168,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if contention {
         let background = dhakira::bench::Background { adds_per_s: args.background_adds, scans: args.background_scans };
-        return bench_contention(args.db.as_deref(), &units, &queries, &settings, background, &pool);
+        return bench_contention(args.db.as_deref(), units, &queries, &settings, background, &pool);
     }
     let report = match &args.grpc {
         Some(url) => {
@@ -176,7 +176,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             let load = args.load.then_some(units);
             runtime.block_on(run_grpc(&server_url(url), load, queries, &settings, args.concurrency))?
         }
-        None => bench_in_process(args.db.as_deref(), &units, &queries, &settings)?,
+        None => bench_in_process(args.db.as_deref(), units, &queries, &settings)?,
     };
     print_report(&report, args.concordance)?;
     Ok(ExitCode::SUCCESS)
@@ -212,7 +212,7 @@ fn bench_import(
 /// [`dhakira::bench::run_contention`].
 fn bench_contention(
     db: Option<&Path>,
-    units: &[UnitInput],
+    units: Vec<UnitInput>,
     queries: &[String],
     settings: &Settings,
     background: dhakira::bench::Background,
@@ -233,8 +233,9 @@ fn bench_contention(
 }
 
 /// The memory (in RAM, or in a database at `db`) with `units`, built with
-/// a progress bar.
-fn build_memory(db: Option<&Path>, units: &[UnitInput]) -> anyhow::Result<TranslationMemory> {
+/// a progress bar. The units are handed over batch by batch, so that the
+/// benchmark does not keep a second copy of the memory beside it.
+fn build_memory(db: Option<&Path>, units: Vec<UnitInput>) -> anyhow::Result<TranslationMemory> {
     let tm = match db {
         Some(path) => TranslationMemory::open(path)?,
         None => TranslationMemory::in_memory(),
@@ -242,9 +243,18 @@ fn build_memory(db: Option<&Path>, units: &[UnitInput]) -> anyhow::Result<Transl
     let started = std::time::Instant::now();
     let bar = ProgressBar::new(units.len() as u64)
         .with_style(ProgressStyle::with_template("building memory [{bar:30}] {pos}/{len} {per_sec} ETA {eta}")?);
-    for chunk in units.chunks(10_000) {
-        tm.add_units(chunk.to_vec())?;
-        bar.inc(chunk.len() as u64);
+    // Split from the end (each split copies one batch), then added in order.
+    let mut batches = Vec::new();
+    let mut rest = units;
+    while !rest.is_empty() {
+        let at = rest.len().saturating_sub(10_000);
+        batches.push(rest.split_off(at));
+    }
+    drop(rest);
+    for batch in batches.into_iter().rev() {
+        let len = batch.len() as u64;
+        tm.add_units(batch)?;
+        bar.inc(len);
     }
     bar.finish_and_clear();
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "memory built");
@@ -254,7 +264,7 @@ fn build_memory(db: Option<&Path>, units: &[UnitInput]) -> anyhow::Result<Transl
 /// Builds the memory, then times the queries on one thread.
 fn bench_in_process(
     db: Option<&Path>,
-    units: &[UnitInput],
+    units: Vec<UnitInput>,
     queries: &[String],
     settings: &Settings,
 ) -> anyhow::Result<Report> {
@@ -286,6 +296,9 @@ fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {
             recall, report.recall_sample
         );
     }
-    println!("memory built in {:.1} s, RSS {:.0} MiB", report.build_s, report.rss_mb);
+    println!(
+        "memory built in {:.1} s, RSS {:.0} MiB (peak {:.0} MiB)",
+        report.build_s, report.rss_mb, report.peak_rss_mb
+    );
     json_line(report)
 }
