@@ -146,7 +146,12 @@ pub fn fold_word(word: &str, folds: Folds) -> String {
     let mut out = String::with_capacity(word.len());
     let mut push = |c: char| {
         if folds.case {
-            out.extend(c.to_lowercase());
+            match c {
+                // The Arabic block has no case: skip the tables' search.
+                '\0'..='\x7f' => out.push(c.to_ascii_lowercase()),
+                '\u{0600}'..='\u{06FF}' => out.push(c),
+                _ => out.extend(c.to_lowercase()),
+            }
         } else {
             out.push(c);
         }
@@ -230,6 +235,15 @@ fn push_gap(out: &mut String, gap: &str, kind: Difference) {
 mod tests {
     use super::*;
     use crate::text::words;
+
+    #[test]
+    fn the_ranges_lowercased_without_the_tables_lowercase_as_the_tables_do() {
+        for c in ('\0'..='\x7f').chain('\u{0600}'..='\u{06FF}') {
+            let tables: String = c.to_lowercase().collect();
+            let fast = if c.is_ascii() { c.to_ascii_lowercase() } else { c };
+            assert_eq!(tables, fast.to_string(), "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn folds_alef_forms_ya_ta_marbuta_and_hamza_seats() {

@@ -83,7 +83,7 @@ impl Placeable {
         if NumberValue::parse(word).is_some() || with_unit(word).is_some() {
             return Some(Placeable::Number);
         }
-        let latin = word.chars().any(|c| c.is_alphabetic() && is_latin(c));
+        let latin = word.chars().any(|c| is_latin(c) && c.is_alphabetic());
         let arabic = word.chars().any(is_arabic_letter);
         (lang == Lang::Arabic && latin && !arabic).then_some(Placeable::Latin)
     }
