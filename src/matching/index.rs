@@ -193,6 +193,7 @@ impl Index {
                 .last_mut()
                 .is_some_and(|part| part.slots() < slots && Arc::get_mut(&mut part.segment).is_some());
         if !open {
+            self.close();
             self.parts.push(Part::default());
             self.open = true;
         }
@@ -266,8 +267,18 @@ impl Index {
     /// segment is returned. Deletions made later copy the deletion set of
     /// the segment they touch, not the segment.
     pub fn snapshot(&mut self) -> Index {
-        self.open = false;
+        self.close();
         self.clone()
+    }
+
+    /// Closes the open segment, if there is one: no unit goes to it after
+    /// this, so the room its lists grew into is given back.
+    fn close(&mut self) {
+        if std::mem::take(&mut self.open) {
+            if let Some(segment) = self.parts.last_mut().and_then(|part| Arc::get_mut(&mut part.segment)) {
+                segment.shrink();
+            }
+        }
     }
 
     /// The merges due, done: segments left without units are dropped, a
@@ -276,7 +287,7 @@ impl Index {
     /// each other (never into more than the segment size). Returns whether
     /// anything changed (then [`Index::snapshot`] again).
     pub fn tidy(&mut self) -> bool {
-        self.open = false;
+        self.close();
         let before = self.parts.len();
         self.parts.retain(|part| part.live() > 0);
         let mut changed = self.parts.len() != before;

@@ -176,6 +176,29 @@ impl Side {
         Some(self.cost(query, words, keys))
     }
 
+    fn shrink(&mut self) {
+        self.surfaces.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.key_of.shrink_to_fit();
+        self.postings.iter_mut().for_each(Vec::shrink_to_fit);
+        self.postings.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        self.start.shrink_to_fit();
+        self.len.shrink_to_fit();
+        self.templates.shrink_to_fit();
+        self.group_of.shrink_to_fit();
+        for group in &mut self.groups {
+            group.members.shrink_to_fit();
+            group.values.shrink_to_fit();
+            for lists in group.by_value.iter_mut() {
+                lists.last.shrink_to_fit();
+                lists.before.shrink_to_fit();
+            }
+        }
+        self.groups.shrink_to_fit();
+        self.wordless.shrink_to_fit();
+    }
+
     pub(super) fn words(&self, slot: u32) -> &[u32] {
         let start = self.start[slot as usize] as usize;
         &self.arena[start..start + self.len[slot as usize] as usize]
@@ -422,6 +445,18 @@ impl Segment {
         self.slot_of.insert(entry.id, slot);
     }
 
+    /// Gives back the room the segment's lists grew into but do not use:
+    /// done once, when it is closed (no unit is added to it after).
+    pub(super) fn shrink(&mut self) {
+        self.ids.shrink_to_fit();
+        self.slot_of.shrink_to_fit();
+        self.memory_of.shrink_to_fit();
+        self.facet_of.shrink_to_fit();
+        self.time_of.shrink_to_fit();
+        self.arabic.shrink();
+        self.english.shrink();
+    }
+
     pub(super) fn side(&self, lang: Lang) -> &Side {
         match lang {
             Lang::Arabic => &self.arabic,
@@ -541,6 +576,7 @@ impl Part {
                 segment.push(entry, arabic.words(slot), english.words(slot));
             }
         }
+        segment.shrink();
         Part { segment: Arc::new(segment), deleted: Arc::default() }
     }
 }
