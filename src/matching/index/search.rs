@@ -691,11 +691,8 @@ impl Part {
                 let span = &surfaces[start..=end];
                 match side.template_entry(&template) {
                     None => {}
-                    Some(TemplateEntry::Slot(slot)) => {
-                        if side.words(slot) == span {
-                            hit(slot, start, len);
-                        }
-                    }
+                    Some(TemplateEntry::Slot(slot)) if side.words(slot) == span => hit(slot, start, len),
+                    Some(TemplateEntry::Slot(_)) => {}
                     Some(TemplateEntry::Group(group)) => {
                         let group = &side.groups[group as usize];
                         if side.words(group.members[0]).len() != len || side.template(group.members[0]) != template {
