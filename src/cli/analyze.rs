@@ -182,13 +182,25 @@ fn print_analysis(analysis: &proto::AnalyzeResponse, tsv: bool) -> std::io::Resu
             writeln!(out, "{}\t{}\t{}\t{:.1}", b.name, b.segments, b.words, percent(b.words))?;
         }
         writeln!(out, "total\t{}\t{}\t100.0", analysis.total_segments, analysis.total_words)?;
+        writeln!(
+            out,
+            "no_match_fragment_words\t\t{}\t{:.1}",
+            analysis.fragment_words,
+            percent(analysis.fragment_words)
+        )?;
         return Ok(());
     }
     writeln!(out, "{:<12} {:>9} {:>9} {:>8}", "band", "segments", "words", "% words")?;
     for b in &analysis.bands {
         writeln!(out, "{:<12} {:>9} {:>9} {:>7.1}%", b.name, b.segments, b.words, percent(b.words))?;
     }
-    writeln!(out, "{:<12} {:>9} {:>9} {:>7.1}%", "total", analysis.total_segments, analysis.total_words, 100.0)
+    writeln!(out, "{:<12} {:>9} {:>9} {:>7.1}%", "total", analysis.total_segments, analysis.total_words, 100.0)?;
+    writeln!(
+        out,
+        "words of no_match segments covered by sub-segment matches: {} ({:.1}% of the words)",
+        analysis.fragment_words,
+        percent(analysis.fragment_words)
+    )
 }
 
 /// The pretranslation TSV, as `Analysis::pretranslation_tsv` writes it:
