@@ -150,6 +150,16 @@ async fn subsegments_come_when_asked_or_when_nothing_matches_and_bad_fields_are_
     assert_eq!(response.fragments.len(), 1);
     assert_eq!(response.fragments[0].query_word_start, 3, "the longest first");
 
+    // LookupStream answers with the same fragments.
+    let stream =
+        tokio_stream::iter(vec![plain.clone(), LookupRequest { text: "the Chinese company".into(), ..plain.clone() }]);
+    let mut answers = client.lookup_stream(stream).await.unwrap().into_inner();
+    let first = answers.message().await.unwrap().unwrap();
+    assert_eq!(first.fragments.len(), 2);
+    let second = answers.message().await.unwrap().unwrap();
+    assert!(second.fragments.is_empty(), "{second:?}");
+    assert!(answers.message().await.unwrap().is_none());
+
     for (request, field) in [
         (LookupRequest { max_subsegments: Some(0), ..plain.clone() }, "max_subsegments"),
         (LookupRequest { max_subsegments: Some(101), ..plain.clone() }, "max_subsegments"),
