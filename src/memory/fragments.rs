@@ -175,3 +175,58 @@ pub fn assemble_spans(text: &str, cover: &mut [(Range<usize>, String)]) -> Optio
     out.extend(&chars[at..]);
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{LookupRequest, TranslationMemory};
+    use crate::unit::UnitInput;
+
+    #[test]
+    fn assembly_replaces_the_cover_and_keeps_the_rest_as_written() {
+        let mut cover = vec![(9..13, "X".to_owned()), (0..3, "ثلاث".to_owned())];
+        assert_eq!(assemble_spans("abc def, ghij kl", &mut cover).as_deref(), Some("ثلاث def, X kl"));
+        // Overlapping or out-of-text spans are not pasted.
+        let mut bad = vec![(0..5, "A".to_owned()), (3..8, "B".to_owned()), (10..99, "C".to_owned())];
+        assert_eq!(assemble_spans("0123456789ab", &mut bad).as_deref(), Some("A56789ab"));
+        assert_eq!(assemble_spans("text", &mut []), None);
+    }
+
+    /// Arabic with diacritics, a hamza spelled differently and a clitic:
+    /// the run must be the unit's words after normalization, not its stems.
+    #[test]
+    fn runs_match_normalized_surfaces_not_stems() {
+        let tm = TranslationMemory::in_memory();
+        tm.add_units(vec![
+            UnitInput {
+                arabic: "الشركة الصينية".into(), english: "the Chinese company".into(), ..Default::default()
+            },
+            UnitInput {
+                arabic: "أعلنت اليوم".into(), english: "announced today".into(), ..Default::default()
+            },
+            UnitInput { arabic: "ب".into(), english: "b".into(), ..Default::default() },
+            UnitInput { arabic: "تينسنت".into(), english: "Tencent".into(), ..Default::default() },
+        ])
+        .unwrap();
+        let find = |text: &str| {
+            let request =
+                LookupRequest { text: text.into(), source_lang: "ar".into(), subsegments: true, ..Default::default() };
+            tm.lookup_with_fragments(request)
+                .unwrap()
+                .fragments
+                .into_iter()
+                .map(|f| (f.query_words.clone(), f.target().to_owned(), f.in_cover))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            find("اعلنت اليوم الشرِكة الصينية تينسنت عن نموذج"),
+            [
+                (0..2, "announced today".to_owned(), true),
+                (2..4, "the Chinese company".to_owned(), true),
+                (4..5, "Tencent".to_owned(), true),
+            ]
+        );
+        // A clitic more (والشركة) is another surface: no run.
+        assert_eq!(find("أعلنت اليوم والشركة الصينية ب"), [(0..2, "announced today".to_owned(), true)]);
+    }
+}
