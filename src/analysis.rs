@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::fragments::{assemble, covered_words, Fragment};
 use crate::matching::UnitFilter;
-use crate::memory::{LookupRequest, Match, TranslationMemory};
+use crate::memory::{LookupRequest, LookupResult, Match, TranslationMemory, MAX_FRAGMENTS_LIMIT, MAX_RESULTS_LIMIT};
 use crate::text::{segments, words, Lang};
 use crate::unit::{check_segment, MAX_SEGMENT_CHARS};
 
@@ -31,9 +32,44 @@ pub struct AnalyzeRequest {
     pub memories: Vec<String>,
     pub filter: UnitFilter,
     pub memory_penalties: Vec<(String, u32)>,
+    /// Also rank the stored documents that cover this one
+    /// ([`Analysis::similar`]).
+    pub similar_documents: bool,
+    /// Most similar documents, 1–[`MAX_DOCUMENTS_LIMIT`]; unset:
+    /// [`DEFAULT_MAX_DOCUMENTS`].
+    pub max_documents: Option<u32>,
     /// Raised when nobody will read the answer any more: the analysis
     /// stops.
     pub cancel: crate::Cancel,
+}
+
+/// Similar documents returned when the request does not say.
+pub const DEFAULT_MAX_DOCUMENTS: usize = 10;
+/// Most similar documents one analysis may ask for.
+pub const MAX_DOCUMENTS_LIMIT: usize = 100;
+
+/// The bands of a similar document, in report order ("100" counts 101).
+pub const DOCUMENT_BANDS: [&str; 5] = ["100", "95-99", "85-94", "75-84", "50-74"];
+
+/// A stored document (the `source_document` of its units) and how much of
+/// the analyzed document it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SimilarDocument {
+    pub source_document: String,
+    /// One per [`DOCUMENT_BANDS`] band, in order: the analyzed segments
+    /// whose best match among this document's units falls in it.
+    pub bands: Vec<BandCount>,
+    /// Segments without a match at [`MIN_ANALYSIS_SCORE`] from this
+    /// document in which its units are sub-segment matches, and the words
+    /// those cover (its own cover).
+    pub fragment_segments: usize,
+    pub fragment_words: usize,
+    /// Words of the matched segments plus the fragment words: what
+    /// documents are ranked by (then words at 100, then the name).
+    pub covered_words: usize,
+    /// Indices of the analyzed segments it matches (by match or
+    /// fragment), ascending.
+    pub segments: Vec<usize>,
 }
 
 /// One segment of the document and how the memory covers it.
@@ -47,6 +83,23 @@ pub struct AnalyzedSegment {
     /// Its best match at [`MIN_ANALYSIS_SCORE`] or more (for a repetition:
     /// the first occurrence's).
     pub best: Option<Match>,
+    /// Its sub-segment matches, when its best match scores below
+    /// [`PRETRANSLATION_MIN_SCORE`]: the cover's fragments, in query
+    /// order.
+    pub fragments: Vec<Fragment>,
+}
+
+impl AnalyzedSegment {
+    /// Words of the segment its fragments cover.
+    pub fn fragment_words(&self) -> usize {
+        covered_words(&self.fragments)
+    }
+
+    /// Fragment assembly: the segment with each fragment's words replaced
+    /// by its translation, when it has fragments.
+    pub fn draft(&self) -> Option<String> {
+        assemble(&self.text, &self.fragments)
+    }
 }
 
 /// Segments and words in one band.
@@ -65,6 +118,12 @@ pub struct Analysis {
     pub total_segments: usize,
     pub total_words: usize,
     pub segments: Vec<AnalyzedSegment>,
+    /// Words of the segments without a match that sub-segment matches
+    /// cover.
+    pub fragment_words: usize,
+    /// When asked for: the stored documents that cover this one, best
+    /// first.
+    pub similar: Vec<SimilarDocument>,
 }
 
 /// The band of a best score (`None`: no match).
@@ -79,6 +138,11 @@ pub fn band_of(score: Option<u8>) -> &'static str {
         _ => "no_match",
     }
 }
+
+/// The `fill` of a pretranslation line whose translation is a match's.
+pub const FILL_MATCH: &str = "match";
+/// The `fill` of a pretranslation line assembled from fragments.
+pub const FILL_FRAGMENTS: &str = "fragments";
 
 /// The lowest score whose translation a pretranslation fills in, unless
 /// told otherwise (`dhakira pretranslate --min-score`, the web app).
@@ -96,23 +160,32 @@ impl AnalyzedSegment {
 
 impl Analysis {
     /// The pretranslation as TSV: a header, then per segment its text,
-    /// band, best score, unit id and translation (see
-    /// [`AnalyzedSegment::translation`]); tabs and line breaks inside a
-    /// text become spaces.
+    /// band, best score, unit id, translation and what the translation is
+    /// (`fill`): `match` (the best match's target, see
+    /// [`AnalyzedSegment::translation`]), `fragments` (fragment assembly:
+    /// no match at `min_score`, the covered words replaced by their stored
+    /// translations, see [`AnalyzedSegment::draft`]) or empty. Tabs and
+    /// line breaks inside a text become spaces.
     pub fn pretranslation_tsv(&self, min_score: u32) -> String {
         let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
-        let mut out = String::from("segment\tband\tscore\tunit_id\ttranslation\n");
+        let mut out = String::from("segment\tband\tscore\tunit_id\ttranslation\tfill\n");
         for segment in &self.segments {
             let (score, id) = match &segment.best {
                 Some(m) => (m.score.to_string(), m.unit.id.to_string()),
                 None => (String::new(), String::new()),
             };
-            let translation = segment.translation(min_score).unwrap_or_default();
+            let (translation, fill) = match segment.translation(min_score) {
+                Some(t) => (t.to_owned(), FILL_MATCH),
+                None => match segment.draft() {
+                    Some(draft) => (draft, FILL_FRAGMENTS),
+                    None => (String::new(), ""),
+                },
+            };
             out.push_str(&format!(
-                "{}\t{}\t{score}\t{id}\t{}\n",
+                "{}\t{}\t{score}\t{id}\t{}\t{fill}\n",
                 clean(&segment.text),
                 segment.band,
-                clean(translation)
+                clean(&translation)
             ));
         }
         out
@@ -172,49 +245,158 @@ impl TranslationMemory {
     pub fn analyze(&self, request: AnalyzeRequest) -> Result<Analysis> {
         let lang = Lang::parse(&request.source_lang, "source_lang")?;
         let document = request.document()?;
+        let max_documents = match request.max_documents {
+            None => DEFAULT_MAX_DOCUMENTS,
+            Some(n) if (1..=MAX_DOCUMENTS_LIMIT as u32).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(Error::invalid(
+                    "max_documents",
+                    format!("is {n}; it must be between 1 and {MAX_DOCUMENTS_LIMIT}"),
+                ))
+            }
+        };
         let mut analysis = Analysis {
             bands: BANDS.iter().map(|&name| BandCount { name, ..BandCount::default() }).collect(),
             ..Analysis::default()
         };
-        // Each segment seen so far (normalized), with its best match.
-        let mut firsts: HashMap<Vec<String>, Option<Match>> = HashMap::new();
+        // Each segment seen so far (normalized), with what its lookup found.
+        let mut firsts: HashMap<Vec<String>, LookupResult> = HashMap::new();
+        // Per segment, what its lookup found (for similar documents).
+        let mut found: Vec<LookupResult> = Vec::new();
         for (i, text) in document.iter().enumerate() {
             request.cancel.check()?;
             let key = words(text);
             let word_count = key.len();
-            let (band, best) = if let Some(best) = firsts.get(&key) {
-                ("repetitions", best.clone())
+            let (band, result) = if let Some(result) = firsts.get(&key) {
+                ("repetitions", result.clone())
             } else {
-                let best = if key.is_empty() {
-                    None
+                let result = if key.is_empty() {
+                    LookupResult::default()
                 } else {
                     let lookup = LookupRequest {
                         text: text.clone(),
                         source_lang: lang.code().to_owned(),
                         min_score: Some(u32::from(MIN_ANALYSIS_SCORE)),
-                        max_results: Some(1),
+                        // Similar documents need every document's matches.
+                        max_results: Some(if request.similar_documents { MAX_RESULTS_LIMIT as u32 } else { 1 }),
                         memories: request.memories.clone(),
                         memory_penalties: request.memory_penalties.clone(),
                         filter: request.filter.clone(),
                         context_before: i.checked_sub(1).map(|j| document[j].clone()).unwrap_or_default(),
                         context_after: document.get(i + 1).cloned().unwrap_or_default(),
+                        subsegments: true,
+                        max_subsegments: Some(MAX_FRAGMENTS_LIMIT as u32),
                         cancel: request.cancel.clone(),
                         ..LookupRequest::default()
                     };
-                    self.lookup(lookup)?.into_iter().next()
+                    self.lookup_with_fragments(lookup)?
                 };
-                firsts.insert(key, best.clone());
-                (band_of(best.as_ref().map(|m| m.score)), best)
+                firsts.insert(key, result.clone());
+                (band_of(result.matches.first().map(|m| m.score)), result)
+            };
+            let best = result.matches.first().cloned();
+            let fragments = if best.as_ref().is_some_and(|m| u32::from(m.score) >= PRETRANSLATION_MIN_SCORE) {
+                Vec::new()
+            } else {
+                let mut cover: Vec<Fragment> = result.fragments.iter().filter(|f| f.in_cover).cloned().collect();
+                cover.sort_by_key(|f| f.query_words.start);
+                cover
             };
             let count = analysis.bands.iter_mut().find(|b| b.name == band).expect("every band is listed");
             count.segments += 1;
             count.words += word_count;
             analysis.total_segments += 1;
             analysis.total_words += word_count;
-            analysis.segments.push(AnalyzedSegment { text: text.clone(), words: word_count, band, best });
+            let segment = AnalyzedSegment { text: text.clone(), words: word_count, band, best, fragments };
+            if band == "no_match" {
+                analysis.fragment_words += segment.fragment_words();
+            }
+            analysis.segments.push(segment);
+            if request.similar_documents {
+                found.push(result);
+            }
+        }
+        if request.similar_documents {
+            analysis.similar = similar_documents(&analysis.segments, &found, max_documents);
         }
         Ok(analysis)
     }
+}
+
+/// The stored documents that cover the analyzed one, best first (see
+/// [`SimilarDocument`]): per segment, each document's best match among
+/// the segment's matches (the [`MAX_RESULTS_LIMIT`] best at
+/// [`MIN_ANALYSIS_SCORE`]), else its own cover among the segment's
+/// sub-segment matches (the [`MAX_FRAGMENTS_LIMIT`] first). Units without
+/// a `source_document` count for no document.
+fn similar_documents(segments: &[AnalyzedSegment], found: &[LookupResult], limit: usize) -> Vec<SimilarDocument> {
+    // Per document, per segment: matched (best score) or fragment words.
+    let mut per_document: HashMap<String, Vec<(usize, Option<u8>, usize)>> = HashMap::new();
+    for (i, (segment, result)) in segments.iter().zip(found).enumerate() {
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        for m in &result.matches {
+            let name = m.unit.source_document.as_str();
+            if name.is_empty() || seen.insert(name, ()).is_some() {
+                continue;
+            }
+            per_document.entry(name.to_owned()).or_default().push((i, Some(m.score), segment.words));
+        }
+        // Each other document's own cover of the segment.
+        let mut covers: HashMap<&str, Vec<std::ops::Range<usize>>> = HashMap::new();
+        for f in &result.fragments {
+            let name = f.unit.source_document.as_str();
+            if name.is_empty() || seen.contains_key(name) {
+                continue;
+            }
+            let cover = covers.entry(name).or_default();
+            if cover.iter().all(|r| r.end <= f.query_words.start || f.query_words.end <= r.start) {
+                cover.push(f.query_words.clone());
+            }
+        }
+        for (name, cover) in covers {
+            let words = cover.iter().map(|r| r.len()).sum();
+            per_document.entry(name.to_owned()).or_default().push((i, None, words));
+        }
+    }
+    let mut similar: Vec<SimilarDocument> = per_document
+        .into_iter()
+        .map(|(name, hits)| {
+            let mut document = SimilarDocument {
+                source_document: name,
+                bands: DOCUMENT_BANDS.iter().map(|&name| BandCount { name, ..BandCount::default() }).collect(),
+                ..SimilarDocument::default()
+            };
+            for (i, score, words) in hits {
+                document.segments.push(i);
+                document.covered_words += words;
+                match score {
+                    Some(score) => {
+                        let band = match band_of(Some(score)) {
+                            "101" => "100",
+                            band => band,
+                        };
+                        let count = document.bands.iter_mut().find(|b| b.name == band).expect("a band of 50 or more");
+                        count.segments += 1;
+                        count.words += words;
+                    }
+                    None => {
+                        document.fragment_segments += 1;
+                        document.fragment_words += words;
+                    }
+                }
+            }
+            document.segments.sort_unstable();
+            document
+        })
+        .collect();
+    similar.sort_by(|a, b| {
+        b.covered_words
+            .cmp(&a.covered_words)
+            .then(b.bands[0].words.cmp(&a.bands[0].words))
+            .then(a.source_document.cmp(&b.source_document))
+    });
+    similar.truncate(limit);
+    similar
 }
 
 #[cfg(test)]

@@ -400,6 +400,9 @@ pub struct Settings {
     pub filter_domain: Option<String>,
     /// Time concordance searches (a page of 20) instead of lookups.
     pub concordance: bool,
+    /// Ask every lookup for its sub-segment matches too; a query then
+    /// counts as a hit when it has at least one.
+    pub subsegments: bool,
 }
 
 /// The domains [`Settings::spread`] gives units, in turn.
@@ -431,6 +434,7 @@ impl Settings {
             max_results: Some(self.max_results as u32),
             memories: Vec::new(),
             exhaustive,
+            subsegments: self.subsegments,
             memory_penalties: if self.cascade {
                 (1..self.memories).map(|i| (format!("m{i}"), 2 * i as u32)).collect()
             } else {
@@ -521,6 +525,8 @@ pub fn run_in_process(
                 ..Default::default()
             };
             !tm.concordance(request)?.hits.is_empty()
+        } else if settings.subsegments {
+            !tm.lookup_with_fragments(settings.request(text, false))?.fragments.is_empty()
         } else {
             !tm.lookup(settings.request(text, false))?.is_empty()
         };

@@ -435,3 +435,41 @@ impl Reference {
 fn joined(tokens: &[Token]) -> String {
     tokens.iter().map(|t| t.surface.as_str()).collect::<Vec<_>>().join(" ")
 }
+
+/// Sub-segment matches by brute force, for the tests: every unit (in one of
+/// `memories`, or any when empty) whose normalized words on the `lang` side
+/// ([`words`]) equal the query's words `start..start + len`, with
+/// `len < n`, `len ≤` [`crate::matching::MAX_SUBSEGMENT_WORDS`], and two
+/// words or more, or one word of at least
+/// [`crate::memory::MIN_SINGLE_WORD_CHARS`] characters that is no
+/// placeable. As (unit id, start, len), in the documented order: more words,
+/// earlier start, then the most recently changed, then the highest id (no
+/// points: no scope). Shares nothing with the index but the normalizer.
+pub fn subsegments(units: &[Unit], text: &str, lang: Lang, memories: &[String]) -> Vec<(crate::UnitId, usize, usize)> {
+    let query = words(text);
+    let n = query.len();
+    let mut hits: Vec<(usize, usize, i64, crate::UnitId)> = Vec::new();
+    for unit in units {
+        if !memories.is_empty() && !memories.contains(&unit.memory) {
+            continue;
+        }
+        let source = words(unit.side(lang));
+        let len = source.len();
+        if len == 0 || len >= n || len > crate::matching::MAX_SUBSEGMENT_WORDS {
+            continue;
+        }
+        if len == 1
+            && (Placeable::of(&source[0], lang).is_some()
+                || source[0].chars().count() < crate::memory::MIN_SINGLE_WORD_CHARS)
+        {
+            continue;
+        }
+        for start in 0..=n - len {
+            if query[start..start + len] == source[..] {
+                hits.push((len, start, unit.changed_or_created_ms(), unit.id));
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)).then(b.3.cmp(&a.3)));
+    hits.into_iter().map(|(len, start, _, id)| (id, start, len)).collect()
+}

@@ -15,6 +15,9 @@ mod crash;
 mod errors;
 /// A full disk, an unwritable directory, damaged data.
 mod faults;
+/// Sub-segment matches against a brute force on the corpus, fragment
+/// assembly, similar documents.
+mod fragments;
 /// The fuzz targets' checks on their saved corpora.
 mod fuzz_replay;
 /// The gRPC contract: adds, lookups in both directions, get, delete, stats, errors.

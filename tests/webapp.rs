@@ -615,7 +615,7 @@ async fn webapp_analyzes_an_article_with_bands_a_chart_and_the_pretranslation() 
     assert_eq!(tsv.status, 200, "{}", tsv.body);
     let lines: Vec<&str> = tsv.body.lines().collect();
     assert_eq!(lines.len(), analysis.segments.len() + 1);
-    assert!(lines[1].ends_with(&format!("\t{}", pairs[10].1)), "{}", lines[1]);
+    assert!(lines[1].ends_with(&format!("\t{}\tmatch", pairs[10].1)), "{}", lines[1]);
     browser.click("#pretranslate").await;
 }
 

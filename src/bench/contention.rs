@@ -181,6 +181,7 @@ mod tests {
             cascade: false,
             filter_domain: None,
             concordance: false,
+            subsegments: false,
         };
         let background = Background { adds_per_s: 2_000.0, scans: 1 };
         let report = run(&tm, &queries, &settings, background, &pool).unwrap();

@@ -88,6 +88,10 @@ pub struct BenchArgs {
     /// a page of 20 hits) instead of lookups; in-process only.
     #[arg(long)]
     concordance: bool,
+    /// Ask every lookup for its sub-segment matches too (in-process: the
+    /// hits are then the queries with at least one sub-segment match).
+    #[arg(long)]
+    subsegments: bool,
     /// Time the lookups twice, quiet and then while another thread adds
     /// this many units per second (one per request); in-process only.
     #[arg(long, default_value_t = 0.0)]
@@ -161,6 +165,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         cascade: args.cascade,
         filter_domain: args.filter_domain.clone(),
         concordance: args.concordance,
+        subsegments: args.subsegments,
     };
     settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {

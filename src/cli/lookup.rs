@@ -34,6 +34,10 @@ pub struct LookupArgs {
     /// answer, much slower.
     #[arg(long)]
     exhaustive: bool,
+    /// Also show sub-segment matches: stored units whose whole source is a
+    /// run of the sentence's words (shown anyway when nothing matches).
+    #[arg(long)]
+    subsegments: bool,
     /// Ask a running server (127.0.0.1:50051, or a URL) instead of
     /// opening the database, which the server holds locked.
     #[arg(long)]
@@ -41,20 +45,55 @@ pub struct LookupArgs {
 }
 
 pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
-    let LookupArgs { text, lang, db, min_score, max_results, memories, exhaustive, server } = args;
+    let LookupArgs { text, lang, db, min_score, max_results, memories, exhaustive, subsegments, server } = args;
     // Checked here too, so that the message names the flag.
     dhakira::Lang::parse(&lang, "--lang")?;
-    let request =
-        LookupRequest { text, source_lang: lang, min_score, max_results, memories, exhaustive, ..Default::default() };
-    let matches = match server {
+    let request = LookupRequest {
+        text,
+        source_lang: lang,
+        min_score,
+        max_results,
+        memories,
+        exhaustive,
+        subsegments,
+        ..Default::default()
+    };
+    let response = match server {
         Some(addr) => {
             let request = proto::LookupRequest::from(request);
-            remote::unary(&addr, request, |mut client, request| async move { client.lookup(request).await })?.matches
+            remote::unary(&addr, request, |mut client, request| async move { client.lookup(request).await })?
         }
-        None => db.open()?.lookup(request)?.into_iter().map(Into::into).collect(),
+        None => {
+            let found = db.open()?.lookup_with_fragments(request)?;
+            proto::LookupResponse {
+                matches: found.matches.into_iter().map(Into::into).collect(),
+                fragments: found.fragments.into_iter().map(Into::into).collect(),
+            }
+        }
     };
-    print_matches(&matches)?;
+    print_matches(&response.matches)?;
+    print_fragments(&response.fragments)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sub-segment matches: the query words covered (and their characters),
+/// `*` marking the cover.
+fn print_fragments(fragments: &[proto::Fragment]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !fragments.is_empty() {
+        writeln!(out, "sub-segment matches (* in the cover):")?;
+    }
+    for f in fragments {
+        let chars = f.query.map_or(String::new(), |r| format!(" c{}..{}", r.start, r.end));
+        let cover = if f.in_cover { '*' } else { ' ' };
+        writeln!(
+            out,
+            "  {cover} words {}..{}{chars}  #{} [{}]  {}",
+            f.query_word_start, f.query_word_end, f.unit_id, f.memory, f.source
+        )?;
+        writeln!(out, "       → {}", f.target)?;
+    }
+    Ok(())
 }
 
 fn print_matches(matches: &[proto::Match]) -> std::io::Result<()> {

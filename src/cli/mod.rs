@@ -46,8 +46,14 @@ enum Command {
     Analyze(analyze::DocumentArgs),
     /// Each sentence of a document with its best match, as TSV: segment,
     /// band, score, unit id, translation (the repaired target when there is
-    /// one; empty below --min-score).
+    /// one; below --min-score, the sentence with its sub-segment matches
+    /// replaced by their translations, or empty), fill (match, fragments or
+    /// empty).
     Pretranslate(analyze::PretranslateArgs),
+    /// The stored documents (units' source_document) that cover a document
+    /// best: per document, the words covered, its segments per match band
+    /// and through sub-segment matches, and which segments.
+    Similar(analyze::SimilarArgs),
     /// Soak a real server: start one on a temporary database, run a mix of
     /// lookups, adds, deletions and imports for a while, and check that its
     /// memory and file descriptors stay flat and that nothing fails but
@@ -72,6 +78,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         Command::Lookup(args) => lookup::run(args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Pretranslate(args) => analyze::pretranslate(&args),
+        Command::Similar(args) => analyze::similar(&args),
         #[cfg(feature = "tools")]
         Command::Soak(args) => soak::run(args),
         #[cfg(feature = "tools")]

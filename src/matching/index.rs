@@ -48,6 +48,26 @@ const MERGE_FACTOR: usize = 4;
 /// quarter of it and at least this many.
 const COMPACT_AT: usize = 1_000;
 
+/// Longest stored unit, in words, that a sub-segment search returns (see
+/// [`Index::subsegments`]): longer units are paragraphs, not fragments,
+/// and the bound keeps a search to `n × MAX_SUBSEGMENT_WORDS` probes per
+/// segment for a query of `n` words.
+pub const MAX_SUBSEGMENT_WORDS: usize = 64;
+
+/// A stored unit whose words (on the query's side, normalized surfaces)
+/// are a run of the query's words: see [`Index::subsegments`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubsegmentHit {
+    pub id: UnitId,
+    /// The run: query words `start..start + len`.
+    pub start: usize,
+    pub len: usize,
+    /// Points the scope takes off it (memory, metadata, age).
+    pub points: u8,
+    /// When the unit last changed (else was created), in ms.
+    pub time_ms: i64,
+}
+
 /// A unit whose score may reach the requested minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
@@ -514,6 +534,22 @@ impl Index {
             part.gather(words, selection, best, &mut threshold, &mut found);
         }
         found
+    }
+
+    /// Every unit the selection keeps whose words on the query's side are
+    /// a run of the query's words (equal normalized surfaces), shorter than
+    /// the query and at most [`MAX_SUBSEGMENT_WORDS`] long, of two words or
+    /// more or of one word at a position `singles` allows; a unit found at
+    /// several places of the query is a hit at each. Exact: found through
+    /// the template hashes, which every unit with words has (see
+    /// `Part::subsegments`). In no particular order.
+    pub fn subsegments(&self, query: &Query, singles: &[bool], selection: &Selection) -> Vec<SubsegmentHit> {
+        debug_assert_eq!(singles.len(), query.len());
+        let mut hits = Vec::new();
+        for (part, words) in self.with_query(query) {
+            part.subsegments(words, singles, selection, &mut hits);
+        }
+        hits
     }
 
     /// The units the selection keeps whose side in `lang` holds the words

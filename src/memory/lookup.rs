@@ -8,11 +8,21 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
     explain_tokens, similarity, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty,
-    Preference, Scope, UnitFilter,
+    Preference, Scope, Selection, UnitFilter,
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
 use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, MAX_TIME_MS};
+
+/// Sub-segment matches returned when the request does not say.
+pub const DEFAULT_MAX_FRAGMENTS: usize = 20;
+/// Most sub-segment matches one lookup may ask for.
+pub const MAX_FRAGMENTS_LIMIT: usize = 100;
+/// A one-word stored unit is a sub-segment match only when the word is not
+/// a placeable and has at least this many characters (normalized): single
+/// words shorter than that are function words and abbreviations, which a
+/// translator does not want pasted in.
+pub const MIN_SINGLE_WORD_CHARS: usize = 5;
 
 /// The CAT-tool convention: matches below 70 % are rarely worth editing.
 pub const DEFAULT_MIN_SCORE: u8 = 70;
@@ -69,6 +79,12 @@ pub struct LookupRequest {
     pub context_after: String,
     /// (half-life in days, most points; 0: 5).
     pub freshness: Option<(u32, u32)>,
+    /// Also return sub-segment matches (see [`Fragment`]); they are
+    /// returned anyway when no match reaches `min_score`.
+    pub subsegments: bool,
+    /// Most sub-segment matches to return, 1–[`MAX_FRAGMENTS_LIMIT`];
+    /// unset means [`DEFAULT_MAX_FRAGMENTS`].
+    pub max_subsegments: Option<u32>,
     /// Raised when nobody will read the answer any more: the lookup stops.
     pub cancel: Cancel,
 }
@@ -89,6 +105,8 @@ pub struct Lookup {
     pub context_before: String,
     pub context_after: String,
     pub freshness: Option<Freshness>,
+    pub subsegments: bool,
+    pub max_subsegments: usize,
 }
 
 /// Checks a list of memory names (`field[i]`).
@@ -251,6 +269,16 @@ impl LookupRequest {
         check_context(&self.context_before, "context_before")?;
         check_context(&self.context_after, "context_after")?;
         let freshness = self.freshness.map(freshness).transpose()?;
+        let max_subsegments = match self.max_subsegments {
+            None => DEFAULT_MAX_FRAGMENTS,
+            Some(n) if (1..=MAX_FRAGMENTS_LIMIT as u32).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(Error::invalid(
+                    "max_subsegments",
+                    format!("is {n}; it must be between 1 and {MAX_FRAGMENTS_LIMIT}"),
+                ))
+            }
+        };
         Ok(Lookup {
             text: self.text,
             lang,
@@ -264,6 +292,8 @@ impl LookupRequest {
             context_before: self.context_before,
             context_after: self.context_after,
             freshness,
+            subsegments: self.subsegments,
+            max_subsegments,
         })
     }
 }
@@ -434,6 +464,24 @@ fn gather_candidates(
     cancel: &Cancel,
 ) -> Result<Found> {
     let index = shared.index.load();
+    let selection = selection(&index, lookup, scope)?;
+    let query = index.encode(&query_words.tokens, lookup.lang);
+    let reads_all = index.reads_every_unit(&query, &selection, lookup.min_score);
+    let _scan = if reads_all { Some(shared.scans.enter()?) } else { None };
+    let found = if all {
+        Found { candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results), withheld: None }
+    } else {
+        index.best_candidates(&query, &selection, lookup.min_score, lookup.max_results)
+    };
+    // The index stops early when cancelled: what it found is not the
+    // answer.
+    cancel.check()?;
+    Ok(found)
+}
+
+/// Resolves the lookup's memory names into `scope` and compiles it
+/// against `index`.
+pub(super) fn selection(index: &crate::matching::Index, lookup: &Lookup, scope: &mut Scope) -> Result<Selection> {
     let id = |name: &str, field: String| {
         index.memory_id(name).ok_or_else(|| Error::not_found(field, format!("no memory is named {name:?}")))
     };
@@ -450,19 +498,7 @@ fn gather_candidates(
         .enumerate()
         .map(|(i, (name, points))| Ok((id(name, format!("memory_penalties[{i}].memory"))?, *points)))
         .collect::<Result<Vec<_>>>()?;
-    let selection = index.selection(scope);
-    let query = index.encode(&query_words.tokens, lookup.lang);
-    let reads_all = index.reads_every_unit(&query, &selection, lookup.min_score);
-    let _scan = if reads_all { Some(shared.scans.enter()?) } else { None };
-    let found = if all {
-        Found { candidates: index.candidates(&query, &selection, lookup.min_score, lookup.max_results), withheld: None }
-    } else {
-        index.best_candidates(&query, &selection, lookup.min_score, lookup.max_results)
-    };
-    // The index stops early when cancelled: what it found is not the
-    // answer.
-    cancel.check()?;
-    Ok(found)
+    Ok(index.selection(scope))
 }
 
 impl Judge<'_> {

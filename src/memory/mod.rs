@@ -4,6 +4,7 @@
 //! All methods block: call them from a blocking context (the gRPC layer uses
 //! `spawn_blocking`).
 
+pub mod fragments;
 mod lookup;
 mod manage;
 mod writer;
@@ -13,13 +14,23 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use fragments::{Fragment, FragmentKind};
 pub(crate) use lookup::check_count;
 pub use lookup::{
     Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MIN_SCORE,
     MAX_FILTER_VALUES, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE, SEVERAL_TRANSLATIONS_POINTS,
 };
+pub use lookup::{DEFAULT_MAX_FRAGMENTS, MAX_FRAGMENTS_LIMIT, MIN_SINGLE_WORD_CHARS};
 pub use manage::{Concordance, ConcordanceHit, ConcordanceRequest, Conflict, MemoryInfo};
 pub use writer::{Added, DuplicatePolicy, Incoming, Outcome};
+
+/// What [`TranslationMemory::lookup_with_fragments`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LookupResult {
+    pub matches: Vec<Match>,
+    /// Sub-segment matches, best first (see [`rank_key`]).
+    pub fragments: Vec<Fragment>,
+}
 
 use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
@@ -193,6 +204,21 @@ impl TranslationMemory {
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
         let cancel = request.cancel.clone();
         lookup::find(&self.shared, &request.validate()?, &cancel)
+    }
+
+    /// The best matches for a lookup, and its sub-segment matches when it
+    /// asks for them (`subsegments`) or when no match reaches its
+    /// `min_score`.
+    pub fn lookup_with_fragments(&self, request: LookupRequest) -> Result<LookupResult> {
+        let cancel = request.cancel.clone();
+        let lookup = request.validate()?;
+        let matches = lookup::find(&self.shared, &lookup, &cancel)?;
+        let fragments = if lookup.subsegments || matches.is_empty() {
+            fragments::find(&self.shared, &lookup, lookup.max_subsegments, &cancel)?
+        } else {
+            Vec::new()
+        };
+        Ok(LookupResult { matches, fragments })
     }
 
     /// One unit by id.

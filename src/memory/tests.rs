@@ -196,6 +196,8 @@ fn invalid_lookups_name_their_field() {
         (LookupRequest { source_lang: "de".into(), ..base() }, "source_lang: unknown language"),
         (LookupRequest { min_score: Some(102), ..base() }, "min_score: is 102"),
         (LookupRequest { max_results: Some(0), ..base() }, "max_results: is 0"),
+        (LookupRequest { max_subsegments: Some(0), ..base() }, "max_subsegments: is 0"),
+        (LookupRequest { max_subsegments: Some(101), ..base() }, "max_subsegments: is 101"),
         (LookupRequest { memories: vec!["nope".into()], ..base() }, "memories[0]: no memory is named \"nope\""),
     ];
     for (request, message) in cases {
@@ -473,6 +475,80 @@ mod index_equals_reference {
                         ..Default::default()
                     };
                     prop_assert_eq!(tm.lookup(request(false)).unwrap(), tm.lookup(request(true)).unwrap(), "{}", text);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(120))]
+
+        /// Sub-segment matches through the index (template hashes, groups,
+        /// several segments, deletions, a memory filter) equal a brute force
+        /// over every stored unit (`reference::subsegments`), hit for hit
+        /// and in order.
+        #[test]
+        fn subsegments_equal_a_brute_force_over_every_unit(
+            batches in prop::collection::vec(prop::collection::vec((text(), text(), 0..2usize), 1..25), 1..4),
+            picks in prop::collection::vec((0..1000usize, 0..1000usize, 0..1000usize, text()), 1..5),
+            deletions in prop::collection::vec(0..1000usize, 0..4),
+            one_memory in any::<bool>(),
+        ) {
+            let tm = TranslationMemory::in_memory();
+            let mut ids = Vec::new();
+            for batch in batches {
+                let inputs = batch
+                    .into_iter()
+                    .map(|(arabic, english, memory)| UnitInput {
+                        arabic,
+                        english,
+                        memory: format!("m{memory}"),
+                        ..Default::default()
+                    })
+                    .collect();
+                ids.extend(tm.add_units(inputs).unwrap().ids);
+            }
+            for d in deletions {
+                let _ = tm.delete_unit(ids[d % ids.len()]);
+            }
+            let mut units = Vec::new();
+            tm.for_each_unit(&mut |unit| {
+                units.push(unit);
+                Ok(())
+            })
+            .unwrap();
+            prop_assume!(!units.is_empty());
+            let memories: Vec<String> = if one_memory { vec![units[0].memory.clone()] } else { vec![] };
+            for (a, b, c, extra) in picks {
+                for lang in [Lang::Arabic, Lang::English] {
+                    // Stored texts glued together, with a random sentence
+                    // between: many runs are whole units.
+                    let side = |i: usize| units[i % units.len()].side(lang).to_owned();
+                    let text = format!("{} {} {} {}", side(a), extra, side(b), side(c));
+                    let request = LookupRequest {
+                        text: text.clone(),
+                        source_lang: lang.code().into(),
+                        memories: memories.clone(),
+                        subsegments: true,
+                        max_subsegments: Some(100),
+                        ..Default::default()
+                    };
+                    let found = tm.lookup_with_fragments(request).unwrap().fragments;
+                    let got: Vec<_> =
+                        found.iter().map(|f| (f.unit.id, f.query_words.start, f.query_words.len())).collect();
+                    let mut expected = crate::reference::subsegments(&units, &text, lang, &memories);
+                    expected.truncate(100);
+                    prop_assert_eq!(&got, &expected, "{}", text);
+                    // The cover: greedy in rank order, no overlaps.
+                    let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+                    for f in &found {
+                        let free = taken.iter().all(|r| r.end <= f.query_words.start || f.query_words.end <= r.start);
+                        prop_assert_eq!(f.in_cover, free);
+                        if free {
+                            taken.push(f.query_words.clone());
+                        }
+                        prop_assert_eq!(f.translation(), f.target());
+                    }
                 }
             }
         }

@@ -12,9 +12,10 @@
 
 use std::ops::Range;
 
-use crate::analysis::{Analysis, AnalyzeRequest};
+use crate::analysis::{Analysis, AnalyzeRequest, BandCount, SimilarDocument};
 use crate::cancel::Cancel;
 use crate::export::ExportFilter;
+use crate::fragments::{Fragment, FragmentKind};
 use crate::import::{Format, ImportOptions, ImportSummary, Rejection};
 use crate::matching::{EditKind, MetadataField, UnitFilter};
 use crate::memory::{
@@ -176,6 +177,8 @@ impl From<proto::LookupRequest> for LookupRequest {
             context_before: r.context_before,
             context_after: r.context_after,
             freshness: r.freshness.map(|f| (f.half_life_days, f.max_points)),
+            subsegments: r.subsegments,
+            max_subsegments: r.max_subsegments,
             cancel: Cancel::default(),
         }
     }
@@ -208,6 +211,8 @@ impl From<LookupRequest> for proto::LookupRequest {
             context_before: r.context_before,
             context_after: r.context_after,
             freshness: r.freshness.map(|(half_life_days, max_points)| proto::Freshness { half_life_days, max_points }),
+            subsegments: r.subsegments,
+            max_subsegments: r.max_subsegments,
         }
     }
 }
@@ -283,6 +288,30 @@ impl From<Match> for proto::Match {
     }
 }
 
+impl From<Fragment> for proto::Fragment {
+    fn from(f: Fragment) -> proto::Fragment {
+        let (source, target) = (f.source().to_owned(), f.target().to_owned());
+        let kind = match f.kind {
+            FragmentKind::WholeUnit => proto::FragmentKind::WholeUnit,
+        };
+        proto::Fragment {
+            kind: kind.into(),
+            unit_id: f.unit.id,
+            memory: f.unit.memory.clone(),
+            source,
+            target,
+            query_word_start: f.query_words.start as u32,
+            query_word_end: f.query_words.end as u32,
+            query: Some(char_range(f.query_chars)),
+            source_range: Some(char_range(f.source_chars)),
+            target_range: Some(char_range(f.target_chars)),
+            penalty_points: f.points.into(),
+            in_cover: f.in_cover,
+            unit: Some(f.unit.into()),
+        }
+    }
+}
+
 impl From<EditKind> for proto::EditKind {
     fn from(kind: EditKind) -> proto::EditKind {
         match kind {
@@ -311,7 +340,26 @@ impl From<proto::AnalyzeRequest> for AnalyzeRequest {
             memories: r.memories,
             filter: r.filter.map(UnitFilter::from).unwrap_or_default(),
             memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
+            similar_documents: r.similar_documents,
+            max_documents: r.max_documents,
             cancel: Cancel::default(),
+        }
+    }
+}
+
+fn proto_band(b: &BandCount) -> proto::Band {
+    proto::Band { name: b.name.to_owned(), segments: b.segments as u32, words: b.words as u32 }
+}
+
+impl From<SimilarDocument> for proto::SimilarDocument {
+    fn from(d: SimilarDocument) -> proto::SimilarDocument {
+        proto::SimilarDocument {
+            source_document: d.source_document,
+            bands: d.bands.iter().map(proto_band).collect(),
+            fragment_segments: d.fragment_segments as u32,
+            fragment_words: d.fragment_words as u32,
+            covered_words: d.covered_words as u32,
+            segments: d.segments.into_iter().map(|i| i as u32).collect(),
         }
     }
 }
@@ -320,23 +368,23 @@ impl From<proto::AnalyzeRequest> for AnalyzeRequest {
 impl From<Analysis> for proto::AnalyzeResponse {
     fn from(analysis: Analysis) -> proto::AnalyzeResponse {
         proto::AnalyzeResponse {
-            bands: analysis
-                .bands
-                .iter()
-                .map(|b| proto::Band { name: b.name.to_owned(), segments: b.segments as u32, words: b.words as u32 })
-                .collect(),
+            bands: analysis.bands.iter().map(proto_band).collect(),
             total_segments: analysis.total_segments as u32,
             total_words: analysis.total_words as u32,
             segments: analysis
                 .segments
                 .into_iter()
                 .map(|s| proto::AnalyzedSegment {
+                    fragment_words: s.fragment_words() as u32,
                     text: s.text,
                     words: s.words as u32,
                     band: s.band.to_owned(),
                     best: s.best.map(Into::into),
+                    fragments: s.fragments.into_iter().map(Into::into).collect(),
                 })
                 .collect(),
+            fragment_words: analysis.fragment_words as u32,
+            similar_documents: analysis.similar.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -449,8 +449,11 @@ fn lookup_as(
         return Ok(proto::LookupResponse::default());
     };
     request.memories = memories;
-    let matches = tm.lookup(request)?;
-    Ok(proto::LookupResponse { matches: matches.into_iter().map(proto::Match::from).collect() })
+    let found = tm.lookup_with_fragments(request)?;
+    Ok(proto::LookupResponse {
+        matches: found.matches.into_iter().map(proto::Match::from).collect(),
+        fragments: found.fragments.into_iter().map(proto::Fragment::from).collect(),
+    })
 }
 
 /// The network side of an import: the stream's data messages go to the

@@ -625,3 +625,122 @@ fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     }
     out
 }
+
+impl Part {
+    /// The sub-segment hits of this segment (see [`super::Index::subsegments`]):
+    /// every unit the selection keeps whose words on the query's side are
+    /// the query's words `start..start + len` (equal surfaces), for every
+    /// span with `len < n` words, `len ≤ MAX_SUBSEGMENT_WORDS`, and
+    /// `len ≥ 2` or `singles[start]`.
+    ///
+    /// Each span's template (word ids, placeable kinds) is looked up in the
+    /// side's `templates`: a lone unit is compared word by word, a template
+    /// group's members are read from the value lists of the span's rarest
+    /// placeable value. The units whose template hash collided with another
+    /// template (`Side::collided`, almost always none) are compared with
+    /// every span. So the search is exact, and costs at most
+    /// `n × MAX_SUBSEGMENT_WORDS` hash probes per segment, whatever the
+    /// memory holds, plus the hits.
+    pub(super) fn subsegments(
+        &self,
+        query: &Encoded,
+        singles: &[bool],
+        selection: &Selection,
+        out: &mut Vec<super::SubsegmentHit>,
+    ) {
+        use super::segment::TemplateEntry;
+        use super::MAX_SUBSEGMENT_WORDS;
+        let side = self.side(query.lang);
+        let n = query.len();
+        let surfaces = &query.surfaces;
+        // Per query word, its template value; `None` when no unit of this
+        // segment has the word (no span holding it can be a unit).
+        let values: Vec<Option<u64>> = surfaces
+            .iter()
+            .map(|&w| {
+                (w != UNKNOWN_WORD).then(|| {
+                    let key = side.key_of[w as usize];
+                    if key < PLACEABLE_KEYS {
+                        1 << 32 | u64::from(key)
+                    } else {
+                        u64::from(w)
+                    }
+                })
+            })
+            .collect();
+        let allowed = |start: usize, len: usize| len < n && len <= MAX_SUBSEGMENT_WORDS && (len >= 2 || singles[start]);
+        let mut hit = |slot: u32, start: usize, len: usize| {
+            if let Some(points) = self.points(slot, selection) {
+                let at = slot as usize;
+                out.push(super::SubsegmentHit { id: self.ids[at], start, len, points, time_ms: self.time_of[at] });
+            }
+        };
+        let mut template: Vec<u64> = Vec::with_capacity(MAX_SUBSEGMENT_WORDS);
+        for start in 0..n {
+            if selection.cancel.is_cancelled() {
+                return;
+            }
+            template.clear();
+            for end in start..n.min(start + MAX_SUBSEGMENT_WORDS) {
+                let Some(value) = values[end] else { break };
+                template.push(value);
+                let len = end + 1 - start;
+                if !allowed(start, len) {
+                    continue;
+                }
+                let span = &surfaces[start..=end];
+                match side.template_entry(&template) {
+                    None => {}
+                    Some(TemplateEntry::Slot(slot)) if side.words(slot) == span => hit(slot, start, len),
+                    Some(TemplateEntry::Slot(_)) => {}
+                    Some(TemplateEntry::Group(group)) => {
+                        let group = &side.groups[group as usize];
+                        if side.words(group.members[0]).len() != len || side.template(group.members[0]) != template {
+                            continue; // another template with the same hash
+                        }
+                        let wanted: Vec<u32> = group.places.iter().map(|&p| span[p as usize]).collect();
+                        if wanted.is_empty() {
+                            for &slot in &group.members {
+                                hit(slot, start, len);
+                            }
+                            continue;
+                        }
+                        // The place whose wanted value the fewest members hold.
+                        let Some((place, (last, _))) = group
+                            .by_value
+                            .iter()
+                            .zip(&wanted)
+                            .map(|(lists, value)| lists.last.get(value).copied())
+                            .enumerate()
+                            .map(|(i, found)| found.map(|f| (i, f)))
+                            .collect::<Option<Vec<_>>>()
+                            .and_then(|found| found.into_iter().min_by_key(|&(_, (_, count))| count))
+                        else {
+                            continue; // some wanted value no member holds
+                        };
+                        let mut member = last;
+                        while member != NO_MEMBER {
+                            let i = member as usize;
+                            if group.differing(i, &wanted).placeables == 0 {
+                                hit(group.members[i], start, len);
+                            }
+                            member = group.by_value[place].before[i];
+                        }
+                    }
+                }
+            }
+        }
+        for &slot in &side.collided {
+            let words = side.words(slot);
+            let len = words.len();
+            if len == 0 || len > n {
+                continue;
+            }
+            for start in 0..=n - len {
+                if allowed(start, len) && surfaces[start..start + len] == *words {
+                    hit(slot, start, len);
+                }
+            }
+        }
+    }
+}

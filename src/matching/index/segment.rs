@@ -60,6 +60,18 @@ impl Group {
     }
 }
 
+/// The hash of a template (see [`Side::template`]), the key of
+/// [`Side::templates`].
+pub(super) fn template_hash(template: &[u64]) -> u64 {
+    std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::default(), template)
+}
+
+/// What [`Side::template_entry`] found.
+pub(super) enum TemplateEntry {
+    Slot(u32),
+    Group(u32),
+}
+
 /// The members (indices into [`Group::members`]) of one place's values,
 /// as linked lists: `last` maps a value to its last member and how many
 /// members hold it, `before` each member to the one before it with the
@@ -122,6 +134,10 @@ pub(super) struct Side {
     pub(super) groups: Vec<Group>,
     /// Slots of the units without words on this side, ascending.
     pub(super) wordless: Vec<u32>,
+    /// Slots of the units left out of `templates` (their template hash is
+    /// another template's), ascending: sub-segment searches, which find
+    /// units through `templates`, read these one by one.
+    pub(super) collided: Vec<u32>,
 }
 
 impl Default for Side {
@@ -139,6 +155,7 @@ impl Default for Side {
             group_of: Vec::new(),
             groups: Vec::new(),
             wordless: Vec::new(),
+            collided: Vec::new(),
         }
     }
 }
@@ -249,6 +266,13 @@ impl Side {
         }
     }
 
+    /// The entry of `templates` for a template: a slot, or a group id with
+    /// [`GROUP`] set.
+    pub(super) fn template_entry(&self, template: &[u64]) -> Option<TemplateEntry> {
+        let entry = *self.templates.get(&template_hash(template))?;
+        Some(if entry & GROUP != 0 { TemplateEntry::Group(entry & !GROUP) } else { TemplateEntry::Slot(entry) })
+    }
+
     /// A unit's template: per word, its id, or its placeable kind (with
     /// bit 32 set) for a placeable.
     pub(super) fn template(&self, slot: u32) -> Vec<u64> {
@@ -274,7 +298,7 @@ impl Side {
             return;
         }
         let template = self.template(slot);
-        let hash = std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::default(), &template);
+        let hash = template_hash(&template);
         let group = match self.templates.get(&hash).copied() {
             None => {
                 self.templates.insert(hash, slot);
@@ -283,12 +307,14 @@ impl Side {
             Some(entry) if entry & GROUP != 0 => {
                 let group = entry & !GROUP;
                 if self.template(self.groups[group as usize].members[0]) != template {
+                    self.collided.push(slot);
                     return;
                 }
                 group
             }
             Some(first) => {
                 if self.template(first) != template || self.groups.len() as u32 >= GROUP {
+                    self.collided.push(slot);
                     return;
                 }
                 let places: Box<[u16]> =

@@ -393,3 +393,137 @@ fn check_groups(side: &Side) {
         }
     }
 }
+
+/// Sub-segment hits by brute force over the live units: (id, start, len),
+/// sorted.
+fn subsegments_by_brute_force(
+    live: &std::collections::BTreeMap<UnitId, Unit>,
+    text: &str,
+    lang: Lang,
+    keep: impl Fn(&Unit) -> bool,
+) -> Vec<(UnitId, usize, usize)> {
+    let query = crate::text::words(text);
+    let mut hits = Vec::new();
+    for unit in live.values().filter(|u| keep(u)) {
+        let source = crate::text::words(unit.side(lang));
+        let len = source.len();
+        if len == 0 || len >= query.len() || len > MAX_SUBSEGMENT_WORDS {
+            continue;
+        }
+        if len == 1 && (crate::text::Placeable::of(&source[0], lang).is_some() || source[0].chars().count() < 5) {
+            continue;
+        }
+        for start in 0..=query.len() - len {
+            if query[start..start + len] == source[..] {
+                hits.push((unit.id, start, len));
+            }
+        }
+    }
+    hits.sort_unstable();
+    hits
+}
+
+fn hits(index: &Index, text: &str, lang: Lang, scope: &Scope) -> Vec<(UnitId, usize, usize)> {
+    let tokens = tokens(text, lang);
+    let singles: Vec<bool> = tokens.iter().map(|t| t.placeable.is_none() && t.surface.chars().count() >= 5).collect();
+    let mut found: Vec<_> = index
+        .subsegments(&index.encode(&tokens, lang), &singles, &index.selection(scope))
+        .into_iter()
+        .map(|h| (h.id, h.start, h.len))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Sub-segment hits through the template hashes equal a brute force
+    /// over the live units, with small segments, merges, deletions and a
+    /// memory and domain filter; and in one compacted segment too.
+    #[test]
+    fn subsegments_equal_a_brute_force(
+        units in prop::collection::vec((prop::collection::vec(0..VOCAB.len(), 1..5), prop::collection::vec(0..VOCAB.len(), 1..5), 0..3usize), 1..60),
+        deleted in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
+        extra in sentence(),
+        arabic in any::<bool>(),
+        memory_filter in prop::option::of(0..3u32),
+        domain_filter in any::<bool>(),
+        segment_slots in 1usize..40,
+        group in 1usize..12,
+    ) {
+        let mut index = Index::with_segment_slots(segment_slots);
+        let mut live = std::collections::BTreeMap::new();
+        for (i, (ar, en, memory)) in units.iter().enumerate() {
+            let domain = if i % 3 == 0 { "tech" } else { "sport" };
+            let u = Unit { domain: domain.into(), ..unit(i as u64 + 1, &format!("m{memory}"), ar, en) };
+            index.insert(&u);
+            live.insert(u.id, u);
+            if i % group == 0 {
+                if let Some(d) = deleted.get(i / group) {
+                    let id = d.index(units.len()) as u64 + 1;
+                    index.remove(id);
+                    live.remove(&id);
+                }
+                index.snapshot();
+                index.tidy();
+            }
+        }
+        let lang = if arabic { Lang::Arabic } else { Lang::English };
+        let words = |u: &Unit| u.side(lang).to_owned();
+        let mut text = units
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| picks.iter().any(|p| p.index(units.len()) == *i))
+            .map(|(i, _)| live.get(&(i as u64 + 1)).map(words).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        text.push(' ');
+        text.push_str(&extra.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" "));
+        let memory = memory_filter.map(|m| format!("m{m}"));
+        let scope = Scope {
+            memories: memory.as_ref().map(|m| index.memory_id(m).into_iter().collect()),
+            filter: UnitFilter { domains: if domain_filter { vec!["tech".into()] } else { vec![] }, ..UnitFilter::default() },
+            ..Scope::default()
+        };
+        let keep = |u: &Unit| {
+            memory.as_ref().is_none_or(|m| u.memory == *m) && (!domain_filter || u.domain == "tech")
+        };
+        let expected = subsegments_by_brute_force(&live, &text, lang, keep);
+        prop_assert_eq!(&hits(&index, &text, lang, &scope), &expected);
+        let compacted = Index { segment_slots: SEGMENT_SLOTS, ..index.clone() }.compacted();
+        let scope = Scope {
+            memories: memory.as_ref().map(|m| compacted.memory_id(m).into_iter().collect()),
+            ..scope
+        };
+        prop_assert_eq!(&hits(&compacted, &text, lang, &scope), &expected);
+    }
+}
+
+/// Units left out of the template map (a hash collision) are still found:
+/// every lone unit moved to `collided` by hand gives the same hits.
+#[test]
+fn units_whose_template_hash_collided_are_still_found() {
+    let mut index = Index::default();
+    let phrases = [[0usize, 1, 3].as_slice(), &[4, 7], &[4, 7], &[7, 8, 13], &[2, 1], &[10, 13, 11]];
+    for (i, p) in phrases.iter().enumerate() {
+        index.insert(&unit(i as u64 + 1, "m", p, p));
+    }
+    let text = "the model new a شركة نموذج جديد في 2023 model new";
+    let scope = Scope::default();
+    let before: Vec<_> = [Lang::Arabic, Lang::English].iter().map(|&l| hits(&index, text, l, &scope)).collect();
+    assert!(before.iter().map(Vec::len).sum::<usize>() >= 4, "{before:?}");
+    let segment = Arc::get_mut(&mut index.parts[0].segment).expect("the only copy");
+    for side in [&mut segment.arabic, &mut segment.english] {
+        let lone: Vec<(u64, u32)> =
+            side.templates.iter().filter(|(_, &e)| e & (1 << 31) == 0).map(|(&h, &e)| (h, e)).collect();
+        for (hash, slot) in lone {
+            side.templates.remove(&hash);
+            side.collided.push(slot);
+        }
+        side.collided.sort_unstable();
+    }
+    let after: Vec<_> = [Lang::Arabic, Lang::English].iter().map(|&l| hits(&index, text, l, &scope)).collect();
+    assert_eq!(after, before);
+}
