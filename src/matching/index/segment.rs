@@ -214,6 +214,7 @@ impl Side {
         }
         self.groups.shrink_to_fit();
         self.wordless.shrink_to_fit();
+        self.collided.shrink_to_fit();
     }
 
     pub(super) fn words(&self, slot: u32) -> &[u32] {
