@@ -780,7 +780,9 @@ async fn webapp_files_are_public_with_a_content_security_policy_and_the_api_is_b
 
 #[tokio::test]
 async fn webapp_silent_uploads_hold_an_upload_place_only_until_the_stream_idle_timeout() {
-    let server = Server::on_temp_db_with(&["--no-sample", "--stream-idle-timeout", "2"]);
+    // 5 s: on a loaded machine the first import of the loop below may take
+    // seconds, and the silent uploads must still hold their places then.
+    let server = Server::on_temp_db_with(&["--no-sample", "--stream-idle-timeout", "5"]);
     // Two uploads that declare a body and send none.
     let silent: Vec<std::net::TcpStream> = (0..dhakira::server::MAX_UPLOADS)
         .map(|_| {
