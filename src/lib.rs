@@ -36,9 +36,10 @@ pub use cancel::Cancel;
 pub use error::{Error, Result};
 pub use memory::{
     Added, Concordance, ConcordanceHit, ConcordanceRequest, Conflict, DuplicatePolicy, Incoming, Lookup, LookupRequest,
-    Match, MemoryInfo, Outcome, PreferenceRequest, Stats, TranslationMemory, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS,
-    DEFAULT_MIN_SCORE, MAX_FILTER_VALUES, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE,
-    MAX_UNITS_PER_REQUEST, SEVERAL_TRANSLATIONS_POINTS,
+    Match, MemoryInfo, Outcome, PreferenceRequest, ReplicationStatus, Stats, TranslationMemory, CHANGE_LOG_KEEP,
+    DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MAX_WAIT, DEFAULT_MIN_SCORE, FOLLOW_POLL, MAX_FILTER_VALUES,
+    MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE, MAX_UNITS_PER_REQUEST,
+    SEVERAL_TRANSLATIONS_POINTS,
 };
 pub use text::Lang;
 pub use unit::{Unit, UnitEdit, UnitId, UnitInput, DEFAULT_MEMORY};

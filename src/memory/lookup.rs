@@ -71,6 +71,9 @@ pub struct LookupRequest {
     pub freshness: Option<(u32, u32)>,
     /// Raised when nobody will read the answer any more: the lookup stops.
     pub cancel: Cancel,
+    /// A change sequence a write answered with: the lookup waits until its
+    /// node has applied it (0: it does not wait).
+    pub min_sequence: u64,
 }
 
 /// A validated lookup.

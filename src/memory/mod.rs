@@ -4,6 +4,7 @@
 //! All methods block: call them from a blocking context (the gRPC layer uses
 //! `spawn_blocking`).
 
+mod follow;
 mod lookup;
 mod manage;
 mod writer;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use follow::{ReplicationStatus, DEFAULT_MAX_WAIT, KEEP as CHANGE_LOG_KEEP, POLL as FOLLOW_POLL};
 pub(crate) use lookup::check_count;
 pub use lookup::{
     Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MIN_SCORE,
@@ -42,6 +44,8 @@ pub(crate) struct Shared {
     indexed: bool,
     /// Full scans running at once (see [`lookup::ScanBudget`]).
     scans: lookup::ScanBudget,
+    /// Where this node stands in the change log (PostgreSQL).
+    replication: follow::Replication,
 }
 
 /// The latest snapshot of the index. A reader takes a copy of the `Arc`
@@ -104,7 +108,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open_for_import`] with options.
     pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false))
+        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0))
     }
 
     /// Whether this memory keeps an index (see
@@ -122,6 +126,12 @@ impl TranslationMemory {
     /// Wraps a store, building the index from every unit in it.
     pub fn with_store(store: Arc<dyn Store>) -> Result<TranslationMemory> {
         let started = std::time::Instant::now();
+        // The head first: the units read after it hold every change up to
+        // it (and maybe later ones, which the follower applies again).
+        let head = match store.change_log() {
+            Some(log) => log.changes_after(u64::MAX, 1)?.head,
+            None => 0,
+        };
         let index = build_index(store.as_ref())?;
         tracing::info!(
             units = index.len(),
@@ -129,12 +139,18 @@ impl TranslationMemory {
             seconds = started.elapsed().as_secs_f64(),
             "index built"
         );
-        Ok(TranslationMemory::start(store, index, true))
+        let tm = TranslationMemory::start(store, index, true, head);
+        if tm.shared.replication.enabled {
+            follow::start(&tm.shared, &tm.writer);
+        }
+        Ok(tm)
     }
 
     /// The engine over `store` and `index`, its writer thread started.
-    fn start(store: Arc<dyn Store>, mut index: Index, indexed: bool) -> TranslationMemory {
+    fn start(store: Arc<dyn Store>, mut index: Index, indexed: bool, head: u64) -> TranslationMemory {
+        let replication = follow::Replication::new(indexed && store.change_log().is_some(), head);
         let shared = Arc::new(Shared {
+            replication,
             store,
             index: Published::new(index.snapshot()),
             working: Mutex::new(index),
@@ -189,10 +205,46 @@ impl TranslationMemory {
         self.shared.store.for_each_unit(f)
     }
 
-    /// The best matches for a lookup.
+    /// The best matches for a lookup (once its `min_sequence` is applied).
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
         let cancel = request.cancel.clone();
-        lookup::find(&self.shared, &request.validate()?, &cancel)
+        let min_sequence = request.min_sequence;
+        let lookup = request.validate()?;
+        self.wait_for(min_sequence)?;
+        lookup::find(&self.shared, &lookup, &cancel)
+    }
+
+    /// Waits until this node has applied the change log up to `seq` (0:
+    /// at once), at most the longest wait set
+    /// ([`TranslationMemory::set_max_wait`]): `Unavailable` after it. On a
+    /// store without change log, a `seq` above 0 is `InvalidArgument`.
+    pub fn wait_for(&self, seq: u64) -> Result<()> {
+        self.shared.replication.wait_for(seq)
+    }
+
+    /// The longest a lookup waits for its `min_sequence`
+    /// ([`DEFAULT_MAX_WAIT`] by default).
+    pub fn set_max_wait(&self, wait: std::time::Duration) {
+        self.shared.replication.set_max_wait(wait);
+    }
+
+    /// The change sequence to hand a client whose write just returned: the
+    /// sequence of the group commit that made it durable, or a later one
+    /// of this node (0 on a store without change log). A lookup with it as
+    /// `min_sequence` sees the write, on any node.
+    pub fn sequence(&self) -> u64 {
+        self.shared.replication.last_committed()
+    }
+
+    /// Where this node stands in the change log.
+    pub fn replication(&self) -> ReplicationStatus {
+        self.shared.replication.status()
+    }
+
+    /// Replication lags measured since the last call (ms from an entry's
+    /// commit to its application on this node; entries of other nodes).
+    pub fn take_replication_lags(&self) -> Vec<u32> {
+        self.shared.replication.take_lags()
     }
 
     /// One unit by id.
