@@ -248,7 +248,7 @@ pub async fn serve(
             signal,
         );
     tokio::pin!(server);
-    let _stop_watching = watching.map(|task| StopOnDrop(task));
+    let _stop_watching = watching.map(StopOnDrop);
     tokio::select! {
         result = &mut server => return result,
         _ = signalled => {}
