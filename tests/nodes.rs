@@ -268,3 +268,50 @@ async fn min_sequence_is_checked() {
         "{status:?}"
     );
 }
+
+/// Figures (README, "Several nodes"): replication lag under a steady write
+/// load. Node A takes one add every 20 ms (node C another stream of adds
+/// meanwhile); right after each add is acknowledged, a lookup on node B
+/// passes its `change_sequence`: the lookup's time is the time until B
+/// applied the write (plus one lookup, well under a millisecond). Prints
+/// p50/p99/max. Run with
+/// `cargo test --test integration nodes::replication_lag -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: prints figures"]
+async fn replication_lag_under_a_steady_write_load() {
+    let cluster = Cluster::start();
+    let url = cluster.url("dhakira");
+    let db = Path::new(&url);
+    let pairs = corpus_pairs("flores200_devtest.tsv", 1_012);
+    let nodes: Vec<Server> = (0..3).map(|_| Server::start_with(db, &["--no-sample"])).collect();
+    let (mut a, mut b, c) = (nodes[0].client().await, nodes[1].client().await, nodes[2].client().await);
+    let background = {
+        let mut c = c.clone();
+        let pairs = pairs[500..].to_vec();
+        tokio::spawn(async move {
+            for (ar, en) in pairs {
+                let _ = c.add_units(AddUnitsRequest { units: vec![unit(&ar, &en, "background")] }).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let mut lags = Vec::new();
+    for (ar, en) in &pairs[..500] {
+        let added = a.add_units(AddUnitsRequest { units: vec![unit(ar, en, "steady")] }).await.unwrap().into_inner();
+        let started = Instant::now();
+        assert!(finds(&mut b, en, ar, added.change_sequence).await.unwrap(), "{en:?}");
+        lags.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    background.abort();
+    lags.sort_unstable();
+    let at = |q: f64| lags[((lags.len() as f64 * q) as usize).min(lags.len() - 1)].as_secs_f64() * 1e3;
+    println!(
+        "replication lag (write acknowledged on A -> applied on B), {} writes at ~50/s on A plus ~50/s on C: \
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lags.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
