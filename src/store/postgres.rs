@@ -17,10 +17,14 @@
 //! | `dhakira_unit_ids` | a sequence: each value is a block of [`ID_BLOCK`] ids |
 //! | `dhakira_memories` | the memory records: `name` (C collation), `description`, `created_at_ms` |
 //! | `dhakira_commits` | one row: `count`, the group commits made so far |
+//! | `dhakira_changes` | the change log (migration 2): one entry per group commit, `seq`, `origin`, `at`, `units`, `memories` (see [`ChangeLog`]) |
+//! | `dhakira_changes_trimmed` | one row: `seq`, the highest sequence trimmed from the log |
 //!
-//! **A group commit is one transaction.** [`Store::apply`] writes the
-//! group's units (large runs of new units with `COPY … FROM STDIN BINARY`),
-//! increments `dhakira_commits.count` and commits; it returns only once
+//! **A group commit is one transaction.** [`Store::commit`] writes the
+//! group's units (large runs of new units with `COPY … FROM STDIN BINARY`)
+//! and memory records, takes the change-log lock ([`CHANGES_LOCK`]),
+//! increments `dhakira_commits.count`, writes the group's change-log entry
+//! (and its `NOTIFY`) and commits; it returns only once
 //! PostgreSQL answered the `COMMIT`, so [`Store::flush`] has nothing left to
 //! do. Durability is then PostgreSQL's (`fsync`, `synchronous_commit`: a
 //! warning is logged at start-up when either is off).
