@@ -315,3 +315,39 @@ async fn replication_lag_under_a_steady_write_load() {
         at(1.0)
     );
 }
+
+/// A node stalled (SIGSTOP) while the log it has not read is trimmed away
+/// rebuilds its index from the units table when it resumes: it finds the
+/// unit added meanwhile and no longer finds the one deleted meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_a_trimmed_log_rebuilds_its_index() {
+    let cluster = Cluster::start();
+    let url = cluster.url("dhakira");
+    let db = Path::new(&url);
+    let pairs = corpus_pairs("un_v1_testsets.tsv", 3);
+    let (a, b) = (Server::start(db), Server::start(db));
+    let (mut ca, mut cb) = (a.client().await, b.client().await);
+    let kept = ca.add_units(AddUnitsRequest { units: vec![unit(&pairs[0].0, &pairs[0].1, "m")] }).await.unwrap();
+    let kept = kept.into_inner();
+    assert!(finds(&mut cb, &pairs[0].1, &pairs[0].0, kept.change_sequence).await.unwrap());
+
+    let stop = |signal: &str| {
+        let status = std::process::Command::new("kill").args([signal, &b.pid().to_string()]).status().unwrap();
+        assert!(status.success());
+    };
+    stop("-STOP");
+    let added = ca.add_units(AddUnitsRequest { units: vec![unit(&pairs[1].0, &pairs[1].1, "m")] }).await.unwrap();
+    let added = added.into_inner();
+    let deleted = ca.delete_unit(DeleteUnitRequest { unit_id: kept.unit_ids[0] }).await.unwrap().into_inner();
+    // What the followers' trim does, without waiting a day: every entry
+    // but the newest goes, and the trimmed point records it.
+    cluster.psql(
+        "dhakira",
+        "WITH gone AS (DELETE FROM dhakira_changes WHERE seq < (SELECT max(seq) FROM dhakira_changes) RETURNING seq)
+         UPDATE dhakira_changes_trimmed SET seq = (SELECT max(seq) FROM gone)",
+    );
+    stop("-CONT");
+    assert!(finds(&mut cb, &pairs[1].1, &pairs[1].0, added.change_sequence).await.unwrap());
+    assert!(!finds(&mut cb, &pairs[0].1, &pairs[0].0, deleted.change_sequence).await.unwrap());
+    assert_eq!(total(&mut cb).await, 1);
+}
