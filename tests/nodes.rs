@@ -55,11 +55,27 @@ async fn health(addr: &str) -> i32 {
     HealthClient::new(channel).check(request).await.map_or(-1, |r| r.into_inner().status)
 }
 
-async fn metrics(addr: &str) -> String {
+/// A GET: (status, body).
+async fn get(addr: &str, path: &str) -> (u16, String) {
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<Bytes>>();
-    let response = http.get(format!("http://{addr}/metrics").parse().unwrap()).await.unwrap();
-    String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned()
+    let response = http.get(format!("http://{addr}{path}").parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    (status, String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned())
+}
+
+async fn metrics(addr: &str) -> String {
+    get(addr, "/metrics").await.1
+}
+
+/// Percent-encodes all but unreserved characters.
+fn quote(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The value of a gauge in Prometheus' text.
@@ -113,6 +129,25 @@ async fn three_nodes_on_one_postgres_follow_each_other() {
             answer.change_sequence
         );
     }
+    // The REST facades take the sequence too (a write on node 0, read on
+    // node 2 through amaGama and MyMemory), and check it.
+    let (arabic, english) = pairs[850].clone();
+    let answer = clients[0].add_units(AddUnitsRequest { units: vec![unit(&arabic, &english, "m")] }).await.unwrap();
+    let answer = answer.into_inner();
+    acknowledged.insert(answer.unit_ids[0], (arabic.clone(), english.clone()));
+    let path = format!("/tmserver/en/ar/unit/{}?min_sequence={}", quote(&english), answer.change_sequence);
+    let (status, body) = get(&nodes[2].addr, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found[0]["target"], arabic.as_str(), "{body}");
+    let path = format!("/get?q={}&langpair=en|ar&min_sequence={}", quote(&english), answer.change_sequence);
+    let (status, body) = get(&nodes[1].addr, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found["matches"][0]["translation"], arabic.as_str(), "{body}");
+    let (status, body) = get(&nodes[2].addr, "/tmserver/en/ar/unit/Hello?min_sequence=-1").await;
+    assert_eq!((status, body.as_str()), (400, r#"{"error":"min_sequence: \"-1\" is not a whole number"}"#));
+
     // Without a sequence: every node ends up with every unit, each found.
     for client in clients.iter_mut() {
         let want = acknowledged.len() as u64;
