@@ -245,6 +245,10 @@ pub(super) fn catch_up(shared: &Shared) -> Result<bool> {
             index.insert(unit);
         }
         shared.index.store(index.snapshot());
+        drop(index);
+        // As after a group commit: a node that only follows merges its
+        // segments and drops deleted units too.
+        super::writer::tidy_index(shared);
     }
     let now_ms = super::now_ms();
     if let Some(newest) = theirs.last() {
@@ -329,6 +333,73 @@ fn follow(shared: &Weak<Shared>, writer: &Weak<Writer>) {
                     Err(err) => tracing::debug!(error = %err, "cannot trim the change log"),
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::store::{pg_cluster::Cluster, PostgresStore, Store};
+    use crate::{LookupRequest, TranslationMemory, UnitInput};
+
+    /// Two engines on one database, as two nodes: what one adds, replaces
+    /// and deletes, the other's index ends up holding exactly. Checked
+    /// against the units table (`for_each_unit`) and against full scans
+    /// (`exhaustive`, the reference) on a sample of the corpus.
+    #[test]
+    fn a_follower_index_matches_the_database_after_adds_and_deletes() {
+        let cluster = Cluster::start();
+        let url = cluster.url("dhakira");
+        let node = || TranslationMemory::with_store(Arc::new(PostgresStore::open(&url).unwrap()) as Arc<dyn Store>);
+        let (a, b) = (node().unwrap(), node().unwrap());
+        let pairs = crate::test_corpus::read_pairs(&crate::test_corpus::corpus_dir().join("un_v1_testsets.tsv"))
+            .unwrap()
+            .into_iter()
+            .take(1_200)
+            .collect::<Vec<_>>();
+        let mut ids = Vec::new();
+        for (i, chunk) in pairs.chunks(100).enumerate() {
+            let units = chunk
+                .iter()
+                .map(|(ar, en)| UnitInput {
+                    arabic: ar.clone(),
+                    english: en.clone(),
+                    memory: format!("m{}", i % 3),
+                    ..Default::default()
+                })
+                .collect();
+            ids.extend(a.add_units(units).unwrap().ids);
+        }
+        for id in ids.iter().step_by(7) {
+            a.delete_unit(*id).unwrap();
+        }
+        let mut stored = Vec::new();
+        b.for_each_unit(&mut |u| {
+            stored.push(u);
+            Ok(())
+        })
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while b.stats().total_units != stored.len() as u64 {
+            assert!(Instant::now() < deadline, "{} units on b, {} stored", b.stats().total_units, stored.len());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(b.stats(), a.stats());
+        b.wait_for(a.sequence()).unwrap();
+        for (english, _) in pairs.iter().step_by(37).map(|(ar, en)| (en, ar)) {
+            let request = |exhaustive| LookupRequest {
+                text: english.clone(),
+                source_lang: "en".into(),
+                min_score: Some(50),
+                exhaustive,
+                ..Default::default()
+            };
+            let ids =
+                |matches: Vec<crate::Match>| matches.into_iter().map(|m| (m.unit.id, m.score)).collect::<Vec<_>>();
+            assert_eq!(ids(b.lookup(request(false)).unwrap()), ids(b.lookup(request(true)).unwrap()), "{english:?}");
         }
     }
 }

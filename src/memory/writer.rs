@@ -411,7 +411,7 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
 /// Merges the index's small segments and drops deleted units (see
 /// `Index::tidy`), then publishes the result. Lookups go on with the
 /// snapshot they hold meanwhile; only later writes wait.
-fn tidy_index(shared: &Shared) {
+pub(super) fn tidy_index(shared: &Shared) {
     if !shared.indexed {
         return;
     }

@@ -7,7 +7,7 @@
 
 mod in_memory;
 #[cfg(test)]
-mod pg_cluster;
+pub(crate) mod pg_cluster;
 pub mod postgres;
 mod sled_store;
 
