@@ -219,9 +219,12 @@ pub(super) fn catch_up(shared: &Shared) -> Result<bool> {
             "the change log was trimmed past what this node applied; rebuilding the index from the database"
         );
         if shared.indexed {
-            let index = super::build_index(shared.store.as_ref())?;
+            let (index, mirror) = super::build_index(shared.store.as_ref(), shared.mirror.is_some())?;
             let mut working = shared.working.lock();
             *working = index;
+            if let (Some(shared), Some(mirror)) = (&shared.mirror, mirror) {
+                *shared.write() = mirror;
+            }
             shared.index.store(working.snapshot());
         }
         replication.set_applied(batch.head);
@@ -240,9 +243,11 @@ pub(super) fn catch_up(shared: &Shared) -> Result<bool> {
         let mut index = shared.working.lock();
         for &id in &ids {
             index.remove(id);
+            shared.mirror(id, None);
         }
         for unit in &stored {
             index.insert(unit);
+            shared.mirror(unit.id, Some(unit));
         }
         shared.index.store(index.snapshot());
         drop(index);

@@ -502,7 +502,7 @@ impl Judge<'_> {
             }
             for c in candidates {
                 cancel.check()?;
-                let Some(unit) = self.shared.store.get(c.id)? else { continue }; // deleted since the scan
+                let Some(unit) = self.shared.unit(c.id)? else { continue }; // deleted since the scan
                 let found = self.judge(unit)?;
                 debug_assert!(
                     c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
@@ -607,9 +607,9 @@ impl Judge<'_> {
     fn other_translations(&self, unit: &Unit) -> Result<usize> {
         let lang = self.lookup.lang;
         let mut others = 0;
-        for id in self.shared.store.ids_with_side(lang, unit.side_key(lang))? {
+        for id in self.shared.ids_with_side(lang, unit.side_key(lang))? {
             if id != unit.id {
-                if let Some(other) = self.shared.store.get(id)? {
+                if let Some(other) = self.shared.unit(id)? {
                     others += usize::from(other.memory == unit.memory && other.side(lang) == unit.side(lang));
                 }
             }

@@ -46,6 +46,71 @@ pub(crate) struct Shared {
     scans: lookup::ScanBudget,
     /// Where this node stands in the change log (PostgreSQL).
     replication: follow::Replication,
+    /// On PostgreSQL, every unit in RAM beside the index, so that lookups
+    /// read no database (and go on while it is away); `None` on sled, whose
+    /// reads are local already.
+    mirror: Option<RwLock<Mirror>>,
+}
+
+/// Every stored unit, and the ids by side key: what lookups read of the
+/// store, kept by the writer thread with the index.
+#[derive(Default)]
+pub(crate) struct Mirror {
+    units: std::collections::HashMap<UnitId, Arc<Unit>>,
+    sides: std::collections::HashMap<(Lang, crate::unit::SideKey), Vec<UnitId>>,
+}
+
+impl Mirror {
+    /// Adds a unit, or replaces the one with its id.
+    pub(crate) fn put(&mut self, unit: Unit) {
+        self.remove(unit.id);
+        for lang in [Lang::Arabic, Lang::English] {
+            self.sides.entry((lang, unit.side_key(lang))).or_default().push(unit.id);
+        }
+        self.units.insert(unit.id, Arc::new(unit));
+    }
+
+    pub(crate) fn remove(&mut self, id: UnitId) {
+        let Some(old) = self.units.remove(&id) else { return };
+        for lang in [Lang::Arabic, Lang::English] {
+            let key = (lang, old.side_key(lang));
+            if let Some(ids) = self.sides.get_mut(&key) {
+                ids.retain(|&other| other != id);
+                if ids.is_empty() {
+                    self.sides.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// A unit as lookups read it: from the mirror when there is one.
+    pub(crate) fn unit(&self, id: UnitId) -> Result<Option<Unit>> {
+        match &self.mirror {
+            Some(mirror) => Ok(mirror.read().units.get(&id).map(|unit| Unit::clone(unit))),
+            None => self.store.get(id),
+        }
+    }
+
+    /// [`Store::ids_with_side`] as lookups read it (any order).
+    pub(crate) fn ids_with_side(&self, lang: Lang, key: crate::unit::SideKey) -> Result<Vec<UnitId>> {
+        match &self.mirror {
+            Some(mirror) => Ok(mirror.read().sides.get(&(lang, key)).cloned().unwrap_or_default()),
+            None => self.store.ids_with_side(lang, key),
+        }
+    }
+
+    /// Applies a unit's stored state (`None`: gone) to the mirror.
+    pub(crate) fn mirror(&self, id: UnitId, unit: Option<&Unit>) {
+        if let Some(mirror) = &self.mirror {
+            let mut mirror = mirror.write();
+            match unit {
+                Some(unit) => mirror.put(unit.clone()),
+                None => mirror.remove(id),
+            }
+        }
+    }
 }
 
 /// The latest snapshot of the index. A reader takes a copy of the `Arc`
@@ -108,7 +173,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open_for_import`] with options.
     pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0))
+        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0, None))
     }
 
     /// Whether this memory keeps an index (see
@@ -132,14 +197,14 @@ impl TranslationMemory {
             Some(log) => log.changes_after(u64::MAX, 1)?.head,
             None => 0,
         };
-        let index = build_index(store.as_ref())?;
+        let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
         tracing::info!(
             units = index.len(),
             segments = index.segments(),
             seconds = started.elapsed().as_secs_f64(),
             "index built"
         );
-        let tm = TranslationMemory::start(store, index, true, head);
+        let tm = TranslationMemory::start(store, index, true, head, mirror);
         if tm.shared.replication.enabled {
             follow::start(&tm.shared, &tm.writer);
         }
@@ -147,9 +212,16 @@ impl TranslationMemory {
     }
 
     /// The engine over `store` and `index`, its writer thread started.
-    fn start(store: Arc<dyn Store>, mut index: Index, indexed: bool, head: u64) -> TranslationMemory {
+    fn start(
+        store: Arc<dyn Store>,
+        mut index: Index,
+        indexed: bool,
+        head: u64,
+        mirror: Option<Mirror>,
+    ) -> TranslationMemory {
         let replication = follow::Replication::new(indexed && store.change_log().is_some(), head);
         let shared = Arc::new(Shared {
+            mirror: mirror.map(RwLock::new),
             replication,
             store,
             index: Published::new(index.snapshot()),
@@ -275,10 +347,17 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Builds the index from every stored unit. Normalizing and splitting the
+/// Whether the engine over `store` keeps a [`Mirror`]: on a store with a
+/// change log (PostgreSQL).
+fn mirrored(store: &dyn Store) -> bool {
+    store.change_log().is_some()
+}
+
+/// Builds the index from every stored unit, and with `mirrored` the
+/// [`Mirror`] too. Normalizing and splitting the
 /// text is most of the work, so it runs on every core, a chunk at a time,
 /// while one thread fills the index in id order.
-fn build_index(store: &dyn Store) -> Result<Index> {
+fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirror>)> {
     const CHUNK: usize = 16_384;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
@@ -287,12 +366,16 @@ fn build_index(store: &dyn Store) -> Result<Index> {
         let (analyzed, chunks) = std::sync::mpsc::sync_channel::<Vec<(Unit, Analyzed)>>(2);
         let filler = scope.spawn(move || {
             let mut index = Index::default();
+            let mut mirror = mirrored.then(Mirror::default);
             for chunk in chunks {
                 for (unit, analyzed) in chunk {
                     index.insert_analyzed(&unit, analyzed);
+                    if let Some(mirror) = mirror.as_mut() {
+                        mirror.put(unit);
+                    }
                 }
             }
-            index
+            (index, mirror)
         });
         let mut chunk = Vec::with_capacity(CHUNK);
         let send = |chunk: Vec<Unit>| {
@@ -308,8 +391,8 @@ fn build_index(store: &dyn Store) -> Result<Index> {
         });
         send(chunk);
         drop(analyzed);
-        let index = filler.join().expect("the index filler does not panic");
-        read.map(|()| index)
+        let built = filler.join().expect("the index filler does not panic");
+        read.map(|()| built)
     })
 }
 

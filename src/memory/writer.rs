@@ -392,6 +392,10 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
         |old: &Unit, new: &Unit| old.memory != new.memory || old.arabic != new.arabic || old.english != new.english;
     let mut index = shared.working.lock();
     for write in writes {
+        match write {
+            Write::Put(unit) | Write::Replace { new: unit, .. } => shared.mirror(unit.id, Some(unit)),
+            Write::Delete(unit) => shared.mirror(unit.id, None),
+        }
         let mut analyzed = |unit: &Unit| analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
         match write {
             Write::Put(unit) => index.insert_analyzed(unit, analyzed(unit)),
@@ -763,12 +767,14 @@ fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) -> Vec<UnitId> 
         }
         match shared.store.get(id) {
             Ok(Some(unit)) => {
+                shared.mirror(id, Some(&unit));
                 let mut index = shared.working.lock();
                 index.remove(id);
                 index.insert(&unit);
                 shared.index.store(index.snapshot());
             }
             Ok(None) => {
+                shared.mirror(id, None);
                 let mut index = shared.working.lock();
                 index.remove(id);
                 shared.index.store(index.snapshot());
