@@ -209,6 +209,21 @@ pub(super) fn catch_up(shared: &Shared) -> Result<bool> {
     let replication = &shared.replication;
     let applied = replication.applied();
     let batch = log.changes_after(applied, BATCH)?;
+    if batch.head < applied {
+        // Changes this node applied are gone from the database: restored
+        // from an older backup, or a failover to a replica that was behind.
+        // Not followed (health goes NOT_SERVING as the node stops reading
+        // the log); a restart builds the index from what the database holds.
+        tracing::error!(applied, head = batch.head, "the database's change log is behind what this node applied");
+        return Err(Error::Corrupt {
+            key: "dhakira_changes".into(),
+            reason: format!(
+                "the change log ends at {} but this node applied changes up to {applied}: acknowledged changes are \
+                 missing from the database",
+                batch.head
+            ),
+        });
+    }
     if batch.trimmed > applied {
         // Entries this node never applied were trimmed: the index is built
         // again from the units table (which holds every entry up to the
@@ -406,5 +421,18 @@ mod tests {
                 |matches: Vec<crate::Match>| matches.into_iter().map(|m| (m.unit.id, m.score)).collect::<Vec<_>>();
             assert_eq!(ids(b.lookup(request(false)).unwrap()), ids(b.lookup(request(true)).unwrap()), "{english:?}");
         }
+
+        // The database goes back in time under b (its log emptied, as a
+        // restore of an older backup would leave it): b stops following
+        // and its health goes NOT_SERVING, it does not take the old state.
+        cluster.psql("dhakira", "TRUNCATE dhakira_changes; UPDATE dhakira_changes_trimmed SET seq = 0");
+        let err = super::catch_up(&b.shared).unwrap_err();
+        assert!(err.to_string().contains("acknowledged changes are missing"), "{err}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while b.replication().since_contact.is_some_and(|since| since < Duration::from_secs(1)) {
+            assert!(Instant::now() < deadline, "{:?}", b.replication());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(b.stats(), a.stats());
     }
 }
