@@ -31,6 +31,9 @@ mod lifecycle;
 /// Silent connections, deadlines that stop the work, admission for every
 /// protocol, idle streams, huge repeated fields, long streams, big writes.
 mod load;
+/// Several nodes on one PostgreSQL: changes followed through the change
+/// log, read-your-writes, kill -9, a PostgreSQL restart, late start.
+mod nodes;
 /// The PostgreSQL store: a server on a throw-away cluster, restarts, import.
 mod postgres;
 /// The amaGama/tmserver and MyMemory REST facades.

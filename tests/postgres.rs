@@ -11,7 +11,7 @@ use dhakira::proto::{AddUnitsRequest, DeleteUnitRequest, GetUnitRequest, LookupR
 use crate::common::{corpus_pairs, unit, Server};
 
 #[path = "../src/store/pg_cluster.rs"]
-mod pg_cluster;
+pub(crate) mod pg_cluster;
 
 /// Units added over gRPC are committed in PostgreSQL: after a graceful
 /// restart and after kill -9, a new server finds each by id and by lookup

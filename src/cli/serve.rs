@@ -77,12 +77,23 @@ pub struct ServeArgs {
     /// reach the port may read and change every memory).
     #[arg(long)]
     insecure: bool,
+    /// Several nodes on PostgreSQL: the longest a lookup waits for its
+    /// min_sequence to be applied on this node, in seconds, before
+    /// UNAVAILABLE.
+    #[arg(long, env = "DHAKIRA_MIN_SEQUENCE_WAIT", default_value_t = 5.0)]
+    min_sequence_wait: f64,
+    /// Several nodes on PostgreSQL: health (grpc.health.v1) says
+    /// NOT_SERVING while this node has been behind the change log, or
+    /// unable to read it, for longer than this, in seconds.
+    #[arg(long, env = "DHAKIRA_MAX_LAG", default_value_t = 5.0)]
+    max_lag: f64,
     #[command(flatten)]
     browsers: BrowserArgs,
     /// A TOML file with any of: addr, db, accept_missing_commit_record,
     /// no_sample, drain_seconds, log_format, max_in_flight,
     /// request_timeout, max_streams, stream_idle_timeout, max_scans,
-    /// max_connections, first_request_timeout, keys, tls_cert, tls_key,
+    /// max_connections, first_request_timeout, min_sequence_wait, max_lag,
+    /// keys, tls_cert, tls_key,
     /// cors_origin, allowed_host, jsonp. Flags and DHAKIRA_* variables
     /// override it.
     #[arg(long, env = "DHAKIRA_CONFIG")]
@@ -127,6 +138,8 @@ struct Config {
     max_scans: Option<usize>,
     max_connections: Option<usize>,
     first_request_timeout: Option<f64>,
+    min_sequence_wait: Option<f64>,
+    max_lag: Option<f64>,
     keys: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -190,6 +203,8 @@ impl Config {
             self.max_scans => args.max_scans, "max_scans";
             self.max_connections => args.max_connections, "max_connections";
             self.first_request_timeout => args.first_request_timeout, "first_request_timeout";
+            self.min_sequence_wait => args.min_sequence_wait, "min_sequence_wait";
+            self.max_lag => args.max_lag, "max_lag";
             self.keys.map(Some) => args.keys, "keys";
             self.tls_cert.map(Some) => args.tls_cert, "tls_cert";
             self.tls_key.map(Some) => args.tls_key, "tls_key";
@@ -225,6 +240,8 @@ fn limits(args: &ServeArgs) -> anyhow::Result<dhakira::server::Limits> {
         max_scans: args.max_scans,
         max_connections: args.max_connections,
         first_request_timeout: seconds("--first-request-timeout", args.first_request_timeout)?,
+        min_sequence_wait: seconds("--min-sequence-wait", args.min_sequence_wait)?,
+        max_lag: seconds("--max-lag", args.max_lag)?,
     })
 }
 

@@ -87,6 +87,9 @@ pub struct LookupRequest {
     pub max_subsegments: Option<u32>,
     /// Raised when nobody will read the answer any more: the lookup stops.
     pub cancel: Cancel,
+    /// A change sequence a write answered with: the lookup waits until its
+    /// node has applied it (0: it does not wait).
+    pub min_sequence: u64,
 }
 
 /// A validated lookup.
@@ -535,7 +538,7 @@ impl Judge<'_> {
             }
             for c in candidates {
                 cancel.check()?;
-                let Some(unit) = self.shared.store.get(c.id)? else { continue }; // deleted since the scan
+                let Some(unit) = self.shared.unit(c.id)? else { continue }; // deleted since the scan
                 let found = self.judge(unit)?;
                 debug_assert!(
                     c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
@@ -640,9 +643,9 @@ impl Judge<'_> {
     fn other_translations(&self, unit: &Unit) -> Result<usize> {
         let lang = self.lookup.lang;
         let mut others = 0;
-        for id in self.shared.store.ids_with_side(lang, unit.side_key(lang))? {
+        for id in self.shared.ids_with_side(lang, unit.side_key(lang))? {
             if id != unit.id {
-                if let Some(other) = self.shared.store.get(id)? {
+                if let Some(other) = self.shared.unit(id)? {
                     others += usize::from(other.memory == unit.memory && other.side(lang) == unit.side(lang));
                 }
             }

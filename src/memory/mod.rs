@@ -4,6 +4,7 @@
 //! All methods block: call them from a blocking context (the gRPC layer uses
 //! `spawn_blocking`).
 
+mod follow;
 pub mod fragments;
 mod lookup;
 mod manage;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use follow::{ReplicationStatus, DEFAULT_MAX_WAIT, KEEP as CHANGE_LOG_KEEP, POLL as FOLLOW_POLL};
 pub use fragments::{Fragment, FragmentKind};
 pub(crate) use lookup::check_count;
 pub use lookup::{
@@ -53,6 +55,73 @@ pub(crate) struct Shared {
     indexed: bool,
     /// Full scans running at once (see [`lookup::ScanBudget`]).
     scans: lookup::ScanBudget,
+    /// Where this node stands in the change log (PostgreSQL).
+    replication: follow::Replication,
+    /// On PostgreSQL, every unit in RAM beside the index, so that lookups
+    /// read no database (and go on while it is away); `None` on sled, whose
+    /// reads are local already.
+    mirror: Option<RwLock<Mirror>>,
+}
+
+/// Every stored unit, and the ids by side key: what lookups read of the
+/// store, kept by the writer thread with the index.
+#[derive(Default)]
+pub(crate) struct Mirror {
+    units: std::collections::HashMap<UnitId, Arc<Unit>>,
+    sides: std::collections::HashMap<(Lang, crate::unit::SideKey), Vec<UnitId>>,
+}
+
+impl Mirror {
+    /// Adds a unit, or replaces the one with its id.
+    pub(crate) fn put(&mut self, unit: Unit) {
+        self.remove(unit.id);
+        for lang in [Lang::Arabic, Lang::English] {
+            self.sides.entry((lang, unit.side_key(lang))).or_default().push(unit.id);
+        }
+        self.units.insert(unit.id, Arc::new(unit));
+    }
+
+    pub(crate) fn remove(&mut self, id: UnitId) {
+        let Some(old) = self.units.remove(&id) else { return };
+        for lang in [Lang::Arabic, Lang::English] {
+            let key = (lang, old.side_key(lang));
+            if let Some(ids) = self.sides.get_mut(&key) {
+                ids.retain(|&other| other != id);
+                if ids.is_empty() {
+                    self.sides.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// A unit as lookups read it: from the mirror when there is one.
+    pub(crate) fn unit(&self, id: UnitId) -> Result<Option<Unit>> {
+        match &self.mirror {
+            Some(mirror) => Ok(mirror.read().units.get(&id).map(|unit| Unit::clone(unit))),
+            None => self.store.get(id),
+        }
+    }
+
+    /// [`Store::ids_with_side`] as lookups read it (any order).
+    pub(crate) fn ids_with_side(&self, lang: Lang, key: crate::unit::SideKey) -> Result<Vec<UnitId>> {
+        match &self.mirror {
+            Some(mirror) => Ok(mirror.read().sides.get(&(lang, key)).cloned().unwrap_or_default()),
+            None => self.store.ids_with_side(lang, key),
+        }
+    }
+
+    /// Applies a unit's stored state (`None`: gone) to the mirror.
+    pub(crate) fn mirror(&self, id: UnitId, unit: Option<&Unit>) {
+        if let Some(mirror) = &self.mirror {
+            let mut mirror = mirror.write();
+            match unit {
+                Some(unit) => mirror.put(unit.clone()),
+                None => mirror.remove(id),
+            }
+        }
+    }
 }
 
 /// The latest snapshot of the index. A reader takes a copy of the `Arc`
@@ -115,7 +184,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open_for_import`] with options.
     pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false))
+        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0, None))
     }
 
     /// Whether this memory keeps an index (see
@@ -133,19 +202,38 @@ impl TranslationMemory {
     /// Wraps a store, building the index from every unit in it.
     pub fn with_store(store: Arc<dyn Store>) -> Result<TranslationMemory> {
         let started = std::time::Instant::now();
-        let index = build_index(store.as_ref())?;
+        // The head first: the units read after it hold every change up to
+        // it (and maybe later ones, which the follower applies again).
+        let head = match store.change_log() {
+            Some(log) => log.changes_after(u64::MAX, 1)?.head,
+            None => 0,
+        };
+        let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
         tracing::info!(
             units = index.len(),
             segments = index.segments(),
             seconds = started.elapsed().as_secs_f64(),
             "index built"
         );
-        Ok(TranslationMemory::start(store, index, true))
+        let tm = TranslationMemory::start(store, index, true, head, mirror);
+        if tm.shared.replication.enabled {
+            follow::start(&tm.shared, &tm.writer);
+        }
+        Ok(tm)
     }
 
     /// The engine over `store` and `index`, its writer thread started.
-    fn start(store: Arc<dyn Store>, mut index: Index, indexed: bool) -> TranslationMemory {
+    fn start(
+        store: Arc<dyn Store>,
+        mut index: Index,
+        indexed: bool,
+        head: u64,
+        mirror: Option<Mirror>,
+    ) -> TranslationMemory {
+        let replication = follow::Replication::new(indexed && store.change_log().is_some(), head);
         let shared = Arc::new(Shared {
+            mirror: mirror.map(RwLock::new),
+            replication,
             store,
             index: Published::new(index.snapshot()),
             working: Mutex::new(index),
@@ -200,10 +288,46 @@ impl TranslationMemory {
         self.shared.store.for_each_unit(f)
     }
 
-    /// The best matches for a lookup.
+    /// The best matches for a lookup (once its `min_sequence` is applied).
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
         let cancel = request.cancel.clone();
-        lookup::find(&self.shared, &request.validate()?, &cancel)
+        let min_sequence = request.min_sequence;
+        let lookup = request.validate()?;
+        self.wait_for(min_sequence)?;
+        lookup::find(&self.shared, &lookup, &cancel)
+    }
+
+    /// Waits until this node has applied the change log up to `seq` (0:
+    /// at once), at most the longest wait set
+    /// ([`TranslationMemory::set_max_wait`]): `Unavailable` after it. On a
+    /// store without change log, a `seq` above 0 is `InvalidArgument`.
+    pub fn wait_for(&self, seq: u64) -> Result<()> {
+        self.shared.replication.wait_for(seq)
+    }
+
+    /// The longest a lookup waits for its `min_sequence`
+    /// ([`DEFAULT_MAX_WAIT`] by default).
+    pub fn set_max_wait(&self, wait: std::time::Duration) {
+        self.shared.replication.set_max_wait(wait);
+    }
+
+    /// The change sequence to hand a client whose write just returned: the
+    /// sequence of the group commit that made it durable, or a later one
+    /// of this node (0 on a store without change log). A lookup with it as
+    /// `min_sequence` sees the write, on any node.
+    pub fn sequence(&self) -> u64 {
+        self.shared.replication.last_committed()
+    }
+
+    /// Where this node stands in the change log.
+    pub fn replication(&self) -> ReplicationStatus {
+        self.shared.replication.status()
+    }
+
+    /// Replication lags measured since the last call (ms from an entry's
+    /// commit to its application on this node; entries of other nodes).
+    pub fn take_replication_lags(&self) -> Vec<u32> {
+        self.shared.replication.take_lags()
     }
 
     /// The best matches for a lookup, and its sub-segment matches when it
@@ -211,7 +335,9 @@ impl TranslationMemory {
     /// `min_score`.
     pub fn lookup_with_fragments(&self, request: LookupRequest) -> Result<LookupResult> {
         let cancel = request.cancel.clone();
+        let min_sequence = request.min_sequence;
         let lookup = request.validate()?;
+        self.wait_for(min_sequence)?;
         let matches = lookup::find(&self.shared, &lookup, &cancel)?;
         let fragments = if lookup.subsegments || matches.is_empty() {
             fragments::find(&self.shared, &lookup, lookup.max_subsegments, &cancel)?
@@ -249,10 +375,17 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Builds the index from every stored unit. Normalizing and splitting the
+/// Whether the engine over `store` keeps a [`Mirror`]: on a store with a
+/// change log (PostgreSQL).
+fn mirrored(store: &dyn Store) -> bool {
+    store.change_log().is_some()
+}
+
+/// Builds the index from every stored unit, and with `mirrored` the
+/// [`Mirror`] too. Normalizing and splitting the
 /// text is most of the work, so it runs on every core, a chunk at a time,
 /// while one thread fills the index in id order.
-fn build_index(store: &dyn Store) -> Result<Index> {
+fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirror>)> {
     const CHUNK: usize = 16_384;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
@@ -261,12 +394,16 @@ fn build_index(store: &dyn Store) -> Result<Index> {
         let (analyzed, chunks) = std::sync::mpsc::sync_channel::<Vec<(Unit, Analyzed)>>(2);
         let filler = scope.spawn(move || {
             let mut index = Index::default();
+            let mut mirror = mirrored.then(Mirror::default);
             for chunk in chunks {
                 for (unit, analyzed) in chunk {
                     index.insert_analyzed(&unit, analyzed);
+                    if let Some(mirror) = mirror.as_mut() {
+                        mirror.put(unit);
+                    }
                 }
             }
-            index
+            (index, mirror)
         });
         let mut chunk = Vec::with_capacity(CHUNK);
         let send = |chunk: Vec<Unit>| {
@@ -282,8 +419,8 @@ fn build_index(store: &dyn Store) -> Result<Index> {
         });
         send(chunk);
         drop(analyzed);
-        let index = filler.join().expect("the index filler does not panic");
-        read.map(|()| index)
+        let built = filler.join().expect("the index filler does not panic");
+        read.map(|()| built)
     })
 }
 

@@ -135,6 +135,9 @@ enum Command {
     Delete(Vec<UnitId>, bool, mpsc::SyncSender<Result<usize>>),
     Change(UnitId, Change, mpsc::SyncSender<Result<Unit>>),
     Memory(MemoryChange, mpsc::SyncSender<Result<()>>),
+    /// Applies the change log's new entries to the index (see
+    /// [`super::follow`]); answers whether more are waiting.
+    CatchUp(mpsc::SyncSender<Result<bool>>),
 }
 
 pub(super) struct Writer {
@@ -182,6 +185,14 @@ impl Writer {
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Applies the change log's next entries (other nodes' writes) to the
+    /// index, between two group commits.
+    pub(super) fn catch_up(&self) -> Result<bool> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::CatchUp(reply))?;
+        answer.recv().map_err(|_| Error::ShuttingDown)?
+    }
+
     fn send(&self, command: Command) -> Result<()> {
         self.queue.as_ref().ok_or(Error::ShuttingDown)?.send(command).map_err(|_| Error::ShuttingDown)
     }
@@ -203,14 +214,24 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
     // with them before the next commit.
     let mut unsettled: Vec<UnitId> = Vec::new();
     while let Ok(first) = commands.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match commands.try_recv() {
-                Ok(command) => group.push(command),
-                Err(_) => break,
+        let mut group = Vec::new();
+        let mut catch_ups = Vec::new();
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                Command::CatchUp(reply) => catch_ups.push(reply),
+                command => group.push(command),
+            }
+            if group.len() < MAX_GROUP {
+                next = commands.try_recv().ok();
             }
         }
-        unsettled = commit(shared, group, unsettled);
+        if !group.is_empty() {
+            unsettled = commit(shared, group, unsettled);
+        }
+        for reply in catch_ups {
+            let _ = reply.send(super::follow::catch_up(shared));
+        }
     }
 }
 
@@ -244,15 +265,10 @@ fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) 
         let planned_at = started.elapsed();
         writes = planner.take_writes();
         records = std::mem::take(&mut planner.records);
-        shared.store.apply(&writes)?;
-        for (name, record) in &records {
-            match record {
-                Some(record) => shared.store.put_memory(record)?,
-                None => shared.store.remove_memory(name)?,
-            }
-        }
+        // One transaction on PostgreSQL, with its entry in the change log.
+        let seq = shared.store.commit(&writes, &records)?;
+        shared.replication.committed(seq);
         let applied_at = started.elapsed();
-        shared.store.flush()?;
         tracing::debug!(
             requests = group.len(),
             writes = writes.len(),
@@ -347,6 +363,7 @@ fn failed(shared: &Shared, group: Vec<Command>, err: &Error, writes: Option<&[Wr
             Command::Memory(_, reply) => {
                 let _ = reply.send(failed.map(|_: Added| ()));
             }
+            Command::CatchUp(_) => unreachable!("catch-ups are not part of a group"),
         }
     }
 }
@@ -375,6 +392,10 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
         |old: &Unit, new: &Unit| old.memory != new.memory || old.arabic != new.arabic || old.english != new.english;
     let mut index = shared.working.lock();
     for write in writes {
+        match write {
+            Write::Put(unit) | Write::Replace { new: unit, .. } => shared.mirror(unit.id, Some(unit)),
+            Write::Delete(unit) => shared.mirror(unit.id, None),
+        }
         let mut analyzed = |unit: &Unit| analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
         match write {
             Write::Put(unit) => index.insert_analyzed(unit, analyzed(unit)),
@@ -394,7 +415,7 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
 /// Merges the index's small segments and drops deleted units (see
 /// `Index::tidy`), then publishes the result. Lookups go on with the
 /// snapshot they hold meanwhile; only later writes wait.
-fn tidy_index(shared: &Shared) {
+pub(super) fn tidy_index(shared: &Shared) {
     if !shared.indexed {
         return;
     }
@@ -725,6 +746,7 @@ fn plan(shared: &Shared, planner: &mut Planner, group: &mut [Command]) -> Result
                 planner.records.insert(name.clone(), None);
                 planned.push(Planned::Memory(Ok(())));
             }
+            Command::CatchUp(_) => unreachable!("catch-ups are not part of a group"),
         }
     }
     Ok(planned)
@@ -745,12 +767,14 @@ fn reconcile(shared: &Shared, ids: impl Iterator<Item = UnitId>) -> Vec<UnitId> 
         }
         match shared.store.get(id) {
             Ok(Some(unit)) => {
+                shared.mirror(id, Some(&unit));
                 let mut index = shared.working.lock();
                 index.remove(id);
                 index.insert(&unit);
                 shared.index.store(index.snapshot());
             }
             Ok(None) => {
+                shared.mirror(id, None);
                 let mut index = shared.working.lock();
                 index.remove(id);
                 shared.index.store(index.snapshot());

@@ -147,7 +147,13 @@ impl From<proto::UpdateUnitRequest> for UnitEdit {
 
 impl From<Added> for proto::AddUnitsResponse {
     fn from(added: Added) -> proto::AddUnitsResponse {
-        proto::AddUnitsResponse { unit_ids: added.ids, added: added.added as u32, duplicates: added.duplicates as u32 }
+        proto::AddUnitsResponse {
+            unit_ids: added.ids,
+            added: added.added as u32,
+            duplicates: added.duplicates as u32,
+            // Set by the handler (the engine's sequence after the write).
+            change_sequence: 0,
+        }
     }
 }
 
@@ -180,6 +186,7 @@ impl From<proto::LookupRequest> for LookupRequest {
             subsegments: r.subsegments,
             max_subsegments: r.max_subsegments,
             cancel: Cancel::default(),
+            min_sequence: r.min_sequence,
         }
     }
 }
@@ -208,6 +215,7 @@ impl From<LookupRequest> for proto::LookupRequest {
                     points: p.points,
                 })
                 .collect(),
+            min_sequence: r.min_sequence,
             context_before: r.context_before,
             context_after: r.context_after,
             freshness: r.freshness.map(|(half_life_days, max_points)| proto::Freshness { half_life_days, max_points }),
@@ -547,6 +555,7 @@ impl From<ImportSummary> for proto::ImportSummary {
             rejections: s.rejections.into_iter().map(rejection).collect(),
             warnings: s.warnings.into_iter().map(rejection).collect(),
             encoding: s.encoding,
+            change_sequence: 0,
         }
     }
 }

@@ -143,7 +143,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 let memory = if unit.memory.is_empty() { crate::unit::DEFAULT_MEMORY } else { unit.memory.as_str() };
                 principal.require(Role::Write, memory, &format!("units[{i}].memory"))?;
             }
-            tm.add_units(units).map(Into::into)
+            let added = tm.add_units(units)?;
+            Ok(proto::AddUnitsResponse { change_sequence: tm.sequence(), ..added.into() })
         })
         .await
     }
@@ -167,7 +168,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
         self.unary("DeleteUnit", request, |tm, principal, request, _| {
             check_unit(tm, principal, request.unit_id, Role::Write)?;
             tm.delete_unit(request.unit_id)?;
-            Ok(proto::DeleteUnitResponse {})
+            Ok(proto::DeleteUnitResponse { change_sequence: tm.sequence() })
         })
         .await
     }
@@ -222,7 +223,7 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 })
                 .await?;
             self.metrics.imported(&summary);
-            import_answer(summary, went_idle.load(Ordering::Relaxed))
+            import_answer(summary, self.tm.sequence(), went_idle.load(Ordering::Relaxed))
         }
         .await;
         self.observed("Import", started, result)
@@ -303,7 +304,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
     ) -> Result<Response<proto::DeleteMemoryResponse>, Status> {
         self.unary("DeleteMemory", request, |tm, principal, r, _| {
             principal.require(Role::Admin, &r.name, "name")?;
-            Ok(proto::DeleteMemoryResponse { deleted_units: tm.delete_memory(&r.name)? })
+            let deleted_units = tm.delete_memory(&r.name)?;
+            Ok(proto::DeleteMemoryResponse { deleted_units, change_sequence: tm.sequence() })
         })
         .await
     }
@@ -334,7 +336,8 @@ impl proto::translation_memory_server::TranslationMemory for Service {
                 principal.require(Role::Write, memory, &format!("memories[{i}]"))?;
             }
             let filter = r.filter.map(UnitFilter::from).unwrap_or_default();
-            Ok(proto::DeleteUnitsResponse { deleted: tm.delete_units(&r.memories, filter, r.dry_run)? })
+            let deleted = tm.delete_units(&r.memories, filter, r.dry_run)?;
+            Ok(proto::DeleteUnitsResponse { deleted, change_sequence: tm.sequence() })
         })
         .await
     }
@@ -490,9 +493,13 @@ fn forward(
 /// An import's answer: its summary, or for an import that stopped an
 /// error status carrying the summary in its details (`DEADLINE_EXCEEDED`
 /// when its client went silent, else `INVALID_ARGUMENT`).
-fn import_answer(summary: ImportSummary, went_idle: bool) -> Result<Response<proto::ImportSummary>, Status> {
+fn import_answer(
+    summary: ImportSummary,
+    change_sequence: u64,
+    went_idle: bool,
+) -> Result<Response<proto::ImportSummary>, Status> {
     let stopped = summary.stopped.clone();
-    let response = proto::ImportSummary::from(summary);
+    let response = proto::ImportSummary { change_sequence, ..summary.into() };
     let code = if went_idle { tonic::Code::DeadlineExceeded } else { tonic::Code::InvalidArgument };
     match stopped {
         None => Ok(Response::new(response)),

@@ -7,7 +7,9 @@
 
 use std::time::Instant;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::import::ImportSummary;
 use crate::memory::TranslationMemory;
@@ -25,6 +27,18 @@ pub struct Metrics {
     latency: HistogramVec,
     imported: IntCounterVec,
     units: IntGaugeVec,
+    replication: Replication,
+}
+
+/// Where the node stands in the change log (several nodes on PostgreSQL;
+/// all 0 on sled).
+#[derive(Clone)]
+struct Replication {
+    applied: IntGauge,
+    head: IntGauge,
+    behind: Gauge,
+    last_lag: Gauge,
+    since_contact: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,15 +68,47 @@ impl Metrics {
         .expect("valid metric");
         let units =
             IntGaugeVec::new(Opts::new("dhakira_units", "Units stored, by memory"), &["memory"]).expect("valid metric");
+        let replication = Replication {
+            applied: IntGauge::new(
+                "dhakira_replication_applied_sequence",
+                "The highest change-log sequence this node has applied to its index",
+            )
+            .expect("valid metric"),
+            head: IntGauge::new(
+                "dhakira_replication_head_sequence",
+                "The highest change-log sequence this node has seen committed",
+            )
+            .expect("valid metric"),
+            behind: Gauge::new(
+                "dhakira_replication_behind_seconds",
+                "How long this node has been behind the change log's head (0: caught up)",
+            )
+            .expect("valid metric"),
+            last_lag: Gauge::new(
+                "dhakira_replication_last_lag_seconds",
+                "From the commit of the last change of another node to its application here",
+            )
+            .expect("valid metric"),
+            since_contact: Gauge::new(
+                "dhakira_replication_since_contact_seconds",
+                "Since this node last read the change log (-1: it cannot reach the database)",
+            )
+            .expect("valid metric"),
+        };
         for metric in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(imported.clone()),
             Box::new(units.clone()),
+            Box::new(replication.applied.clone()),
+            Box::new(replication.head.clone()),
+            Box::new(replication.behind.clone()),
+            Box::new(replication.last_lag.clone()),
+            Box::new(replication.since_contact.clone()),
         ] {
             registry.register(metric).expect("metric names are distinct");
         }
-        Metrics { registry, requests, latency, imported, units }
+        Metrics { registry, requests, latency, imported, units, replication }
     }
 
     /// Records a finished request: its method (`Lookup`, `amagama`…), its
@@ -95,6 +141,15 @@ impl Metrics {
         self.units.reset();
         for (memory, units) in tm.stats().memories {
             self.units.with_label_values(&[memory.as_str()]).set(units as i64);
+        }
+        let status = tm.replication();
+        if status.enabled {
+            let r = &self.replication;
+            r.applied.set(status.applied as i64);
+            r.head.set(status.head as i64);
+            r.behind.set(status.behind.as_secs_f64());
+            r.last_lag.set(status.last_lag_ms as f64 / 1e3);
+            r.since_contact.set(status.since_contact.map_or(-1.0, |d| d.as_secs_f64()));
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("encoding to a Vec cannot fail");

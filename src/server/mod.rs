@@ -104,6 +104,13 @@ pub struct Limits {
     /// How long a new connection may take to send its first request's
     /// headers before it is closed.
     pub first_request_timeout: Duration,
+    /// Several nodes on PostgreSQL: the longest a lookup waits for its
+    /// `min_sequence` to be applied.
+    pub min_sequence_wait: Duration,
+    /// Several nodes on PostgreSQL: health says NOT_SERVING while the node
+    /// has been behind the change log for longer, or has not read it for
+    /// longer.
+    pub max_lag: Duration,
 }
 
 impl Default for Limits {
@@ -116,6 +123,8 @@ impl Default for Limits {
             max_scans: crate::DEFAULT_MAX_SCANS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             first_request_timeout: DEFAULT_FIRST_REQUEST_TIMEOUT,
+            min_sequence_wait: crate::DEFAULT_MAX_WAIT,
+            max_lag: DEFAULT_MAX_LAG,
         }
     }
 }
@@ -128,6 +137,9 @@ impl Limits {
         self.max_in_flight + self.max_streams + 8
     }
 }
+
+/// The default of [`Limits::max_lag`].
+pub const DEFAULT_MAX_LAG: Duration = Duration::from_secs(5);
 
 /// The default of [`Limits::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -191,6 +203,9 @@ pub async fn serve(
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<TranslationMemoryServer<Service>>().await;
+    tm.set_max_wait(limits.min_sequence_wait);
+    let watching =
+        tm.replication().enabled.then(|| tokio::spawn(watch_replication(tm.clone(), health, limits.max_lag)));
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
@@ -233,6 +248,7 @@ pub async fn serve(
             signal,
         );
     tokio::pin!(server);
+    let _stop_watching = watching.map(StopOnDrop);
     tokio::select! {
         result = &mut server => return result,
         _ = signalled => {}
@@ -243,6 +259,55 @@ pub async fn serve(
             tracing::warn!(?drain, "requests still in flight after the drain period; stopping anyway");
             Ok(())
         }
+    }
+}
+
+/// Aborts a task when dropped.
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often health follows the node's replication state.
+const HEALTH_EVERY: Duration = Duration::from_millis(250);
+
+/// Whether a node on a change log may serve: it read the log within
+/// `max_lag`, and it has not been behind it for longer.
+pub fn replication_healthy(status: &crate::ReplicationStatus, max_lag: Duration) -> bool {
+    !status.enabled || (status.since_contact.is_some_and(|since| since <= max_lag) && status.behind <= max_lag)
+}
+
+/// Keeps `grpc.health.v1` (the server as a whole, "", and the service)
+/// NOT_SERVING while the node cannot read the change log or is behind it
+/// (see [`replication_healthy`]), so that a load balancer routes around it.
+async fn watch_replication(tm: TranslationMemory, health: tonic_health::server::HealthReporter, max_lag: Duration) {
+    let mut serving = true;
+    loop {
+        tokio::time::sleep(HEALTH_EVERY).await;
+        let status = tm.replication();
+        let healthy = replication_healthy(&status, max_lag);
+        if healthy == serving {
+            continue;
+        }
+        serving = healthy;
+        let state =
+            if healthy { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+        if healthy {
+            tracing::info!(applied = status.applied, "caught up with the change log: serving");
+        } else {
+            tracing::warn!(
+                applied = status.applied,
+                head = status.head,
+                behind_s = status.behind.as_secs_f64(),
+                since_contact_s = status.since_contact.map(|d| d.as_secs_f64()),
+                "behind the change log or cut off from the database: health says NOT_SERVING"
+            );
+        }
+        health.set_service_status("", state).await;
+        health.set_service_status(<TranslationMemoryServer<Service> as tonic::server::NamedService>::NAME, state).await;
     }
 }
 

@@ -199,11 +199,21 @@ pub(super) fn percent_decoded(text: &str) -> Vec<u8> {
     out
 }
 
+/// The `min_sequence` query parameter: a whole number (unset or empty: 0).
+fn min_sequence(value: Option<&str>) -> Result<u64, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(v) => v.parse::<u64>().map_err(|_| format!("min_sequence: {v:?} is not a whole number")),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct AmagamaParams {
     source: Option<String>,
     min_similarity: Option<String>,
     max_candidates: Option<String>,
+    /// Read your writes on several nodes (see the gRPC `min_sequence`).
+    min_sequence: Option<String>,
     jsoncallback: Option<String>,
     /// An API key, for clients that can put one only in the URL; read by
     /// the authentication layer.
@@ -314,6 +324,10 @@ async fn amagama_answer(
         Ok(n) => n.clamp(1, AMAGAMA_MAX_CANDIDATES),
         Err(v) => return amagama_error(format!("max_candidates: {v:?} is not a number"), callback),
     };
+    let min_sequence = match min_sequence(params.min_sequence.as_deref()) {
+        Ok(n) => n,
+        Err(message) => return amagama_error(message, callback),
+    };
     let (Some(source), Some(target)) = (side(src), side(tgt)) else {
         return amagama_reply(json!([]), callback);
     };
@@ -328,6 +342,7 @@ async fn amagama_answer(
         max_results: Some(max_candidates),
         memories: Vec::new(),
         exhaustive: false,
+        min_sequence,
         ..Default::default()
     };
     match lookup(tm, principal, request).await {
@@ -409,6 +424,8 @@ struct MyMemoryParams {
     q: Option<String>,
     langpair: Option<String>,
     numres: Option<String>,
+    /// Read your writes on several nodes (see the gRPC `min_sequence`).
+    min_sequence: Option<String>,
     /// An API key, as MyMemory takes one (a header is preferred); read by
     /// the authentication layer.
     #[allow(dead_code)]
@@ -479,6 +496,8 @@ fn mymemory_request(params: MyMemoryParams) -> Result<(LookupRequest, String, St
     if source == target {
         return Err(mymemory_error(StatusCode::BAD_REQUEST, "PLEASE SELECT TWO DISTINCT LANGUAGES"));
     }
+    let min_sequence = min_sequence(params.min_sequence.as_deref())
+        .map_err(|message| mymemory_error(StatusCode::BAD_REQUEST, &message.to_uppercase()))?;
     let numres = params
         .numres
         .as_deref()
@@ -492,6 +511,7 @@ fn mymemory_request(params: MyMemoryParams) -> Result<(LookupRequest, String, St
         max_results: Some(numres),
         memories: Vec::new(),
         exhaustive: false,
+        min_sequence,
         ..Default::default()
     };
     Ok((request, region_code(src, source), region_code(tgt, target)))

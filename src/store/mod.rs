@@ -7,7 +7,7 @@
 
 mod in_memory;
 #[cfg(test)]
-mod pg_cluster;
+pub(crate) mod pg_cluster;
 pub mod postgres;
 mod sled_store;
 
@@ -16,8 +16,10 @@ pub use postgres::PostgresStore;
 pub(crate) use sled_store::unsafe_no_flush;
 pub use sled_store::{OpenOptions, SledStore};
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::text::Lang;
@@ -126,6 +128,83 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a memory record, if there is one; durable after
     /// [`Store::flush`].
     fn remove_memory(&self, name: &str) -> Result<()>;
+
+    /// Commits a group: its unit writes and its memory records (`None`:
+    /// removed), durable when it returns. Returns the group's change
+    /// sequence: a store with a change log ([`Store::change_log`]) writes
+    /// them in one transaction with one entry of the log and returns its
+    /// sequence (a group that writes nothing returns the log's head); the
+    /// others return 0.
+    fn commit(&self, writes: &[Write], records: &BTreeMap<String, Option<MemoryRecord>>) -> Result<u64> {
+        self.apply(writes)?;
+        for (name, record) in records {
+            match record {
+                Some(record) => self.put_memory(record)?,
+                None => self.remove_memory(name)?,
+            }
+        }
+        self.flush()?;
+        Ok(0)
+    }
+
+    /// The change log several nodes on one database follow (PostgreSQL);
+    /// `None` for a store only one process uses.
+    fn change_log(&self) -> Option<&dyn ChangeLog> {
+        None
+    }
+}
+
+/// One entry of the change log: what one group commit changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its sequence: entries commit in sequence order (see
+    /// [`ChangeLog::changes_after`]).
+    pub seq: u64,
+    /// The node that made it ([`ChangeLog::origin`]).
+    pub origin: i64,
+    /// When it was committed, by the database's clock (ms since the epoch).
+    pub at_ms: i64,
+    /// Units added, changed or deleted (their state is read from the
+    /// units table, which holds the newest).
+    pub units: Vec<UnitId>,
+    /// Memory records created or removed.
+    pub memories: Vec<String>,
+}
+
+/// Entries of the change log after a sequence.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes {
+    /// In sequence order.
+    pub changes: Vec<Change>,
+    /// The highest sequence trimmed from the log (0: none): a reader that
+    /// applied less than it missed entries and must rebuild.
+    pub trimmed: u64,
+    /// The highest sequence committed.
+    pub head: u64,
+}
+
+/// A change log in the database, shared by every node on it.
+pub trait ChangeLog: Send + Sync {
+    /// This process's id in the log's entries.
+    fn origin(&self) -> i64;
+    /// At most `limit` entries after `seq`, in order. Every entry with a
+    /// smaller sequence than one returned has committed (or never will):
+    /// a gap is a rolled-back transaction, never one still to come.
+    fn changes_after(&self, seq: u64, limit: usize) -> Result<Changes>;
+    /// The stored units among `ids` (the others are deleted).
+    fn get_many(&self, ids: &[UnitId]) -> Result<Vec<Unit>>;
+    /// A connection that wakes up when an entry is committed.
+    fn listen(&self) -> Result<Box<dyn Listener>>;
+    /// Removes the entries older than `keep` (always keeping the newest);
+    /// returns how many it removed.
+    fn trim(&self, keep: Duration) -> Result<u64>;
+}
+
+/// See [`ChangeLog::listen`].
+pub trait Listener: Send {
+    /// Waits at most `timeout` for a new entry: `true` when one came. An
+    /// error means the connection is lost (listen again).
+    fn wait(&mut self, timeout: Duration) -> Result<bool>;
 }
 
 /// The conformance suite every [`Store`] implementation passes: the
@@ -486,9 +565,12 @@ mod conformance {
         }
         let count = |sql: &str| subject.cluster.psql("dhakira", sql);
         assert_eq!(count("SELECT count(*) FROM dhakira_units WHERE memory = 'big'"), "2500");
-        assert_eq!(count("SELECT string_agg(version::text, ',') FROM dhakira_schema_migrations"), "1");
+        assert_eq!(
+            count("SELECT string_agg(version::text, ',' ORDER BY version) FROM dhakira_schema_migrations"),
+            "1,2"
+        );
         let again = PostgresStore::open(&subject.cluster.url("dhakira")).unwrap();
-        assert_eq!(count("SELECT count(*) FROM dhakira_schema_migrations"), "1");
+        assert_eq!(count("SELECT count(*) FROM dhakira_schema_migrations"), "2");
         let id = units[77].id;
         count(&format!(
             "UPDATE dhakira_units SET record = set_byte(record, 3, get_byte(record, 3) # 32) WHERE id = {id}"
@@ -502,6 +584,86 @@ mod conformance {
             Err(crate::Error::Corrupt { reason, .. }) => assert!(reason.contains("version 99"), "{reason}"),
             other => panic!("{:?}", other.map(|_| ())),
         }
+    }
+
+    /// Each group commit writes one entry of the change log, with its
+    /// units and memory records; a group that writes nothing answers the
+    /// head; trimming keeps the newest entry and records what it removed.
+    #[test]
+    fn postgres_change_log_entries_and_trimming() {
+        let subject = Pg::new();
+        let store = subject.store();
+        let log = store.change_log().unwrap();
+        let a = unit(store, "m", "أ", "a");
+        let b = unit(store, "m", "ب", "b");
+        let first = store.commit(&[Write::Put(a.clone()), Write::Put(b.clone())], &BTreeMap::new()).unwrap();
+        let records = BTreeMap::from([("news".to_owned(), Some(record("news", "")))]);
+        let second = store.commit(&[Write::Delete(a.clone())], &records).unwrap();
+        assert!(first >= 1 && second > first, "{first} {second}");
+        assert_eq!(store.commit(&[], &BTreeMap::new()).unwrap(), second);
+        let read = log.changes_after(0, 10).unwrap();
+        assert_eq!((read.head, read.trimmed), (second, 0));
+        let entries: Vec<_> =
+            read.changes.iter().map(|c| (c.seq, c.origin, c.units.clone(), c.memories.clone())).collect();
+        assert_eq!(
+            entries,
+            vec![
+                (first, log.origin(), vec![a.id, b.id], vec![]),
+                (second, log.origin(), vec![a.id], vec!["news".to_owned()])
+            ]
+        );
+        assert_eq!(log.changes_after(first, 10).unwrap().changes.len(), 1);
+        assert_eq!(log.get_many(&[a.id, b.id]).unwrap(), vec![b.clone()]);
+        assert_eq!(log.trim(Duration::ZERO).unwrap(), 1);
+        let read = log.changes_after(0, 10).unwrap();
+        assert_eq!((read.trimmed, read.head), (first, second));
+        assert_eq!(read.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![second]);
+    }
+
+    /// Several stores (nodes) commit at once while a reader follows the log
+    /// as a node does (entries after the last one it saw): it sees every
+    /// entry, in order, none skipped — a sequence never becomes visible
+    /// after a larger one.
+    #[test]
+    fn postgres_a_follower_misses_no_entry_of_concurrent_commits() {
+        let subject = Pg::new();
+        let url = subject.cluster.url("dhakira");
+        let nodes: Vec<Arc<PostgresStore>> = (0..3).map(|_| Arc::new(PostgresStore::open(&url).unwrap())).collect();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let log = Arc::clone(&nodes[0]);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                loop {
+                    let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                    let after = seen.last().copied().unwrap_or(0);
+                    seen.extend(log.changes_after(after, 1_000).unwrap().changes.iter().map(|c| c.seq));
+                    if finished {
+                        return seen;
+                    }
+                }
+            })
+        };
+        let writers: Vec<_> = (0..6)
+            .map(|w| {
+                let store = Arc::clone(&nodes[w % 3]);
+                std::thread::spawn(move || {
+                    (0..40)
+                        .map(|i| {
+                            let u = unit(store.as_ref(), "m", &format!("نص {w} {i}"), &format!("text {w} {i}"));
+                            store.commit(&[Write::Put(u)], &BTreeMap::new()).unwrap()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut committed: Vec<u64> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = reader.join().unwrap();
+        committed.sort_unstable();
+        assert_eq!(committed.len(), 240);
+        assert_eq!(seen, committed);
     }
 
     macro_rules! suite {

@@ -17,10 +17,14 @@
 //! | `dhakira_unit_ids` | a sequence: each value is a block of [`ID_BLOCK`] ids |
 //! | `dhakira_memories` | the memory records: `name` (C collation), `description`, `created_at_ms` |
 //! | `dhakira_commits` | one row: `count`, the group commits made so far |
+//! | `dhakira_changes` | the change log (migration 2): one entry per group commit, `seq`, `origin`, `at`, `units`, `memories` (see [`ChangeLog`]) |
+//! | `dhakira_changes_trimmed` | one row: `seq`, the highest sequence trimmed from the log |
 //!
-//! **A group commit is one transaction.** [`Store::apply`] writes the
-//! group's units (large runs of new units with `COPY … FROM STDIN BINARY`),
-//! increments `dhakira_commits.count` and commits; it returns only once
+//! **A group commit is one transaction.** [`Store::commit`] writes the
+//! group's units (large runs of new units with `COPY … FROM STDIN BINARY`)
+//! and memory records, takes the change-log lock ([`CHANGES_LOCK`]),
+//! increments `dhakira_commits.count`, writes the group's change-log entry
+//! (and its `NOTIFY`) and commits; it returns only once
 //! PostgreSQL answered the `COMMIT`, so [`Store::flush`] has nothing left to
 //! do. Durability is then PostgreSQL's (`fsync`, `synchronous_commit`: a
 //! warning is logged at start-up when either is off).
@@ -31,6 +35,7 @@
 //! or a commit that finds fewer means the database lost acknowledged
 //! commits, and is refused with [`Error::Corrupt`].
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,7 +47,7 @@ use postgres::{Client, NoTls, Statement};
 use prost::Message;
 
 use super::sled_store::{checked, with_checksum};
-use super::{MemoryRecord, Store, Write};
+use super::{Change, ChangeLog, Changes, Listener, MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
 use crate::text::Lang;
 use crate::unit::{SideKey, Unit, UnitId};
@@ -71,10 +76,11 @@ pub fn is_url(location: &str) -> bool {
 
 /// The migrations, in order: (version, name, SQL). Applied ones are never
 /// edited; a change of schema is a new migration.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "units, id sequence, memories, commit count",
-    "CREATE TABLE dhakira_units (
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "units, id sequence, memories, commit count",
+        "CREATE TABLE dhakira_units (
          id bigint PRIMARY KEY,
          memory text NOT NULL,
          arabic_key bigint NOT NULL,
@@ -94,11 +100,38 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
          count bigint NOT NULL
      );
      INSERT INTO dhakira_commits (count) VALUES (0);",
-)];
+    ),
+    (
+        2,
+        "change log",
+        "CREATE TABLE dhakira_changes (
+             seq bigserial PRIMARY KEY,
+             origin bigint NOT NULL,
+             at timestamptz NOT NULL DEFAULT clock_timestamp(),
+             units bigint[] NOT NULL,
+             memories text[] NOT NULL
+         );
+         CREATE INDEX dhakira_changes_at ON dhakira_changes (at);
+         CREATE TABLE dhakira_changes_trimmed (
+             one boolean PRIMARY KEY DEFAULT true CHECK (one),
+             seq bigint NOT NULL
+         );
+         INSERT INTO dhakira_changes_trimmed (seq) VALUES (0);",
+    ),
+];
 
 /// A key of `pg_advisory_xact_lock` that serializes migrations when several
 /// processes start at once ("dhakira" in ASCII).
 const MIGRATION_LOCK: i64 = 0x64_68_61_6b_69_72_61;
+
+/// The key of `pg_advisory_xact_lock` every group commit takes before it
+/// draws its change sequence and holds until it commits: sequences then
+/// commit in order, so a reader never sees a sequence before a smaller one
+/// that is still to commit ("dhakira" + 1).
+const CHANGES_LOCK: i64 = MIGRATION_LOCK + 1;
+
+/// The channel of `NOTIFY` after each group commit.
+pub const CHANNEL: &str = "dhakira_changes";
 
 /// The driver's errors as the library's, the driver's error kept as the
 /// source: a lost or refused connection (or a server shutting down) is
@@ -171,6 +204,7 @@ struct Conn {
     replace: Statement,
     delete: Statement,
     commit: Statement,
+    log: Statement,
 }
 
 impl Conn {
@@ -189,6 +223,10 @@ impl Conn {
             )?,
             delete: client.prepare("DELETE FROM dhakira_units WHERE id = $1")?,
             commit: client.prepare("UPDATE dhakira_commits SET count = count + 1 RETURNING count")?,
+            log: client.prepare(
+                "WITH entry AS (INSERT INTO dhakira_changes (origin, units, memories) VALUES ($1, $2, $3) RETURNING seq)
+                 SELECT seq, pg_notify('dhakira_changes', seq::text) FROM entry",
+            )?,
             client,
         })
     }
@@ -220,6 +258,18 @@ pub struct PostgresStore {
     commits: AtomicU64,
     /// When PostgreSQL last answered that its disk is full.
     disk_full_at: Mutex<Option<Instant>>,
+    /// This process's id in the change log.
+    origin: i64,
+}
+
+/// A random id for this process's entries in the change log.
+fn new_origin() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    // Positive, so that it reads well in psql.
+    (hasher.finish() >> 1) as i64
 }
 
 impl PostgresStore {
@@ -245,6 +295,7 @@ impl PostgresStore {
             ids: Mutex::new(Ids::default()),
             commits: AtomicU64::new(0),
             disk_full_at: Mutex::new(None),
+            origin: new_origin(),
         };
         let mut client = store.connect_client()?;
         migrate(&mut client)?;
@@ -546,44 +597,7 @@ impl Store for PostgresStore {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let count = self.with_conn(false, |conn| {
-            let mut tx = conn.client.transaction()?;
-            // Runs of new units go in together; other writes one by one, in
-            // order.
-            let mut new: Vec<&Unit> = Vec::new();
-            for write in writes {
-                if let Write::Put(unit) = write {
-                    new.push(unit);
-                    continue;
-                }
-                insert(&mut tx, &conn.insert, &std::mem::take(&mut new))?;
-                match write {
-                    Write::Put(_) => {}
-                    Write::Replace { new: unit, .. } => {
-                        let replaced = write_row(&mut tx, &conn.replace, unit)?;
-                        if replaced == 0 {
-                            insert(&mut tx, &conn.insert, &[unit])?;
-                        }
-                    }
-                    Write::Delete(unit) => {
-                        tx.execute(&conn.delete, &[&sql_id(unit.id)?])?;
-                    }
-                }
-            }
-            insert(&mut tx, &conn.insert, &new)?;
-            let count: i64 = tx.query_one(&conn.commit, &[])?.try_get(0)?;
-            // A count not above the last one seen: the database lost
-            // commits; this transaction is rolled back (dropped).
-            if u64::try_from(count).is_ok_and(|count| count <= self.commits.load(Ordering::SeqCst)) {
-                self.check_commits(count - 1)?;
-            }
-            tx.commit()?;
-            Ok(count)
-        })?;
-        self.check_commits(count)
+        self.commit(writes, &BTreeMap::new()).map(|_| ())
     }
 
     fn flush(&self) -> Result<()> {
@@ -664,22 +678,193 @@ impl Store for PostgresStore {
     }
 
     fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
-        self.with_conn(false, |conn| {
-            conn.client.execute(
-                "INSERT INTO dhakira_memories (name, description, created_at_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                                                  created_at_ms = excluded.created_at_ms",
-                &[&record.name, &record.description, &record.created_at_ms],
-            )?;
-            Ok(())
-        })
+        self.commit(&[], &BTreeMap::from([(record.name.clone(), Some(record.clone()))])).map(|_| ())
     }
 
     fn remove_memory(&self, name: &str) -> Result<()> {
-        self.with_conn(false, |conn| {
-            conn.client.execute("DELETE FROM dhakira_memories WHERE name = $1", &[&name])?;
-            Ok(())
+        self.commit(&[], &BTreeMap::from([(name.to_owned(), None)])).map(|_| ())
+    }
+
+    fn commit(&self, writes: &[Write], records: &BTreeMap<String, Option<MemoryRecord>>) -> Result<u64> {
+        if writes.is_empty() && records.is_empty() {
+            return self.with_conn(true, |conn| head(&mut conn.client));
+        }
+        let units: Vec<i64> = writes.iter().map(|w| sql_id(w.id())).collect::<Result<_>>()?;
+        let names: Vec<&str> = records.keys().map(String::as_str).collect();
+        let (count, seq) = self.with_conn(false, |conn| {
+            let mut tx = conn.client.transaction()?;
+            // Runs of new units go in together; other writes one by one, in
+            // order.
+            let mut new: Vec<&Unit> = Vec::new();
+            for write in writes {
+                if let Write::Put(unit) = write {
+                    new.push(unit);
+                    continue;
+                }
+                insert(&mut tx, &conn.insert, &std::mem::take(&mut new))?;
+                match write {
+                    Write::Put(_) => {}
+                    Write::Replace { new: unit, .. } => {
+                        let replaced = write_row(&mut tx, &conn.replace, unit)?;
+                        if replaced == 0 {
+                            insert(&mut tx, &conn.insert, &[unit])?;
+                        }
+                    }
+                    Write::Delete(unit) => {
+                        tx.execute(&conn.delete, &[&sql_id(unit.id)?])?;
+                    }
+                }
+            }
+            insert(&mut tx, &conn.insert, &new)?;
+            for (name, record) in records {
+                match record {
+                    Some(record) => tx.execute(
+                        "INSERT INTO dhakira_memories (name, description, created_at_ms) VALUES ($1, $2, $3)
+                         ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                                                          created_at_ms = excluded.created_at_ms",
+                        &[&record.name, &record.description, &record.created_at_ms],
+                    )?,
+                    None => tx.execute("DELETE FROM dhakira_memories WHERE name = $1", &[name])?,
+                };
+            }
+            // Last, so that the lock is held for as short as can be: from
+            // here to the commit, group commits of every node queue up.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK])?;
+            let count: i64 = tx.query_one(&conn.commit, &[])?.try_get(0)?;
+            // A count not above the last one seen: the database lost
+            // commits; this transaction is rolled back (dropped).
+            if u64::try_from(count).is_ok_and(|count| count <= self.commits.load(Ordering::SeqCst)) {
+                self.check_commits(count - 1)?;
+            }
+            let seq: i64 = tx.query_one(&conn.log, &[&self.origin, &units, &names])?.try_get(0)?;
+            tx.commit()?;
+            Ok((count, seq))
+        })?;
+        // Checked in the transaction (the row was locked); other
+        // connections of this store may have committed more since.
+        self.commits.fetch_max(count.max(0) as u64, Ordering::SeqCst);
+        Ok(seq.max(0) as u64)
+    }
+
+    fn change_log(&self) -> Option<&dyn ChangeLog> {
+        Some(self)
+    }
+}
+
+/// The highest sequence committed (the newest entry is never trimmed; 0
+/// before the first).
+fn head(client: &mut Client) -> Result<u64> {
+    let row = client.query_one(
+        "SELECT greatest((SELECT max(seq) FROM dhakira_changes), (SELECT seq FROM dhakira_changes_trimmed), 0)",
+        &[],
+    )?;
+    let head: i64 = row.try_get(0)?;
+    Ok(head.max(0) as u64)
+}
+
+impl ChangeLog for PostgresStore {
+    fn origin(&self) -> i64 {
+        self.origin
+    }
+
+    fn changes_after(&self, seq: u64, limit: usize) -> Result<Changes> {
+        let after = i64::try_from(seq).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(true, |conn| {
+            // One snapshot for the entries and the trimmed point.
+            let mut tx =
+                conn.client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).start()?;
+            let trimmed: i64 = tx.query_one("SELECT seq FROM dhakira_changes_trimmed", &[])?.try_get(0)?;
+            let rows = tx.query(
+                "SELECT seq, origin, (extract(epoch FROM at) * 1000)::bigint, units, memories FROM dhakira_changes
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &limit],
+            )?;
+            let head = head_in(&mut tx)?;
+            tx.commit()?;
+            let changes = rows
+                .iter()
+                .map(|row| {
+                    let units: Vec<i64> = row.try_get(3)?;
+                    Ok(Change {
+                        seq: row.try_get::<_, i64>(0)?.max(0) as u64,
+                        origin: row.try_get(1)?,
+                        at_ms: row.try_get(2)?,
+                        units: units.into_iter().map(|id| id.max(0) as u64).collect(),
+                        memories: row.try_get(4)?,
+                    })
+                })
+                .collect::<Result<Vec<Change>>>()?;
+            Ok(Changes { changes, trimmed: trimmed.max(0) as u64, head })
         })
+    }
+
+    fn get_many(&self, ids: &[UnitId]) -> Result<Vec<Unit>> {
+        let ids: Vec<i64> = ids.iter().filter_map(|&id| i64::try_from(id).ok()).collect();
+        self.with_conn(true, |conn| {
+            let rows =
+                conn.client.query("SELECT id, record FROM dhakira_units WHERE id = ANY($1) ORDER BY id", &[&ids])?;
+            rows.iter().map(|row| decode(row.try_get(0)?, row.try_get(1)?)).collect()
+        })
+    }
+
+    fn listen(&self) -> Result<Box<dyn Listener>> {
+        let mut client = self.connect_client()?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+        Ok(Box::new(PgListener { client }))
+    }
+
+    fn trim(&self, keep: Duration) -> Result<u64> {
+        let seconds = keep.as_secs_f64();
+        self.with_conn(false, |conn| {
+            let mut tx = conn.client.transaction()?;
+            let row = tx.query_one(
+                "WITH gone AS (
+                     DELETE FROM dhakira_changes
+                     WHERE at < clock_timestamp() - make_interval(secs => $1)
+                       AND seq < (SELECT max(seq) FROM dhakira_changes)
+                     RETURNING seq)
+                 SELECT count(*), coalesce(max(seq), 0) FROM gone",
+                &[&seconds],
+            )?;
+            let (removed, highest): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            tx.execute("UPDATE dhakira_changes_trimmed SET seq = greatest(seq, $1)", &[&highest])?;
+            tx.commit()?;
+            Ok(removed.max(0) as u64)
+        })
+    }
+}
+
+/// [`head`] in a transaction.
+fn head_in(tx: &mut postgres::Transaction<'_>) -> Result<u64> {
+    let row = tx.query_one(
+        "SELECT greatest((SELECT max(seq) FROM dhakira_changes), (SELECT seq FROM dhakira_changes_trimmed), 0)",
+        &[],
+    )?;
+    let head: i64 = row.try_get(0)?;
+    Ok(head.max(0) as u64)
+}
+
+/// A connection of its own that `LISTEN`s on [`CHANNEL`].
+struct PgListener {
+    client: Client,
+}
+
+impl Listener for PgListener {
+    fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut notifications = self.client.notifications();
+        let woke = notifications.timeout_iter(timeout).next()?.is_some();
+        // Several commits may have notified: one catch-up reads them all.
+        while notifications.iter().next()?.is_some() {}
+        drop(notifications);
+        if self.client.is_closed() {
+            return Err(Error::Unavailable {
+                message: "PostgreSQL: the listening connection closed".into(),
+                source: None,
+            });
+        }
+        Ok(woke)
     }
 }
 
