@@ -68,15 +68,7 @@ async fn metrics(addr: &str) -> String {
     get(addr, "/metrics").await.1
 }
 
-/// Percent-encodes all but unreserved characters.
-fn quote(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use crate::rest::quote;
 
 /// The value of a gauge in Prometheus' text.
 fn gauge(text: &str, name: &str) -> f64 {

@@ -41,7 +41,7 @@ async fn get_from(addr: &str, path_and_query: &str, origin: Option<&str>) -> Rep
 
 /// Percent-encodes everything but unreserved characters, as Python's
 /// `urllib.parse.quote(text, safe="")` does (so `/` becomes `%2F`).
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),

@@ -110,13 +110,7 @@ fn analyze_with(args: &DocumentArgs, max_documents: Option<u32>) -> anyhow::Resu
 /// the segments matched (1-based).
 fn print_similar(analysis: &proto::AnalyzeResponse, tsv: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let percent = |words: u32| {
-        if analysis.total_words == 0 {
-            0.0
-        } else {
-            100.0 * f64::from(words) / f64::from(analysis.total_words)
-        }
-    };
+    let percent = |words: u32| percent_of(words, analysis.total_words);
     let bands: Vec<&str> = dhakira::analysis::DOCUMENT_BANDS.to_vec();
     if tsv {
         writeln!(
@@ -167,15 +161,18 @@ fn print_similar(analysis: &proto::AnalyzeResponse, tsv: bool) -> std::io::Resul
     Ok(())
 }
 
+/// `words` as a percentage of `total` (0 when there are none).
+fn percent_of(words: u32, total: u32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        100.0 * f64::from(words) / f64::from(total)
+    }
+}
+
 fn print_analysis(analysis: &proto::AnalyzeResponse, tsv: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let percent = |words: u32| {
-        if analysis.total_words == 0 {
-            0.0
-        } else {
-            100.0 * f64::from(words) / f64::from(analysis.total_words)
-        }
-    };
+    let percent = |words: u32| percent_of(words, analysis.total_words);
     if tsv {
         writeln!(out, "band\tsegments\twords\tpercent_words")?;
         for b in &analysis.bands {
