@@ -450,6 +450,9 @@ struct Planner<'a> {
     analyses: HashMap<UnitId, Analyzed>,
     /// Memory records the group writes (`None`: removed), by name.
     records: BTreeMap<String, Option<MemoryRecord>>,
+    /// The store's ids by side, read before the group for the sides its
+    /// new units bring (see [`Planner::prefetch`]).
+    stored_sides: HashMap<(Lang, SideKey), Vec<UnitId>>,
 }
 
 impl<'a> Planner<'a> {
@@ -461,7 +464,35 @@ impl<'a> Planner<'a> {
             sides: HashMap::new(),
             analyses: HashMap::new(),
             records: BTreeMap::new(),
+            stored_sides: HashMap::new(),
         }
+    }
+
+    /// Reads at once the stored units with the source sides of the group's
+    /// new units, which [`Planner::add`] looks up one by one: one read for
+    /// the group where the store is remote. Only the writer writes, so the
+    /// store holds the same until the group is applied.
+    fn prefetch(&mut self, group: &[Command]) -> Result<()> {
+        let mut keys: Vec<(Lang, SideKey)> = group
+            .iter()
+            .filter_map(|command| match command {
+                Command::Add(units, ..) => Some(units),
+                _ => None,
+            })
+            .flatten()
+            .map(|incoming| {
+                let unit = &incoming.unit;
+                (incoming.source, SideKey::of(&unit.memory, incoming.source, unit.side(incoming.source)))
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.len() < 2 {
+            return Ok(());
+        }
+        let found = self.store.ids_with_sides(&keys)?;
+        self.stored_sides = keys.into_iter().zip(found).collect();
+        Ok(())
     }
 
     /// The unit as the group has left it so far.
@@ -475,7 +506,10 @@ impl<'a> Planner<'a> {
     /// The units of `memory` whose side in `lang` is `text`, oldest first.
     fn with_side(&self, memory: &str, lang: Lang, text: &str) -> Result<Vec<Unit>> {
         let key = SideKey::of(memory, lang, text);
-        let mut ids = self.store.ids_with_side(lang, key)?;
+        let mut ids = match self.stored_sides.get(&(lang, key)) {
+            Some(ids) => ids.clone(),
+            None => self.store.ids_with_side(lang, key)?,
+        };
         if let Some(more) = self.sides.get(&(lang, key)) {
             ids.extend(more);
             ids.sort_unstable();
@@ -694,6 +728,7 @@ fn merge(existing: &Unit, incoming: Unit, now: i64) -> Unit {
 
 /// Turns the group's commands into the planner's state.
 fn plan(shared: &Shared, planner: &mut Planner, group: &mut [Command]) -> Result<Vec<Planned>> {
+    planner.prefetch(group)?;
     let mut planned = Vec::with_capacity(group.len());
     for command in group {
         match command {

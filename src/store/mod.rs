@@ -94,6 +94,12 @@ pub trait Store: Send + Sync + 'static {
     /// (usually none or one; a hash collision may add others: check the text).
     fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>>;
 
+    /// [`Store::ids_with_side`] for each of `keys`, in their order: a
+    /// group's duplicate check in one read where the store is remote.
+    fn ids_with_sides(&self, keys: &[(Lang, SideKey)]) -> Result<Vec<Vec<UnitId>>> {
+        keys.iter().map(|&(lang, key)| self.ids_with_side(lang, key)).collect()
+    }
+
     /// Applies the writes in order.
     fn apply(&self, writes: &[Write]) -> Result<()>;
 
@@ -258,6 +264,22 @@ mod conformance {
         assert_eq!(store.ids_with_side(Lang::Arabic, u.side_key(Lang::Arabic)).unwrap(), vec![u.id]);
         assert!(store.ids_with_side(Lang::English, u.side_key(Lang::English)).unwrap().is_empty());
         assert_eq!(store.ids_with_side(Lang::English, new.side_key(Lang::English)).unwrap(), vec![u.id]);
+        // The batched read answers as the single one, key by key, in order,
+        // with repeats, keys of nothing, and a side two units share.
+        let twin = unit(store, "news", "مرحبا", "Hello there");
+        store.apply(&[Write::Put(twin.clone())]).unwrap();
+        let keys = [
+            (Lang::English, new.side_key(Lang::English)),
+            (Lang::Arabic, u.side_key(Lang::Arabic)),
+            (Lang::English, u.side_key(Lang::English)),
+            (Lang::English, twin.side_key(Lang::English)),
+            (Lang::English, new.side_key(Lang::English)),
+        ];
+        let one_by_one: Vec<Vec<UnitId>> = keys.iter().map(|&(l, k)| store.ids_with_side(l, k).unwrap()).collect();
+        assert_eq!(one_by_one[1], vec![u.id, twin.id]);
+        assert_eq!(store.ids_with_sides(&keys).unwrap(), one_by_one);
+        assert!(store.ids_with_sides(&[]).unwrap().is_empty());
+        store.apply(&[Write::Delete(twin)]).unwrap();
         store.apply(&[Write::Delete(new.clone())]).unwrap();
         assert_eq!(store.get(u.id).unwrap(), None);
         for lang in [Lang::Arabic, Lang::English] {

@@ -35,7 +35,7 @@
 //! or a commit that finds fewer means the database lost acknowledged
 //! commits, and is refused with [`Error::Corrupt`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -594,6 +594,35 @@ impl Store for PostgresStore {
                 })
                 .collect()
         })
+    }
+
+    fn ids_with_sides(&self, keys: &[(Lang, SideKey)]) -> Result<Vec<Vec<UnitId>>> {
+        // One query per language for the whole batch instead of a round
+        // trip per key: what makes a large group's duplicate check cheap.
+        let mut found: Vec<Vec<UnitId>> = vec![Vec::new(); keys.len()];
+        for (lang, column) in [(Lang::Arabic, "arabic_key"), (Lang::English, "english_key")] {
+            let mut wanted: HashMap<i64, Vec<usize>> = HashMap::new();
+            for (at, &(l, key)) in keys.iter().enumerate() {
+                if l == lang {
+                    wanted.entry(sql_key(key)).or_default().push(at);
+                }
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let list: Vec<i64> = wanted.keys().copied().collect();
+            let sql = format!("SELECT id, {column} FROM dhakira_units WHERE {column} = ANY($1) ORDER BY id");
+            let rows = self.with_conn(true, |conn| Ok(conn.client.query(sql.as_str(), &[&list])?))?;
+            for row in rows {
+                let (id, key): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                let id = UnitId::try_from(id)
+                    .map_err(|_| Error::Corrupt { key: format!("unit {id}"), reason: "a negative id".into() })?;
+                for &at in wanted.get(&key).into_iter().flatten() {
+                    found[at].push(id);
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
