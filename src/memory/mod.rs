@@ -64,10 +64,12 @@ pub(crate) struct Shared {
 }
 
 /// Every stored unit, and the ids by side key: what lookups read of the
-/// store, kept by the writer thread with the index.
+/// store, kept by the writer thread with the index. Units are kept as their
+/// protobuf encoding, less than half the memory of a `Unit` with its dozen
+/// strings; a lookup decodes the few it returns.
 #[derive(Default)]
 pub(crate) struct Mirror {
-    units: std::collections::HashMap<UnitId, Arc<Unit>>,
+    units: std::collections::HashMap<UnitId, Box<[u8]>>,
     sides: std::collections::HashMap<(Lang, crate::unit::SideKey), Vec<UnitId>>,
 }
 
@@ -78,11 +80,21 @@ impl Mirror {
         for lang in [Lang::Arabic, Lang::English] {
             self.sides.entry((lang, unit.side_key(lang))).or_default().push(unit.id);
         }
-        self.units.insert(unit.id, Arc::new(unit));
+        self.units.insert(unit.id, prost::Message::encode_to_vec(&unit).into_boxed_slice());
+    }
+
+    fn get(&self, id: UnitId) -> Result<Option<Unit>> {
+        let decode = |bytes: &[u8]| {
+            <Unit as prost::Message>::decode(bytes)
+                .map_err(|err| Error::Corrupt { key: format!("unit {id} (in memory)"), reason: err.to_string() })
+        };
+        self.units.get(&id).map(|bytes| decode(bytes)).transpose()
     }
 
     pub(crate) fn remove(&mut self, id: UnitId) {
-        let Some(old) = self.units.remove(&id) else { return };
+        // A unit put here was encoded here: it decodes.
+        let Ok(Some(old)) = self.get(id) else { return };
+        self.units.remove(&id);
         for lang in [Lang::Arabic, Lang::English] {
             let key = (lang, old.side_key(lang));
             if let Some(ids) = self.sides.get_mut(&key) {
@@ -99,7 +111,7 @@ impl Shared {
     /// A unit as lookups read it: from the mirror when there is one.
     pub(crate) fn unit(&self, id: UnitId) -> Result<Option<Unit>> {
         match &self.mirror {
-            Some(mirror) => Ok(mirror.read().units.get(&id).map(|unit| Unit::clone(unit))),
+            Some(mirror) => mirror.read().get(id),
             None => self.store.get(id),
         }
     }
