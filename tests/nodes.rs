@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dhakira::proto::{AddUnitsRequest, DeleteUnitRequest, LookupRequest, StatsRequest};
+use dhakira::proto::{AddUnitsRequest, DeleteUnitRequest, LookupRequest, StatsRequest, UnitInput, UpdateUnitRequest};
 use http_body_util::BodyExt;
 use hyper::body::Bytes;
 use tonic::Code;
@@ -166,6 +166,26 @@ async fn three_nodes_on_one_postgres_follow_each_other() {
         async move { !finds(&mut client, &en, &ar, 0).await.unwrap() }
     })
     .await;
+
+    // A write whose answer has no change_sequence field (UpdateUnit) says
+    // it in the dhakira-change-sequence header: with it, node 1 finds the
+    // new English at once.
+    let (&changed, (changed_ar, _)) = acknowledged.iter().nth(23).unwrap();
+    let changed_ar = changed_ar.clone();
+    let new_english = "An edited sentence that only this update wrote, on node zero".to_owned();
+    let update = UpdateUnitRequest {
+        unit_id: changed,
+        unit: Some(UnitInput { english: new_english.clone(), ..Default::default() }),
+        update_mask: vec!["english".into()],
+        changed_by: "nodes test".into(),
+    };
+    let updated = clients[0].update_unit(update).await.unwrap();
+    let header = updated.metadata().get("dhakira-change-sequence").expect("a change sequence header");
+    let sequence: u64 = header.to_str().unwrap().parse().unwrap();
+    assert!(sequence > deleted.change_sequence, "{sequence} after {}", deleted.change_sequence);
+    assert_eq!(updated.into_inner().english, new_english);
+    assert!(finds(&mut clients[1], &new_english, &changed_ar, sequence).await.unwrap());
+    acknowledged.insert(changed, (changed_ar, new_english));
 
     // kill -9 of node 2 in the middle of writes on nodes 0 and 1: nothing
     // acknowledged is lost, and the others keep serving.

@@ -84,7 +84,21 @@ impl Service {
             let principal = self.principal(&request)?;
             let cancel = request.extensions().get::<Cancel>().cloned().unwrap_or_default();
             let request = request.into_inner();
-            self.blocking(move |tm| work(tm, &principal, request, cancel)).await.map(Response::new)
+            let (answer, sequence) = self
+                .blocking(move |tm| {
+                    let answer = work(tm, &principal, request, cancel)?;
+                    Ok((answer, tm.sequence()))
+                })
+                .await?;
+            let mut response = Response::new(answer);
+            if sequence > 0 {
+                // Every answer of a node with a change log says how far the
+                // node has committed: for a write whose answer has no
+                // `change_sequence` field (UpdateUnit, ConfirmUse,
+                // CreateMemory), the sequence to pass as `min_sequence`.
+                response.metadata_mut().insert(CHANGE_SEQUENCE_HEADER, sequence.into());
+            }
+            Ok(response)
         }
         .await;
         self.observed(method, started, result)
@@ -103,6 +117,10 @@ impl Service {
             .map_err(Status::from)
     }
 }
+
+/// The response header (gRPC metadata) with the node's last committed
+/// change sequence, on every unary answer of a node with a change log.
+pub const CHANGE_SEQUENCE_HEADER: &str = "dhakira-change-sequence";
 
 /// Raises a [`Cancel`] when dropped.
 struct CancelOnDrop(Cancel);
