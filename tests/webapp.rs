@@ -780,30 +780,39 @@ async fn webapp_files_are_public_with_a_content_security_policy_and_the_api_is_b
 
 #[tokio::test]
 async fn webapp_silent_uploads_hold_an_upload_place_only_until_the_stream_idle_timeout() {
-    // 5 s: on a loaded machine the first import of the loop below may take
-    // seconds, and the silent uploads must still hold their places then.
+    // 5 s: on a loaded machine a probe below may take seconds, and the
+    // silent uploads must still hold their places then.
     let server = Server::on_temp_db_with(&["--no-sample", "--stream-idle-timeout", "5"]);
     // Two uploads that declare a body and send none.
-    let silent: Vec<std::net::TcpStream> = (0..dhakira::server::MAX_UPLOADS)
-        .map(|_| {
-            let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
-            write!(
-                stream,
-                "POST /app/api/import?memory=silent HTTP/1.1\r\nhost: {}\r\ncontent-length: 100\r\n\r\n",
-                server.addr
-            )
-            .unwrap();
-            stream
-        })
-        .collect();
-    // Another upload is refused while they hold both places.
+    let silent_uploads = || -> Vec<std::net::TcpStream> {
+        (0..dhakira::server::MAX_UPLOADS)
+            .map(|_| {
+                let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+                write!(
+                    stream,
+                    "POST /app/api/import?memory=silent HTTP/1.1\r\nhost: {}\r\ncontent-length: 100\r\n\r\n",
+                    server.addr
+                )
+                .unwrap();
+                stream
+            })
+            .collect()
+    };
+    // Another upload is refused while they hold both places. The server
+    // handles connections concurrently: the probe may reach its handler
+    // before a silent upload does and take its place (answered 200, the
+    // silent one 503). Then the silent uploads are closed (which frees
+    // what they hold) and the scene is set again.
     let started = Instant::now();
-    let busy = loop {
+    let (silent, busy) = loop {
+        let silent = silent_uploads();
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let reply = send(&server, "POST", "/app/api/import?memory=other&format=tsv", None, "نص\ttext\n").await;
         if reply.status == 503 || started.elapsed() > WAIT {
-            break reply;
+            break (silent, reply);
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(silent);
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(busy.status, 503, "{}", busy.body);
     assert!(json_of(&busy)["error"].as_str().unwrap().contains("importing 2 uploads already"), "{}", busy.body);
