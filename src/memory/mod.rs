@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::matching::{Analyzed, Index};
 use crate::store::{InMemoryStore, OpenOptions, Store};
 use crate::text::Lang;
-use crate::unit::{check_id, Unit, UnitId, UnitInput};
+use crate::unit::{check_id, Packed, Unit, UnitId, UnitInput};
 
 /// Most units in one add request.
 pub const MAX_UNITS_PER_REQUEST: usize = 10_000;
@@ -64,12 +64,11 @@ pub(crate) struct Shared {
 }
 
 /// Every stored unit, and the ids by side key: what lookups read of the
-/// store, kept by the writer thread with the index. Units are kept as their
-/// protobuf encoding, less than half the memory of a `Unit` with its dozen
-/// strings; a lookup decodes the few it returns.
+/// store, kept by the writer thread with the index. Units are kept
+/// [`Packed`]; a lookup unpacks the few it returns.
 #[derive(Default)]
 pub(crate) struct Mirror {
-    units: std::collections::HashMap<UnitId, Box<[u8]>>,
+    units: std::collections::HashMap<UnitId, Packed>,
     sides: std::collections::HashMap<(Lang, crate::unit::SideKey), Vec<UnitId>>,
 }
 
@@ -80,15 +79,11 @@ impl Mirror {
         for lang in [Lang::Arabic, Lang::English] {
             self.sides.entry((lang, unit.side_key(lang))).or_default().push(unit.id);
         }
-        self.units.insert(unit.id, prost::Message::encode_to_vec(&unit).into_boxed_slice());
+        self.units.insert(unit.id, Packed::of(&unit));
     }
 
     fn get(&self, id: UnitId) -> Result<Option<Unit>> {
-        let decode = |bytes: &[u8]| {
-            <Unit as prost::Message>::decode(bytes)
-                .map_err(|err| Error::Corrupt { key: format!("unit {id} (in memory)"), reason: err.to_string() })
-        };
-        self.units.get(&id).map(|bytes| decode(bytes)).transpose()
+        self.units.get(&id).map(|packed| packed.unpack(id)).transpose()
     }
 
     pub(crate) fn remove(&mut self, id: UnitId) {
@@ -302,11 +297,18 @@ impl TranslationMemory {
 
     /// The best matches for a lookup (once its `min_sequence` is applied).
     pub fn lookup(&self, request: LookupRequest) -> Result<Vec<Match>> {
+        let (lookup, cancel) = self.ready(request)?;
+        lookup::find(&self.shared, &lookup, &cancel)
+    }
+
+    /// A lookup request checked, once this node has applied its
+    /// `min_sequence`.
+    fn ready(&self, request: LookupRequest) -> Result<(Lookup, crate::Cancel)> {
         let cancel = request.cancel.clone();
         let min_sequence = request.min_sequence;
         let lookup = request.validate()?;
         self.wait_for(min_sequence)?;
-        lookup::find(&self.shared, &lookup, &cancel)
+        Ok((lookup, cancel))
     }
 
     /// Waits until this node has applied the change log up to `seq` (0:
@@ -346,10 +348,7 @@ impl TranslationMemory {
     /// asks for them (`subsegments`) or when no match reaches its
     /// `min_score`.
     pub fn lookup_with_fragments(&self, request: LookupRequest) -> Result<LookupResult> {
-        let cancel = request.cancel.clone();
-        let min_sequence = request.min_sequence;
-        let lookup = request.validate()?;
-        self.wait_for(min_sequence)?;
+        let (lookup, cancel) = self.ready(request)?;
         let matches = lookup::find(&self.shared, &lookup, &cancel)?;
         let fragments = if lookup.subsegments || matches.is_empty() {
             fragments::find(&self.shared, &lookup, lookup.max_subsegments, &cancel)?

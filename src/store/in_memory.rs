@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::{MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
 use crate::text::Lang;
-use crate::unit::{SideKey, Unit, UnitId};
+use crate::unit::{Packed, SideKey, Unit, UnitId};
 
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
@@ -26,7 +26,7 @@ struct State {
     last_id: UnitId,
     /// Units as their protobuf encoding: a third of the memory a `Unit`
     /// takes with its dozen strings (benchmarks keep a million of them).
-    units: BTreeMap<UnitId, Box<[u8]>>,
+    units: BTreeMap<UnitId, Packed>,
     sides: BTreeSet<(Lang, SideKey, UnitId)>,
     memories: BTreeMap<String, MemoryRecord>,
     /// How to undo the writes applied since the last flush, oldest first.
@@ -50,7 +50,7 @@ impl State {
         for lang in [Lang::Arabic, Lang::English] {
             self.sides.insert((lang, unit.side_key(lang), unit.id));
         }
-        self.units.insert(unit.id, prost::Message::encode_to_vec(unit).into_boxed_slice());
+        self.units.insert(unit.id, Packed::of(unit));
     }
 
     fn delete(&mut self, unit: &Unit) {
@@ -105,11 +105,6 @@ impl InMemoryStore {
     }
 }
 
-fn decode(bytes: &[u8]) -> Result<Unit> {
-    <Unit as prost::Message>::decode(bytes)
-        .map_err(|err| Error::Corrupt { key: "unit".into(), reason: err.to_string() })
-}
-
 impl Store for InMemoryStore {
     fn next_id(&self) -> Result<UnitId> {
         let mut state = self.state.lock();
@@ -119,7 +114,7 @@ impl Store for InMemoryStore {
 
     fn get(&self, id: UnitId) -> Result<Option<Unit>> {
         let state = self.state.lock();
-        state.units.get(&id).map(|bytes| decode(bytes)).transpose()
+        state.units.get(&id).map(|packed| packed.unpack(id)).transpose()
     }
 
     fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
@@ -181,7 +176,7 @@ impl Store for InMemoryStore {
                 let state = self.state.lock();
                 let from = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
                 let range = state.units.range((from, std::ops::Bound::Unbounded));
-                range.take(CHUNK).map(|(_, bytes)| decode(bytes)).collect::<Result<_>>()?
+                range.take(CHUNK).map(|(&id, packed)| packed.unpack(id)).collect::<Result<_>>()?
             };
             let Some(last) = chunk.last() else { return Ok(()) };
             after = Some(last.id);
