@@ -56,6 +56,56 @@ pub fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>> {
     Ok(pairs)
 }
 
+/// Files of the corpus that are not news: short everyday sentences and
+/// software strings. [`document_split`] keeps them whole in the memory.
+const NOT_NEWS: [&str; 2] = ["tatoeba.tsv", "l10n_django.tsv"];
+
+/// Lines per document in [`document_split`].
+pub const SPLIT_DOCUMENT_LINES: usize = 20;
+
+/// A corpus split by document: the memory, and unseen sentences from other
+/// documents.
+#[derive(Debug, Clone)]
+pub struct DocumentSplit {
+    pub memory: Vec<(String, String)>,
+    /// Pairs of the held-out documents, in file order.
+    pub unseen: Vec<(String, String)>,
+}
+
+/// A document-disjoint split of the corpus's news files. The files keep
+/// their documents' sentences in order, without document ids, so a
+/// document here is a block of [`SPLIT_DOCUMENT_LINES`] consecutive lines:
+/// every fifth block of each news file is held out (the unseen sentences),
+/// the others and the files that are not news (`tatoeba.tsv`,
+/// `l10n_django.tsv`) make the memory. Only the sentences next to a block's
+/// edge can share a real document with the other side. Deterministic.
+pub fn document_split(dir: &Path) -> Result<DocumentSplit> {
+    let input = |reason: String| Error::Input { path: dir.display().to_string(), reason };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|err| input(err.to_string()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
+        .collect();
+    files.sort();
+    let mut split = DocumentSplit { memory: Vec::new(), unseen: Vec::new() };
+    for file in files {
+        let pairs = read_pairs(&file)?;
+        let news = !file.file_name().is_some_and(|name| NOT_NEWS.iter().any(|n| name == *n));
+        if !news {
+            split.memory.extend(pairs);
+            continue;
+        }
+        for (block, document) in pairs.chunks(SPLIT_DOCUMENT_LINES).enumerate() {
+            let side = if block % 5 == 4 { &mut split.unseen } else { &mut split.memory };
+            side.extend(document.iter().cloned());
+        }
+    }
+    if split.unseen.is_empty() {
+        return Err(input("no news file to hold documents out of".into()));
+    }
+    Ok(split)
+}
+
 /// Names and products that tech news swaps in and out.
 const NAMES: [&str; 16] = [
     "Tencent",
@@ -328,6 +378,19 @@ mod tests {
             .lines()
             .filter_map(|l| parse_line(l).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn the_document_split_holds_out_whole_blocks_of_news_only() {
+        let split = document_split(&corpus_dir()).unwrap();
+        let all = read_corpus(&corpus_dir()).unwrap();
+        assert_eq!(split.memory.len() + split.unseen.len(), all.len());
+        // About a fifth of the 10,689 news pairs, none from Tatoeba or Django.
+        assert!((2_000..2_300).contains(&split.unseen.len()), "{}", split.unseen.len());
+        let tatoeba = read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap();
+        assert!(!split.unseen.contains(&tatoeba[0]) && split.memory.contains(&tatoeba[0]));
+        let ntrex = read_pairs(&corpus_dir().join("ntrex128.tsv")).unwrap();
+        assert!(split.memory.contains(&ntrex[0]) && split.unseen.contains(&ntrex[4 * SPLIT_DOCUMENT_LINES]));
     }
 
     #[test]
