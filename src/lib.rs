@@ -28,6 +28,7 @@ pub mod text;
 pub mod tmx;
 pub mod tsv;
 pub mod unit;
+pub mod wordalign;
 
 #[cfg(test)]
 mod test_corpus;
