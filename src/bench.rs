@@ -4,6 +4,7 @@
 //! tests that check the index against the reference (`tests/index.rs`).
 
 mod contention;
+pub mod recall;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

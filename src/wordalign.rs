@@ -9,14 +9,14 @@
 //! Words are taken by their keys: Arabic light stems with the clitics
 //! split off, English stems, and placeables by their normalized value, so
 //! that `2023`, `Tencent` or `%s` align with themselves. A unit's alignment
-//! is the Viterbi alignment of each direction, symmetrized with
-//! grow-diag-final-and (Koehn et al. 2003), plus a link between every
-//! placeable and the same value on the other side.
+//! is the links the Viterbi alignments of both directions agree on, plus
+//! a link between every placeable and the same value on the other side.
 //!
 //! A [`Links`] turns a span of one side into the span of the other that
 //! translates it ([`Links::phrase`]): the smallest span covering the
 //! linked words, refused when a word in it is linked outside the span
-//! (the consistency rule of phrase extraction).
+//! (the consistency rule of phrase extraction) or when more than
+//! [`MAX_UNLINKED_INSIDE`] of its words are linked to nothing in the span.
 
 use std::ops::Range;
 
@@ -37,6 +37,9 @@ pub const MAX_TRAINING_WORDS: usize = 80;
 /// Table entries whose probabilities both stay below this after training
 /// are dropped.
 const PRUNE_BELOW: f32 = 0.005;
+/// A phrase may hold at most this many words of the other side that no
+/// word of the span is linked to (between linked ones).
+pub const MAX_UNLINKED_INSIDE: usize = 1;
 /// Words beyond this position of a side get no link (a link keeps
 /// positions in one byte).
 pub const MAX_LINKED_WORDS: usize = 255;
@@ -312,7 +315,7 @@ impl Model {
                 arabic_from_english.push((i, j));
             }
         }
-        let mut links = symmetrize(m, n, &english_from_arabic, &arabic_from_english);
+        let mut links = symmetrize(&english_from_arabic, &arabic_from_english);
         // Placeables align by value.
         for (i, a) in arabic.iter().enumerate() {
             for (j, e) in english.iter().enumerate() {
@@ -336,49 +339,12 @@ impl Model {
     }
 }
 
-/// grow-diag-final-and: the links both directions agree on, grown into
-/// neighbouring links of either direction that touch an unaligned word,
-/// then the links of either direction between two unaligned words.
-fn symmetrize(m: usize, n: usize, a: &[(usize, usize)], b: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let union: std::collections::BTreeSet<(usize, usize)> = a.iter().chain(b).copied().collect();
-    let mut links: std::collections::BTreeSet<(usize, usize)> = a.iter().filter(|l| b.contains(l)).copied().collect();
-    let mut ar_aligned = vec![false; m];
-    let mut en_aligned = vec![false; n];
-    for &(i, j) in &links {
-        ar_aligned[i] = true;
-        en_aligned[j] = true;
-    }
-    const NEIGHBOURS: [(isize, isize); 8] = [(-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)];
-    loop {
-        let mut added = false;
-        let current: Vec<(usize, usize)> = links.iter().copied().collect();
-        for (i, j) in current {
-            for (di, dj) in NEIGHBOURS {
-                let (ni, nj) = (i as isize + di, j as isize + dj);
-                if ni < 0 || nj < 0 || ni >= m as isize || nj >= n as isize {
-                    continue;
-                }
-                let next = (ni as usize, nj as usize);
-                if union.contains(&next) && !links.contains(&next) && (!ar_aligned[next.0] || !en_aligned[next.1]) {
-                    links.insert(next);
-                    ar_aligned[next.0] = true;
-                    en_aligned[next.1] = true;
-                    added = true;
-                }
-            }
-        }
-        if !added {
-            break;
-        }
-    }
-    for &(i, j) in &union {
-        if !ar_aligned[i] && !en_aligned[j] {
-            links.insert((i, j));
-            ar_aligned[i] = true;
-            en_aligned[j] = true;
-        }
-    }
-    links.into_iter().collect()
+/// The links both directions agree on (their intersection): fewer links
+/// than a grown union, but measured on unseen news (`dhakira
+/// fragment-recall`) they give fragments that are right more often
+/// (grow-diag-final-and and grow-diag were tried; see README.md).
+fn symmetrize(a: &[(usize, usize)], b: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    a.iter().filter(|l| b.contains(l)).copied().collect()
 }
 
 /// A link between word `arabic` and word `english` of a unit, with the
@@ -431,6 +397,12 @@ impl Links {
         let end = inside.iter().map(|l| l.1).max()? + 1;
         let consistent = self.links.iter().map(ends).all(|(s, t)| !(start..end).contains(&t) || span.contains(&s));
         if !consistent {
+            return None;
+        }
+        let mut targets: Vec<usize> = inside.iter().map(|l| l.1).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        if (end - start) - targets.len() > MAX_UNLINKED_INSIDE {
             return None;
         }
         let mut linked: Vec<usize> = inside.iter().map(|l| l.0).collect();
@@ -527,6 +499,10 @@ mod tests {
         let half = links.phrase(Lang::Arabic, 2..4).unwrap();
         assert_eq!((half.target, half.linked), (1..2, 0.5));
         assert_eq!(Links::from_bytes(&links.to_bytes()), links);
+        // At most one word inside the translation linked to nothing.
+        let gap = |english| Links { links: vec![link(0, 0), link(1, english)] };
+        assert_eq!(gap(2).phrase(Lang::Arabic, 0..2).unwrap().target, 0..3);
+        assert_eq!(gap(3).phrase(Lang::Arabic, 0..2), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod export;
 mod import;
 mod lookup;
 mod output;
+#[cfg(feature = "tools")]
+mod recall;
 mod remote;
 mod serve;
 #[cfg(feature = "tools")]
@@ -64,6 +66,12 @@ enum Command {
     /// seeded queries, print a summary and, last, one JSON line.
     #[cfg(feature = "tools")]
     Bench(bench::BenchArgs),
+    /// Measure fragments inside units: hold out a fifth of the corpus's
+    /// news documents, look their sentences up with aligned fragments, and
+    /// print the share of fragments whose words occur in the reference
+    /// translation and the share of words covered, per confidence.
+    #[cfg(feature = "tools")]
+    FragmentRecall(recall::RecallArgs),
     /// Count units per memory (in --db, or in a running --server).
     Stats(stats::StatsArgs),
 }
@@ -83,6 +91,8 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
         Command::Soak(args) => soak::run(args),
         #[cfg(feature = "tools")]
         Command::Bench(args) => bench::run(args),
+        #[cfg(feature = "tools")]
+        Command::FragmentRecall(args) => recall::run(args),
         Command::Stats(args) => stats::run(args),
     }
 }

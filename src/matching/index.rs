@@ -17,6 +17,7 @@
 //! whose distance over keys already rules the threshold out, so the two agree
 //! (see ARCHITECTURE.md, "The index").
 
+mod runs;
 mod search;
 mod segment;
 
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 
+pub use self::runs::RunHit;
 use self::search::Threshold;
 use self::segment::{Encoded, Entry, Part, Segment};
 use super::align::Cost;
@@ -34,6 +36,12 @@ use crate::unit::{Unit, UnitId};
 
 /// The id of a query word or key that no stored unit has: it equals nothing.
 pub const UNKNOWN_WORD: u32 = u32::MAX;
+
+/// An anchor of [`Index::runs`] is held by at most one unit in this many
+/// of a segment...
+pub const RUN_ANCHOR_SHARE: usize = 50;
+/// ... or by at most this many units.
+pub const RUN_ANCHOR_MIN: usize = 1_000;
 
 /// Most slots (units, deleted ones included) in one segment. Merges stop
 /// there, so a merge never copies more units than this at once; a memory of
@@ -550,6 +558,37 @@ impl Index {
             part.subsegments(words, singles, selection, &mut hits);
         }
         hits
+    }
+
+    /// The maximal runs of the query's words inside the units the
+    /// selection keeps (words equal by key, placeables by value; see
+    /// [`RunHit`]), each holding at least one anchor: a word that is not a
+    /// placeable and that at most one unit in [`RUN_ANCHOR_SHARE`] of a
+    /// segment holds (at least [`RUN_ANCHOR_MIN`]). Runs made only of more
+    /// common words or placeables are not found. In no particular order.
+    pub fn runs(&self, query: &Query, selection: &Selection) -> Vec<RunHit> {
+        let mut hits = Vec::new();
+        for (part, words) in self.with_query(query) {
+            let max_anchor = RUN_ANCHOR_MIN.max(part.slots() / RUN_ANCHOR_SHARE);
+            part.runs(words, selection, max_anchor, max_anchor * 4, &mut hits);
+        }
+        hits
+    }
+
+    /// Calls `f` with every live unit's id and words (Arabic, English, as
+    /// normalized surfaces and keys), one in `every`, in index order, until
+    /// it returns false. For training the word alignment model.
+    pub fn for_each_pair(
+        &self,
+        every: usize,
+        f: &mut dyn FnMut(UnitId, &[crate::wordalign::Word<'_>], &[crate::wordalign::Word<'_>]) -> bool,
+    ) {
+        let mut seen = 0;
+        for part in &self.parts {
+            if !part.each_pair(every.max(1), &mut seen, f) {
+                return;
+            }
+        }
     }
 
     /// The units the selection keeps whose side in `lang` holds the words

@@ -10,7 +10,7 @@ mod score;
 pub use align::Cost;
 pub use explain::{explain, explain_tokens, Edit, EditKind, Explanation, Warning};
 pub use index::{
-    Analyzed, Candidate, ConcordancePage, ConflictGroup, Found, Index, Occurrences, Query, Selection, SubsegmentHit,
+    Analyzed, Candidate, ConcordancePage, ConflictGroup, Found, Index, Occurrences, Query, RunHit, Selection, SubsegmentHit,
     MAX_SUBSEGMENT_WORDS, UNKNOWN_WORD,
 };
 pub use scope::{Facet, Freshness, MetadataField, Preference, Scope, UnitFilter};

@@ -266,6 +266,7 @@ pub(super) fn catch_up(shared: &Shared) -> Result<bool> {
         }
         shared.index.store(index.snapshot());
         drop(index);
+        shared.aligner.added(stored.iter().map(|unit| unit.id));
         // As after a group commit: a node that only follows merges its
         // segments and drops deleted units too.
         super::writer::tidy_index(shared);

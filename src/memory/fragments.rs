@@ -3,9 +3,11 @@
 //!
 //! A [`Fragment`] says which words of the query it covers and which part of
 //! the unit's source and target: for a sub-segment match, the whole of
-//! both. Fragments inside units (aligned spans, issue 19 part 2) are meant
-//! to be a second [`FragmentKind`] with the same fields.
+//! both; for a fragment inside a unit ([`FragmentKind::Aligned`], see
+//! ARCHITECTURE.md, "Fragments inside units"), a run of the unit's source
+//! words and the target words the word alignment links them to.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::lookup::{Lookup, MIN_SINGLE_WORD_CHARS, SEVERAL_TRANSLATIONS_POINTS};
@@ -21,6 +23,9 @@ use crate::unit::Unit;
 pub enum FragmentKind {
     /// A whole stored unit found inside the query (a sub-segment match).
     WholeUnit,
+    /// A run of words inside a stored unit, translated by the part of its
+    /// target the unit's word alignment links them to.
+    Aligned,
 }
 
 /// A piece of the query the memory has a translation for.
@@ -49,6 +54,13 @@ pub struct Fragment {
     /// no fragment taken before it. The cover is what fragment assembly
     /// pastes in.
     pub in_cover: bool,
+    /// The unit's source words and target words it is (indices into the
+    /// words of each side, as matching counts them).
+    pub source_words: Range<usize>,
+    pub target_words: Range<usize>,
+    /// How much the translation can be trusted, 0–100: 100 for a whole
+    /// unit; for an aligned fragment, see [`find_aligned`].
+    pub confidence: u8,
 }
 
 impl Fragment {
@@ -125,7 +137,11 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, limit: usize, cancel: &Canc
             .all(|f| f.query_words.end <= hit.start || hit.start + hit.len <= f.query_words.start);
         let source_chars = 0..unit.side(lookup.lang).chars().count();
         let target_chars = 0..unit.side(lookup.lang.other()).chars().count();
+        let target_words = 0..tokens(unit.side(lookup.lang.other()), lookup.lang.other()).len();
         fragments.push(Fragment {
+            source_words: 0..source_tokens.len(),
+            target_words,
+            confidence: 100,
             kind: FragmentKind::WholeUnit,
             lang: lookup.lang,
             query_words: hit.start..hit.start + hit.len,
@@ -138,6 +154,246 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, limit: usize, cancel: &Canc
         });
     }
     Ok(fragments)
+}
+
+/// Least confidence of a fragment inside a unit, unless the lookup says
+/// otherwise.
+pub const DEFAULT_MIN_CONFIDENCE: u8 = 40;
+/// Occurrences of a run read to choose and weigh its translation.
+pub const MAX_RUN_OCCURRENCES: usize = 32;
+/// Spans of the query judged per lookup, at most.
+const MAX_SPANS_JUDGED: usize = 96;
+
+/// A stored unit as fragments inside units read it.
+struct Read {
+    unit: Unit,
+    source: Vec<Token>,
+    target: Vec<Token>,
+    links: Option<crate::wordalign::Links>,
+}
+
+/// One translation of a span, from the units that agree on it.
+struct Vote {
+    /// Its words (normalized surfaces).
+    translation: String,
+    /// Sum over those units of (share of the span linked) × (1 + link
+    /// strength) / 2: what the translation is chosen by.
+    weight: f32,
+    units: usize,
+    /// Sum of the mean link strengths.
+    strength: f32,
+    /// The first (preferred) unit giving it, and where.
+    id: crate::unit::UnitId,
+    points: u8,
+    source_words: Range<usize>,
+    target_words: Range<usize>,
+}
+
+impl Vote {
+    /// `100 × √(units agreeing / units read) × mean link strength ×
+    /// √(min(span words, 4) / 4) × units / (units + ½)`: agreement, the
+    /// model's belief in the words' translations, longer spans and more
+    /// evidence each count. The form was chosen on the held-out news
+    /// sentences of `dhakira fragment-recall` (README.md).
+    fn confidence(&self, read: usize, span: usize) -> u8 {
+        let units = self.units as f32;
+        let agreement = (units / read.max(1) as f32).sqrt();
+        let strength = self.strength / units;
+        let length = (span.min(4) as f32 / 4.0).sqrt();
+        let evidence = units / (units + 0.5);
+        (100.0 * agreement * strength * length * evidence).round().clamp(0.0, 100.0) as u8
+    }
+}
+
+/// Fragments inside units: the query's words that [`Index::runs`] finds in
+/// a row inside stored units, outside `taken`'s cover (the sub-segment
+/// matches'), translated through the units' word alignments.
+///
+/// Spans are judged longest first, then from the start of the query.
+/// For a span, up to [`MAX_RUN_OCCURRENCES`] units holding it are read
+/// (fewest points first, then the most recently changed): each gives the
+/// target words its alignment links the span to (see
+/// [`crate::wordalign::Links::phrase`]). The translation with the most
+/// weight (share of the span's words linked, and the links' strength)
+/// wins; its confidence is [`Vote::confidence`]. A span whose best
+/// translation reaches `min_confidence` is taken and its words covered; a
+/// span that does not is judged again without its last word and without
+/// its first. A span that overlaps a taken one is judged again as its
+/// longest uncovered part. Single words qualify as in
+/// [`single_word_allowed`].
+///
+/// [`Index::runs`]: crate::matching::Index::runs
+pub(super) fn find_aligned(
+    shared: &Shared,
+    lookup: &Lookup,
+    taken: &[Fragment],
+    min_confidence: u8,
+    cancel: &Cancel,
+) -> Result<Vec<Fragment>> {
+    let query_tokens = tokens(&lookup.text, lookup.lang);
+    let n = query_tokens.len();
+    if n == 0 || shared.aligner.model().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut covered = vec![false; n];
+    for f in taken.iter().filter(|f| f.in_cover) {
+        covered[f.query_words.clone()].iter_mut().for_each(|c| *c = true);
+    }
+    let mut scope = Scope {
+        preferences: lookup.preferences.clone(),
+        freshness: lookup.freshness,
+        filter: lookup.filter.clone(),
+        now_ms: now_ms(),
+        unknown: SEVERAL_TRANSLATIONS_POINTS,
+        cancel: cancel.clone(),
+        ..Scope::default()
+    };
+    let index = shared.index.load();
+    let selection = super::lookup::selection(&index, lookup, &mut scope)?;
+    let query = index.encode(&query_tokens, lookup.lang);
+    let mut hits = index.runs(&query, &selection);
+    drop(index);
+    cancel.check()?;
+    // The preferred occurrences first.
+    hits.sort_unstable_by_key(|h| (h.points, std::cmp::Reverse(h.time_ms), std::cmp::Reverse(h.id)));
+    let allowed = |span: &Range<usize>| span.len() >= 2 || (span.len() == 1 && single_word_allowed(&query_tokens[span.start]));
+    // Spans to judge: longest first, then earliest.
+    let mut queue: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> = std::collections::BTreeSet::new();
+    let mut seen: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
+    let mut push = |queue: &mut std::collections::BTreeSet<_>, span: Range<usize>| {
+        if allowed(&span) && seen.insert((span.start, span.end)) {
+            queue.insert((std::cmp::Reverse(span.len()), span.start));
+        }
+    };
+    for hit in &hits {
+        push(&mut queue, hit.query.clone());
+    }
+    let mut reads: HashMap<crate::unit::UnitId, Option<Read>> = HashMap::new();
+    let mut found = Vec::new();
+    let mut judged = 0;
+    while let Some((std::cmp::Reverse(len), start)) = queue.pop_first() {
+        let span = start..start + len;
+        if covered[span.clone()].iter().any(|&c| c) {
+            // Its longest uncovered part, if any.
+            let mut best: Option<Range<usize>> = None;
+            let mut at = span.start;
+            while at < span.end {
+                if covered[at] {
+                    at += 1;
+                    continue;
+                }
+                let from = at;
+                while at < span.end && !covered[at] {
+                    at += 1;
+                }
+                if best.as_ref().is_none_or(|b| at - from > b.len()) {
+                    best = Some(from..at);
+                }
+            }
+            if let Some(part) = best {
+                push(&mut queue, part);
+            }
+            continue;
+        }
+        if judged == MAX_SPANS_JUDGED {
+            break;
+        }
+        judged += 1;
+        cancel.check()?;
+        let occurrences: Vec<_> = hits
+            .iter()
+            .filter(|h| h.query.start <= span.start && span.end <= h.query.end)
+            .take(MAX_RUN_OCCURRENCES)
+            .collect();
+        let mut votes: Vec<Vote> = Vec::new();
+        let mut read = 0;
+        for hit in &occurrences {
+            let entry = reads.entry(hit.id).or_insert_with(|| {
+                let unit = shared.store.get(hit.id).ok().flatten()?;
+                let source = tokens(unit.side(lookup.lang), lookup.lang);
+                let target = tokens(unit.side(lookup.lang.other()), lookup.lang.other());
+                let links = {
+                    let (ar, en) = match lookup.lang {
+                        Lang::Arabic => (&source, &target),
+                        Lang::English => (&target, &source),
+                    };
+                    shared.aligner.links(unit.id, &super::aligner::words(ar), &super::aligner::words(en))
+                };
+                Some(Read { unit, source, target, links })
+            });
+            let Some(read_unit) = entry.as_ref() else { continue }; // deleted since the snapshot
+            let from = hit.unit_start + (span.start - hit.query.start);
+            let source_span = from..from + span.len();
+            // Changed since the snapshot: no longer these words.
+            if source_span.end > read_unit.source.len()
+                || read_unit.source[source_span.clone()].iter().zip(&query_tokens[span.clone()]).any(|(a, b)| {
+                    if a.placeable.is_some() || b.placeable.is_some() {
+                        a.surface != b.surface
+                    } else {
+                        a.key != b.key
+                    }
+                })
+            {
+                continue;
+            }
+            read += 1;
+            let Some(links) = read_unit.links.as_ref() else { continue };
+            let Some(phrase) = links.phrase(lookup.lang, source_span.clone()) else { continue };
+            let translation: Vec<&str> =
+                read_unit.target[phrase.target.clone()].iter().map(|t| t.surface.as_str()).collect();
+            let translation = translation.join(" ");
+            let weight = phrase.linked * (0.5 + 0.5 * phrase.strength);
+            match votes.iter_mut().find(|v| v.translation == translation) {
+                Some(vote) => {
+                    vote.weight += weight;
+                    vote.units += 1;
+                    vote.strength += phrase.strength;
+                }
+                None => votes.push(Vote {
+                    translation,
+                    weight,
+                    units: 1,
+                    strength: phrase.strength,
+                    id: hit.id,
+                    points: hit.points,
+                    source_words: source_span,
+                    target_words: phrase.target,
+                }),
+            }
+        }
+        let best = votes.into_iter().fold(None::<Vote>, |best, v| match best {
+            Some(b) if b.weight >= v.weight => Some(b),
+            _ => Some(v),
+        });
+        let confidence = best.as_ref().map_or(0, |b| b.confidence(read, span.len()));
+        let Some(Vote { id, points, source_words, target_words, .. }) = best.filter(|_| confidence >= min_confidence)
+        else {
+            if span.len() > 1 {
+                push(&mut queue, span.start..span.end - 1);
+                push(&mut queue, span.start + 1..span.end);
+            }
+            continue;
+        };
+        let Some(Some(read_unit)) = reads.get(&id) else { continue };
+        covered[span.clone()].iter_mut().for_each(|c| *c = true);
+        let chars = |t: &[Token], r: &Range<usize>| t[r.start].chars.start..t[r.end - 1].chars.end;
+        found.push(Fragment {
+            kind: FragmentKind::Aligned,
+            unit: read_unit.unit.clone(),
+            lang: lookup.lang,
+            query_words: span.clone(),
+            query_chars: chars(&query_tokens, &span),
+            source_chars: chars(&read_unit.source, &source_words),
+            target_chars: chars(&read_unit.target, &target_words),
+            points,
+            in_cover: true,
+            source_words,
+            target_words,
+            confidence,
+        });
+    }
+    found.sort_by_key(|f| f.query_words.start);
+    Ok(found)
 }
 
 /// How many of the query's words the cover's fragments cover.

@@ -85,6 +85,13 @@ pub struct LookupRequest {
     /// Most sub-segment matches to return, 1–[`MAX_FRAGMENTS_LIMIT`];
     /// unset means [`DEFAULT_MAX_FRAGMENTS`].
     pub max_subsegments: Option<u32>,
+    /// Also return fragments inside units (see
+    /// [`super::fragments::find_aligned`]), after the sub-segment matches.
+    pub aligned_fragments: bool,
+    /// Least confidence of a fragment inside a unit, 0–100; unset means
+    /// [`super::fragments::DEFAULT_MIN_CONFIDENCE`]. Only with
+    /// `aligned_fragments`.
+    pub min_fragment_confidence: Option<u32>,
     /// Raised when nobody will read the answer any more: the lookup stops.
     pub cancel: Cancel,
     /// A change sequence a write answered with: the lookup waits until its
@@ -110,6 +117,8 @@ pub struct Lookup {
     pub freshness: Option<Freshness>,
     pub subsegments: bool,
     pub max_subsegments: usize,
+    pub aligned_fragments: bool,
+    pub min_fragment_confidence: u8,
 }
 
 /// Checks a list of memory names (`field[i]`).
@@ -282,6 +291,19 @@ impl LookupRequest {
                 ))
             }
         };
+        let min_fragment_confidence = match self.min_fragment_confidence {
+            None => super::fragments::DEFAULT_MIN_CONFIDENCE,
+            Some(_) if !self.aligned_fragments => {
+                return Err(Error::invalid(
+                    "min_fragment_confidence",
+                    "is set but aligned_fragments is not: it only applies to fragments inside units",
+                ))
+            }
+            Some(c) if c <= 100 => c as u8,
+            Some(c) => {
+                return Err(Error::invalid("min_fragment_confidence", format!("is {c}; it must be between 0 and 100")))
+            }
+        };
         Ok(Lookup {
             text: self.text,
             lang,
@@ -297,6 +319,8 @@ impl LookupRequest {
             freshness,
             subsegments: self.subsegments,
             max_subsegments,
+            aligned_fragments: self.aligned_fragments,
+            min_fragment_confidence,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! All methods block: call them from a blocking context (the gRPC layer uses
 //! `spawn_blocking`).
 
+mod aligner;
 mod follow;
 pub mod fragments;
 mod lookup;
@@ -15,8 +16,9 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use aligner::{AlignmentStatus, MAX_TRAINING_UNITS, RETRAIN_GROWTH};
 pub use follow::{ReplicationStatus, DEFAULT_MAX_WAIT, KEEP as CHANGE_LOG_KEEP, POLL as FOLLOW_POLL};
-pub use fragments::{Fragment, FragmentKind};
+pub use fragments::{Fragment, FragmentKind, DEFAULT_MIN_CONFIDENCE};
 pub(crate) use lookup::check_count;
 pub use lookup::{
     Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MIN_SCORE,
@@ -61,6 +63,8 @@ pub(crate) struct Shared {
     /// read no database (and go on while it is away); `None` on sled, whose
     /// reads are local already.
     mirror: Option<RwLock<Mirror>>,
+    /// The word alignment model and every unit's alignment.
+    aligner: Arc<aligner::Aligner>,
 }
 
 /// Every stored unit, and the ids by side key: what lookups read of the
@@ -161,6 +165,8 @@ pub struct Stats {
     /// (memory name, units), sorted by name; only memories holding units.
     pub memories: Vec<(String, u64)>,
     pub total_units: u64,
+    /// The word alignment model.
+    pub alignment: AlignmentStatus,
 }
 
 /// A translation memory database: every named memory in one store.
@@ -246,7 +252,11 @@ impl TranslationMemory {
             working: Mutex::new(index),
             indexed,
             scans: Default::default(),
+            aligner: Default::default(),
         });
+        if indexed {
+            aligner::start(&shared);
+        }
         let writer = Arc::new(writer::Writer::start(Arc::clone(&shared)));
         TranslationMemory { shared, writer }
     }
@@ -350,12 +360,29 @@ impl TranslationMemory {
     pub fn lookup_with_fragments(&self, request: LookupRequest) -> Result<LookupResult> {
         let (lookup, cancel) = self.ready(request)?;
         let matches = lookup::find(&self.shared, &lookup, &cancel)?;
-        let fragments = if lookup.subsegments || matches.is_empty() {
+        let mut fragments = if lookup.subsegments || lookup.aligned_fragments || matches.is_empty() {
             fragments::find(&self.shared, &lookup, lookup.max_subsegments, &cancel)?
         } else {
             Vec::new()
         };
+        if lookup.aligned_fragments {
+            let aligned =
+                fragments::find_aligned(&self.shared, &lookup, &fragments, lookup.min_fragment_confidence, &cancel)?;
+            fragments.extend(aligned);
+        }
         Ok(LookupResult { matches, fragments })
+    }
+
+    /// Where the word alignment model stands (see [`AlignmentStatus`]).
+    pub fn alignment(&self) -> AlignmentStatus {
+        self.shared.aligner.status()
+    }
+
+    /// Trains the word alignment model on the memory now, in this thread,
+    /// and aligns every unit with it (the engine's own thread does so by
+    /// itself when the memory opens and when it has grown by a quarter).
+    pub fn train_alignment(&self) -> AlignmentStatus {
+        aligner::train_now(&self.shared)
     }
 
     /// One unit by id.
@@ -372,7 +399,11 @@ impl TranslationMemory {
     /// Units per memory.
     pub fn stats(&self) -> Stats {
         let index = self.shared.index.load();
-        Stats { memories: index.memory_counts(), total_units: index.len() as u64 }
+        Stats {
+            memories: index.memory_counts(),
+            total_units: index.len() as u64,
+            alignment: self.shared.aligner.status(),
+        }
     }
 
     /// True when no unit is stored.

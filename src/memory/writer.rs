@@ -391,6 +391,7 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
     let text_changed =
         |old: &Unit, new: &Unit| old.memory != new.memory || old.arabic != new.arabic || old.english != new.english;
     let mut index = shared.working.lock();
+    let mut realign = Vec::new();
     for write in writes {
         match write {
             Write::Put(unit) | Write::Replace { new: unit, .. } => shared.mirror(unit.id, Some(unit)),
@@ -398,10 +399,14 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
         }
         let mut analyzed = |unit: &Unit| analyses.remove(&unit.id).unwrap_or_else(|| Analyzed::of(unit));
         match write {
-            Write::Put(unit) => index.insert_analyzed(unit, analyzed(unit)),
+            Write::Put(unit) => {
+                index.insert_analyzed(unit, analyzed(unit));
+                realign.push(unit.id);
+            }
             Write::Replace { old, new } if text_changed(old, new) => {
                 index.remove(old.id);
                 index.insert_analyzed(new, analyzed(new));
+                realign.push(new.id);
             }
             Write::Replace { new, .. } => index.update_metadata(new),
             Write::Delete(unit) => {
@@ -410,6 +415,8 @@ fn update_index(shared: &Shared, writes: &[Write], mut analyses: HashMap<UnitId,
         }
     }
     shared.index.store(index.snapshot());
+    drop(index);
+    shared.aligner.added(realign);
 }
 
 /// Merges the index's small segments and drops deleted units (see

@@ -185,6 +185,8 @@ impl From<proto::LookupRequest> for LookupRequest {
             freshness: r.freshness.map(|f| (f.half_life_days, f.max_points)),
             subsegments: r.subsegments,
             max_subsegments: r.max_subsegments,
+            aligned_fragments: r.aligned_fragments,
+            min_fragment_confidence: r.min_fragment_confidence,
             cancel: Cancel::default(),
             min_sequence: r.min_sequence,
         }
@@ -221,6 +223,8 @@ impl From<LookupRequest> for proto::LookupRequest {
             freshness: r.freshness.map(|(half_life_days, max_points)| proto::Freshness { half_life_days, max_points }),
             subsegments: r.subsegments,
             max_subsegments: r.max_subsegments,
+            aligned_fragments: r.aligned_fragments,
+            min_fragment_confidence: r.min_fragment_confidence,
         }
     }
 }
@@ -301,6 +305,7 @@ impl From<Fragment> for proto::Fragment {
         let (source, target) = (f.source().to_owned(), f.target().to_owned());
         let kind = match f.kind {
             FragmentKind::WholeUnit => proto::FragmentKind::WholeUnit,
+            FragmentKind::Aligned => proto::FragmentKind::Aligned,
         };
         proto::Fragment {
             kind: kind.into(),
@@ -315,6 +320,11 @@ impl From<Fragment> for proto::Fragment {
             target_range: Some(char_range(f.target_chars)),
             penalty_points: f.points.into(),
             in_cover: f.in_cover,
+            source_word_start: f.source_words.start as u32,
+            source_word_end: f.source_words.end as u32,
+            target_word_start: f.target_words.start as u32,
+            target_word_end: f.target_words.end as u32,
+            confidence: f.confidence.into(),
             unit: Some(f.unit.into()),
         }
     }
@@ -454,6 +464,14 @@ impl From<Stats> for proto::StatsResponse {
         proto::StatsResponse {
             memories: s.memories.into_iter().map(|(name, units)| proto::MemoryStats { name, units }).collect(),
             total_units: s.total_units,
+            alignment: Some(proto::AlignmentStats {
+                memory_units: s.alignment.memory_units as u64,
+                trained_units: s.alignment.trained_units as u64,
+                model_entries: s.alignment.model_entries as u64,
+                aligned_units: s.alignment.aligned_units as u64,
+                training_ms: s.alignment.training.as_millis() as u64,
+                aligning_ms: s.alignment.aligning.as_millis() as u64,
+            }),
         }
     }
 }

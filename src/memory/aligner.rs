@@ -1,0 +1,285 @@
+//! The word alignment of every stored unit, kept beside the index (see
+//! ARCHITECTURE.md, "Fragments inside units").
+//!
+//! A thread of its own trains the model ([`crate::wordalign::Model`]) on the
+//! index's words when the engine starts, and again whenever the memory has
+//! grown by a quarter since (at least [`RETRAIN_GROWTH`] units), then aligns
+//! every unit with it. Units the writer adds or changes meanwhile are
+//! handed to the same thread, which aligns them with the current model as
+//! soon as their group is committed. Lookups read the stored alignment of
+//! a unit; when there is none yet, or the unit's words changed since, they
+//! align it themselves with the current model (a few microseconds). Nothing
+//! here blocks a lookup or a write: training works on an index snapshot,
+//! and the stored alignments are swapped in whole.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::Shared;
+use crate::matching::Index;
+use crate::text::{tokens, Lang, Token};
+use crate::unit::{Unit, UnitId};
+use crate::wordalign::{Corpus, Links, Model, Word};
+
+/// The model is trained on at most this many units (one in every k of the
+/// memory, evenly spread); every unit is aligned.
+pub const MAX_TRAINING_UNITS: usize = 200_000;
+/// Retrain once the memory has grown by a quarter since the last training,
+/// and by at least this many units.
+pub const RETRAIN_GROWTH: usize = 1_000;
+/// How often the thread looks at the memory's size when nothing wakes it.
+const CHECK: Duration = Duration::from_secs(5);
+
+/// What a training run did (see [`crate::TranslationMemory::alignment`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlignmentStatus {
+    /// Units in the memory when the model was trained (0: no model yet).
+    pub memory_units: usize,
+    /// Units it was trained on.
+    pub trained_units: usize,
+    /// Entries of its translation table.
+    pub model_entries: usize,
+    /// Units with a stored alignment.
+    pub aligned_units: usize,
+    /// Wall time of the last training and of aligning every unit after it.
+    pub training: Duration,
+    pub aligning: Duration,
+    /// Trainings done since the engine started.
+    pub trainings: u64,
+}
+
+/// Stored alignments: three bytes per link, back to back.
+#[derive(Default)]
+struct Stored {
+    bytes: Vec<u8>,
+    /// Unit → (start in `bytes`, links, fingerprint of its words).
+    at: HashMap<UnitId, (u32, u16, u64)>,
+}
+
+impl Stored {
+    fn put(&mut self, id: UnitId, fingerprint: u64, links: &Links) {
+        let start = self.bytes.len() as u32;
+        let count = links.links.len().min(u16::MAX as usize);
+        self.bytes.extend(links.to_bytes().into_iter().take(count * 3));
+        self.at.insert(id, (start, count as u16, fingerprint));
+    }
+
+    fn get(&self, id: UnitId, fingerprint: u64) -> Option<Links> {
+        let &(start, count, stored) = self.at.get(&id)?;
+        (stored == fingerprint).then(|| {
+            let start = start as usize;
+            Links::from_bytes(&self.bytes[start..start + count as usize * 3])
+        })
+    }
+}
+
+/// The model, the stored alignments and the work queue.
+#[derive(Default)]
+pub(crate) struct Aligner {
+    model: RwLock<Option<Arc<Model>>>,
+    stored: RwLock<Stored>,
+    pending: Mutex<Vec<UnitId>>,
+    wake: Condvar,
+    status: Mutex<AlignmentStatus>,
+    /// Serializes trainings (the thread's and [`train_now`]'s).
+    training: Mutex<()>,
+}
+
+/// A fingerprint of a unit's words: an alignment is used only for the
+/// words it was made for.
+pub(crate) fn fingerprint(arabic: &[Word<'_>], english: &[Word<'_>]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for word in arabic {
+        hasher.update(word.surface.as_bytes());
+        hasher.update(&[1]);
+    }
+    hasher.update(&[2]);
+    for word in english {
+        hasher.update(word.surface.as_bytes());
+        hasher.update(&[1]);
+    }
+    hasher.digest()
+}
+
+pub(crate) fn words(tokens: &[Token]) -> Vec<Word<'_>> {
+    tokens.iter().map(|t| Word { surface: &t.surface, key: &t.key }).collect()
+}
+
+impl Aligner {
+    /// The current model, if one was trained.
+    pub(crate) fn model(&self) -> Option<Arc<Model>> {
+        self.model.read().clone()
+    }
+
+    pub(crate) fn status(&self) -> AlignmentStatus {
+        let mut status = self.status.lock().clone();
+        status.aligned_units = self.stored.read().at.len();
+        status
+    }
+
+    /// The alignment of a unit whose words are `arabic` and `english`: the
+    /// stored one, else one made now with the current model; `None`
+    /// without a model.
+    pub(crate) fn links(&self, id: UnitId, arabic: &[Word<'_>], english: &[Word<'_>]) -> Option<Links> {
+        let print = fingerprint(arabic, english);
+        if let Some(links) = self.stored.read().get(id, print) {
+            return Some(links);
+        }
+        Some(self.model()?.align(arabic, english))
+    }
+
+    /// Units the writer just committed (added, or with changed words).
+    pub(crate) fn added(&self, ids: impl IntoIterator<Item = UnitId>) {
+        let mut pending = self.pending.lock();
+        let before = pending.len();
+        pending.extend(ids);
+        if pending.len() > before {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Aligns units with the current model and stores their alignments.
+    fn align_units(&self, units: &[Unit]) {
+        let Some(model) = self.model() else { return };
+        let mut aligned = Vec::with_capacity(units.len());
+        for unit in units {
+            let (ar, en) = (tokens(&unit.arabic, Lang::Arabic), tokens(&unit.english, Lang::English));
+            let (ar, en) = (words(&ar), words(&en));
+            aligned.push((unit.id, fingerprint(&ar, &en), model.align(&ar, &en)));
+        }
+        let mut stored = self.stored.write();
+        for (id, print, links) in &aligned {
+            stored.put(*id, *print, links);
+        }
+    }
+}
+
+/// Whether a memory of `live` units needs a (new) model.
+fn due(status: &AlignmentStatus, live: usize) -> bool {
+    if live == 0 {
+        return false;
+    }
+    status.trainings == 0 || live >= status.memory_units + RETRAIN_GROWTH.max(status.memory_units / 4)
+}
+
+/// Trains a model on `index` and aligns every unit with it, then puts both
+/// in place. `stop` ends it early (nothing changes then).
+fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool) -> bool {
+    let _one = aligner.training.lock();
+    let started = Instant::now();
+    let live = index.len();
+    let every = live.div_ceil(MAX_TRAINING_UNITS).max(1);
+    let mut corpus = Corpus::default();
+    index.for_each_pair(every, &mut |_, ar, en| {
+        corpus.push(ar.iter().copied(), en.iter().copied());
+        true
+    });
+    let Some(model) = Model::train(corpus, stop) else { return false };
+    let training = started.elapsed();
+    let started = Instant::now();
+    let mut stored = Stored::default();
+    let mut stopped = false;
+    index.for_each_pair(1, &mut |id, ar, en| {
+        stored.put(id, fingerprint(ar, en), &model.align(ar, en));
+        stopped = stored.at.len() % 16_384 == 0 && stop();
+        !stopped
+    });
+    if stopped {
+        return false;
+    }
+    let aligning = started.elapsed();
+    let entries = model.entries();
+    let trained_units = model.trained_units;
+    *aligner.model.write() = Some(Arc::new(model));
+    let old = std::mem::replace(&mut *aligner.stored.write(), stored);
+    drop(old);
+    let mut status = aligner.status.lock();
+    status.memory_units = live;
+    status.trained_units = trained_units;
+    status.model_entries = entries;
+    status.training = training;
+    status.aligning = aligning;
+    status.trainings += 1;
+    tracing::info!(
+        units = live,
+        trained_on = trained_units,
+        entries,
+        training_ms = training.as_millis() as u64,
+        aligning_ms = aligning.as_millis() as u64,
+        "word alignment model trained"
+    );
+    true
+}
+
+/// Trains now, in the caller's thread, on the current index (see
+/// [`crate::TranslationMemory::train_alignment`]).
+pub(super) fn train_now(shared: &Shared) -> AlignmentStatus {
+    let index = shared.index.load();
+    train(&shared.aligner, &index, &|| false);
+    shared.aligner.status()
+}
+
+/// Starts the aligner thread; it stops when the engine is dropped.
+pub(super) fn start(shared: &Arc<Shared>) {
+    let aligner = Arc::clone(&shared.aligner);
+    let shared = Arc::downgrade(shared);
+    std::thread::Builder::new()
+        .name("dhakira-aligner".into())
+        .spawn(move || run(&aligner, &shared))
+        .expect("spawning the aligner thread");
+}
+
+fn run(aligner: &Aligner, shared: &Weak<Shared>) {
+    let gone = || shared.strong_count() == 0;
+    let mut first = true;
+    loop {
+        let ids = {
+            let mut pending = aligner.pending.lock();
+            if pending.is_empty() && !std::mem::take(&mut first) {
+                aligner.wake.wait_for(&mut pending, CHECK);
+            }
+            std::mem::take(&mut *pending)
+        };
+        let index = match shared.upgrade() {
+            Some(shared) => shared.index.load(),
+            None => return,
+        };
+        if due(&aligner.status.lock(), index.len()) {
+            // Units queued before this snapshot are aligned by the training.
+            train(aligner, &index, &gone);
+            continue;
+        }
+        drop(index);
+        if ids.is_empty() {
+            continue;
+        }
+        for chunk in ids.chunks(1_024) {
+            let Some(shared) = shared.upgrade() else { return };
+            let units: Vec<Unit> = chunk.iter().filter_map(|&id| shared.store.get(id).ok().flatten()).collect();
+            drop(shared);
+            aligner.align_units(&units);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_is_due_at_first_then_after_a_quarter_more() {
+        let mut status = AlignmentStatus::default();
+        assert!(!due(&status, 0));
+        assert!(due(&status, 1));
+        status.trainings = 1;
+        status.memory_units = 100_000;
+        assert!(!due(&status, 124_999));
+        assert!(due(&status, 125_000));
+        status.memory_units = 10;
+        assert!(!due(&status, 1_009));
+        assert!(due(&status, 1_010));
+    }
+}
