@@ -38,6 +38,11 @@ pub struct AnalyzeRequest {
     /// Most similar documents, 1–[`MAX_DOCUMENTS_LIMIT`]; unset:
     /// [`DEFAULT_MAX_DOCUMENTS`].
     pub max_documents: Option<u32>,
+    /// Also use fragments inside units (see
+    /// [`crate::LookupRequest::aligned_fragments`]) in the cover of each
+    /// segment without a match: they count as fragment words and are
+    /// pasted in by fragment assembly.
+    pub aligned_fragments: bool,
     /// Raised when nobody will read the answer any more: the analysis
     /// stops.
     pub cancel: crate::Cancel,
@@ -286,6 +291,7 @@ impl TranslationMemory {
                         context_after: document.get(i + 1).cloned().unwrap_or_default(),
                         subsegments: true,
                         max_subsegments: Some(MAX_FRAGMENTS_LIMIT as u32),
+                        aligned_fragments: request.aligned_fragments,
                         cancel: request.cancel.clone(),
                         ..LookupRequest::default()
                     };

@@ -37,12 +37,12 @@ pub use cancel::Cancel;
 pub use error::{Error, Result};
 pub use memory::fragments;
 pub use memory::{
-    Added, AlignmentStatus, Concordance, ConcordanceHit, ConcordanceRequest, Conflict, DuplicatePolicy, Fragment, FragmentKind,
-    Incoming, Lookup, LookupRequest, LookupResult, Match, MemoryInfo, Outcome, PreferenceRequest, ReplicationStatus,
-    Stats, TranslationMemory, CHANGE_LOG_KEEP, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS,
-    DEFAULT_MAX_WAIT, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SCORE, FOLLOW_POLL, MAX_FILTER_VALUES, MAX_FRAGMENTS_LIMIT, MAX_NAMED_MEMORIES,
-    MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_TRAINING_UNITS, RETRAIN_GROWTH, MAX_SCORE, MAX_UNITS_PER_REQUEST, MIN_SINGLE_WORD_CHARS,
-    SEVERAL_TRANSLATIONS_POINTS,
+    Added, AlignmentStatus, Concordance, ConcordanceHit, ConcordanceRequest, Conflict, DuplicatePolicy, Fragment,
+    FragmentKind, Incoming, Lookup, LookupRequest, LookupResult, Match, MemoryInfo, Outcome, PreferenceRequest,
+    ReplicationStatus, Stats, TranslationMemory, CHANGE_LOG_KEEP, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_RESULTS,
+    DEFAULT_MAX_SCANS, DEFAULT_MAX_WAIT, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SCORE, FOLLOW_POLL, MAX_FILTER_VALUES,
+    MAX_FRAGMENTS_LIMIT, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE, MAX_TRAINING_UNITS,
+    MAX_UNITS_PER_REQUEST, MIN_SINGLE_WORD_CHARS, RETRAIN_GROWTH, SEVERAL_TRANSLATIONS_POINTS,
 };
 pub use text::Lang;
 pub use unit::{Unit, UnitEdit, UnitId, UnitInput, DEFAULT_MEMORY};

@@ -95,7 +95,11 @@ pub struct Corpus {
 impl Corpus {
     /// Adds a unit (left out when a side is empty or longer than
     /// [`MAX_TRAINING_WORDS`]).
-    pub fn push<'a>(&mut self, arabic: impl IntoIterator<Item = Word<'a>>, english: impl IntoIterator<Item = Word<'a>>) {
+    pub fn push<'a>(
+        &mut self,
+        arabic: impl IntoIterator<Item = Word<'a>>,
+        english: impl IntoIterator<Item = Word<'a>>,
+    ) {
         let start = self.words.len();
         for word in arabic {
             let id = intern(&mut self.arabic, word.name());
@@ -418,9 +422,7 @@ impl Links {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Links {
-        Links {
-            links: bytes.chunks_exact(3).map(|c| Link { arabic: c[0], english: c[1], strength: c[2] }).collect(),
-        }
+        Links { links: bytes.chunks_exact(3).map(|c| Link { arabic: c[0], english: c[1], strength: c[2] }).collect() }
     }
 }
 
@@ -514,7 +516,10 @@ mod tests {
         // The best Arabic word for "government" among a few candidates.
         let best = ["الحكومة", "الشركة", "قال", "العالم"]
             .into_iter()
-            .max_by(|x, y| model.probabilities(&ar(x), &en("government"))[1].total_cmp(&model.probabilities(&ar(y), &en("government"))[1]))
+            .max_by(|x, y| {
+                model.probabilities(&ar(x), &en("government"))[1]
+                    .total_cmp(&model.probabilities(&ar(y), &en("government"))[1])
+            })
             .unwrap();
         assert_eq!(best, "الحكومة");
     }

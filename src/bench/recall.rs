@@ -94,10 +94,9 @@ pub fn run(corpus: &Path, settings: &RecallSettings, progress: &dyn Fn(&str)) ->
     let DocumentSplit { memory, unseen } = document_split(corpus)?;
     let units: Vec<UnitInput> = match settings.units {
         Some(n) => Workload::new(memory, settings.seed).units(n),
-        None => memory
-            .into_iter()
-            .map(|(arabic, english)| UnitInput { arabic, english, ..Default::default() })
-            .collect(),
+        None => {
+            memory.into_iter().map(|(arabic, english)| UnitInput { arabic, english, ..Default::default() }).collect()
+        }
     };
     progress(&format!("adding {} units", units.len()));
     let tm = TranslationMemory::in_memory();

@@ -34,6 +34,10 @@ pub struct DocumentArgs {
     /// Print TSV (band, segments, words) instead of a table.
     #[arg(long)]
     tsv: bool,
+    /// Also cover segments without a match with fragments inside units
+    /// (translated through the memory's word alignment).
+    #[arg(long)]
+    aligned: bool,
 }
 
 #[derive(Debug, Args)]
@@ -94,12 +98,16 @@ fn analyze_with(args: &DocumentArgs, max_documents: Option<u32>) -> anyhow::Resu
         include_segments: true,
         similar_documents: max_documents.is_some(),
         max_documents,
+        aligned_fragments: args.aligned,
         ..Default::default()
     };
     match &args.server {
         Some(addr) => remote::unary(addr, request, |mut client, request| async move { client.analyze(request).await }),
         None => {
             let tm = args.db.open()?;
+            if args.aligned {
+                tm.ensure_alignment();
+            }
             Ok(tm.analyze(dhakira::analysis::AnalyzeRequest::from(request))?.into())
         }
     }

@@ -38,6 +38,11 @@ pub struct LookupArgs {
     /// run of the sentence's words (shown anyway when nothing matches).
     #[arg(long)]
     subsegments: bool,
+    /// Also show fragments inside units: runs of the sentence's words found
+    /// inside longer stored units, with the part of their target the word
+    /// alignment links them to.
+    #[arg(long)]
+    aligned: bool,
     /// Ask a running server (127.0.0.1:50051, or a URL) instead of
     /// opening the database, which the server holds locked.
     #[arg(long)]
@@ -45,7 +50,8 @@ pub struct LookupArgs {
 }
 
 pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
-    let LookupArgs { text, lang, db, min_score, max_results, memories, exhaustive, subsegments, server } = args;
+    let LookupArgs { text, lang, db, min_score, max_results, memories, exhaustive, subsegments, aligned, server } =
+        args;
     // Checked here too, so that the message names the flag.
     dhakira::Lang::parse(&lang, "--lang")?;
     let request = LookupRequest {
@@ -56,6 +62,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         memories,
         exhaustive,
         subsegments,
+        aligned_fragments: aligned,
         ..Default::default()
     };
     let response = match server {
@@ -64,7 +71,11 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
             remote::unary(&addr, request, |mut client, request| async move { client.lookup(request).await })?
         }
         None => {
-            let found = db.open()?.lookup_with_fragments(request)?;
+            let tm = db.open()?;
+            if aligned {
+                tm.ensure_alignment();
+            }
+            let found = tm.lookup_with_fragments(request)?;
             proto::LookupResponse {
                 matches: found.matches.into_iter().map(Into::into).collect(),
                 fragments: found.fragments.into_iter().map(Into::into).collect(),

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use dhakira::bench::recall::{run as run_recall, RecallSettings};
 use dhakira::bench::corpus_dir;
+use dhakira::bench::recall::{run as run_recall, RecallSettings};
 use dhakira::Lang;
 
 #[derive(Debug, Args)]
@@ -43,8 +43,13 @@ pub fn run(args: RecallArgs) -> anyhow::Result<ExitCode> {
     if let Some(&bad) = args.thresholds.iter().find(|&&t| t > 100) {
         anyhow::bail!("--thresholds: {bad} is above 100");
     }
-    let settings =
-        RecallSettings { units: args.units, queries: args.queries, thresholds: args.thresholds, langs, seed: args.seed };
+    let settings = RecallSettings {
+        units: args.units,
+        queries: args.queries,
+        thresholds: args.thresholds,
+        langs,
+        seed: args.seed,
+    };
     let corpus = args.corpus.unwrap_or_else(corpus_dir);
     let report = run_recall(&corpus, &settings, &|step| eprintln!("{step}…"))?;
     println!(

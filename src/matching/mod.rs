@@ -10,8 +10,8 @@ mod score;
 pub use align::Cost;
 pub use explain::{explain, explain_tokens, Edit, EditKind, Explanation, Warning};
 pub use index::{
-    Analyzed, Candidate, ConcordancePage, ConflictGroup, Found, Index, Occurrences, Query, RunHit, Selection, SubsegmentHit,
-    MAX_SUBSEGMENT_WORDS, UNKNOWN_WORD,
+    Analyzed, Candidate, ConcordancePage, ConflictGroup, Found, Index, Occurrences, Query, RunHit, Selection,
+    SubsegmentHit, MAX_SUBSEGMENT_WORDS, UNKNOWN_WORD,
 };
 pub use scope::{Facet, Freshness, MetadataField, Preference, Scope, UnitFilter};
 pub use score::{similarity, unnormalized, word_distance, Penalty};

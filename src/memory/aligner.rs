@@ -167,10 +167,13 @@ fn due(status: &AlignmentStatus, live: usize) -> bool {
 
 /// Trains a model on `index` and aligns every unit with it, then puts both
 /// in place. `stop` ends it early (nothing changes then).
-fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool) -> bool {
+fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool, unless_current: bool) -> bool {
     let _one = aligner.training.lock();
-    let started = Instant::now();
     let live = index.len();
+    if unless_current && aligner.status.lock().trainings > 0 && aligner.status.lock().memory_units >= live {
+        return false; // another training covered this index meanwhile
+    }
+    let started = Instant::now();
     let every = live.div_ceil(MAX_TRAINING_UNITS).max(1);
     let mut corpus = Corpus::default();
     index.for_each_pair(every, &mut |_, ar, en| {
@@ -215,10 +218,12 @@ fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool) -> bool {
 }
 
 /// Trains now, in the caller's thread, on the current index (see
-/// [`crate::TranslationMemory::train_alignment`]).
-pub(super) fn train_now(shared: &Shared) -> AlignmentStatus {
+/// [`crate::TranslationMemory::train_alignment`]); with `unless_current`,
+/// not when a training (the thread's, which may be running) already
+/// covered the whole index.
+pub(super) fn train_now(shared: &Shared, unless_current: bool) -> AlignmentStatus {
     let index = shared.index.load();
-    train(&shared.aligner, &index, &|| false);
+    train(&shared.aligner, &index, &|| false, unless_current);
     shared.aligner.status()
 }
 
@@ -249,7 +254,7 @@ fn run(aligner: &Aligner, shared: &Weak<Shared>) {
         };
         if due(&aligner.status.lock(), index.len()) {
             // Units queued before this snapshot are aligned by the training.
-            train(aligner, &index, &gone);
+            train(aligner, &index, &gone, false);
             continue;
         }
         drop(index);

@@ -256,7 +256,8 @@ pub(super) fn find_aligned(
     cancel.check()?;
     // The preferred occurrences first.
     hits.sort_unstable_by_key(|h| (h.points, std::cmp::Reverse(h.time_ms), std::cmp::Reverse(h.id)));
-    let allowed = |span: &Range<usize>| span.len() >= 2 || (span.len() == 1 && single_word_allowed(&query_tokens[span.start]));
+    let allowed =
+        |span: &Range<usize>| span.len() >= 2 || (span.len() == 1 && single_word_allowed(&query_tokens[span.start]));
     // Spans to judge: longest first, then earliest.
     let mut queue: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> = std::collections::BTreeSet::new();
     let mut seen: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
@@ -435,7 +436,7 @@ pub fn assemble_spans(text: &str, cover: &mut [(Range<usize>, String)]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{LookupRequest, TranslationMemory};
+    use crate::memory::{AlignmentStatus, LookupRequest, TranslationMemory};
     use crate::unit::UnitInput;
 
     #[test]
@@ -484,5 +485,172 @@ mod tests {
         );
         // A clitic more (والشركة) is another surface: no run.
         assert_eq!(find("أعلنت اليوم والشركة الصينية ب"), [(0..2, "announced today".to_owned(), true)]);
+    }
+
+    fn ntrex(range: std::ops::Range<usize>) -> Vec<UnitInput> {
+        let pairs = crate::test_corpus::read_pairs(&crate::test_corpus::corpus_dir().join("ntrex128.tsv")).unwrap();
+        pairs[range]
+            .iter()
+            .map(|(arabic, english)| UnitInput {
+                arabic: arabic.clone(),
+                english: english.clone(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Whether two words are the same for runs: by key, placeables by value.
+    fn same(a: &Token, b: &Token) -> bool {
+        if a.placeable.is_some() || b.placeable.is_some() {
+            a.surface == b.surface
+        } else {
+            a.key == b.key
+        }
+    }
+
+    /// `Index::runs` against a brute force over every unit and every pair
+    /// of positions: the maximal runs holding a word that is not a
+    /// placeable (with 600 units every such word is an anchor).
+    #[test]
+    fn runs_equal_a_brute_force_over_every_unit() {
+        let tm = TranslationMemory::in_memory();
+        tm.add_units(ntrex(0..600)).unwrap();
+        let units: Vec<Unit> = (1..=600).map(|id| tm.get_unit(id).unwrap()).collect();
+        assert_eq!(units.len(), 600);
+        let index = tm.shared.index.load();
+        let selection = index.selection(&Scope::default());
+        let queries: Vec<UnitInput> = ntrex(600..760);
+        let mut total = 0;
+        for (q, lang) in queries.iter().flat_map(|u| [(&u.english, Lang::English), (&u.arabic, Lang::Arabic)]) {
+            let query = tokens(q, lang);
+            let mut found: Vec<(u64, usize, usize, usize)> = index
+                .runs(&index.encode(&query, lang), &selection)
+                .into_iter()
+                .map(|h| (h.id, h.query.start, h.query.end, h.unit_start))
+                .collect();
+            found.sort_unstable();
+            let mut expected = Vec::new();
+            for unit in &units {
+                let words = tokens(unit.side(lang), lang);
+                for i in 0..query.len() {
+                    for p in 0..words.len() {
+                        if !same(&query[i], &words[p]) || (i > 0 && p > 0 && same(&query[i - 1], &words[p - 1])) {
+                            continue;
+                        }
+                        let mut len = 1;
+                        while i + len < query.len() && p + len < words.len() && same(&query[i + len], &words[p + len]) {
+                            len += 1;
+                        }
+                        if query[i..i + len].iter().any(|t| t.placeable.is_none()) {
+                            expected.push((unit.id, i, i + len, p));
+                        }
+                    }
+                }
+            }
+            expected.sort_unstable();
+            assert_eq!(found, expected, "{q}");
+            total += found.len();
+        }
+        assert!(total > 10_000, "{total} runs only");
+    }
+
+    /// Fragments inside units say which words they are, on both sides, and
+    /// the unit's words are the query's; confidences respect the threshold;
+    /// validation names the fields.
+    #[test]
+    fn aligned_fragments_name_their_words_and_respect_the_threshold() {
+        let tm = TranslationMemory::in_memory();
+        tm.add_units(ntrex(0..1200)).unwrap();
+        let status = tm.train_alignment();
+        assert_eq!(status.memory_units, 1200);
+        assert!(status.trained_units > 1100 && status.model_entries > 10_000, "{status:?}");
+        assert_eq!(status.aligned_units, 1200);
+        let mut counts = [0usize; 2];
+        for (n, threshold) in [0u32, 40, 70].into_iter().enumerate() {
+            for unit in ntrex(1200..1377) {
+                for (text, lang) in [(&unit.english, Lang::English), (&unit.arabic, Lang::Arabic)] {
+                    let request = LookupRequest {
+                        text: text.clone(),
+                        source_lang: lang.code().into(),
+                        aligned_fragments: true,
+                        min_fragment_confidence: Some(threshold),
+                        ..Default::default()
+                    };
+                    let result = tm.lookup_with_fragments(request).unwrap();
+                    let query = tokens(text, lang);
+                    let mut covered = vec![false; query.len()];
+                    for f in result.fragments.iter().filter(|f| f.in_cover) {
+                        for c in &mut covered[f.query_words.clone()] {
+                            assert!(!*c, "the cover overlaps: {text}");
+                            *c = true;
+                        }
+                    }
+                    for f in result.fragments.iter().filter(|f| f.kind == FragmentKind::Aligned) {
+                        if n < 2 {
+                            counts[n] += 1;
+                        }
+                        assert!(f.in_cover && u32::from(f.confidence) >= threshold && f.confidence <= 100);
+                        let source = tokens(f.source(), lang);
+                        let target = tokens(f.target(), lang.other());
+                        assert_eq!(f.source_words.len(), f.query_words.len());
+                        for (a, b) in source[f.source_words.clone()].iter().zip(&query[f.query_words.clone()]) {
+                            assert!(same(a, b), "{a:?} / {b:?}");
+                        }
+                        let chars = |t: &[Token], r: &Range<usize>| t[r.start].chars.start..t[r.end - 1].chars.end;
+                        assert_eq!(f.query_chars, chars(&query, &f.query_words));
+                        assert_eq!(f.source_chars, chars(&source, &f.source_words));
+                        assert!(f.target_words.end <= target.len() && !f.target_words.is_empty());
+                        assert_eq!(f.target_chars, chars(&target, &f.target_words));
+                        assert!(f.query_words.len() >= 2 || single_word_allowed(&query[f.query_words.start]));
+                    }
+                }
+            }
+        }
+        // Fewer at a higher threshold, and some at each.
+        assert!(counts[0] > counts[1] && counts[1] > 50, "{counts:?}");
+        let base = || LookupRequest { text: "the company".into(), source_lang: "en".into(), ..Default::default() };
+        for (request, message) in [
+            (LookupRequest { min_fragment_confidence: Some(50), ..base() }, "min_fragment_confidence: is set but"),
+            (
+                LookupRequest { aligned_fragments: true, min_fragment_confidence: Some(101), ..base() },
+                "min_fragment_confidence: is 101",
+            ),
+        ] {
+            let err = tm.lookup_with_fragments(request).unwrap_err().to_string();
+            assert!(err.contains(message), "{err}");
+        }
+    }
+
+    /// The engine's thread trains when units arrive, aligns the units added
+    /// later without training again, and a changed unit is aligned anew.
+    #[test]
+    fn the_aligner_thread_trains_then_aligns_new_units() {
+        let tm = TranslationMemory::in_memory();
+        tm.add_units(ntrex(0..300)).unwrap();
+        let wait = |done: &dyn Fn(&AlignmentStatus) -> bool| {
+            let started = std::time::Instant::now();
+            loop {
+                let status = tm.alignment();
+                if done(&status) {
+                    return status;
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(60), "{status:?}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        let first = wait(&|s| s.trainings == 1 && s.aligned_units == 300);
+        assert_eq!(first.memory_units, 300);
+        tm.add_units(ntrex(300..320)).unwrap();
+        let later = wait(&|s| s.aligned_units == 320);
+        assert_eq!(later.trainings, 1, "20 more units do not train again");
+        // The stored alignment of unit 1 is used only for its words.
+        let unit = tm.get_unit(1).unwrap();
+        let (ar, en) = (tokens(&unit.arabic, Lang::Arabic), tokens(&unit.english, Lang::English));
+        let stored = tm.shared.aligner.links(1, &super::super::aligner::words(&ar), &super::super::aligner::words(&en));
+        assert!(stored.is_some_and(|l| !l.links.is_empty()));
+        let other = tokens("كلمة واحدة", Lang::Arabic);
+        let fresh =
+            tm.shared.aligner.links(1, &super::super::aligner::words(&other), &super::super::aligner::words(&en));
+        assert!(fresh.is_some_and(|l| l.links.iter().all(|l| l.arabic < 2)));
     }
 }

@@ -382,7 +382,14 @@ impl TranslationMemory {
     /// and aligns every unit with it (the engine's own thread does so by
     /// itself when the memory opens and when it has grown by a quarter).
     pub fn train_alignment(&self) -> AlignmentStatus {
-        aligner::train_now(&self.shared)
+        aligner::train_now(&self.shared, false)
+    }
+
+    /// Waits for a model that covers the whole memory, training one in this
+    /// thread unless the engine's own thread is doing so (for one-shot
+    /// commands that need fragments inside units at once).
+    pub fn ensure_alignment(&self) -> AlignmentStatus {
+        aligner::train_now(&self.shared, true)
     }
 
     /// One unit by id.

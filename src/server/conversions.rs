@@ -360,6 +360,7 @@ impl From<proto::AnalyzeRequest> for AnalyzeRequest {
             memory_penalties: r.memory_penalties.into_iter().map(|p| (p.memory, p.points)).collect(),
             similar_documents: r.similar_documents,
             max_documents: r.max_documents,
+            aligned_fragments: r.aligned_fragments,
             cancel: Cancel::default(),
         }
     }

@@ -108,7 +108,12 @@ impl Part {
 
     /// Calls `f` with every live unit's id and words (Arabic, English), one
     /// in `every`, until it returns false.
-    pub(super) fn each_pair(&self, every: usize, seen: &mut usize, f: &mut dyn FnMut(UnitId, &[Word<'_>], &[Word<'_>]) -> bool) -> bool {
+    pub(super) fn each_pair(
+        &self,
+        every: usize,
+        seen: &mut usize,
+        f: &mut dyn FnMut(UnitId, &[Word<'_>], &[Word<'_>]) -> bool,
+    ) -> bool {
         let (arabic, english) = (self.side(Lang::Arabic).names(), self.side(Lang::English).names());
         let (mut ar, mut en) = (Vec::new(), Vec::new());
         for slot in 0..self.slots() as u32 {
