@@ -279,3 +279,100 @@ async fn an_edited_article_finds_its_own_document_first() {
     }
     assert_eq!(checked, 10);
 }
+
+/// Whether every word of `fragment` occurs in `reference`: by key, the way
+/// matching compares words (placeables by value). Written here from the
+/// contract, not taken from the server's code.
+fn all_in_reference(fragment: &[dhakira::text::Token], reference: &[dhakira::text::Token]) -> bool {
+    fragment.iter().all(|w| {
+        reference.iter().any(|r| match (&w.placeable, &r.placeable) {
+            (None, None) => r.key == w.key,
+            _ => r.surface == w.surface,
+        })
+    })
+}
+
+/// Fragments inside units through a real server: the memory is the corpus
+/// without a fifth of its news documents (`dhakira::bench::document_split`),
+/// the server's own thread trains the word alignment, and sentences of the
+/// held-out documents are looked up in both languages at the default
+/// confidence. Most returned translations occur in the reference
+/// translation, and they cover a good share of the words (README.md,
+/// "Fragments inside units", has the figures on every held-out sentence).
+#[tokio::test]
+async fn aligned_fragments_on_unseen_news_are_mostly_in_the_reference() {
+    let server = Server::on_temp_db();
+    let mut client = server.client().await;
+    let split = dhakira::bench::document_split(&dhakira::bench::corpus_dir()).unwrap();
+    let units: Vec<UnitInput> = split.memory.iter().map(|(a, e)| unit(a, e, "news")).collect();
+    let stored = add(&mut client, units).await.len() as u64;
+    let started = std::time::Instant::now();
+    let alignment = loop {
+        let stats = client.stats(dhakira::proto::StatsRequest {}).await.unwrap().into_inner();
+        let alignment = stats.alignment.unwrap_or_default();
+        if alignment.memory_units == stats.total_units && alignment.aligned_units == stats.total_units {
+            break alignment;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(300), "no model yet: {alignment:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(alignment.trained_units > stored * 9 / 10 && alignment.model_entries > 100_000, "{alignment:?}");
+    for lang in ["en", "ar"] {
+        let (mut fragments, mut right, mut words, mut covered) = (0, 0, 0, 0);
+        for (ar, en) in split.unseen.iter().step_by(4).take(300) {
+            let (text, reference, target_lang) =
+                if lang == "en" { (en, ar, dhakira::Lang::Arabic) } else { (ar, en, dhakira::Lang::English) };
+            let request = LookupRequest {
+                text: text.clone(),
+                source_lang: lang.into(),
+                aligned_fragments: true,
+                ..Default::default()
+            };
+            let response = client.lookup(request).await.unwrap().into_inner();
+            let reference = dhakira::text::tokens(reference, target_lang);
+            words += dhakira::text::tokens(text, target_lang.other()).len();
+            for f in response.fragments.iter().filter(|f| f.kind() == FragmentKind::Aligned) {
+                assert!(
+                    f.in_cover && f.confidence >= u32::from(dhakira::DEFAULT_MIN_CONFIDENCE) && f.confidence <= 100
+                );
+                let target = dhakira::text::tokens(&f.target, target_lang);
+                let span = &target[f.target_word_start as usize..f.target_word_end as usize];
+                // The character range is the words' range.
+                let range = f.target_range.unwrap();
+                assert_eq!(
+                    (range.start, range.end),
+                    (span[0].chars.start as u32, span[span.len() - 1].chars.end as u32)
+                );
+                fragments += 1;
+                right += usize::from(all_in_reference(span, &reference));
+                covered += (f.query_word_end - f.query_word_start) as usize;
+            }
+        }
+        let precision = right as f64 / fragments.max(1) as f64;
+        let coverage = covered as f64 / words as f64;
+        eprintln!("{lang}: {fragments} fragments, precision {precision:.3}, coverage {coverage:.3}");
+        assert!(precision >= 0.75 && coverage >= 0.15, "{lang}: precision {precision:.3}, coverage {coverage:.3}");
+    }
+    // Analyze covers more words of an unseen article with them.
+    let article: Vec<String> = split.unseen.iter().take(40).map(|(_, en)| en.clone()).collect();
+    let analyze = |aligned_fragments| AnalyzeRequest {
+        segments: article.clone(),
+        source_lang: "en".into(),
+        aligned_fragments,
+        ..Default::default()
+    };
+    let without = client.analyze(analyze(false)).await.unwrap().into_inner().fragment_words;
+    let with = client.analyze(analyze(true)).await.unwrap().into_inner().fragment_words;
+    assert!(with > without + 100, "{without} → {with}");
+    // Bad thresholds are refused, naming the field.
+    let bad = LookupRequest {
+        text: "the company".into(),
+        source_lang: "en".into(),
+        aligned_fragments: true,
+        min_fragment_confidence: Some(101),
+        ..Default::default()
+    };
+    let status = client.lookup(bad).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("min_fragment_confidence"), "{}", status.message());
+}
