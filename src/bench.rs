@@ -81,6 +81,12 @@ pub struct DocumentSplit {
 /// `l10n_django.tsv`) make the memory. Only the sentences next to a block's
 /// edge can share a real document with the other side. Deterministic.
 pub fn document_split(dir: &Path) -> Result<DocumentSplit> {
+    document_split_fold(dir, 4)
+}
+
+/// [`document_split`] holding out block `fold` of every five (0–4) instead
+/// of the fifth: another split of the same documents.
+pub fn document_split_fold(dir: &Path, fold: usize) -> Result<DocumentSplit> {
     let input = |reason: String| Error::Input { path: dir.display().to_string(), reason };
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|err| input(err.to_string()))?
@@ -97,7 +103,7 @@ pub fn document_split(dir: &Path) -> Result<DocumentSplit> {
             continue;
         }
         for (block, document) in pairs.chunks(SPLIT_DOCUMENT_LINES).enumerate() {
-            let side = if block % 5 == 4 { &mut split.unseen } else { &mut split.memory };
+            let side = if block % 5 == fold % 5 { &mut split.unseen } else { &mut split.memory };
             side.extend(document.iter().cloned());
         }
     }

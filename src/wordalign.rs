@@ -25,12 +25,14 @@ use foldhash::HashMap;
 use crate::text::Lang;
 
 /// Expectation-maximization rounds.
-pub const ITERATIONS: usize = 5;
-/// Probability of aligning a word to nothing (fast_align's default).
-const NULL_PROBABILITY: f32 = 0.08;
-/// How strongly alignments keep to the diagonal (fast_align's default
-/// starting tension, kept fixed).
-const TENSION: f32 = 4.0;
+pub const ITERATIONS: usize = 10;
+/// Probability of aligning a word to nothing.
+const NULL_PROBABILITY: f32 = 0.2;
+/// How strongly alignments keep to the diagonal, kept fixed: much weaker
+/// than fast_align's starting 4, since Arabic (verb first) and English
+/// orders differ. Tension, null probability and rounds were chosen with
+/// `dhakira fragment-recall` (README.md, "Fragments inside units").
+const TENSION: f32 = 0.5;
 /// Units with more words than this on a side are not trained on (their
 /// alignments are still computed).
 pub const MAX_TRAINING_WORDS: usize = 80;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{document_split, quantile_ms, DocumentSplit, Workload};
+use super::{document_split_fold, quantile_ms, DocumentSplit, Workload};
 use crate::error::Result;
 use crate::memory::{FragmentKind, LookupRequest, TranslationMemory};
 use crate::text::{tokens, Lang, Token};
@@ -35,6 +35,9 @@ pub struct RecallSettings {
     pub thresholds: Vec<u8>,
     pub langs: Vec<Lang>,
     pub seed: u64,
+    /// Which block of five documents is held out (see
+    /// [`super::document_split_fold`]); 4 is [`super::document_split`].
+    pub fold: usize,
 }
 
 /// One threshold's figures for one query language.
@@ -91,7 +94,7 @@ fn occurs(fragment: &[Token], reference: &[Token], by_key: bool) -> bool {
 
 /// Builds the memory, trains the alignment, and measures.
 pub fn run(corpus: &Path, settings: &RecallSettings, progress: &dyn Fn(&str)) -> Result<RecallReport> {
-    let DocumentSplit { memory, unseen } = document_split(corpus)?;
+    let DocumentSplit { memory, unseen } = document_split_fold(corpus, settings.fold)?;
     let units: Vec<UnitInput> = match settings.units {
         Some(n) => Workload::new(memory, settings.seed).units(n),
         None => {
