@@ -102,6 +102,11 @@ pub struct BenchArgs {
     /// that read every unit (min_score 0) back to back.
     #[arg(long, default_value_t = 0)]
     background_scans: usize,
+    /// Time only the queries of this category of the mix (edited, unseen,
+    /// words, wordless, number, stopwords): the same queries as in the
+    /// whole mix of --queries, the others left out (to profile one).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Units set aside for `--background-adds` (each added with a running
@@ -136,6 +141,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // The query mix (the default) holds real sentences never stored: the
     // memory is then grown from the other documents of the corpus only.
     let mixed = !args.concordance && args.templates == 0 && args.write_tmx.is_none();
+    anyhow::ensure!(
+        mixed || args.only.is_none(),
+        "--only: a category of the query mix, not of --templates or --concordance"
+    );
     let (pairs, held_out) = if mixed {
         let split = document_split(&corpus)?;
         (split.memory, split.unseen)
@@ -168,7 +177,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         texts.into_iter().map(|text| Query::new(Category::Template, text)).collect()
     } else {
         let unseen = unseen_queries(&held_out, &units, lang);
-        workload.mix(&units, &unseen, args.queries, lang)
+        let mut mix = workload.mix(&units, &unseen, args.queries, lang);
+        if let Some(only) = &args.only {
+            let category = dhakira::bench::MIX
+                .iter()
+                .map(|&(category, _)| category)
+                .find(|category| category.name() == only)
+                .with_context(|| format!("--only: {only} is not a category of the mix"))?;
+            mix.retain(|query| query.category == category);
+        }
+        mix
     };
     let settings = Settings {
         lang,
