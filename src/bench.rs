@@ -478,7 +478,8 @@ pub struct Settings {
     pub lang: Lang,
     pub min_score: u8,
     pub max_results: usize,
-    /// Queries whose answer is also computed exhaustively (0: none).
+    /// Queries of each category whose answer is also computed
+    /// exhaustively (0: none).
     pub recall_sample: usize,
     /// Memories the units are spread over (`m0`, `m1`…; 0 or 1: the
     /// default memory).
