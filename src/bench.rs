@@ -4,6 +4,7 @@
 //! tests that check the index against the reference (`tests/index.rs`).
 
 mod contention;
+mod mix;
 pub mod recall;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::tsv::parse_line;
 use crate::unit::UnitInput;
 
 pub use contention::{run as run_contention, Background, ContentionReport, Pass};
+pub use mix::{unseen_queries, Category, Query, MIX, STOPWORDS};
 
 /// The corpus for tests and benchmarks: `$DHAKIRA_CORPUS`, or the
 /// repository's `data/corpus` (real pairs with their licences, see its
@@ -232,15 +234,22 @@ impl Workload {
                     Lang::Arabic => &source.arabic,
                     Lang::English => &source.english,
                 };
-                if self.rng.random_bool(0.7) {
-                    let edits = self.rng.random_range(1..=3);
-                    self.edit_words(text, lang, edits)
-                } else {
-                    let len = text.split_whitespace().count().max(1);
-                    (0..len).map(|_| self.corpus_word(lang)).collect::<Vec<_>>().join(" ")
-                }
+                let edited = self.rng.random_bool(0.7);
+                self.edit_or_scatter(text, lang, edited)
             })
             .collect()
+    }
+
+    /// `text` with one to three word edits, or (`edited` false) as many
+    /// corpus words as it has, thrown together.
+    fn edit_or_scatter(&mut self, text: &str, lang: Lang, edited: bool) -> String {
+        if edited {
+            let edits = self.rng.random_range(1..=3);
+            self.edit_words(text, lang, edits)
+        } else {
+            let len = text.split_whitespace().count().max(1);
+            (0..len).map(|_| self.corpus_word(lang)).collect::<Vec<_>>().join(" ")
+        }
     }
 }
 
@@ -345,6 +354,24 @@ pub struct Report {
     pub rss_mb: f64,
     pub peak_rss_mb: f64,
     pub build_s: f64,
+    /// The same figures for each category of queries (see [`MIX`]), in
+    /// [`Category`] order.
+    pub categories: Vec<CategoryReport>,
+}
+
+/// One category's share of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryReport {
+    pub category: Category,
+    pub queries: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+    pub hit_rate: f64,
+    pub recall: Option<f64>,
+    pub recall_sample: usize,
 }
 
 /// The `q`-quantile (0–1) of sorted latencies, in milliseconds.
@@ -458,7 +485,8 @@ pub struct Settings {
     pub lang: Lang,
     pub min_score: u8,
     pub max_results: usize,
-    /// Queries whose answer is also computed exhaustively (0: none).
+    /// Queries of each category whose answer is also computed
+    /// exhaustively (0: none).
     pub recall_sample: usize,
     /// Memories the units are spread over (`m0`, `m1`…; 0 or 1: the
     /// default memory).
@@ -527,36 +555,50 @@ impl Settings {
         }
     }
 
-    /// The queries also answered exhaustively: at most `recall_sample`,
-    /// spread evenly over the run.
-    fn recall_queries<'a>(&self, queries: &'a [String]) -> impl Iterator<Item = &'a String> {
-        let step = (queries.len() / self.recall_sample.max(1)).max(1);
-        queries.iter().step_by(step).take(self.recall_sample)
+    /// The queries also answered exhaustively (their positions): at most
+    /// `recall_sample` of each category, spread evenly over the run.
+    fn recall_queries(&self, queries: &[Query]) -> Vec<usize> {
+        if self.recall_sample == 0 {
+            return Vec::new();
+        }
+        let mut by_category: std::collections::BTreeMap<Category, Vec<usize>> = Default::default();
+        for (i, query) in queries.iter().enumerate() {
+            by_category.entry(query.category).or_default().push(i);
+        }
+        let mut sample: Vec<usize> = by_category
+            .values()
+            .flat_map(|at| {
+                let step = (at.len() / self.recall_sample).max(1);
+                at.iter().copied().step_by(step).take(self.recall_sample)
+            })
+            .collect();
+        sample.sort_unstable();
+        sample
     }
 }
 
-/// Lookups as timed.
+/// Lookups as timed: each query's latency and whether it found a match,
+/// in the queries' order.
 struct Timed {
     latencies: Vec<Duration>,
+    found: Vec<bool>,
     wall: Duration,
-    hits: usize,
 }
 
-/// Indexed answers compared with exhaustive ones.
+/// Indexed answers compared with exhaustive ones: (query position, equal).
 #[derive(Default)]
-struct Recall {
-    equal: usize,
-    checked: usize,
-}
+struct Recall(Vec<(usize, bool)>);
 
 impl Recall {
-    fn add(&mut self, equal: bool) {
-        self.equal += usize::from(equal);
-        self.checked += 1;
+    fn add(&mut self, at: usize, equal: bool) {
+        self.0.push((at, equal));
     }
 
-    fn share(&self) -> Option<f64> {
-        (self.checked > 0).then(|| self.equal as f64 / self.checked as f64)
+    /// The share of equal answers among the checked queries `of` selects.
+    fn share(&self, of: impl Fn(usize) -> bool) -> (Option<f64>, usize) {
+        let checked: Vec<bool> = self.0.iter().filter(|(at, _)| of(*at)).map(|&(_, equal)| equal).collect();
+        let equal = checked.iter().filter(|&&e| e).count();
+        ((!checked.is_empty()).then(|| equal as f64 / checked.len() as f64), checked.len())
     }
 }
 
@@ -578,16 +620,16 @@ fn answer(matches: &[crate::Match]) -> Vec<(u64, u8)> {
 /// Runs `queries` one after the other on one thread, in this process.
 pub fn run_in_process(
     tm: &crate::TranslationMemory,
-    queries: &[String],
+    queries: &[Query],
     settings: &Settings,
     build: Duration,
 ) -> Result<Report> {
     let mut latencies = Vec::with_capacity(queries.len());
-    let mut hits = 0;
+    let mut found = Vec::with_capacity(queries.len());
     let started = std::time::Instant::now();
-    for text in queries {
+    for Query { text, .. } in queries {
         let at = std::time::Instant::now();
-        let found = if settings.concordance {
+        let hit = if settings.concordance {
             let request = crate::ConcordanceRequest {
                 text: text.clone(),
                 lang: settings.lang.code().to_owned(),
@@ -601,11 +643,12 @@ pub fn run_in_process(
             !tm.lookup(settings.request(text, false))?.is_empty()
         };
         latencies.push(at.elapsed());
-        hits += usize::from(found);
+        found.push(hit);
     }
-    let timed = Timed { latencies, wall: started.elapsed(), hits };
+    let timed = Timed { latencies, found, wall: started.elapsed() };
     let mut recall = Recall::default();
-    if settings.recall_sample > 0 {
+    let sample = settings.recall_queries(queries);
+    if !sample.is_empty() {
         // The reference (what `exhaustive: true` answers), prepared once
         // for the whole sample rather than once per query.
         let mut units = Vec::new();
@@ -616,23 +659,54 @@ pub fn run_in_process(
         let reference = crate::reference::Reference::new(units);
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        for text in settings.recall_queries(queries) {
+        for at in sample {
+            let text = &queries[at].text;
             let fast = tm.lookup(settings.request(text, false))?;
             let full = reference.lookup(&settings.request(text, true).validate()?, now)?;
-            recall.add(answer(&fast) == answer(&full));
+            recall.add(at, answer(&fast) == answer(&full));
         }
     }
     let units = tm.stats().total_units as usize;
     let mode = if settings.concordance { "concordance in-process" } else { "in-process" };
     let run = Run { mode, units, concurrency: 1, build, rss_mb: rss_mb() };
-    Ok(report(settings, run, timed, recall))
+    Ok(report(settings, run, queries, timed, recall))
 }
 
-fn report(settings: &Settings, run: Run<'_>, timed: Timed, recall: Recall) -> Report {
-    let Timed { mut latencies, wall, hits } = timed;
+fn report(settings: &Settings, run: Run<'_>, asked: &[Query], timed: Timed, recall: Recall) -> Report {
+    let Timed { latencies: timed_latencies, found, wall } = timed;
+    let hits = found.iter().filter(|&&f| f).count();
+    let mut latencies = timed_latencies.clone();
     latencies.sort();
     let queries = latencies.len();
     let total: Duration = latencies.iter().sum();
+    let mut categories: Vec<Category> = asked.iter().map(|q| q.category).collect();
+    categories.sort();
+    categories.dedup();
+    let categories = categories
+        .into_iter()
+        .map(|category| {
+            let of = |at: usize| asked[at].category == category;
+            let mut latencies: Vec<Duration> =
+                timed_latencies.iter().enumerate().filter(|&(at, _)| of(at)).map(|(_, &d)| d).collect();
+            latencies.sort();
+            let n = latencies.len().max(1) as f64;
+            let hits = found.iter().enumerate().filter(|&(at, &f)| of(at) && f).count();
+            let (recall, recall_sample) = recall.share(of);
+            CategoryReport {
+                category,
+                queries: latencies.len(),
+                p50_ms: quantile_ms(&latencies, 0.50),
+                p90_ms: quantile_ms(&latencies, 0.90),
+                p99_ms: quantile_ms(&latencies, 0.99),
+                max_ms: quantile_ms(&latencies, 1.0),
+                mean_ms: latencies.iter().sum::<Duration>().as_secs_f64() * 1e3 / n,
+                hit_rate: hits as f64 / n,
+                recall,
+                recall_sample,
+            }
+        })
+        .collect();
+    let (recall, recall_sample) = recall.share(|_| true);
     Report {
         mode: run.mode.to_owned(),
         lang: settings.lang.code().to_owned(),
@@ -647,12 +721,13 @@ fn report(settings: &Settings, run: Run<'_>, timed: Timed, recall: Recall) -> Re
         max_ms: quantile_ms(&latencies, 1.0),
         mean_ms: total.as_secs_f64() * 1e3 / queries.max(1) as f64,
         qps: queries as f64 / wall.as_secs_f64().max(1e-9),
-        recall: recall.share(),
-        recall_sample: recall.checked,
+        recall,
+        recall_sample,
         hit_rate: hits as f64 / queries.max(1) as f64,
         rss_mb: run.rss_mb,
         peak_rss_mb: if run.rss_mb > 0.0 { peak_rss_mb() } else { 0.0 },
         build_s: run.build.as_secs_f64(),
+        categories,
     }
 }
 
@@ -661,7 +736,7 @@ fn report(settings: &Settings, run: Run<'_>, timed: Timed, recall: Recall) -> Re
 pub async fn run_grpc(
     url: &str,
     units: Option<Vec<UnitInput>>,
-    queries: Vec<String>,
+    queries: Vec<Query>,
     settings: &Settings,
     concurrency: usize,
 ) -> Result<Report> {
@@ -690,16 +765,21 @@ pub async fn run_grpc(
         let (queries, next) = (Arc::clone(&queries), Arc::clone(&next));
         tasks.push(tokio::spawn(grpc_client(client, queries, next, settings.clone())));
     }
-    let (mut latencies, mut hits) = (Vec::new(), 0);
+    let mut timed = Vec::with_capacity(queries.len());
     for task in tasks {
-        let (l, h) = task.await.map_err(|err| failed("task", err.to_string()))?.map_err(|err| failed("lookup", err))?;
-        latencies.extend(l);
-        hits += h;
+        timed.extend(task.await.map_err(|err| failed("task", err.to_string()))?.map_err(|err| failed("lookup", err))?);
     }
-    let timed = Timed { latencies, wall: started.elapsed(), hits };
+    let wall = started.elapsed();
+    timed.sort_unstable_by_key(|&(at, _, _)| at);
+    let timed = Timed {
+        latencies: timed.iter().map(|&(_, latency, _)| latency).collect(),
+        found: timed.iter().map(|&(_, _, hit)| hit).collect(),
+        wall,
+    };
 
     let mut recall = Recall::default();
-    for text in settings.recall_queries(&queries) {
+    for at in settings.recall_queries(&queries) {
+        let text = &queries[at].text;
         let ask = |exhaustive| {
             let request = grpc_request(settings, text, exhaustive);
             let mut client = client.clone();
@@ -708,7 +788,7 @@ pub async fn run_grpc(
         let fast = ask(false).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
         let full = ask(true).await.map_err(|s| failed("lookup", s.message().to_owned()))?;
         let key = |m: &[crate::proto::Match]| m.iter().map(|m| (m.unit_id, m.score)).collect::<Vec<_>>();
-        recall.add(key(&fast) == key(&full));
+        recall.add(at, key(&fast) == key(&full));
     }
     let units = client
         .stats(StatsRequest {})
@@ -719,29 +799,27 @@ pub async fn run_grpc(
     // This process only sends requests: the server's memory is what matters,
     // and it is not visible from here.
     let run = Run { mode: "grpc", units, concurrency, build, rss_mb: 0.0 };
-    Ok(report(settings, run, timed, recall))
+    Ok(report(settings, run, &queries, timed, recall))
 }
 
 /// One timed client: looks up the next query not yet taken until none is
-/// left; its latencies and how many lookups found a match.
+/// left; for each, its position, latency and whether it found a match.
 async fn grpc_client(
     mut client: crate::proto::translation_memory_client::TranslationMemoryClient<tonic::transport::Channel>,
-    queries: std::sync::Arc<Vec<String>>,
+    queries: std::sync::Arc<Vec<Query>>,
     next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     settings: Settings,
-) -> std::result::Result<(Vec<Duration>, usize), String> {
-    let mut latencies = Vec::new();
-    let mut hits = 0;
+) -> std::result::Result<Vec<(usize, Duration, bool)>, String> {
+    let mut timed = Vec::new();
     loop {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(text) = queries.get(i) else { break };
-        let request = grpc_request(&settings, text, false);
+        let Some(query) = queries.get(i) else { break };
+        let request = grpc_request(&settings, &query.text, false);
         let at = std::time::Instant::now();
         let response = client.lookup(request).await.map_err(|s| s.message().to_owned())?;
-        latencies.push(at.elapsed());
-        hits += usize::from(!response.into_inner().matches.is_empty());
+        timed.push((i, at.elapsed(), !response.into_inner().matches.is_empty()));
     }
-    Ok((latencies, hits))
+    Ok(timed)
 }
 
 fn grpc_request(settings: &Settings, text: &str, exhaustive: bool) -> crate::proto::LookupRequest {

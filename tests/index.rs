@@ -104,3 +104,56 @@ fn template_lookups_equal_the_reference_on_the_corpus() {
     // Most answers are a full top-k cut inside the template's group.
     assert!(with_matches > 200, "only {with_matches} full answers");
 }
+
+/// The same for the query mix's categories that the other test lacks, on a
+/// memory grown from the document split's memory side (as `dhakira bench`
+/// grows it): unseen news sentences, word-less queries, one number alone,
+/// and stop words only, whose every key is among the commonest (the
+/// key-bits filter drops most of their inverted lists' units unread).
+#[test]
+fn mix_lookups_equal_the_reference_on_the_corpus() {
+    use dhakira::bench::{corpus_dir, document_split, unseen_queries, Category};
+    let split = document_split(&corpus_dir()).unwrap();
+    let mut workload = Workload::new(split.memory, 2027);
+    let units = workload.units(120_000);
+    let tm = TranslationMemory::in_memory();
+    for chunk in units.chunks(10_000) {
+        tm.add_units(chunk.to_vec()).unwrap();
+    }
+    let mut stored = Vec::new();
+    tm.for_each_unit(&mut |unit| {
+        stored.push(unit);
+        Ok(())
+    })
+    .unwrap();
+    let reference = Reference::new(stored);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let mut compared = std::collections::BTreeMap::<(Category, bool), usize>::new();
+    for (lang, min_score, max_results) in
+        [(Lang::Arabic, 70, 5), (Lang::English, 70, 5), (Lang::Arabic, 50, 10), (Lang::English, 50, 3)]
+    {
+        let unseen = unseen_queries(&split.unseen, &units, lang);
+        let mix = workload.mix(&units, &unseen, 1_000, lang);
+        for query in mix.iter().filter(|q| !matches!(q.category, Category::Edited | Category::Words)) {
+            let request = LookupRequest {
+                text: query.text.clone(),
+                source_lang: lang.code().into(),
+                min_score: Some(min_score),
+                max_results: Some(max_results),
+                ..Default::default()
+            };
+            let expected = reference.lookup(&request.clone().validate().unwrap(), now).unwrap();
+            let found = tm.lookup(request).unwrap();
+            assert_eq!(found, expected, "{lang} min_score {min_score} {:?}: {}", query.category, query.text);
+            *compared.entry((query.category, !expected.is_empty())).or_default() += 1;
+        }
+    }
+    // Every category was compared, and stop-word and unseen queries with
+    // matches too (a comparison of empty answers alone would say little).
+    for category in [Category::Unseen, Category::Wordless, Category::Number, Category::Stopwords] {
+        assert!(compared.get(&(category, false)).is_some_and(|&n| n > 0), "{category:?}: {compared:?}");
+    }
+    for category in [Category::Unseen, Category::Stopwords] {
+        assert!(compared.get(&(category, true)).is_some_and(|&n| n >= 20), "{category:?}: {compared:?}");
+    }
+}

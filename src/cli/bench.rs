@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use dhakira::bench::{read_corpus, run_grpc, run_in_process, Report, Settings, Workload};
+use dhakira::bench::{
+    document_split, read_corpus, run_grpc, run_in_process, unseen_queries, Category, Query, Report, Settings, Workload,
+};
 use dhakira::{TranslationMemory, UnitInput};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -35,10 +37,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "ar")]
     lang: String,
     /// Also run a sample of the queries exhaustively and report the share
-    /// with identical answers.
+    /// with identical answers (overall and per category).
     #[arg(long)]
     check_recall: bool,
-    /// Queries in the recall sample.
+    /// Queries in the recall sample, per category of the query mix.
     #[arg(long, default_value_t = 200)]
     recall_sample: usize,
     #[arg(long, default_value_t = 42)]
@@ -100,6 +102,11 @@ pub struct BenchArgs {
     /// that read every unit (min_score 0) back to back.
     #[arg(long, default_value_t = 0)]
     background_scans: usize,
+    /// Time only the queries of this category of the mix (edited, unseen,
+    /// words, wordless, number, stopwords): the same queries as in the
+    /// whole mix of --queries, the others left out (to profile one).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Units set aside for `--background-adds` (each added with a running
@@ -131,7 +138,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         return bench_repairs(&corpus);
     }
     let lang = dhakira::Lang::parse(&args.lang, "--lang")?;
-    let mut workload = Workload::new(read_corpus(&corpus)?, args.seed);
+    // The query mix (the default) holds real sentences never stored: the
+    // memory is then grown from the other documents of the corpus only.
+    let mixed = !args.concordance && args.templates == 0 && args.write_tmx.is_none();
+    anyhow::ensure!(
+        mixed || args.only.is_none(),
+        "--only: a category of the query mix, not of --templates or --concordance"
+    );
+    let (pairs, held_out) = if mixed {
+        let split = document_split(&corpus)?;
+        (split.memory, split.unseen)
+    } else {
+        (read_corpus(&corpus)?, Vec::new())
+    };
+    let mut workload = Workload::new(pairs, args.seed);
     let contention = args.background_adds > 0.0 || args.background_scans > 0;
     anyhow::ensure!(
         !contention || (args.grpc.is_none() && !args.concordance && args.write_tmx.is_none()),
@@ -148,13 +168,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{} units written to {} ({:.0} MB)", units.len(), path.display(), bytes as f64 / 1e6);
         return Ok(ExitCode::SUCCESS);
     }
-    let queries = if args.concordance {
+    let queries: Vec<Query> = if args.concordance {
         anyhow::ensure!(args.grpc.is_none(), "--concordance: runs in-process only (without --grpc)");
-        workload.phrases(&units, args.queries, lang)
+        let phrases = workload.phrases(&units, args.queries, lang);
+        phrases.into_iter().map(|text| Query::new(Category::Phrase, text)).collect()
     } else if args.templates > 0 {
-        workload.template_queries(args.queries, lang)
+        let texts = workload.template_queries(args.queries, lang);
+        texts.into_iter().map(|text| Query::new(Category::Template, text)).collect()
     } else {
-        workload.queries(&units, args.queries, lang)
+        let unseen = unseen_queries(&held_out, &units, lang);
+        let mut mix = workload.mix(&units, &unseen, args.queries, lang);
+        if let Some(only) = &args.only {
+            let category = dhakira::bench::MIX
+                .iter()
+                .map(|&(category, _)| category)
+                .find(|category| category.name() == only)
+                .with_context(|| format!("--only: {only} is not a category of the mix"))?;
+            mix.retain(|query| query.category == category);
+        }
+        mix
     };
     let settings = Settings {
         lang,
@@ -169,11 +201,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
-        return bench_import(url, file, queries, &settings, args.concurrency);
+        let texts = queries.into_iter().map(|q| q.text).collect();
+        return bench_import(url, file, texts, &settings, args.concurrency);
     }
     if contention {
         let background = dhakira::bench::Background { adds_per_s: args.background_adds, scans: args.background_scans };
-        return bench_contention(args.db.as_deref(), units, &queries, &settings, background, &pool);
+        let texts: Vec<String> = queries.into_iter().map(|q| q.text).collect();
+        return bench_contention(args.db.as_deref(), units, &texts, &settings, background, &pool);
     }
     let report = match &args.grpc {
         Some(url) => {
@@ -270,7 +304,7 @@ fn build_memory(db: Option<&Path>, units: Vec<UnitInput>) -> anyhow::Result<Tran
 fn bench_in_process(
     db: Option<&Path>,
     units: Vec<UnitInput>,
-    queries: &[String],
+    queries: &[Query],
     settings: &Settings,
 ) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
@@ -300,6 +334,22 @@ fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {
             "recall: {:.4} ({} sampled queries, index vs the reference implementation)",
             recall, report.recall_sample
         );
+    }
+    if report.categories.len() > 1 {
+        println!("  category   queries      p50      p90      p99      max  match  recall (sample)");
+        for c in &report.categories {
+            let recall = c.recall.map_or(String::new(), |r| format!("{r:.4} ({})", c.recall_sample));
+            println!(
+                "  {:<9} {:>8} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>5.0} %  {recall}",
+                c.category.name(),
+                c.queries,
+                c.p50_ms,
+                c.p90_ms,
+                c.p99_ms,
+                c.max_ms,
+                c.hit_rate * 100.0
+            );
+        }
     }
     println!(
         "memory built in {:.1} s, RSS {:.0} MiB (peak {:.0} MiB)",

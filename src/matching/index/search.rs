@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::segment::{Encoded, Group, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
+use super::segment::{Encoded, Group, KeyBits, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
 use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
 use crate::matching::align::{self, Cost, Relation};
 use crate::matching::score::{guaranteed, unnormalized, word_distance};
@@ -84,6 +84,7 @@ impl Part {
         let side = self.side(query.lang);
         let order = side.rarest_first(&query.keys);
         let mut bag = Bag::of(&query.keys);
+        let key_bits = KeyBits::of(&query.keys);
 
         let Found { candidates, withheld } = found;
         // A unit that can make it: offered to the threshold, kept.
@@ -115,6 +116,13 @@ impl Part {
                     }
                     let m = side.len[slot as usize] as usize;
                     if m < min_len || m > max_len {
+                        continue;
+                    }
+                    // The count filter on the unit's key bits, for the least
+                    // score any unit needs: most units of a common word's list
+                    // are dropped here without reading their words. A
+                    // template group's members have its first member's keys.
+                    if !key_bits.can_reach(side.key_bits[slot as usize], n, m, before_bonus(threshold.value())) {
                         continue;
                     }
                     let group = side.group_of[slot as usize];

@@ -19,6 +19,54 @@ pub use super::UNKNOWN_WORD;
 /// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
 pub(super) const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
 
+/// A key's bit in [`Side::key_bits`]: one of 64, by a multiplicative hash
+/// (key ids are handed out in order of first use, so the commonest words
+/// would otherwise crowd the low bits).
+#[inline]
+pub(super) fn key_bit(key: u32) -> u64 {
+    1 << (key.wrapping_mul(0x9E37_79B9) >> 26)
+}
+
+/// A query's keys by their [`key_bit`]: how many of the query's words have
+/// a key on each bit. A unit whose [`Side::key_bits`] share bits `b` with
+/// the query holds at most the sum of the counts of `b` of the query's
+/// words: a bound on the count filter's overlap, known without reading the
+/// unit's words.
+pub(super) struct KeyBits {
+    mask: u64,
+    counts: [u16; 64],
+}
+
+impl KeyBits {
+    pub(super) fn of(keys: &[u32]) -> KeyBits {
+        let mut bits = KeyBits { mask: 0, counts: [0; 64] };
+        for &key in keys {
+            let bit = key_bit(key);
+            bits.mask |= bit;
+            let count = &mut bits.counts[bit.trailing_zeros() as usize];
+            *count = count.saturating_add(1);
+        }
+        bits
+    }
+
+    /// Whether a unit of `m` words with key set `unit` can pass the count
+    /// filter for an `n`-word query at score `s` ([`super::search::can_reach`]):
+    /// its overlap with the query is at most the bound above, and it
+    /// needs `longest − ⌊longest·(100−s)/100⌋` words in common.
+    #[inline]
+    pub(super) fn can_reach(&self, unit: u64, n: usize, m: usize, s: u8) -> bool {
+        let longest = n.max(m);
+        let max_distance = longest * (100 - s.min(100) as usize) / 100;
+        let mut shared = unit & self.mask;
+        let mut bound = 0;
+        while shared != 0 && bound + max_distance < longest {
+            bound += usize::from(self.counts[shared.trailing_zeros() as usize]);
+            shared &= shared - 1;
+        }
+        bound.min(m) + max_distance >= longest
+    }
+}
+
 /// In [`Side::templates`]: the entry is a group id, not a slot.
 const GROUP: u32 = 1 << 31;
 
@@ -124,6 +172,10 @@ pub(super) struct Side {
     pub(super) start: Vec<u32>,
     /// Slot → number of words.
     pub(super) len: Vec<u16>,
+    /// Slot → its keys as a 64-bit set ([`key_bit`]): a bound on the keys
+    /// it shares with a query, read before its words (see
+    /// [`KeyBits::can_reach`]).
+    pub(super) key_bits: Vec<u64>,
     /// Template hash (see [`Side::template`]) → the slot of the one unit
     /// with that template, or a group id with [`GROUP`] set once several
     /// have it. A unit whose template hash collides with another template
@@ -151,6 +203,7 @@ impl Default for Side {
             arena: Vec::new(),
             start: Vec::new(),
             len: Vec::new(),
+            key_bits: Vec::new(),
             templates: HashMap::default(),
             group_of: Vec::new(),
             groups: Vec::new(),
@@ -202,6 +255,7 @@ impl Side {
         self.arena.shrink_to_fit();
         self.start.shrink_to_fit();
         self.len.shrink_to_fit();
+        self.key_bits.shrink_to_fit();
         self.templates.shrink_to_fit();
         self.group_of.shrink_to_fit();
         for group in &mut self.groups {
@@ -246,6 +300,7 @@ impl Side {
         }
         keys.sort_unstable();
         keys.dedup();
+        self.key_bits.push(keys.iter().fold(0, |bits, &key| bits | key_bit(key)));
         self.group(slot);
         self.post(slot, &keys);
     }
