@@ -331,18 +331,22 @@ impl PostgresStore {
 
     /// A connection's statements, once its commit count is checked.
     fn prepare(&self, mut client: Client) -> Result<Conn> {
+        // What was seen before the read: another connection of this store
+        // may commit, and record a higher count, while it runs.
+        let seen = self.commits.load(Ordering::SeqCst);
         let count: i64 = client.query_one("SELECT count FROM dhakira_commits", &[])?.try_get(0)?;
-        self.check_commits(count)?;
+        self.check_commits(count, seen)?;
         Conn::new(client)
     }
 
-    /// Refuses a database that holds fewer commits than were seen.
-    fn check_commits(&self, count: i64) -> Result<()> {
+    /// Refuses a database that holds fewer commits (`count`, read) than
+    /// this store had seen before reading it (`seen`).
+    fn check_commits(&self, count: i64, seen: u64) -> Result<()> {
         let count = u64::try_from(count).map_err(|_| Error::Corrupt {
             key: "dhakira_commits".into(),
             reason: format!("a negative commit count, {count}"),
         })?;
-        let seen = self.commits.fetch_max(count, Ordering::SeqCst);
+        self.commits.fetch_max(count, Ordering::SeqCst);
         if count < seen {
             tracing::error!(database = %self.described, count, seen, "the database lost acknowledged commits");
             return Err(Error::Corrupt {
@@ -762,8 +766,11 @@ impl Store for PostgresStore {
             let count: i64 = tx.query_one(&conn.commit, &[])?.try_get(0)?;
             // A count not above the last one seen: the database lost
             // commits; this transaction is rolled back (dropped).
-            if u64::try_from(count).is_ok_and(|count| count <= self.commits.load(Ordering::SeqCst)) {
-                self.check_commits(count - 1)?;
+            // (No other commit can be recorded meanwhile: they wait for the
+            // lock this transaction holds.)
+            let seen = self.commits.load(Ordering::SeqCst);
+            if u64::try_from(count).is_ok_and(|count| count <= seen) {
+                self.check_commits(count - 1, seen)?;
             }
             let seq: i64 = tx.query_one(&conn.log, &[&self.origin, &units, &names])?.try_get(0)?;
             tx.commit()?;
