@@ -87,22 +87,34 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sub-segment matches: the query words covered (and their characters),
-/// `*` marking the cover.
+/// Fragments: the query words covered (and their characters), `*`
+/// marking the cover; for a fragment inside a unit, the unit's words it is,
+/// its translation (the linked target words) and its confidence.
 fn print_fragments(fragments: &[proto::Fragment]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if !fragments.is_empty() {
-        writeln!(out, "sub-segment matches (* in the cover):")?;
+        writeln!(out, "fragments (* in the cover):")?;
     }
+    let part = |text: &str, range: Option<proto::CharRange>| -> String {
+        range.map_or_else(String::new, |r| {
+            text.chars().skip(r.start as usize).take((r.end - r.start) as usize).collect()
+        })
+    };
     for f in fragments {
         let chars = f.query.map_or(String::new(), |r| format!(" c{}..{}", r.start, r.end));
         let cover = if f.in_cover { '*' } else { ' ' };
-        writeln!(
-            out,
-            "  {cover} words {}..{}{chars}  #{} [{}]  {}",
-            f.query_word_start, f.query_word_end, f.unit_id, f.memory, f.source
-        )?;
-        writeln!(out, "       → {}", f.target)?;
+        let (first, last) = (f.query_word_start, f.query_word_end);
+        if f.kind() == proto::FragmentKind::Aligned {
+            writeln!(
+                out,
+                "  {cover} words {first}..{last}{chars}  inside #{} [{}] words {}..{}, confidence {}  {}",
+                f.unit_id, f.memory, f.source_word_start, f.source_word_end, f.confidence, f.source
+            )?;
+            writeln!(out, "       {} → {}", part(&f.source, f.source_range), part(&f.target, f.target_range))?;
+        } else {
+            writeln!(out, "  {cover} words {first}..{last}{chars}  #{} [{}]  {}", f.unit_id, f.memory, f.source)?;
+            writeln!(out, "       → {}", f.target)?;
+        }
     }
     Ok(())
 }

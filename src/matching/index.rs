@@ -37,11 +37,9 @@ use crate::unit::{Unit, UnitId};
 /// The id of a query word or key that no stored unit has: it equals nothing.
 pub const UNKNOWN_WORD: u32 = u32::MAX;
 
-/// An anchor of [`Index::runs`] is held by at most one unit in this many
-/// of a segment...
-pub const RUN_ANCHOR_SHARE: usize = 50;
-/// ... or by at most this many units.
-pub const RUN_ANCHOR_MIN: usize = 1_000;
+/// An anchor of [`Index::runs`] is held by at most this many units of a
+/// segment (list entries; a template group counts once).
+pub const RUN_ANCHOR_MAX: usize = 1_000;
 
 /// Most slots (units, deleted ones included) in one segment. Merges stop
 /// there, so a merge never copies more units than this at once; a memory of
@@ -563,14 +561,14 @@ impl Index {
     /// The maximal runs of the query's words inside the units the
     /// selection keeps (words equal by key, placeables by value; see
     /// [`RunHit`]), each holding at least one anchor: a word that is not a
-    /// placeable and that at most one unit in [`RUN_ANCHOR_SHARE`] of a
-    /// segment holds (at least [`RUN_ANCHOR_MIN`]). Runs made only of more
-    /// common words or placeables are not found. In no particular order.
+    /// placeable and that at most [`RUN_ANCHOR_MAX`] units of a segment
+    /// hold. Runs made only of more common words or placeables are not
+    /// found, and an anchor's template groups are read up to four times
+    /// that many units. In no particular order.
     pub fn runs(&self, query: &Query, selection: &Selection) -> Vec<RunHit> {
         let mut hits = Vec::new();
         for (part, words) in self.with_query(query) {
-            let max_anchor = RUN_ANCHOR_MIN.max(part.slots() / RUN_ANCHOR_SHARE);
-            part.runs(words, selection, max_anchor, max_anchor * 4, &mut hits);
+            part.runs(words, selection, RUN_ANCHOR_MAX, RUN_ANCHOR_MAX * 4, &mut hits);
         }
         hits
     }

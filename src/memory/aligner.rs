@@ -2,7 +2,8 @@
 //! ARCHITECTURE.md, "Fragments inside units").
 //!
 //! A thread of its own trains the model ([`crate::wordalign::Model`]) on the
-//! index's words when the engine starts, and again whenever the memory has
+//! index's words [`CHECK`] after the engine starts (at once when units
+//! arrive), and again whenever the memory has
 //! grown by a quarter since (at least [`RETRAIN_GROWTH`] units), then aligns
 //! every unit with it. Units the writer adds or changes meanwhile are
 //! handed to the same thread, which aligns them with the current model as
@@ -31,7 +32,7 @@ pub const MAX_TRAINING_UNITS: usize = 200_000;
 /// and by at least this many units.
 pub const RETRAIN_GROWTH: usize = 1_000;
 /// How often the thread looks at the memory's size when nothing wakes it.
-const CHECK: Duration = Duration::from_secs(5);
+pub const CHECK: Duration = Duration::from_secs(5);
 
 /// What a training run did (see [`crate::TranslationMemory::alignment`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -239,11 +240,11 @@ pub(super) fn start(shared: &Arc<Shared>) {
 
 fn run(aligner: &Aligner, shared: &Weak<Shared>) {
     let gone = || shared.strong_count() == 0;
-    let mut first = true;
     loop {
         let ids = {
             let mut pending = aligner.pending.lock();
-            if pending.is_empty() && !std::mem::take(&mut first) {
+            // At start too: a one-shot command is done before it trains.
+            if pending.is_empty() {
                 aligner.wake.wait_for(&mut pending, CHECK);
             }
             std::mem::take(&mut *pending)
