@@ -20,7 +20,9 @@
 
 use std::ops::Range;
 
-use foldhash::HashMap;
+/// Hash maps with a fixed seed: training visits them in order, so the
+/// same memory gives the same model (float sums depend on the order).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::text::Lang;
 

@@ -107,8 +107,8 @@ fn print_fragments(fragments: &[proto::Fragment]) -> std::io::Result<()> {
         if f.kind() == proto::FragmentKind::Aligned {
             writeln!(
                 out,
-                "  {cover} words {first}..{last}{chars}  inside #{} [{}] words {}..{}, confidence {}  {}",
-                f.unit_id, f.memory, f.source_word_start, f.source_word_end, f.confidence, f.source
+                "  {cover} words {first}..{last}{chars}  inside #{} [{}] words {}..{}, confidence {}",
+                f.unit_id, f.memory, f.source_word_start, f.source_word_end, f.confidence
             )?;
             writeln!(out, "       {} → {}", part(&f.source, f.source_range), part(&f.target, f.target_range))?;
         } else {

@@ -1,5 +1,4 @@
-//! `dhakira stats`: units per memory, from a database or a server, and the
-//! word alignment model's state when it has one.
+//! `dhakira stats`: units per memory, from a database or a server.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,13 +32,5 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}\t{}", memory.name, memory.units)?;
     }
     writeln!(out, "total\t{}", stats.total_units)?;
-    // A server's model only: a database opened here has not trained one yet.
-    if let Some(a) = stats.alignment.filter(|a| a.memory_units > 0 && args.server.is_some()) {
-        writeln!(
-            out,
-            "alignment\tmodel of {} units (trained on {}, {} entries, {} ms), {} units aligned ({} ms)",
-            a.memory_units, a.trained_units, a.model_entries, a.training_ms, a.aligned_units, a.aligning_ms
-        )?;
-    }
     Ok(ExitCode::SUCCESS)
 }
