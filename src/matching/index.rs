@@ -576,11 +576,7 @@ impl Index {
     /// Calls `f` with every live unit's id and words (Arabic, English, as
     /// normalized surfaces and keys), one in `every`, in index order, until
     /// it returns false. For training the word alignment model.
-    pub fn for_each_pair(
-        &self,
-        every: usize,
-        f: &mut dyn FnMut(UnitId, &[crate::wordalign::Word<'_>], &[crate::wordalign::Word<'_>]) -> bool,
-    ) {
+    pub fn for_each_pair(&self, every: usize, f: &mut runs::PairVisitor<'_>) {
         let mut seen = 0;
         for part in &self.parts {
             if !part.each_pair(every.max(1), &mut seen, f) {

@@ -8,6 +8,10 @@ use crate::text::Lang;
 use crate::unit::UnitId;
 use crate::wordalign::Word;
 
+/// What [`super::Index::for_each_pair`] calls with each unit: its id and
+/// its Arabic and English words; it returns false to stop.
+pub type PairVisitor<'f> = dyn FnMut(UnitId, &[Word<'_>], &[Word<'_>]) -> bool + 'f;
+
 /// A maximal run of the query's words inside a stored unit: query words
 /// `query` equal, word for word, the unit's words from `unit_start` on (by
 /// key, placeables by value), and neither end can be extended.
@@ -108,12 +112,7 @@ impl Part {
 
     /// Calls `f` with every live unit's id and words (Arabic, English), one
     /// in `every`, until it returns false.
-    pub(super) fn each_pair(
-        &self,
-        every: usize,
-        seen: &mut usize,
-        f: &mut dyn FnMut(UnitId, &[Word<'_>], &[Word<'_>]) -> bool,
-    ) -> bool {
+    pub(super) fn each_pair(&self, every: usize, seen: &mut usize, f: &mut PairVisitor<'_>) -> bool {
         let (arabic, english) = (self.side(Lang::Arabic).names(), self.side(Lang::English).names());
         let (mut ar, mut en) = (Vec::new(), Vec::new());
         for slot in 0..self.slots() as u32 {
