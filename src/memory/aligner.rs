@@ -171,7 +171,11 @@ fn due(status: &AlignmentStatus, live: usize) -> bool {
 fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool, unless_current: bool) -> bool {
     let _one = aligner.training.lock();
     let live = index.len();
-    if unless_current && aligner.status.lock().trainings > 0 && aligner.status.lock().memory_units >= live {
+    let current = {
+        let status = aligner.status.lock();
+        status.trainings > 0 && status.memory_units >= live
+    };
+    if unless_current && current {
         return false; // another training covered this index meanwhile
     }
     let started = Instant::now();
