@@ -250,16 +250,12 @@ impl TranslationMemory {
     pub fn analyze(&self, request: AnalyzeRequest) -> Result<Analysis> {
         let lang = Lang::parse(&request.source_lang, "source_lang")?;
         let document = request.document()?;
-        let max_documents = match request.max_documents {
-            None => DEFAULT_MAX_DOCUMENTS,
-            Some(n) if (1..=MAX_DOCUMENTS_LIMIT as u32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::invalid(
-                    "max_documents",
-                    format!("is {n}; it must be between 1 and {MAX_DOCUMENTS_LIMIT}"),
-                ))
-            }
-        };
+        let max_documents = crate::memory::in_range(
+            request.max_documents,
+            DEFAULT_MAX_DOCUMENTS as u32,
+            1..=MAX_DOCUMENTS_LIMIT as u32,
+            "max_documents",
+        )? as usize;
         let mut analysis = Analysis {
             bands: BANDS.iter().map(|&name| BandCount { name, ..BandCount::default() }).collect(),
             ..Analysis::default()

@@ -39,22 +39,29 @@ pub fn read_pairs(file: &Path) -> Result<Vec<(String, String)>> {
     Ok(text.lines().filter_map(|line| parse_line(line).ok().flatten()).collect())
 }
 
-/// Real pairs, read from every `.tsv` file of a corpus directory (sorted by
-/// file name, so the order is stable).
-pub fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>> {
-    let input = |reason: String| Error::Input { path: dir.display().to_string(), reason };
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|err| input(err.to_string()))?
+/// The `.tsv` files of a corpus directory, sorted by name (so the order is
+/// stable).
+fn tsv_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|err| Error::Input { path: dir.display().to_string(), reason: err.to_string() })?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Real pairs, read from every `.tsv` file of a corpus directory (sorted by
+/// file name, so the order is stable).
+pub fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>> {
+    let files = tsv_files(dir)?;
     let mut pairs = Vec::new();
     for file in files {
         pairs.extend(read_pairs(&file)?);
     }
     if pairs.is_empty() {
-        return Err(input("no .tsv file with pairs in this directory".into()));
+        let reason = "no .tsv file with pairs in this directory".into();
+        return Err(Error::Input { path: dir.display().to_string(), reason });
     }
     Ok(pairs)
 }
@@ -90,12 +97,7 @@ pub fn document_split(dir: &Path) -> Result<DocumentSplit> {
 /// of the fifth: another split of the same documents.
 pub fn document_split_fold(dir: &Path, fold: usize) -> Result<DocumentSplit> {
     let input = |reason: String| Error::Input { path: dir.display().to_string(), reason };
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|err| input(err.to_string()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "tsv"))
-        .collect();
-    files.sort();
+    let files = tsv_files(dir)?;
     let mut split = DocumentSplit { memory: Vec::new(), unseen: Vec::new() };
     for file in files {
         let pairs = read_pairs(&file)?;

@@ -162,6 +162,75 @@ fn diagonal(j: usize, n: usize, m: usize, out: &mut Vec<f32>) {
     out.iter_mut().for_each(|w| *w *= (1.0 - NULL_PROBABILITY) / sum);
 }
 
+/// One direction of an expectation round (see [`Model::train`]): the
+/// words of one side generated from the other's.
+struct Direction<'a> {
+    /// Which probability of a table entry it uses: 0 for p(English |
+    /// Arabic), 1 for p(Arabic | English).
+    side: usize,
+    /// p(word | nothing) of the generated side's words.
+    null: &'a [f32],
+    /// The expected counts of nothing generating each word.
+    null_counts: Vec<f32>,
+    prior: Vec<f32>,
+    column: Vec<f32>,
+}
+
+impl<'a> Direction<'a> {
+    fn new(side: usize, null: &'a [f32]) -> Direction<'a> {
+        Direction { side, null, null_counts: vec![0.0; null.len()], prior: Vec::new(), column: Vec::new() }
+    }
+
+    /// Adds one unit's expected counts: for each generated word `to[j]`,
+    /// the posterior of each of the other side's `m` words (table entry
+    /// `cell(i, j)`) and of nothing.
+    fn expect(
+        &mut self,
+        to: &[u32],
+        m: usize,
+        cell: impl Fn(usize, usize) -> usize,
+        probabilities: &[[f32; 2]],
+        counts: &mut [[f32; 2]],
+    ) {
+        for (j, &word) in to.iter().enumerate() {
+            diagonal(j, to.len(), m, &mut self.prior);
+            self.column.clear();
+            self.column.extend((0..m).map(|i| self.prior[i] * probabilities[cell(i, j)][self.side]));
+            let null = NULL_PROBABILITY * self.null[word as usize];
+            let sum = null + self.column.iter().sum::<f32>();
+            if sum <= 0.0 {
+                continue;
+            }
+            self.null_counts[word as usize] += null / sum;
+            for i in 0..m {
+                counts[cell(i, j)][self.side] += self.column[i] / sum;
+            }
+        }
+    }
+}
+
+/// The Viterbi links of one direction, as (source word, generated word):
+/// for each of the `n` generated words, the one of the `m` source words
+/// with the highest prior × `probability(i, j)`, unless nothing
+/// (`null(j)`) is as likely.
+fn viterbi(
+    n: usize,
+    m: usize,
+    probability: impl Fn(usize, usize) -> f32,
+    null: impl Fn(usize) -> f32,
+) -> Vec<(usize, usize)> {
+    let mut prior = Vec::new();
+    let mut links = Vec::new();
+    for j in 0..n {
+        diagonal(j, n, m, &mut prior);
+        let best = (0..m).map(|i| (i, prior[i] * probability(i, j))).max_by(|x, y| x.1.total_cmp(&y.1));
+        if let Some((i, _)) = best.filter(|&(_, p)| p > NULL_PROBABILITY * null(j) && p > 0.0) {
+            links.push((i, j));
+        }
+    }
+    links
+}
+
 impl Model {
     /// Trains the table on `corpus`, [`ITERATIONS`] rounds in both
     /// directions at once. `stop` is asked between rounds and every few
@@ -187,54 +256,27 @@ impl Model {
         let mut null_english = vec![1.0 / vocab_en.max(1) as f32; vocab_en];
         let mut null_arabic = vec![1.0 / vocab_ar.max(1) as f32; vocab_ar];
         let mut counts = vec![[0f32; 2]; entries.len()];
-        let (mut prior, mut cells, mut column) = (Vec::new(), Vec::new(), Vec::new());
+        let mut cells: Vec<u32> = Vec::new();
         for _ in 0..ITERATIONS {
             if stop() {
                 return None;
             }
             counts.iter_mut().for_each(|c| *c = [0.0; 2]);
-            let mut null_counts_en = vec![0f32; vocab_en];
-            let mut null_counts_ar = vec![0f32; vocab_ar];
+            let mut english_from_arabic = Direction::new(0, &null_english);
+            let mut arabic_from_english = Direction::new(1, &null_arabic);
             for u in 0..corpus.len() {
                 if u % 4096 == 0 && stop() {
                     return None;
                 }
                 let (ar, en) = corpus.unit(u);
-                let (m, n) = (ar.len(), en.len());
+                let n = en.len();
                 cells.clear();
                 cells.extend(ar.iter().flat_map(|&a| en.iter().map(move |&e| pair(a, e))).map(|p| entries[&p]));
-                // English words from Arabic ones: for each English word j,
-                // the posterior of each Arabic word i (and of nothing).
-                for (j, &e) in en.iter().enumerate() {
-                    diagonal(j, n, m, &mut prior);
-                    column.clear();
-                    column.extend((0..m).map(|i| prior[i] * probabilities[cells[i * n + j] as usize][0]));
-                    let null = NULL_PROBABILITY * null_english[e as usize];
-                    let sum = null + column.iter().sum::<f32>();
-                    if sum <= 0.0 {
-                        continue;
-                    }
-                    null_counts_en[e as usize] += null / sum;
-                    for i in 0..m {
-                        counts[cells[i * n + j] as usize][0] += column[i] / sum;
-                    }
-                }
-                // Arabic words from English ones.
-                for (i, &a) in ar.iter().enumerate() {
-                    diagonal(i, m, n, &mut prior);
-                    column.clear();
-                    column.extend((0..n).map(|j| prior[j] * probabilities[cells[i * n + j] as usize][1]));
-                    let null = NULL_PROBABILITY * null_arabic[a as usize];
-                    let sum = null + column.iter().sum::<f32>();
-                    if sum <= 0.0 {
-                        continue;
-                    }
-                    null_counts_ar[a as usize] += null / sum;
-                    for j in 0..n {
-                        counts[cells[i * n + j] as usize][1] += column[j] / sum;
-                    }
-                }
+                let cells = &cells;
+                english_from_arabic.expect(en, ar.len(), |i, j| cells[i * n + j] as usize, &probabilities, &mut counts);
+                arabic_from_english.expect(ar, n, |j, i| cells[i * n + j] as usize, &probabilities, &mut counts);
             }
+            let (null_counts_en, null_counts_ar) = (english_from_arabic.null_counts, arabic_from_english.null_counts);
             // Normalize: p(e|a) over e for each a, p(a|e) over a for each e.
             let mut total_ar = vec![0f32; vocab_ar];
             let mut total_en = vec![0f32; vocab_en];
@@ -302,27 +344,14 @@ impl Model {
                 }
             }
         }
-        let mut prior = Vec::new();
-        // Viterbi links of each direction.
-        let mut english_from_arabic = Vec::new();
-        for j in 0..n {
-            diagonal(j, n, m, &mut prior);
-            let null = NULL_PROBABILITY * en[j].map_or(0.0, |e| self.null_english[e as usize]);
-            let best = (0..m).map(|i| (i, prior[i] * table[i * n + j][0])).max_by(|x, y| x.1.total_cmp(&y.1));
-            if let Some((i, p)) = best.filter(|&(_, p)| p > null && p > 0.0) {
-                let _ = p;
-                english_from_arabic.push((i, j));
-            }
-        }
-        let mut arabic_from_english = Vec::new();
-        for i in 0..m {
-            diagonal(i, m, n, &mut prior);
-            let null = NULL_PROBABILITY * ar[i].map_or(0.0, |a| self.null_arabic[a as usize]);
-            let best = (0..n).map(|j| (j, prior[j] * table[i * n + j][1])).max_by(|x, y| x.1.total_cmp(&y.1));
-            if let Some((j, _)) = best.filter(|&(_, p)| p > null && p > 0.0) {
-                arabic_from_english.push((i, j));
-            }
-        }
+        // Viterbi links of each direction, as (Arabic, English) positions.
+        let english_from_arabic =
+            viterbi(n, m, |i, j| table[i * n + j][0], |j| en[j].map_or(0.0, |e| self.null_english[e as usize]));
+        let arabic_from_english: Vec<(usize, usize)> =
+            viterbi(m, n, |j, i| table[i * n + j][1], |i| ar[i].map_or(0.0, |a| self.null_arabic[a as usize]))
+                .into_iter()
+                .map(|(j, i)| (i, j))
+                .collect();
         let mut links = symmetrize(&english_from_arabic, &arabic_from_english);
         // Placeables align by value.
         for (i, a) in arabic.iter().enumerate() {

@@ -6,15 +6,9 @@ use dhakira::{Lang, LookupRequest, TranslationMemory};
 
 use crate::common::read_corpus;
 
-/// The index answers exactly what the reference (`dhakira::reference`,
-/// written from README's score table, sharing nothing with the index)
-/// answers: same units, same scores, same order, on thousands of seeded
-/// queries over the real corpus grown to 120,000 units, in both languages
-/// and at the thresholds translators use.
-#[test]
-fn index_lookups_equal_the_reference_on_the_corpus() {
-    let mut workload = Workload::new(read_corpus(), 2026);
-    let units = workload.units(120_000);
+/// An in-memory memory of `units` (added 10,000 at a time), and every
+/// unit it stored, for the reference.
+fn memory_of(units: &[dhakira::UnitInput]) -> (TranslationMemory, Vec<dhakira::Unit>) {
     let tm = TranslationMemory::in_memory();
     for chunk in units.chunks(10_000) {
         tm.add_units(chunk.to_vec()).unwrap();
@@ -25,6 +19,19 @@ fn index_lookups_equal_the_reference_on_the_corpus() {
         Ok(())
     })
     .unwrap();
+    (tm, stored)
+}
+
+/// The index answers exactly what the reference (`dhakira::reference`,
+/// written from README's score table, sharing nothing with the index)
+/// answers: same units, same scores, same order, on thousands of seeded
+/// queries over the real corpus grown to 120,000 units, in both languages
+/// and at the thresholds translators use.
+#[test]
+fn index_lookups_equal_the_reference_on_the_corpus() {
+    let mut workload = Workload::new(read_corpus(), 2026);
+    let units = workload.units(120_000);
+    let (tm, stored) = memory_of(&units);
     assert!(stored.len() >= 100_000, "only {} distinct units", stored.len());
     let reference = Reference::new(stored);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
@@ -74,16 +81,7 @@ fn template_lookups_equal_the_reference_on_the_corpus() {
     let mut workload = Workload::new(read_corpus(), 14);
     let mut units = workload.units(20_000);
     units.extend(workload.template_units(5_000));
-    let tm = TranslationMemory::in_memory();
-    for chunk in units.chunks(10_000) {
-        tm.add_units(chunk.to_vec()).unwrap();
-    }
-    let mut stored = Vec::new();
-    tm.for_each_unit(&mut |unit| {
-        stored.push(unit);
-        Ok(())
-    })
-    .unwrap();
+    let (tm, stored) = memory_of(&units);
     let reference = Reference::new(stored);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
     let mut with_matches = 0;
@@ -116,16 +114,7 @@ fn mix_lookups_equal_the_reference_on_the_corpus() {
     let split = document_split(&corpus_dir()).unwrap();
     let mut workload = Workload::new(split.memory, 2027);
     let units = workload.units(120_000);
-    let tm = TranslationMemory::in_memory();
-    for chunk in units.chunks(10_000) {
-        tm.add_units(chunk.to_vec()).unwrap();
-    }
-    let mut stored = Vec::new();
-    tm.for_each_unit(&mut |unit| {
-        stored.push(unit);
-        Ok(())
-    })
-    .unwrap();
+    let (tm, stored) = memory_of(&units);
     let reference = Reference::new(stored);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
     let mut compared = std::collections::BTreeMap::<(Category, bool), usize>::new();

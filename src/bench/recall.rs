@@ -117,19 +117,23 @@ pub fn run(corpus: &Path, settings: &RecallSettings, progress: &dyn Fn(&str)) ->
     let mut rows = Vec::new();
     let mut query_words = Vec::new();
     for &lang in &settings.langs {
-        let side = |pair: &(String, String), lang: Lang| match lang {
-            Lang::Arabic => pair.0.clone(),
-            Lang::English => pair.1.clone(),
+        let side = |pair: &(String, String), lang: Lang| -> String {
+            match lang {
+                Lang::Arabic => pair.0.clone(),
+                Lang::English => pair.1.clone(),
+            }
         };
         let words: usize = queries.iter().map(|p| tokens(&side(p, lang), lang).len()).sum();
+        // Each reference translation's words, once for every threshold.
+        let references: Vec<Vec<Token>> =
+            queries.iter().map(|p| tokens(&side(p, lang.other()), lang.other())).collect();
         query_words.push((lang.code(), words));
         for &min_confidence in &settings.thresholds {
             progress(&format!("{} queries at confidence {min_confidence}", lang.code()));
             let (mut fragments, mut right_key, mut right_surface, mut covered, mut covered_all) = (0, 0, 0, 0, 0);
             let (mut all, mut right_all) = (0, 0);
             let mut times: Vec<Duration> = Vec::with_capacity(queries.len());
-            for pair in &queries {
-                let reference = tokens(&side(pair, lang.other()), lang.other());
+            for (pair, reference) in queries.iter().zip(&references) {
                 let request = LookupRequest {
                     text: side(pair, lang),
                     source_lang: lang.code().into(),
@@ -147,14 +151,14 @@ pub fn run(corpus: &Path, settings: &RecallSettings, progress: &dyn Fn(&str)) ->
                     let target = tokens(f.target(), lang.other());
                     let words = &target[f.target_words.clone()];
                     all += 1;
-                    right_all += usize::from(occurs(words, &reference, true));
+                    right_all += usize::from(occurs(words, reference, true));
                     if f.kind != FragmentKind::Aligned {
                         continue;
                     }
                     fragments += 1;
                     covered += f.query_words.len();
-                    right_key += usize::from(occurs(words, &reference, true));
-                    right_surface += usize::from(occurs(words, &reference, false));
+                    right_key += usize::from(occurs(words, reference, true));
+                    right_surface += usize::from(occurs(words, reference, false));
                 }
             }
             times.sort_unstable();

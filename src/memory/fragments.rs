@@ -95,13 +95,14 @@ pub fn single_word_allowed(token: &Token) -> bool {
     token.placeable.is_none() && token.surface.chars().count() >= MIN_SINGLE_WORD_CHARS
 }
 
-/// The lookup's sub-segment matches, the `limit` first in [`rank_key`]
-/// order, the cover marked.
-pub(super) fn find(shared: &Shared, lookup: &Lookup, limit: usize, cancel: &Cancel) -> Result<Vec<Fragment>> {
-    let query_tokens = tokens(&lookup.text, lookup.lang);
-    if query_tokens.len() < 2 {
-        return Ok(Vec::new());
-    }
+/// The index snapshot a fragment search reads, the lookup's selection of
+/// it (memories, filter, preferences, age) and the query encoded for it.
+fn searched(
+    shared: &Shared,
+    lookup: &Lookup,
+    query_tokens: &[Token],
+    cancel: &Cancel,
+) -> Result<(std::sync::Arc<crate::matching::Index>, crate::matching::Selection, crate::matching::Query)> {
     let mut scope = Scope {
         preferences: lookup.preferences.clone(),
         freshness: lookup.freshness,
@@ -113,7 +114,18 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, limit: usize, cancel: &Canc
     };
     let index = shared.index.load();
     let selection = super::lookup::selection(&index, lookup, &mut scope)?;
-    let query = index.encode(&query_tokens, lookup.lang);
+    let query = index.encode(query_tokens, lookup.lang);
+    Ok((index, selection, query))
+}
+
+/// The lookup's sub-segment matches, the `limit` first in [`rank_key`]
+/// order, the cover marked.
+pub(super) fn find(shared: &Shared, lookup: &Lookup, limit: usize, cancel: &Cancel) -> Result<Vec<Fragment>> {
+    let query_tokens = tokens(&lookup.text, lookup.lang);
+    if query_tokens.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let (index, selection, query) = searched(shared, lookup, &query_tokens, cancel)?;
     let singles: Vec<bool> = query_tokens.iter().map(single_word_allowed).collect();
     let mut hits = index.subsegments(&query, &singles, &selection);
     cancel.check()?;
@@ -239,18 +251,7 @@ pub(super) fn find_aligned(
     for f in taken.iter().filter(|f| f.in_cover) {
         covered[f.query_words.clone()].iter_mut().for_each(|c| *c = true);
     }
-    let mut scope = Scope {
-        preferences: lookup.preferences.clone(),
-        freshness: lookup.freshness,
-        filter: lookup.filter.clone(),
-        now_ms: now_ms(),
-        unknown: SEVERAL_TRANSLATIONS_POINTS,
-        cancel: cancel.clone(),
-        ..Scope::default()
-    };
-    let index = shared.index.load();
-    let selection = super::lookup::selection(&index, lookup, &mut scope)?;
-    let query = index.encode(&query_tokens, lookup.lang);
+    let (index, selection, query) = searched(shared, lookup, &query_tokens, cancel)?;
     let mut hits = index.runs(&query, &selection);
     drop(index);
     cancel.check()?;

@@ -197,21 +197,30 @@ pub(crate) fn check_memory_penalties(penalties: &[(String, u32)]) -> Result<Vec<
 
 /// `min_score`: 0 to [`MAX_SCORE`], [`DEFAULT_MIN_SCORE`] when unset.
 fn min_score(value: Option<u32>) -> Result<u8> {
+    in_range(value, DEFAULT_MIN_SCORE.into(), 0..=MAX_SCORE.into(), "min_score").map(|s| s as u8)
+}
+
+/// An optional number: `default` when unset, else one in `range`
+/// ([`Error::InvalidArgument`] naming `field` otherwise).
+pub(crate) fn in_range(
+    value: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    field: &str,
+) -> Result<u32> {
     match value {
-        None => Ok(DEFAULT_MIN_SCORE),
-        Some(s) if s <= MAX_SCORE as u32 => Ok(s as u8),
-        Some(s) => Err(Error::invalid("min_score", format!("is {s}; it must be between 0 and {MAX_SCORE}"))),
+        None => Ok(default),
+        Some(n) if range.contains(&n) => Ok(n),
+        Some(n) => {
+            Err(Error::invalid(field, format!("is {n}; it must be between {} and {}", range.start(), range.end())))
+        }
     }
 }
 
 /// `max_results`: 1 to [`MAX_RESULTS_LIMIT`], [`DEFAULT_MAX_RESULTS`] when
 /// unset.
 fn max_results(value: Option<u32>) -> Result<usize> {
-    match value {
-        None => Ok(DEFAULT_MAX_RESULTS),
-        Some(n) if (1..=MAX_RESULTS_LIMIT as u32).contains(&n) => Ok(n as usize),
-        Some(n) => Err(Error::invalid("max_results", format!("is {n}; it must be between 1 and {MAX_RESULTS_LIMIT}"))),
-    }
+    in_range(value, DEFAULT_MAX_RESULTS as u32, 1..=MAX_RESULTS_LIMIT as u32, "max_results").map(|n| n as usize)
 }
 
 /// When the lookup names its memories, every penalized memory must be
@@ -281,29 +290,24 @@ impl LookupRequest {
         check_context(&self.context_before, "context_before")?;
         check_context(&self.context_after, "context_after")?;
         let freshness = self.freshness.map(freshness).transpose()?;
-        let max_subsegments = match self.max_subsegments {
-            None => DEFAULT_MAX_FRAGMENTS,
-            Some(n) if (1..=MAX_FRAGMENTS_LIMIT as u32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::invalid(
-                    "max_subsegments",
-                    format!("is {n}; it must be between 1 and {MAX_FRAGMENTS_LIMIT}"),
-                ))
-            }
-        };
-        let min_fragment_confidence = match self.min_fragment_confidence {
-            None => super::fragments::DEFAULT_MIN_CONFIDENCE,
-            Some(_) if !self.aligned_fragments => {
-                return Err(Error::invalid(
-                    "min_fragment_confidence",
-                    "is set but aligned_fragments is not: it only applies to fragments inside units",
-                ))
-            }
-            Some(c) if c <= 100 => c as u8,
-            Some(c) => {
-                return Err(Error::invalid("min_fragment_confidence", format!("is {c}; it must be between 0 and 100")))
-            }
-        };
+        let max_subsegments = in_range(
+            self.max_subsegments,
+            DEFAULT_MAX_FRAGMENTS as u32,
+            1..=MAX_FRAGMENTS_LIMIT as u32,
+            "max_subsegments",
+        )? as usize;
+        if self.min_fragment_confidence.is_some() && !self.aligned_fragments {
+            return Err(Error::invalid(
+                "min_fragment_confidence",
+                "is set but aligned_fragments is not: it only applies to fragments inside units",
+            ));
+        }
+        let min_fragment_confidence = in_range(
+            self.min_fragment_confidence,
+            super::fragments::DEFAULT_MIN_CONFIDENCE.into(),
+            0..=100,
+            "min_fragment_confidence",
+        )? as u8;
         Ok(Lookup {
             text: self.text,
             lang,

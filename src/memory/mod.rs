@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock};
 pub use aligner::{AlignmentStatus, MAX_TRAINING_UNITS, RETRAIN_GROWTH};
 pub use follow::{ReplicationStatus, DEFAULT_MAX_WAIT, KEEP as CHANGE_LOG_KEEP, POLL as FOLLOW_POLL};
 pub use fragments::{Fragment, FragmentKind, DEFAULT_MIN_CONFIDENCE};
-pub(crate) use lookup::check_count;
+pub(crate) use lookup::{check_count, in_range};
 pub use lookup::{
     Lookup, LookupRequest, Match, PreferenceRequest, DEFAULT_MAX_RESULTS, DEFAULT_MAX_SCANS, DEFAULT_MIN_SCORE,
     MAX_FILTER_VALUES, MAX_NAMED_MEMORIES, MAX_PREFERENCES, MAX_RESULTS_LIMIT, MAX_SCORE, SEVERAL_TRANSLATIONS_POINTS,
