@@ -258,6 +258,7 @@ fn bench_contention(
     pool: &[UnitInput],
 ) -> anyhow::Result<ExitCode> {
     let tm = build_memory(db, units)?;
+    settle(&tm);
     let report = dhakira::bench::run_contention(&tm, queries, settings, background, pool)?;
     let pass =
         |p: &dhakira::bench::Pass| format!("p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms", p.p50_ms, p.p99_ms, p.max_ms);
@@ -309,7 +310,24 @@ fn bench_in_process(
 ) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let tm = build_memory(db, units)?;
-    Ok(run_in_process(&tm, queries, settings, started.elapsed())?)
+    let build = started.elapsed();
+    settle(&tm);
+    Ok(run_in_process(&tm, queries, settings, build)?)
+}
+
+/// Brings the memory to rest before lookups are timed: the word alignment
+/// model, which a memory trains on another thread soon after it starts
+/// (and again after growing by a quarter), is trained now, so that the
+/// timed lookups do not share the machine with a training, as on a server
+/// serving a memory it has settled.
+fn settle(tm: &TranslationMemory) {
+    let started = std::time::Instant::now();
+    let status = tm.ensure_alignment();
+    eprintln!(
+        "word alignment model trained on {} units before timing ({:.1} s)",
+        status.trained_units,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {

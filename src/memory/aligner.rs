@@ -258,8 +258,10 @@ fn run(aligner: &Aligner, shared: &Weak<Shared>) {
             None => return,
         };
         if due(&aligner.status.lock(), index.len()) {
-            // Units queued before this snapshot are aligned by the training.
-            train(aligner, &index, &gone, false);
+            // Units queued before this snapshot are aligned by the training;
+            // none when a training in another thread (`train_now`) covered
+            // this snapshot while this one waited for it.
+            train(aligner, &index, &gone, true);
             continue;
         }
         drop(index);

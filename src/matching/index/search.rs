@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::segment::{Encoded, Group, KeyBits, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
+use super::segment::{Bits, Encoded, Group, KeyBits, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
 use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
 use crate::matching::align::{self, Cost, Relation};
 use crate::matching::score::{guaranteed, unnormalized, word_distance};
@@ -97,9 +97,41 @@ impl Part {
             threshold.offer(lowest.max(0) as u8);
             candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
         };
-        with_scratch(|Scratch { seen, groups, keys, values, touched }| {
+        with_scratch(|Scratch { seen, groups, keys, values, touched, runs }| {
             seen.start(self.slots());
             groups.start(side.groups.len());
+            // Reads the list entry of the unit in `slot`, of `m` words: false
+            // when the lookup is cancelled.
+            let mut visit = |threshold: &mut Threshold, slot: u32, m: usize| -> bool {
+                if selection.cancel.is_cancelled() {
+                    return false;
+                }
+                // The count filter on the unit's key bits, for the least
+                // score any unit needs: most units of a common word's list
+                // are dropped here without reading their words. A
+                // template group's members have its first member's keys.
+                if !key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value())) {
+                    return true;
+                }
+                let group = side.group_of[slot as usize];
+                if group != NO_GROUP {
+                    if groups.insert(group) {
+                        let scratch = GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
+                        self.template_candidates(query, selection, group, threshold, scratch, &mut take);
+                    }
+                    return true;
+                }
+                if !seen.insert(slot) {
+                    return true;
+                }
+                let Some(points) = self.points(slot, selection) else { return true };
+                // The score this unit's alignment must reach.
+                let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
+                if let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) {
+                    take(threshold, slot, cost, m, points);
+                }
+                true
+            };
             for (position, &key) in order.iter().enumerate() {
                 let s = before_bonus(threshold.value());
                 if position >= prefix_len(n, s) {
@@ -110,38 +142,45 @@ impl Part {
                 }
                 let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
-                for &slot in list {
-                    if selection.cancel.is_cancelled() {
-                        return;
-                    }
-                    let m = side.len[slot as usize] as usize;
-                    if m < min_len || m > max_len {
-                        continue;
-                    }
-                    // The count filter on the unit's key bits, for the least
-                    // score any unit needs: most units of a common word's list
-                    // are dropped here without reading their words. A
-                    // template group's members have its first member's keys.
-                    if !key_bits.can_reach(side.key_bits[slot as usize], n, m, before_bonus(threshold.value())) {
-                        continue;
-                    }
-                    let group = side.group_of[slot as usize];
-                    if group != NO_GROUP {
-                        if groups.insert(group) {
-                            let scratch =
-                                GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
-                            self.template_candidates(query, selection, group, threshold, scratch, &mut take);
+                let entries = side.within(list, min_len, max_len);
+                if !side.by_length {
+                    for &slot in entries {
+                        let m = side.len[slot as usize] as usize;
+                        if (min_len..=max_len).contains(&m) && !visit(threshold, slot, m) {
+                            return;
                         }
+                    }
+                    continue;
+                }
+                // The list's runs of one length, the lengths that can score
+                // highest first: the threshold rises sooner, and the
+                // lengths it rules out meanwhile are not read.
+                runs.clear();
+                let mut at = 0;
+                while at < entries.len() {
+                    let m = side.len[entries[at] as usize] as usize;
+                    let end = at + entries[at..].partition_point(|&slot| side.len[slot as usize] as usize <= m);
+                    runs.push((m, at..end));
+                    at = end;
+                }
+                runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
+                for (m, run) in runs.iter() {
+                    let (min_len, max_len) = length_bounds(n, before_bonus(threshold.value()));
+                    if !(min_len..=max_len).contains(m) {
                         continue;
                     }
-                    if !seen.insert(slot) {
-                        continue;
+                    let run = &entries[run.clone()];
+                    for &ahead in &run[..run.len().min(PREFETCH_AHEAD)] {
+                        prefetch(&side.key_bits[ahead as usize]);
                     }
-                    let Some(points) = self.points(slot, selection) else { continue };
-                    // The score this unit's alignment must reach.
-                    let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
-                    let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) else { continue };
-                    take(threshold, slot, cost, m, points);
+                    for (i, &slot) in run.iter().enumerate() {
+                        if let Some(&ahead) = run.get(i + PREFETCH_AHEAD) {
+                            prefetch(&side.key_bits[ahead as usize]);
+                        }
+                        if !visit(threshold, slot, *m) {
+                            return;
+                        }
+                    }
                 }
             }
         });
@@ -444,8 +483,15 @@ fn template_relation(
 #[inline]
 pub(super) fn can_reach(query: &Encoded, bag: &mut Bag, keys: &[u32], s: u8) -> bool {
     let longest = query.len().max(keys.len());
-    let max_distance = longest * (100 - s as usize) / 100;
-    bag.overlap(keys) + max_distance >= longest && word_distance(&query.keys, keys) <= max_distance
+    let max_distance = max_distance(query.len(), keys.len(), s);
+    bag.overlap(keys.iter().copied()) + max_distance >= longest && word_distance(&query.keys, keys) <= max_distance
+}
+
+/// The most word edits an `n`-word query and an `m`-word unit can be apart
+/// and still score `s`: `⌊max(n, m)·(100−s)/100⌋`.
+#[inline]
+pub(super) fn max_distance(n: usize, m: usize, s: u8) -> usize {
+    n.max(m) * (100 - s.min(100) as usize) / 100
 }
 
 /// The most a unit can score: its alignment score, plus the bonus when
@@ -475,6 +521,8 @@ pub(super) fn length_bounds(n: usize, s: u8) -> (usize, usize) {
 
 /// The query's words as a multiset, for counting words in common.
 pub(super) struct Bag {
+    /// The words' bits, to pass over a word not among them at once.
+    bits: Bits,
     /// Distinct words, sorted.
     words: Vec<u32>,
     counts: Vec<u32>,
@@ -498,15 +546,19 @@ impl Bag {
             }
         }
         let used = vec![0; words.len()];
-        Bag { words, counts, used }
+        Bag { bits: Bits::of(&words), words, counts, used }
     }
 
     /// Words in common, as multisets, between the query and `source`.
-    pub(super) fn overlap(&mut self, source: &[u32]) -> usize {
+    pub(super) fn overlap(&mut self, source: impl IntoIterator<Item = u32>) -> usize {
         self.used.fill(0);
         let mut common = 0;
         for w in source {
-            if let Ok(i) = self.words.binary_search(w) {
+            // Most of a unit's words are not the query's: their bit says so.
+            if !self.bits.may_hold(w) {
+                continue;
+            }
+            if let Ok(i) = self.words.binary_search(&w) {
                 if self.used[i] < self.counts[i] {
                     self.used[i] += 1;
                     common += 1;
@@ -560,6 +612,25 @@ struct Reading<'a> {
     m: usize,
 }
 
+/// How many list entries ahead of the one being read [`Part::gather`]
+/// asks for the key bits of: their reads, one cache miss each on a large
+/// segment, then overlap instead of following one another.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Asks the processor to bring `value` into its cache ahead of its use (a
+/// hint; a no-op where no stable instruction exists for it).
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints at an address to cache: it reads
+    // nothing into the program and cannot fault; `value` is a reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((value as *const T).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// The working memory of one lookup (see [`with_scratch`]).
 #[derive(Default)]
 struct Scratch {
@@ -572,6 +643,8 @@ struct Scratch {
     values: Vec<u32>,
     /// Members of a template group (see [`Index::best_members`]).
     touched: Vec<u32>,
+    /// One list's runs of units of one length: (length, entries).
+    runs: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 /// The parts of [`Scratch`] a template group is checked with, and where

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 
-use super::search::{can_reach, Bag};
+use super::search::{max_distance, Bag};
 use super::Selection;
 use crate::matching::align::{self, Cost, Relation};
+use crate::matching::score::word_distance;
 use crate::text::{Lang, Placeable, Token};
 use crate::unit::UnitId;
 
@@ -19,31 +20,64 @@ pub use super::UNKNOWN_WORD;
 /// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
 pub(super) const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
 
-/// A key's bit in [`Side::key_bits`]: one of 64, by a multiplicative hash
-/// (key ids are handed out in order of first use, so the commonest words
-/// would otherwise crowd the low bits).
-#[inline]
-pub(super) fn key_bit(key: u32) -> u64 {
-    1 << (key.wrapping_mul(0x9E37_79B9) >> 26)
+/// Words of a [`Bits`] set.
+const BIT_WORDS: usize = 4;
+
+/// A set of keys as 256 bits, each key on one bit chosen by a
+/// multiplicative hash (key ids are handed out in order of first use, so
+/// the commonest words would otherwise crowd the low bits). A unit's keys
+/// are kept so ([`Side::key_bits`]): a bound on the keys it shares with a
+/// query, read before its words. 256 bits rather than 64: a long query
+/// holds 30–60 distinct keys, which would set most of 64 bits and let
+/// almost every unit through (see ARCHITECTURE.md, "The index").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(align(32))]
+pub(super) struct Bits([u64; BIT_WORDS]);
+
+impl Bits {
+    /// The bit of `key`.
+    #[inline]
+    pub(super) fn position(key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B9) >> 24) as usize
+    }
+
+    pub(super) fn of(keys: &[u32]) -> Bits {
+        let mut bits = Bits::default();
+        for &key in keys {
+            bits.insert(key);
+        }
+        bits
+    }
+
+    #[inline]
+    pub(super) fn insert(&mut self, key: u32) {
+        let at = Bits::position(key);
+        self.0[at / 64] |= 1 << (at % 64);
+    }
+
+    /// Whether `key`'s bit is set: false when the set surely lacks it.
+    #[inline]
+    pub(super) fn may_hold(&self, key: u32) -> bool {
+        let at = Bits::position(key);
+        self.0[at / 64] >> (at % 64) & 1 != 0
+    }
 }
 
-/// A query's keys by their [`key_bit`]: how many of the query's words have
-/// a key on each bit. A unit whose [`Side::key_bits`] share bits `b` with
-/// the query holds at most the sum of the counts of `b` of the query's
-/// words: a bound on the count filter's overlap, known without reading the
-/// unit's words.
+/// A query's keys by their bit ([`Bits::position`]): how many of the
+/// query's words have a key on each bit. A unit whose [`Side::key_bits`]
+/// share bits `b` with the query holds at most the sum of the counts of
+/// `b` of the query's words: a bound on the count filter's overlap, known
+/// without reading the unit's words.
 pub(super) struct KeyBits {
-    mask: u64,
-    counts: [u16; 64],
+    mask: Bits,
+    counts: [u16; 64 * BIT_WORDS],
 }
 
 impl KeyBits {
     pub(super) fn of(keys: &[u32]) -> KeyBits {
-        let mut bits = KeyBits { mask: 0, counts: [0; 64] };
+        let mut bits = KeyBits { mask: Bits::of(keys), counts: [0; 64 * BIT_WORDS] };
         for &key in keys {
-            let bit = key_bit(key);
-            bits.mask |= bit;
-            let count = &mut bits.counts[bit.trailing_zeros() as usize];
+            let count = &mut bits.counts[Bits::position(key)];
             *count = count.saturating_add(1);
         }
         bits
@@ -54,14 +88,19 @@ impl KeyBits {
     /// its overlap with the query is at most the bound above, and it
     /// needs `longest − ⌊longest·(100−s)/100⌋` words in common.
     #[inline]
-    pub(super) fn can_reach(&self, unit: u64, n: usize, m: usize, s: u8) -> bool {
+    pub(super) fn can_reach(&self, unit: &Bits, n: usize, m: usize, s: u8) -> bool {
         let longest = n.max(m);
         let max_distance = longest * (100 - s.min(100) as usize) / 100;
-        let mut shared = unit & self.mask;
         let mut bound = 0;
-        while shared != 0 && bound + max_distance < longest {
-            bound += usize::from(self.counts[shared.trailing_zeros() as usize]);
-            shared &= shared - 1;
+        'words: for (word, (&unit, &mask)) in unit.0.iter().zip(&self.mask.0).enumerate() {
+            let mut shared = unit & mask;
+            while shared != 0 {
+                if bound + max_distance >= longest {
+                    break 'words;
+                }
+                bound += usize::from(self.counts[word * 64 + shared.trailing_zeros() as usize]);
+                shared &= shared - 1;
+            }
         }
         bound.min(m) + max_distance >= longest
     }
@@ -162,20 +201,23 @@ pub(super) struct Side {
     pub(super) keys: HashMap<Box<str>, u32>,
     /// Word id → key id.
     pub(super) key_of: Vec<u32>,
-    /// Key id → slots of the units holding it, ascending; a template group
-    /// is listed once, by its first member. May name deleted slots
-    /// (skipped when read).
+    /// Key id → slots of the units holding it: ascending while the segment
+    /// takes units, then (once it is closed, `by_length`) by word count and
+    /// slot, so that a lookup reads only the units of the lengths that can
+    /// match ([`Side::within`]). A template group is listed once, by its
+    /// first member. May name deleted slots (skipped when read).
     pub(super) postings: Vec<Vec<u32>>,
+    /// Whether `postings` are ordered by word count (the segment is closed).
+    pub(super) by_length: bool,
     /// Every unit's word ids, back to back.
     pub(super) arena: Vec<u32>,
     /// Slot → start of its words in `arena`.
     pub(super) start: Vec<u32>,
     /// Slot → number of words.
     pub(super) len: Vec<u16>,
-    /// Slot → its keys as a 64-bit set ([`key_bit`]): a bound on the keys
-    /// it shares with a query, read before its words (see
-    /// [`KeyBits::can_reach`]).
-    pub(super) key_bits: Vec<u64>,
+    /// Slot → its keys as a [`Bits`] set: a bound on the keys it shares
+    /// with a query, read before its words (see [`KeyBits::can_reach`]).
+    pub(super) key_bits: Vec<Bits>,
     /// Template hash (see [`Side::template`]) → the slot of the one unit
     /// with that template, or a group id with [`GROUP`] set once several
     /// have it. A unit whose template hash collides with another template
@@ -200,6 +242,7 @@ impl Default for Side {
             keys,
             key_of: Vec::new(),
             postings: Vec::new(),
+            by_length: false,
             arena: Vec::new(),
             start: Vec::new(),
             len: Vec::new(),
@@ -239,14 +282,48 @@ impl Side {
             return None;
         }
         let words = self.words(slot);
+        // The count filter first, on the words' keys as they are read: most
+        // units that get this far fail it.
+        let max_distance = max_distance(query.len(), words.len(), s.max(0) as u8);
+        if bag.overlap(words.iter().map(|&w| self.key_of[w as usize])) + max_distance < query.len().max(words.len()) {
+            return None;
+        }
         self.keys_of(words, keys);
-        if !can_reach(query, bag, keys, s.max(0) as u8) {
+        if word_distance(&query.keys, keys) > max_distance {
             return None;
         }
         Some(self.cost(query, words, keys))
     }
 
+    /// The entries of `list` (one of `postings`) for units of `min..=max`
+    /// words: a range found by binary search once the lists are ordered by
+    /// length, else the whole list (each entry's length is checked anyway).
+    #[inline]
+    pub(super) fn within<'a>(&self, list: &'a [u32], min: usize, max: usize) -> &'a [u32] {
+        if !self.by_length {
+            return list;
+        }
+        let len = |slot: &u32| usize::from(self.len[*slot as usize]);
+        let start = list.partition_point(|slot| len(slot) < min);
+        let end = start + list[start..].partition_point(|slot| len(slot) <= max);
+        &list[start..end]
+    }
+
+    /// Orders every list by word count (stable: by slot within a count),
+    /// once no unit is added (see `postings`).
+    fn order_by_length(&mut self) {
+        if self.by_length {
+            return;
+        }
+        let len = &self.len;
+        for list in &mut self.postings {
+            list.sort_by_key(|&slot| len[slot as usize]);
+        }
+        self.by_length = true;
+    }
+
     fn shrink(&mut self) {
+        self.order_by_length();
         self.surfaces.shrink_to_fit();
         self.keys.shrink_to_fit();
         self.key_of.shrink_to_fit();
@@ -300,7 +377,7 @@ impl Side {
         }
         keys.sort_unstable();
         keys.dedup();
-        self.key_bits.push(keys.iter().fold(0, |bits, &key| bits | key_bit(key)));
+        self.key_bits.push(Bits::of(&keys));
         self.group(slot);
         self.post(slot, &keys);
     }
@@ -313,6 +390,7 @@ impl Side {
         if group != NO_GROUP && self.groups[group as usize].members[0] != slot {
             return;
         }
+        debug_assert!(!self.by_length, "a unit pushed into a closed segment");
         for &key in keys {
             let key = key as usize;
             if self.postings.len() <= key {
