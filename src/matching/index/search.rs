@@ -142,9 +142,8 @@ impl Part {
                 }
                 let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
-                let entries = side.within(list, min_len, max_len);
                 if !side.by_length {
-                    for &slot in entries {
+                    for &slot in list {
                         let m = side.len[slot as usize] as usize;
                         if (min_len..=max_len).contains(&m) && !visit(threshold, slot, m) {
                             return;
@@ -155,21 +154,14 @@ impl Part {
                 // The list's runs of one length, the lengths that can score
                 // highest first: the threshold rises sooner, and the
                 // lengths it rules out meanwhile are not read.
-                runs.clear();
-                let mut at = 0;
-                while at < entries.len() {
-                    let m = side.len[entries[at] as usize] as usize;
-                    let end = at + entries[at..].partition_point(|&slot| side.len[slot as usize] as usize <= m);
-                    runs.push((m, at..end));
-                    at = end;
-                }
+                side.length_runs(list, min_len, max_len, runs);
                 runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
                 for (m, run) in runs.iter() {
                     let (min_len, max_len) = length_bounds(n, before_bonus(threshold.value()));
                     if !(min_len..=max_len).contains(m) {
                         continue;
                     }
-                    let run = &entries[run.clone()];
+                    let run = &list[run.clone()];
                     for &ahead in &run[..run.len().min(PREFETCH_AHEAD)] {
                         prefetch(&side.key_bits[ahead as usize]);
                     }
@@ -482,9 +474,22 @@ fn template_relation(
 /// `max_distance = ⌊longest·(100−s)/100⌋`.
 #[inline]
 pub(super) fn can_reach(query: &Encoded, bag: &mut Bag, keys: &[u32], s: u8) -> bool {
-    let longest = query.len().max(keys.len());
     let max_distance = max_distance(query.len(), keys.len(), s);
-    bag.overlap(keys.iter().copied()) + max_distance >= longest && word_distance(&query.keys, keys) <= max_distance
+    enough_in_common(bag, keys.iter().copied(), keys.len(), max_distance)
+        && word_distance(&query.keys, keys) <= max_distance
+}
+
+/// The count filter of [`can_reach`] alone, on the keys of an `m`-word
+/// unit as they are read (so that a unit it drops need not have its keys
+/// collected): at least `max(n, m) − max_distance` in common with the query.
+#[inline]
+pub(super) fn enough_in_common(
+    bag: &mut Bag,
+    keys: impl IntoIterator<Item = u32>,
+    m: usize,
+    max_distance: usize,
+) -> bool {
+    bag.overlap(keys) + max_distance >= bag.len.max(m)
 }
 
 /// The most word edits an `n`-word query and an `m`-word unit can be apart
@@ -521,6 +526,8 @@ pub(super) fn length_bounds(n: usize, s: u8) -> (usize, usize) {
 
 /// The query's words as a multiset, for counting words in common.
 pub(super) struct Bag {
+    /// Number of words, repeats included.
+    len: usize,
     /// The words' bits, to pass over a word not among them at once.
     bits: Bits,
     /// Distinct words, sorted.
@@ -546,7 +553,7 @@ impl Bag {
             }
         }
         let used = vec![0; words.len()];
-        Bag { bits: Bits::of(&words), words, counts, used }
+        Bag { len: query.len(), bits: Bits::of(&words), words, counts, used }
     }
 
     /// Words in common, as multisets, between the query and `source`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 
-use super::search::{max_distance, Bag};
+use super::search::{enough_in_common, max_distance, Bag};
 use super::Selection;
 use crate::matching::align::{self, Cost, Relation};
 use crate::matching::score::word_distance;
@@ -90,7 +90,7 @@ impl KeyBits {
     #[inline]
     pub(super) fn can_reach(&self, unit: &Bits, n: usize, m: usize, s: u8) -> bool {
         let longest = n.max(m);
-        let max_distance = longest * (100 - s.min(100) as usize) / 100;
+        let max_distance = max_distance(n, m, s);
         let mut bound = 0;
         'words: for (word, (&unit, &mask)) in unit.0.iter().zip(&self.mask.0).enumerate() {
             let mut shared = unit & mask;
@@ -204,7 +204,7 @@ pub(super) struct Side {
     /// Key id → slots of the units holding it: ascending while the segment
     /// takes units, then (once it is closed, `by_length`) by word count and
     /// slot, so that a lookup reads only the units of the lengths that can
-    /// match ([`Side::within`]). A template group is listed once, by its
+    /// match ([`Side::length_runs`]). A template group is listed once, by its
     /// first member. May name deleted slots (skipped when read).
     pub(super) postings: Vec<Vec<u32>>,
     /// Whether `postings` are ordered by word count (the segment is closed).
@@ -285,7 +285,7 @@ impl Side {
         // The count filter first, on the words' keys as they are read: most
         // units that get this far fail it.
         let max_distance = max_distance(query.len(), words.len(), s.max(0) as u8);
-        if bag.overlap(words.iter().map(|&w| self.key_of[w as usize])) + max_distance < query.len().max(words.len()) {
+        if !enough_in_common(bag, words.iter().map(|&w| self.key_of[w as usize]), words.len(), max_distance) {
             return None;
         }
         self.keys_of(words, keys);
@@ -295,26 +295,32 @@ impl Side {
         Some(self.cost(query, words, keys))
     }
 
-    /// The entries of `list` (one of `postings`) for units of `min..=max`
-    /// words: a range found by binary search once the lists are ordered by
-    /// length, else the whole list (each entry's length is checked anyway).
-    #[inline]
-    pub(super) fn within<'a>(&self, list: &'a [u32], min: usize, max: usize) -> &'a [u32] {
-        if !self.by_length {
-            return list;
-        }
+    /// The entries of `list` (one of `postings`, ordered by length) for
+    /// units of `min..=max` words, into `runs`: one range of `list` per
+    /// length, shortest first, each found by binary search.
+    pub(super) fn length_runs(
+        &self,
+        list: &[u32],
+        min: usize,
+        max: usize,
+        runs: &mut Vec<(usize, std::ops::Range<usize>)>,
+    ) {
+        debug_assert!(self.by_length, "lists are ordered by length once the segment is closed");
+        runs.clear();
         let len = |slot: &u32| usize::from(self.len[*slot as usize]);
-        let start = list.partition_point(|slot| len(slot) < min);
-        let end = start + list[start..].partition_point(|slot| len(slot) <= max);
-        &list[start..end]
+        let mut at = list.partition_point(|slot| len(slot) < min);
+        let end = at + list[at..].partition_point(|slot| len(slot) <= max);
+        while at < end {
+            let m = len(&list[at]);
+            let next = at + list[at..end].partition_point(|slot| len(slot) <= m);
+            runs.push((m, at..next));
+            at = next;
+        }
     }
 
     /// Orders every list by word count (stable: by slot within a count),
     /// once no unit is added (see `postings`).
     fn order_by_length(&mut self) {
-        if self.by_length {
-            return;
-        }
         let len = &self.len;
         for list in &mut self.postings {
             list.sort_by_key(|&slot| len[slot as usize]);
