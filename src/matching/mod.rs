@@ -14,4 +14,4 @@ pub use index::{
     SubsegmentHit, MAX_SUBSEGMENT_WORDS, UNKNOWN_WORD,
 };
 pub use scope::{Facet, Freshness, MetadataField, Preference, Scope, UnitFilter};
-pub use score::{similarity, unnormalized, word_distance, Penalty};
+pub use score::{unnormalized, word_distance, Penalty, Similarity};

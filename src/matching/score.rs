@@ -162,15 +162,49 @@ pub fn symbol_score(query: &[char], source: &[char]) -> u8 {
     }
 }
 
-/// Character-level similarity (0–1) of two normalized texts: the tie-break
-/// between equal scores.
-pub fn similarity(query_key: &str, source_key: &str) -> f64 {
-    strsim::normalized_levenshtein(query_key, source_key)
+/// Character-level similarity (0–1) of a normalized query text to
+/// normalized source texts, the tie-break between equal scores:
+/// `1 − e / max(a, b)`, `e` the character edit distance, `a` and `b` the
+/// texts' lengths in characters (1 when both are empty). The query's
+/// character table is built once (bit-parallel Levenshtein, rapidfuzz), so
+/// each source text costs about `a·b/64` steps instead of `a·b`.
+pub struct Similarity {
+    query: rapidfuzz::distance::levenshtein::BatchComparator<char>,
+    chars: usize,
+}
+
+impl Similarity {
+    pub fn of(query_key: &str) -> Similarity {
+        let query = rapidfuzz::distance::levenshtein::BatchComparator::new(query_key.chars());
+        Similarity { query, chars: query_key.chars().count() }
+    }
+
+    pub fn to(&self, source_key: &str) -> f64 {
+        let longest = self.chars.max(source_key.chars().count());
+        if longest == 0 {
+            return 1.0;
+        }
+        1.0 - self.query.distance(source_key.chars()) as f64 / longest as f64
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The tie-break against strsim's plain Levenshtein, written
+        /// independently: the same value to the bit, on Arabic and Latin
+        /// texts of any length (the bit-parallel one works in blocks of 64).
+        #[test]
+        fn similarity_equals_strsim(
+            query in "[ a-c\u{0627}-\u{0629}é0-1]{0,150}",
+            source in "[ a-c\u{0627}-\u{0629}é0-1]{0,150}",
+        ) {
+            prop_assert_eq!(Similarity::of(&query).to(&source), strsim::normalized_levenshtein(&query, &source));
+        }
+    }
 
     #[test]
     fn fuzzy_score_rounds_down_and_never_reaches_100() {

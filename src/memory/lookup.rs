@@ -1,5 +1,6 @@
 //! Lookups: validated queries, the matches they return, and ranking.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -7,8 +8,8 @@ use super::{now_ms, Shared};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
-    explain_tokens, similarity, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty,
-    Preference, Scope, Selection, UnitFilter,
+    explain_tokens, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty, Preference, Scope,
+    Selection, Similarity, UnitFilter,
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
@@ -398,10 +399,9 @@ impl Match {
         self.unit.side(self.lang.other())
     }
 
-    /// Explains the unit as a match for the lookup; also returns the
-    /// character similarity of the normalized texts, the tie-break between
-    /// equal scores.
-    fn of(unit: Unit, lookup: &Lookup, query: &QueryWords) -> (Match, f64) {
+    /// Explains the unit as a match for the lookup, with what the
+    /// tie-breaks read.
+    fn of(unit: Unit, lookup: &Lookup, query: &QueryWords) -> Ranked {
         let source = unit.side(lookup.lang);
         let source_tokens = tokens(source, lookup.lang);
         let explanation = explain_tokens(
@@ -412,8 +412,23 @@ impl Match {
             unit.side(lookup.lang.other()),
             lookup.lang,
         );
-        let tie_break = similarity(&query.normalized, &normalized(&source_tokens));
-        (Match { score: explanation.score, unit, lang: lookup.lang, explanation }, tie_break)
+        let found = Match { score: explanation.score, unit, lang: lookup.lang, explanation };
+        Ranked { found, normalized: normalized(&source_tokens), similarity: OnceCell::new() }
+    }
+}
+
+/// A judged match, with the character similarity of its normalized source
+/// to the query's, the tie-break between equal scores: computed only when
+/// two matches tie before it.
+struct Ranked {
+    found: Match,
+    normalized: String,
+    similarity: OnceCell<f64>,
+}
+
+impl Ranked {
+    fn similarity(&self, query: &QueryWords) -> f64 {
+        *self.similarity.get_or_init(|| query.similarity().to(&self.normalized))
     }
 }
 
@@ -421,6 +436,19 @@ impl Match {
 struct QueryWords {
     tokens: Vec<Token>,
     normalized: String,
+    similarity: OnceCell<Similarity>,
+}
+
+impl QueryWords {
+    fn of(text: &str, lang: Lang) -> QueryWords {
+        let tokens = tokens(text, lang);
+        QueryWords { normalized: normalized(&tokens), tokens, similarity: OnceCell::new() }
+    }
+
+    /// The query's side of the tie-break, built the first time a tie needs it.
+    fn similarity(&self) -> &Similarity {
+        self.similarity.get_or_init(|| Similarity::of(&self.normalized))
+    }
 }
 
 /// The normalized words, space-separated.
@@ -437,8 +465,7 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
     if lookup.exhaustive {
         return exhaustive(shared, lookup, cancel);
     }
-    let query_tokens = tokens(&lookup.text, lookup.lang);
-    let query_words = QueryWords { normalized: normalized(&query_tokens), tokens: query_tokens };
+    let query_words = QueryWords::of(&lookup.text, lookup.lang);
     let context = Context::of(lookup);
     let mut scope = Scope {
         preferences: lookup.preferences.clone(),
@@ -460,13 +487,13 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
     // Template members held back could still enter the top (a bound equal
     // to the last score may win its tie-breaks): ask for all of them.
     let matches = match withheld {
-        Some(held) if matches.len() < k || matches[k - 1].0.score <= held => {
+        Some(held) if matches.len() < k || matches[k - 1].found.score <= held => {
             let all = gather(true, &mut scope)?;
             rank(&scope, all.candidates)?
         }
         _ => matches,
     };
-    Ok(matches.into_iter().map(|(m, _)| m).collect())
+    Ok(matches.into_iter().map(|m| m.found).collect())
 }
 
 /// An independent answer: every stored unit, read from the store, compared
@@ -534,7 +561,7 @@ pub(super) fn selection(index: &crate::matching::Index, lookup: &Lookup, scope: 
 
 impl Judge<'_> {
     /// The top `max_results` of the candidates, ranked (see [`find`]).
-    fn rank(&self, candidates: Vec<Candidate>) -> Result<Vec<(Match, f64)>> {
+    fn rank(&self, candidates: Vec<Candidate>) -> Result<Vec<Ranked>> {
         let (lookup, scope, cancel) = (self.lookup, self.scope, &self.scope.cancel);
 
         // Scores. The most a candidate can score is known without its text:
@@ -559,26 +586,26 @@ impl Judge<'_> {
             }
         }
         let k = lookup.max_results;
-        let mut matches: Vec<(Match, f64)> = Vec::with_capacity(k + 1);
+        let mut matches: Vec<Ranked> = Vec::with_capacity(k + 1);
         for (bound, candidates) in by_bound.iter().enumerate().rev() {
-            if matches.len() == k && (bound as u8) < matches[k - 1].0.score {
+            if matches.len() == k && (bound as u8) < matches[k - 1].found.score {
                 break;
             }
             for c in candidates {
                 cancel.check()?;
                 let Some(unit) = self.shared.unit(c.id)? else { continue }; // deleted since the scan
-                let found = self.judge(unit)?;
+                let judged = self.judge(unit)?;
                 debug_assert!(
-                    c.cost.tenths != 0 || found.0.explanation.cost == c.cost,
+                    c.cost.tenths != 0 || judged.found.explanation.cost == c.cost,
                     "the index and the explanation align alike"
                 );
-                debug_assert!(i32::from(found.0.score) <= bound as i32, "a score above its bound");
-                if found.0.score < lookup.min_score {
+                debug_assert!(i32::from(judged.found.score) <= bound as i32, "a score above its bound");
+                if judged.found.score < lookup.min_score {
                     continue;
                 }
-                let at = matches.partition_point(|m| ranking(m, &found, &lookup.text).is_lt());
+                let at = matches.partition_point(|m| ranking(m, &judged, &lookup.text, self.query).is_lt());
                 if at < k {
-                    matches.insert(at, found);
+                    matches.insert(at, judged);
                     matches.truncate(k);
                 }
             }
@@ -592,12 +619,14 @@ impl Judge<'_> {
 /// ties with a spelling variant), then character similarity of the
 /// normalized texts, then the most recently changed, the most used, the
 /// newest.
-fn ranking((a, sa): &(Match, f64), (b, sb): &(Match, f64), text: &str) -> std::cmp::Ordering {
+fn ranking(a: &Ranked, b: &Ranked, text: &str, query: &QueryWords) -> std::cmp::Ordering {
     let identical = |m: &Match| m.source() == text;
+    let (sa, sb) = (a, b);
+    let (a, b) = (&a.found, &b.found);
     b.score
         .cmp(&a.score)
         .then(identical(b).cmp(&identical(a)))
-        .then(sb.total_cmp(sa))
+        .then_with(|| sb.similarity(query).total_cmp(&sa.similarity(query)))
         .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
         .then(b.unit.usage_count.cmp(&a.unit.usage_count))
         .then(b.unit.id.cmp(&a.unit.id))
@@ -638,8 +667,9 @@ struct Judge<'a> {
 impl Judge<'_> {
     /// The unit as a match: explained, 101 in context, the scope's and the
     /// several-translations penalties taken off (each named).
-    fn judge(&self, unit: Unit) -> Result<(Match, f64)> {
-        let (mut found, tie_break) = Match::of(unit, self.lookup, self.query);
+    fn judge(&self, unit: Unit) -> Result<Ranked> {
+        let mut ranked = Match::of(unit, self.lookup, self.query);
+        let found = &mut ranked.found;
         let e = &mut found.explanation;
         if e.score == 100 && self.context.is_some_and(|c| c.matches(&found.unit)) {
             e.score = MAX_SCORE;
@@ -664,7 +694,7 @@ impl Judge<'_> {
         e.score = u32::from(e.score).saturating_sub(taken) as u8;
         e.penalties.extend(penalties);
         found.score = e.score;
-        Ok((found, tie_break))
+        Ok(ranked)
     }
 
     /// How many other units of the unit's memory have its source text.
