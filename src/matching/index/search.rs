@@ -97,21 +97,14 @@ impl Part {
             threshold.offer(lowest.max(0) as u8);
             candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
         };
-        with_scratch(|Scratch { seen, groups, keys, values, touched, runs }| {
+        with_scratch(|Scratch { seen, groups, keys, values, touched, runs, survivors }| {
             seen.start(self.slots());
             groups.start(side.groups.len());
-            // Reads the list entry of the unit in `slot`, of `m` words: false
-            // when the lookup is cancelled.
+            // The rest of a list entry, the unit in `slot` of `m` words,
+            // once its key bits passed: false when the lookup is cancelled.
             let mut visit = |threshold: &mut Threshold, slot: u32, m: usize| -> bool {
                 if selection.cancel.is_cancelled() {
                     return false;
-                }
-                // The count filter on the unit's key bits, for the least
-                // score any unit needs: most units of a common word's list
-                // are dropped here without reading their words. A
-                // template group's members have its first member's keys.
-                if !key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value())) {
-                    return true;
                 }
                 let group = side.group_of[slot as usize];
                 if group != NO_GROUP {
@@ -132,6 +125,13 @@ impl Part {
                 }
                 true
             };
+            // The count filter on a unit's key bits, for the least score any
+            // unit needs: most units of a common word's list are dropped
+            // here without reading their words. A template group's members
+            // have its first member's keys.
+            let passes = |threshold: &Threshold, slot: u32, m: usize| {
+                key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value()))
+            };
             for (position, &key) in order.iter().enumerate() {
                 let s = before_bonus(threshold.value());
                 if position >= prefix_len(n, s) {
@@ -145,7 +145,8 @@ impl Part {
                 if !side.by_length {
                     for &slot in list {
                         let m = side.len[slot as usize] as usize;
-                        if (min_len..=max_len).contains(&m) && !visit(threshold, slot, m) {
+                        if (min_len..=max_len).contains(&m) && passes(threshold, slot, m) && !visit(threshold, slot, m)
+                        {
                             return;
                         }
                     }
@@ -156,21 +157,48 @@ impl Part {
                 // lengths it rules out meanwhile are not read.
                 side.length_runs(list, min_len, max_len, runs);
                 runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
+                // Entries are read in batches: first the key bits of every
+                // entry of the batch (asked for PREFETCH_AHEAD entries ahead,
+                // across runs, which are often only a few entries long), then
+                // the units that passed, whose other arrays were asked for
+                // meanwhile: their cache misses overlap instead of following
+                // one another. The bits are checked against the threshold at
+                // the batch's start, which can only let more units through.
+                let mut ahead = runs.iter().flat_map(|(_, run)| &list[run.clone()]);
+                let mut read = 0;
+                for &slot in ahead.by_ref().take(PREFETCH_AHEAD) {
+                    prefetch(&side.key_bits[slot as usize]);
+                }
+                let mut asked = PREFETCH_AHEAD;
                 for (m, run) in runs.iter() {
+                    read += run.len();
                     let (min_len, max_len) = length_bounds(n, before_bonus(threshold.value()));
                     if !(min_len..=max_len).contains(m) {
+                        for &slot in ahead.by_ref().take((read + PREFETCH_AHEAD).saturating_sub(asked)) {
+                            prefetch(&side.key_bits[slot as usize]);
+                        }
+                        asked = asked.max(read + PREFETCH_AHEAD);
                         continue;
                     }
-                    let run = &list[run.clone()];
-                    for &ahead in &run[..run.len().min(PREFETCH_AHEAD)] {
-                        prefetch(&side.key_bits[ahead as usize]);
-                    }
-                    for (i, &slot) in run.iter().enumerate() {
-                        if let Some(&ahead) = run.get(i + PREFETCH_AHEAD) {
-                            prefetch(&side.key_bits[ahead as usize]);
+                    for batch in list[run.clone()].chunks(BATCH) {
+                        survivors.clear();
+                        for &slot in batch {
+                            if let Some(&slot) = ahead.next() {
+                                prefetch(&side.key_bits[slot as usize]);
+                            }
+                            if passes(threshold, slot, *m) {
+                                let at = slot as usize;
+                                prefetch(&side.group_of[at]);
+                                prefetch(&side.start[at]);
+                                prefetch(&self.memory_of[at]);
+                                survivors.push(slot);
+                            }
                         }
-                        if !visit(threshold, slot, *m) {
-                            return;
+                        asked += batch.len();
+                        for &slot in survivors.iter() {
+                            if !visit(threshold, slot, *m) {
+                                return;
+                            }
                         }
                     }
                 }
@@ -624,6 +652,10 @@ struct Reading<'a> {
 /// segment, then overlap instead of following one another.
 const PREFETCH_AHEAD: usize = 16;
 
+/// How many list entries [`Part::gather`] filters on their key bits before
+/// reading the units that passed.
+const BATCH: usize = 32;
+
 /// Asks the processor to bring `value` into its cache ahead of its use (a
 /// hint; a no-op where no stable instruction exists for it).
 #[inline(always)]
@@ -652,6 +684,8 @@ struct Scratch {
     touched: Vec<u32>,
     /// One list's runs of units of one length: (length, entries).
     runs: Vec<(usize, std::ops::Range<usize>)>,
+    /// The entries of a batch whose key bits passed.
+    survivors: Vec<u32>,
 }
 
 /// The parts of [`Scratch`] a template group is checked with, and where
