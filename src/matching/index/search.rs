@@ -191,11 +191,18 @@ impl Part {
                                 prefetch(&side.group_of[at]);
                                 prefetch(&side.start[at]);
                                 prefetch(&self.memory_of[at]);
+                                prefetch(&self.facet_of[at]);
+                                prefetch(&self.time_of[at]);
                                 survivors.push(slot);
                             }
                         }
                         asked += batch.len();
-                        for &slot in survivors.iter() {
+                        for (i, &slot) in survivors.iter().enumerate() {
+                            // The words of a unit a few ahead: its start was
+                            // asked for above.
+                            if let Some(&ahead) = survivors.get(i + WORDS_AHEAD) {
+                                prefetch(&side.arena[side.start[ahead as usize] as usize]);
+                            }
                             if !visit(threshold, slot, *m) {
                                 return;
                             }
@@ -651,6 +658,10 @@ struct Reading<'a> {
 /// asks for the key bits of: their reads, one cache miss each on a large
 /// segment, then overlap instead of following one another.
 const PREFETCH_AHEAD: usize = 16;
+
+/// How many units ahead of the one being read [`Part::gather`] asks for
+/// the words of.
+const WORDS_AHEAD: usize = 2;
 
 /// How many list entries [`Part::gather`] filters on their key bits before
 /// reading the units that passed.
