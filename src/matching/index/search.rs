@@ -199,9 +199,12 @@ impl Part {
                         asked += batch.len();
                         for (i, &slot) in survivors.iter().enumerate() {
                             // The words of a unit a few ahead: its start was
-                            // asked for above.
-                            if let Some(&ahead) = survivors.get(i + WORDS_AHEAD) {
-                                prefetch(&side.arena[side.start[ahead as usize] as usize]);
+                            // asked for above. A hint: never a bounds panic.
+                            let ahead = survivors.get(i + WORDS_AHEAD).and_then(|&ahead| {
+                                side.start.get(ahead as usize).and_then(|&start| side.arena.get(start as usize))
+                            });
+                            if let Some(word) = ahead {
+                                prefetch(word);
                             }
                             if !visit(threshold, slot, *m) {
                                 return;
