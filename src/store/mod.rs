@@ -9,6 +9,7 @@ mod in_memory;
 #[cfg(test)]
 pub(crate) mod pg_cluster;
 pub mod postgres;
+mod side_index;
 mod sled_store;
 
 pub use in_memory::InMemoryStore;
@@ -49,11 +50,11 @@ pub fn describe(location: &Path) -> String {
 // Replacements are rare; boxing would cost every put an allocation.
 #[allow(clippy::large_enum_variant)]
 pub enum Write {
-    /// Stores a new unit (its record and its side keys).
+    /// Stores a new unit (found by its side keys from then on).
     Put(Unit),
     /// Replaces a stored unit by a new version with the same id.
     Replace { old: Unit, new: Unit },
-    /// Removes a unit (its record and its side keys).
+    /// Removes a unit (no longer found by its side keys).
     Delete(Unit),
 }
 
@@ -82,7 +83,10 @@ pub struct MemoryRecord {
 ///
 /// Contract: after [`Store::apply`] returns, reads see the writes; after
 /// [`Store::flush`] returns, they survive a crash. Each [`Write`] is atomic
-/// (a unit and its side keys appear, change or vanish together).
+/// (a unit appears, changes or vanishes together with what
+/// [`Store::ids_with_side`] finds of it; while a write is being applied a
+/// store may find the id of a unit it is removing, since callers check the
+/// text, but never misses a stored one).
 pub trait Store: Send + Sync + 'static {
     /// A fresh id, larger than every id handed out before (gaps are allowed).
     fn next_id(&self) -> Result<UnitId>;

@@ -1,15 +1,17 @@
 //! The sled [`Store`].
 //!
-//! Key layout, all in one tree so that a unit and its side keys go in one
-//! atomic batch:
+//! Key layout, in one tree:
 //!
 //! | key                                        | value                       |
 //! |--------------------------------------------|-----------------------------|
 //! | `u` + id (u64 BE)                          | the [`Unit`], prost-encoded, then its CRC-32 (u32 LE) |
-//! | `a` + Arabic side key (u64 BE) + id (BE)   | empty                       |
-//! | `e` + English side key (u64 BE) + id (BE)  | empty                       |
 //! | `meta:schema`                              | schema version (u32 BE)     |
 //! | `meta:commits`                             | group commits flushed (u64 BE) |
+//!
+//! A unit is one key, and new units (growing ids) go at the tree's right
+//! edge. The duplicate check's index (ids by [`SideKey`]) is kept in RAM
+//! and rebuilt from the units when the database opens (see
+//! [`super::side_index`]).
 //!
 //! Memory records live in a second tree, `memories`: name → [`MemoryRecord`].
 //!
@@ -36,7 +38,8 @@
 //! are refused until the reserve can be written again.
 //!
 //! Schema 1 had one `f` + fingerprint(memory, arabic, english) + id key per
-//! unit instead of the side keys; schema 2 had no checksums. Older schemas
+//! unit; schemas 2 and 3 had two side keys per unit, `a` (or `e`) + side
+//! key (u64 BE) + id (BE); schema 2 had no checksums. Older schemas
 //! are migrated when opened (in batches, the schema version written last, so
 //! an interrupted migration starts again).
 
@@ -48,6 +51,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use prost::Message;
 
+use super::side_index::{SideIndex, SideMap};
 use super::{MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
 use crate::text::Lang;
@@ -63,12 +67,12 @@ pub const ACK_FILE: &str = "dhakira-acknowledged";
 const UNIT: u8 = b'u';
 const SCHEMA_KEY: &[u8] = b"meta:schema";
 const COMMITS_KEY: &[u8] = b"meta:commits";
-const SCHEMA_VERSION: u32 = 3;
+const SCHEMA_VERSION: u32 = 4;
 /// The schema 1 fingerprint keys.
 const FINGERPRINT_V1: u8 = b'f';
 
-/// Keys per stored unit: the record and two side keys.
-const KEYS_PER_UNIT: usize = 3;
+/// The schema 2 and 3 side keys' first bytes.
+const SIDES_V3: [u8; 2] = [b'a', b'e'];
 
 /// sled's page cache, in bytes (`DHAKIRA_CACHE_MB` overrides it). Its real
 /// footprint is several times this (nodes in memory are larger than on disk):
@@ -210,6 +214,8 @@ pub struct SledStore {
     commits: AtomicU64,
     /// The acknowledgment record ([`ACK_FILE`]).
     ack: Mutex<File>,
+    /// Ids by side key (the duplicate check's), in RAM.
+    sides: SideIndex,
 }
 
 struct Inner {
@@ -270,11 +276,14 @@ impl Inner {
                 tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_be_bytes() => {}
-            Some(v) if v.as_ref() == 1u32.to_be_bytes() || v.as_ref() == 2u32.to_be_bytes() => {
+            Some(v) if [1u32, 2, 3].iter().any(|old| v.as_ref() == old.to_be_bytes()) => {
                 if v.as_ref() == 1u32.to_be_bytes() {
                     migrate_from_v1(&tree)?;
                 }
-                migrate_from_v2(&tree)?;
+                if v.as_ref() != 3u32.to_be_bytes() {
+                    migrate_from_v2(&tree)?;
+                }
+                migrate_from_v3(&tree)?;
                 db.flush()?;
             }
             Some(v) => {
@@ -344,6 +353,7 @@ impl SledStore {
             reserve_spent: AtomicBool::new(false),
             commits: AtomicU64::new(commits),
             ack: Mutex::new(ack),
+            sides: SideIndex::new(),
         };
         // A new database (or one written before this record existed) starts
         // it now; its directory entry is made durable too.
@@ -409,6 +419,21 @@ impl SledStore {
         self.commits.store(commits, Ordering::SeqCst);
         *slot = Some(inner);
         tracing::info!(path = %self.path.display(), "database reopened after a failed write");
+        Ok(())
+    }
+
+    /// Reads every unit's sides into `map` (see [`super::side_index`]).
+    fn scan_sides(&self, map: &mut SideMap) -> Result<()> {
+        let started = std::time::Instant::now();
+        let inner = self.inner()?;
+        let mut items = inner.tree.scan_prefix([UNIT]);
+        let mut units = 0u64;
+        while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
+            let (key, value) = item?;
+            map.add_unit(&decode(&key, &value)?);
+            units += 1;
+        }
+        tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
         Ok(())
     }
 
@@ -566,18 +591,12 @@ impl<'a> Batches<'a> {
     }
 }
 
-/// Schema 1 to 2: side keys for every unit, then the fingerprint keys go,
-/// then the version changes. Every step may be repeated after a crash.
+/// Schema 1 to 2: the fingerprint keys go (schema 2 added side keys, which
+/// schema 4 no longer stores), then the version changes. Every step may be
+/// repeated after a crash.
 fn migrate_from_v1(tree: &sled::Tree) -> Result<()> {
-    tracing::info!("migrating the database from schema 1 to 2 (side keys)");
+    tracing::info!("migrating the database from schema 1 to 2 (no fingerprint keys)");
     let mut batches = Batches::new(tree);
-    for item in tree.scan_prefix([UNIT]) {
-        let (key, value) = item?;
-        let unit = decode_unchecked(&key, &value)?;
-        for lang in [Lang::Arabic, Lang::English] {
-            batches.insert(side_key(lang, unit.side_key(lang), unit.id), [])?;
-        }
-    }
     for key in tree.scan_prefix([FINGERPRINT_V1]).keys() {
         batches.remove(key?)?;
     }
@@ -596,6 +615,21 @@ fn migrate_from_v2(tree: &sled::Tree) -> Result<()> {
         if checked(&value).is_none() {
             decode_unchecked(&key, &value)?;
             batches.insert(key, with_checksum(value.to_vec()))?;
+        }
+    }
+    batches.finish()?;
+    tree.insert(SCHEMA_KEY, &3u32.to_be_bytes())?;
+    Ok(())
+}
+
+/// Schema 3 to 4: the side keys go (the duplicate check's index is kept in
+/// RAM, built from the units).
+fn migrate_from_v3(tree: &sled::Tree) -> Result<()> {
+    tracing::info!("migrating the database from schema 3 to 4 (side keys kept in RAM)");
+    let mut batches = Batches::new(tree);
+    for tag in SIDES_V3 {
+        for key in tree.scan_prefix([tag]).keys() {
+            batches.remove(key?)?;
         }
     }
     batches.finish()?;
@@ -627,39 +661,12 @@ fn unit_key(id: UnitId) -> [u8; 9] {
     key
 }
 
-fn side_tag(lang: Lang) -> u8 {
-    match lang {
-        Lang::Arabic => b'a',
-        Lang::English => b'e',
-    }
-}
-
-fn side_prefix(lang: Lang, key: SideKey) -> [u8; 9] {
-    let mut prefix = [0; 9];
-    prefix[0] = side_tag(lang);
-    prefix[1..].copy_from_slice(&key.0.to_be_bytes());
-    prefix
-}
-
-fn side_key(lang: Lang, key: SideKey, id: UnitId) -> [u8; 17] {
-    let mut full = [0; 17];
-    full[..9].copy_from_slice(&side_prefix(lang, key));
-    full[9..].copy_from_slice(&id.to_be_bytes());
-    full
-}
-
 fn put(batch: &mut sled::Batch, unit: &Unit) {
     batch.insert(&unit_key(unit.id), with_checksum(unit.encode_to_vec()));
-    for lang in [Lang::Arabic, Lang::English] {
-        batch.insert(&side_key(lang, unit.side_key(lang), unit.id), &[]);
-    }
 }
 
 fn delete(batch: &mut sled::Batch, unit: &Unit) {
     batch.remove(&unit_key(unit.id));
-    for lang in [Lang::Arabic, Lang::English] {
-        batch.remove(&side_key(lang, unit.side_key(lang), unit.id));
-    }
 }
 
 /// A stored unit, its checksum checked.
@@ -700,30 +707,24 @@ impl Store for SledStore {
     }
 
     fn ids_with_side(&self, lang: Lang, key: SideKey) -> Result<Vec<UnitId>> {
-        self.inner()?
-            .tree
-            .scan_prefix(side_prefix(lang, key))
-            .keys()
-            .map(|key| {
-                let key = key?;
-                let id: [u8; 8] = key[9..].try_into().map_err(|_| Error::Corrupt {
-                    key: format!("{:02x?}", key.as_ref()),
-                    reason: "side key of the wrong length".into(),
-                })?;
-                Ok(UnitId::from_be_bytes(id))
-            })
-            .collect()
+        self.sides.ids(lang, key, |map| self.scan_sides(map))
+    }
+
+    fn ids_with_sides(&self, keys: &[(Lang, SideKey)]) -> Result<Vec<Vec<UnitId>>> {
+        self.sides.with(|map| self.scan_sides(map), |map| keys.iter().map(|&(lang, key)| map.get(lang, key)).collect())
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
         let inner = self.inner()?;
+        // The index of sides holds at least what sled does at every moment.
+        self.sides.before(writes);
         // A write never straddles two batches (a replacement is one write).
         let mut batch = sled::Batch::default();
         let mut keys = 0;
         for write in writes {
             let size = match write {
-                Write::Put(_) | Write::Delete(_) => KEYS_PER_UNIT,
-                Write::Replace { .. } => 2 * KEYS_PER_UNIT,
+                Write::Put(_) | Write::Delete(_) => 1,
+                Write::Replace { .. } => 2,
             };
             if keys + size > MAX_BATCH_KEYS {
                 inner.tree.apply_batch(std::mem::take(&mut batch))?;
@@ -743,6 +744,7 @@ impl Store for SledStore {
         if keys > 0 {
             inner.tree.apply_batch(batch)?;
         }
+        self.sides.after(writes);
         Ok(())
     }
 
@@ -772,6 +774,7 @@ impl Store for SledStore {
             }
             _ => {}
         }
+        self.sides.invalidate();
         self.reopen()
     }
 
@@ -803,10 +806,19 @@ impl Store for SledStore {
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         let inner = self.inner()?;
         let mut items = inner.tree.scan_prefix([UNIT]);
+        // The first full scan builds the index of sides on its way.
+        let mut sides = self.sides.along();
         // Only sled's part is guarded: a panic of `f` is not damage.
         while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
             let (key, value) = item?;
-            f(decode(&key, &value)?)?;
+            let unit = decode(&key, &value)?;
+            if let Some(sides) = &mut sides {
+                sides.unit(&unit);
+            }
+            f(unit)?;
+        }
+        if let Some(sides) = sides {
+            sides.finish();
         }
         Ok(())
     }
@@ -857,16 +869,12 @@ mod tests {
 
     proptest::proptest! {
         /// Keys keep the order of ids (so a scan returns units in id order),
-        /// a side key ends with its unit's id, and stored values decode to
-        /// their unit only with their checksum intact.
+        /// and stored values decode to their unit only with their checksum
+        /// intact.
         #[test]
-        fn keys_order_like_ids_and_values_round_trip(a: u64, b: u64, hash: u64, text in "[\\PC]{0,30}", flip in 0usize..64) {
+        fn keys_order_like_ids_and_values_round_trip(a: u64, b: u64, text in "[\\PC]{0,30}", flip in 0usize..64) {
             proptest::prop_assert_eq!(unit_key(a).cmp(&unit_key(b)), a.cmp(&b));
             proptest::prop_assert_eq!(unit_key(a)[0], UNIT);
-            let side = side_key(Lang::Arabic, SideKey(hash), a);
-            proptest::prop_assert!(side.starts_with(&side_prefix(Lang::Arabic, SideKey(hash))));
-            proptest::prop_assert_eq!(u64::from_be_bytes(side[9..].try_into().unwrap()), a);
-            proptest::prop_assert_ne!(side_prefix(Lang::Arabic, SideKey(hash)), side_prefix(Lang::English, SideKey(hash)));
             let unit = Unit { id: a, arabic: text.clone(), english: text, ..Unit::default() };
             let mut value = with_checksum(unit.encode_to_vec());
             proptest::prop_assert_eq!(decode(&unit_key(a), &value).unwrap(), unit);
@@ -975,8 +983,79 @@ mod tests {
             SCHEMA_VERSION.to_be_bytes()
         );
         drop(store);
-        // Opening again finds schema 3 and changes nothing.
+        // Opening again finds the current schema and changes nothing.
         let store = open_when_released(dir.path());
         assert_eq!(store.inner().unwrap().tree.scan_prefix([UNIT]).count(), units.len());
+        assert_eq!(store.inner().unwrap().tree.len(), units.len() + 1, "the units and the schema, nothing else");
+    }
+
+    #[test]
+    fn a_schema_3_database_loses_its_side_keys_and_keeps_finding_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two units share their Arabic side.
+        let units: Vec<Unit> = (1..=2_500u64)
+            .map(|id| Unit {
+                id,
+                memory: "news".into(),
+                arabic: format!("جملة رقم {}", id.min(2_499)),
+                english: format!("sentence number {id}"),
+                ..Default::default()
+            })
+            .collect();
+        {
+            // The schema 3 layout, written by hand: checksummed units and
+            // two side keys each.
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let tree = db.open_tree("units").unwrap();
+            tree.insert(SCHEMA_KEY, &3u32.to_be_bytes()).unwrap();
+            for unit in &units {
+                tree.insert(unit_key(unit.id), with_checksum(unit.encode_to_vec())).unwrap();
+                for (tag, lang) in SIDES_V3.into_iter().zip([Lang::Arabic, Lang::English]) {
+                    let mut key = vec![tag];
+                    key.extend_from_slice(&unit.side_key(lang).0.to_be_bytes());
+                    key.extend_from_slice(&unit.id.to_be_bytes());
+                    tree.insert(key, &[]).unwrap();
+                }
+            }
+            db.flush().unwrap();
+        }
+        let store = open_when_released(dir.path());
+        let tree = store.inner().unwrap().tree.clone();
+        assert_eq!(tree.get(SCHEMA_KEY).unwrap().unwrap().as_ref(), SCHEMA_VERSION.to_be_bytes());
+        for tag in SIDES_V3 {
+            assert_eq!(tree.scan_prefix([tag]).count(), 0);
+        }
+        assert_eq!(tree.scan_prefix([UNIT]).count(), units.len());
+        // Asked before any full scan: the index of sides is built by one.
+        assert_eq!(store.ids_with_side(Lang::Arabic, units[2_498].side_key(Lang::Arabic)).unwrap(), vec![2_499, 2_500]);
+        assert_eq!(store.ids_with_side(Lang::English, units[2_499].side_key(Lang::English)).unwrap(), vec![2_500]);
+        assert_eq!(store.ids_with_side(Lang::Arabic, units[0].side_key(Lang::Arabic)).unwrap(), vec![1]);
+        // A deletion and a replacement are seen at once.
+        let mut changed = units[0].clone();
+        changed.arabic = "جملة أخرى".into();
+        store
+            .apply(&[
+                Write::Replace { old: units[0].clone(), new: changed.clone() },
+                Write::Delete(units[2_499].clone()),
+            ])
+            .unwrap();
+        assert!(store.ids_with_side(Lang::Arabic, units[0].side_key(Lang::Arabic)).unwrap().is_empty());
+        assert_eq!(store.ids_with_side(Lang::Arabic, changed.side_key(Lang::Arabic)).unwrap(), vec![1]);
+        assert_eq!(store.ids_with_side(Lang::English, changed.side_key(Lang::English)).unwrap(), vec![1]);
+        assert_eq!(store.ids_with_side(Lang::Arabic, units[2_498].side_key(Lang::Arabic)).unwrap(), vec![2_499]);
+        store.flush().unwrap();
+        drop((store, tree));
+        // Reopened, a full scan builds it on its way, with the same answers.
+        let store = open_when_released(dir.path());
+        let mut seen = 0;
+        store
+            .for_each_unit(&mut |_| {
+                seen += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, units.len() - 1);
+        assert_eq!(store.ids_with_side(Lang::Arabic, changed.side_key(Lang::Arabic)).unwrap(), vec![1]);
+        assert_eq!(store.ids_with_side(Lang::Arabic, units[2_498].side_key(Lang::Arabic)).unwrap(), vec![2_499]);
     }
 }
