@@ -365,15 +365,23 @@ impl Side {
         let mut keys = Vec::new();
         let start = self.arena.len();
         self.start.push(start as u32);
-        for (surface, key) in words.take(u16::MAX as usize) {
-            let key = intern(&mut self.keys, key);
+        for (surface, key_name) in words.take(u16::MAX as usize) {
+            // One key per surface (`text::classify`): a surface met before
+            // brings its key, so only a new one looks its key up (half the
+            // hash lookups when an index is built).
             let word = intern(&mut self.surfaces, surface);
-            if word as usize == self.key_of.len() {
+            let key = if word as usize == self.key_of.len() {
+                let key = intern(&mut self.keys, key_name);
                 self.key_of.push(key);
-            }
-            // One key per surface (`text::classify`): the index keeps the
-            // first one it meets, so another would be lost.
-            debug_assert_eq!(self.key_of[word as usize], key, "surface {surface:?} came with another key {key:?}");
+                key
+            } else {
+                self.key_of[word as usize]
+            };
+            debug_assert_eq!(
+                self.keys.get(key_name),
+                Some(&key),
+                "surface {surface:?} came with another key {key_name:?}"
+            );
             self.arena.push(word);
             keys.push(key);
         }
