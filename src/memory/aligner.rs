@@ -5,7 +5,11 @@
 //! index's words [`CHECK`] after the engine starts (at once when units
 //! arrive), and again whenever the memory has
 //! grown by a quarter since (at least [`RETRAIN_GROWTH`] units), then aligns
-//! every unit with it. Units the writer adds or changes meanwhile are
+//! every unit with it. While units stream in (some came within [`QUIET`]),
+//! as during a bulk import, it waits for the writes to pause or the memory
+//! to double, and leaves the units that arrive to that training: a 1M-unit
+//! import into an empty memory would otherwise train about 30 times, each
+//! time aligning every unit, on the cores the import needs. Units the writer adds or changes meanwhile are
 //! handed to the same thread, which aligns them with the current model as
 //! soon as their group is committed. Lookups read the stored alignment of
 //! a unit; when there is none yet, or the unit's words changed since, they
@@ -33,6 +37,8 @@ pub const MAX_TRAINING_UNITS: usize = 200_000;
 pub const RETRAIN_GROWTH: usize = 1_000;
 /// How often the thread looks at the memory's size when nothing wakes it.
 pub const CHECK: Duration = Duration::from_secs(5);
+/// Units that came within this long mean units are streaming in.
+pub const QUIET: Duration = Duration::from_secs(2);
 
 /// What a training run did (see [`crate::TranslationMemory::alignment`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,6 +89,8 @@ pub(crate) struct Aligner {
     model: RwLock<Option<Arc<Model>>>,
     stored: RwLock<Stored>,
     pending: Mutex<Vec<UnitId>>,
+    /// When the writer last handed units over.
+    last_added: Mutex<Option<Instant>>,
     wake: Condvar,
     status: Mutex<AlignmentStatus>,
     /// Serializes trainings (the thread's and [`train_now`]'s).
@@ -138,6 +146,7 @@ impl Aligner {
         let before = pending.len();
         pending.extend(ids);
         if pending.len() > before {
+            *self.last_added.lock() = Some(Instant::now());
             self.wake.notify_one();
         }
     }
@@ -158,12 +167,22 @@ impl Aligner {
     }
 }
 
-/// Whether a memory of `live` units needs a (new) model.
+/// Whether a memory of `live` units needs a (new) model: it has none, or
+/// it grew by a quarter since.
 fn due(status: &AlignmentStatus, live: usize) -> bool {
     if live == 0 {
         return false;
     }
     status.trainings == 0 || live >= status.memory_units + RETRAIN_GROWTH.max(status.memory_units / 4)
+}
+
+/// Whether to train now: when [`due`], unless units are `streaming` in and
+/// the memory has not yet doubled since the last training.
+fn train_now_due(status: &AlignmentStatus, live: usize, streaming: bool) -> bool {
+    due(status, live)
+        && (status.trainings == 0
+            || !streaming
+            || live >= status.memory_units + RETRAIN_GROWTH.max(status.memory_units))
 }
 
 /// Trains a model on `index` and aligns every unit with it, then puts both
@@ -238,8 +257,25 @@ pub(super) fn start(shared: &Arc<Shared>) {
     let shared = Arc::downgrade(shared);
     std::thread::Builder::new()
         .name("dhakira-aligner".into())
-        .spawn(move || run(&aligner, &shared))
+        .spawn(move || {
+            background_priority();
+            run(&aligner, &shared)
+        })
         .expect("spawning the aligner thread");
+}
+
+/// The niceness of the aligner thread (and of the threads it starts): a
+/// training is background work, so it takes the cores only when imports
+/// and lookups leave them idle.
+pub const NICENESS: i32 = 19;
+
+/// Lowers the calling thread's priority to [`NICENESS`] (on Linux a
+/// priority belongs to a thread, and threads it starts inherit it).
+fn background_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICENESS) {
+        tracing::debug!(%error, "the aligner thread keeps its priority");
+    }
 }
 
 fn run(aligner: &Aligner, shared: &Weak<Shared>) {
@@ -257,7 +293,12 @@ fn run(aligner: &Aligner, shared: &Weak<Shared>) {
             Some(shared) => shared.index.load(),
             None => return,
         };
-        if due(&aligner.status.lock(), index.len()) {
+        let streaming = aligner.last_added.lock().is_some_and(|at| at.elapsed() < QUIET);
+        let (due_now, due_later) = {
+            let status = aligner.status.lock();
+            (train_now_due(&status, index.len(), streaming), due(&status, index.len()))
+        };
+        if due_now {
             // Units queued before this snapshot are aligned by the training;
             // none when a training in another thread (`train_now`) covered
             // this snapshot while this one waited for it.
@@ -265,6 +306,16 @@ fn run(aligner: &Aligner, shared: &Weak<Shared>) {
             continue;
         }
         drop(index);
+        if due_later {
+            // Units are streaming in and a training is due once they pause:
+            // it aligns these too (lookups align them meanwhile). Wake
+            // after the pause to train.
+            let mut pending = aligner.pending.lock();
+            if pending.is_empty() {
+                aligner.wake.wait_for(&mut pending, QUIET);
+            }
+            continue;
+        }
         if ids.is_empty() {
             continue;
         }
@@ -293,5 +344,45 @@ mod tests {
         status.memory_units = 10;
         assert!(!due(&status, 1_009));
         assert!(due(&status, 1_010));
+    }
+
+    /// Read back from the kernel (`/proc`, field 19 of the thread's `stat`).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_aligner_thread_runs_at_a_lower_priority() {
+        let tm = crate::TranslationMemory::in_memory();
+        let niceness = || {
+            for task in std::fs::read_dir("/proc/self/task").unwrap() {
+                let path = task.unwrap().path();
+                if std::fs::read_to_string(path.join("comm")).unwrap_or_default().trim() == "dhakira-aligner" {
+                    let stat = std::fs::read_to_string(path.join("stat")).unwrap();
+                    // After the command in parentheses: state is field 3.
+                    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+                    return Some(fields[19 - 3].parse::<i32>().unwrap());
+                }
+            }
+            None
+        };
+        let started = Instant::now();
+        while niceness() != Some(NICENESS) {
+            assert!(started.elapsed() < Duration::from_secs(10), "aligner niceness {:?}", niceness());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(tm);
+    }
+
+    #[test]
+    fn while_units_stream_in_training_waits_for_a_pause_or_twice_the_units() {
+        let mut status = AlignmentStatus::default();
+        assert!(train_now_due(&status, 1, true), "the first model at once");
+        status.trainings = 1;
+        status.memory_units = 100_000;
+        assert!(train_now_due(&status, 125_000, false));
+        assert!(!train_now_due(&status, 125_000, true));
+        assert!(!train_now_due(&status, 199_999, true));
+        assert!(train_now_due(&status, 200_000, true));
+        status.memory_units = 10;
+        assert!(!train_now_due(&status, 1_009, true));
+        assert!(train_now_due(&status, 1_010, true), "at least RETRAIN_GROWTH more, either way");
     }
 }
