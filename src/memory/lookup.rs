@@ -1,7 +1,7 @@
 //! Lookups: validated queries, the matches they return, and ranking.
 
 use std::cell::OnceCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{now_ms, Shared};
@@ -13,7 +13,7 @@ use crate::matching::{
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
-use crate::unit::{check_context, check_metadata, check_segment, memory_name, Unit, MAX_TIME_MS};
+use crate::unit::{check_context, check_metadata, check_segment, memory_name, SideKey, Unit, UnitId, MAX_TIME_MS};
 
 /// Sub-segment matches returned when the request does not say.
 pub const DEFAULT_MAX_FRAGMENTS: usize = 20;
@@ -479,7 +479,8 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
     };
     let gather = |all: bool, scope: &mut Scope| gather_candidates(shared, lookup, &query_words, all, scope, cancel);
     let rank = |scope: &Scope, candidates| {
-        Judge { shared, lookup, query: &query_words, scope, context: context.as_ref() }.rank(candidates)
+        Judge { shared, lookup, query: &query_words, scope, context: context.as_ref(), sides: Default::default() }
+            .rank(candidates)
     };
     let Found { candidates, withheld } = gather(false, &mut scope)?;
     let matches = rank(&scope, candidates)?;
@@ -655,6 +656,9 @@ impl Context {
     }
 }
 
+/// The units sharing a source side key: (id, memory, source text).
+type Sharing = std::rc::Rc<[(UnitId, String, String)]>;
+
 /// Scores units for one lookup.
 struct Judge<'a> {
     shared: &'a Shared,
@@ -662,6 +666,10 @@ struct Judge<'a> {
     query: &'a QueryWords,
     scope: &'a Scope,
     context: Option<&'a Context>,
+    /// The units with each source side key met so far, as (id, memory,
+    /// source text): candidates that share their source (a sentence stored
+    /// with many translations) read the others once, not once each.
+    sides: std::cell::RefCell<HashMap<SideKey, Sharing>>,
 }
 
 impl Judge<'_> {
@@ -700,14 +708,25 @@ impl Judge<'_> {
     /// How many other units of the unit's memory have its source text.
     fn other_translations(&self, unit: &Unit) -> Result<usize> {
         let lang = self.lookup.lang;
-        let mut others = 0;
-        for id in self.shared.ids_with_side(lang, unit.side_key(lang))? {
-            if id != unit.id {
-                if let Some(other) = self.shared.unit(id)? {
-                    others += usize::from(other.memory == unit.memory && other.side(lang) == unit.side(lang));
+        let key = unit.side_key(lang);
+        let cached = self.sides.borrow().get(&key).cloned();
+        let sharing = match cached {
+            Some(sharing) => sharing,
+            None => {
+                let mut sharing = Vec::new();
+                for id in self.shared.ids_with_side(lang, key)? {
+                    if let Some(other) = self.shared.unit(id)? {
+                        sharing.push((id, other.memory.clone(), other.side(lang).to_owned()));
+                    }
                 }
+                let sharing: Sharing = sharing.into();
+                self.sides.borrow_mut().insert(key, std::rc::Rc::clone(&sharing));
+                sharing
             }
-        }
-        Ok(others)
+        };
+        Ok(sharing
+            .iter()
+            .filter(|(id, memory, side)| *id != unit.id && *memory == unit.memory && side == unit.side(lang))
+            .count())
     }
 }

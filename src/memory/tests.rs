@@ -1080,3 +1080,75 @@ fn template_members_held_back_still_outrank_respelled_ones() {
     let more = tm.lookup(LookupRequest { max_results: Some(6), ..request(false) }).unwrap();
     assert_eq!(more.iter().map(|m| m.score).collect::<Vec<_>>(), [96, 96, 96, 95, 95, 95]);
 }
+
+/// A store that counts the units read from it.
+#[derive(Default)]
+struct CountingStore {
+    inner: crate::store::InMemoryStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::store::Store for CountingStore {
+    fn next_id(&self) -> Result<UnitId> {
+        self.inner.next_id()
+    }
+    fn get(&self, id: UnitId) -> Result<Option<Unit>> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get(id)
+    }
+    fn ids_with_side(&self, lang: Lang, key: crate::unit::SideKey) -> Result<Vec<UnitId>> {
+        self.inner.ids_with_side(lang, key)
+    }
+    fn apply(&self, writes: &[crate::store::Write]) -> Result<()> {
+        self.inner.apply(writes)
+    }
+    fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+    fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
+        self.inner.for_each_unit(f)
+    }
+    fn memories(&self) -> Result<Vec<crate::store::MemoryRecord>> {
+        self.inner.memories()
+    }
+    fn put_memory(&self, record: &crate::store::MemoryRecord) -> Result<()> {
+        self.inner.put_memory(record)
+    }
+    fn remove_memory(&self, name: &str) -> Result<()> {
+        self.inner.remove_memory(name)
+    }
+}
+
+/// A source stored with many translations: every candidate carries the
+/// several-translations penalty with the right count, and the lookup reads
+/// each of those units about once, not once per candidate (which made a
+/// one-word query like "ziri" cost milliseconds at 1M units).
+#[test]
+fn a_source_with_many_translations_is_read_once_per_lookup_not_once_per_candidate() {
+    let store = Arc::new(CountingStore::default());
+    let tm = TranslationMemory::with_store(Arc::clone(&store) as Arc<dyn crate::store::Store>).unwrap();
+    let translations = 40;
+    let units = (0..translations)
+        .map(|i| UnitInput {
+            arabic: format!("غادر زيري المكتب مبكرا في اليوم {i}"),
+            english: "Ziri left the office early.".into(),
+            ..Default::default()
+        })
+        .collect();
+    assert_eq!(tm.add_units(units).unwrap().added, translations);
+    let before = store.gets.load(std::sync::atomic::Ordering::Relaxed);
+    let matches = lookup(&tm, "Ziri left the office early.", "en");
+    let reads = store.gets.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(matches.len(), 5);
+    for m in &matches {
+        let several: Vec<&str> = m
+            .explanation
+            .penalties
+            .iter()
+            .filter(|p| p.kind == "several_translations")
+            .map(|p| p.reason.as_str())
+            .collect();
+        assert_eq!(several, [format!("its memory holds {} other translation(s) of this source", translations - 1)]);
+    }
+    assert!(reads <= 3 * translations, "{reads} units read for {translations} translations");
+}
