@@ -359,6 +359,17 @@ pub struct Report {
     /// The same figures for each category of queries (see [`MIX`]), in
     /// [`Category`] order.
     pub categories: Vec<CategoryReport>,
+    /// The [`Settings::slowest`] slowest queries, the slowest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slowest: Vec<SlowQuery>,
+}
+
+/// One query of [`Report::slowest`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowQuery {
+    pub category: Category,
+    pub ms: f64,
+    pub text: String,
 }
 
 /// One category's share of a run.
@@ -503,6 +514,8 @@ pub struct Settings {
     /// Ask every lookup for its sub-segment matches too; a query then
     /// counts as a hit when it has at least one.
     pub subsegments: bool,
+    /// Report this many of the slowest queries, with their text.
+    pub slowest: usize,
 }
 
 /// The domains [`Settings::spread`] gives units, in turn.
@@ -709,6 +722,17 @@ fn report(settings: &Settings, run: Run<'_>, asked: &[Query], timed: Timed, reca
         })
         .collect();
     let (recall, recall_sample) = recall.share(|_| true);
+    let mut by_time: Vec<usize> = (0..timed_latencies.len()).collect();
+    by_time.sort_by(|&a, &b| timed_latencies[b].cmp(&timed_latencies[a]));
+    let slowest = by_time
+        .into_iter()
+        .take(settings.slowest)
+        .map(|at| SlowQuery {
+            category: asked[at].category,
+            ms: timed_latencies[at].as_secs_f64() * 1e3,
+            text: asked[at].text.clone(),
+        })
+        .collect();
     Report {
         mode: run.mode.to_owned(),
         lang: settings.lang.code().to_owned(),
@@ -730,6 +754,7 @@ fn report(settings: &Settings, run: Run<'_>, asked: &[Query], timed: Timed, reca
         peak_rss_mb: if run.rss_mb > 0.0 { peak_rss_mb() } else { 0.0 },
         build_s: run.build.as_secs_f64(),
         categories,
+        slowest,
     }
 }
 

@@ -182,6 +182,7 @@ mod tests {
             filter_domain: None,
             concordance: false,
             subsegments: false,
+            slowest: 0,
         };
         let background = Background { adds_per_s: 2_000.0, scans: 1 };
         let report = run(&tm, &queries, &settings, background, &pool).unwrap();

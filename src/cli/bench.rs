@@ -107,6 +107,10 @@ pub struct BenchArgs {
     /// whole mix of --queries, the others left out (to profile one).
     #[arg(long)]
     only: Option<String>,
+    /// Also print this many of the slowest queries, with their category,
+    /// time and text (to see where the tail comes from).
+    #[arg(long, default_value_t = 0)]
+    slowest: usize,
 }
 
 /// Units set aside for `--background-adds` (each added with a running
@@ -198,6 +202,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         filter_domain: args.filter_domain.clone(),
         concordance: args.concordance,
         subsegments: args.subsegments,
+        slowest: args.slowest,
     };
     settings.spread(&mut units);
     if let (Some(url), Some(file)) = (&args.grpc, &args.import_file) {
@@ -368,6 +373,9 @@ fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {
                 c.hit_rate * 100.0
             );
         }
+    }
+    for slow in &report.slowest {
+        println!("  slow: {:>8.3} ms  {:<9}  {}", slow.ms, slow.category.name(), slow.text);
     }
     println!(
         "memory built in {:.1} s, RSS {:.0} MiB (peak {:.0} MiB)",
