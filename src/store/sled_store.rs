@@ -944,18 +944,24 @@ mod tests {
         assert!(store.for_each_unit(&mut |_| Ok(())).is_err());
     }
 
-    #[test]
-    fn a_schema_1_database_is_migrated_when_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let units: Vec<Unit> = (1..=1_200u64)
+    /// Units 1..=n of memory "news": `sentence number {id}`, with the
+    /// Arabic `arabic(id)`.
+    fn numbered_units(n: u64, arabic: impl Fn(u64) -> String) -> Vec<Unit> {
+        (1..=n)
             .map(|id| Unit {
                 id,
                 memory: "news".into(),
-                arabic: format!("جملة رقم {id}"),
+                arabic: arabic(id),
                 english: format!("sentence number {id}"),
                 ..Default::default()
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_schema_1_database_is_migrated_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let units = numbered_units(1_200, |id| format!("جملة رقم {id}"));
         {
             // The schema 1 layout, written by hand.
             let db = sled::Config::new().path(dir.path()).open().unwrap();
@@ -993,15 +999,7 @@ mod tests {
     fn a_schema_3_database_loses_its_side_keys_and_keeps_finding_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         // Two units share their Arabic side.
-        let units: Vec<Unit> = (1..=2_500u64)
-            .map(|id| Unit {
-                id,
-                memory: "news".into(),
-                arabic: format!("جملة رقم {}", id.min(2_499)),
-                english: format!("sentence number {id}"),
-                ..Default::default()
-            })
-            .collect();
+        let units = numbered_units(2_500, |id| format!("جملة رقم {}", id.min(2_499)));
         {
             // The schema 3 layout, written by hand: checksummed units and
             // two side keys each.
