@@ -17,6 +17,7 @@
 //! whose distance over keys already rules the threshold out, so the two agree
 //! (see ARCHITECTURE.md, "The index").
 
+mod postings;
 mod runs;
 mod search;
 mod segment;

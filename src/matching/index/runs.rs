@@ -59,6 +59,7 @@ impl Part {
                 key != UNKNOWN_WORD && key >= PLACEABLE_KEYS && side.frequency(key) <= max_anchor
             })
             .collect();
+        let mut list = Vec::new();
         for i in 0..n {
             if !anchor[i] {
                 continue;
@@ -66,9 +67,9 @@ impl Part {
             if selection.cancel.is_cancelled() {
                 return;
             }
-            let key = query.keys[i] as usize;
+            side.postings.list(query.keys[i], &side.len, &mut list);
             let mut reads = 0;
-            for &first in side.postings.get(key).map_or(&[][..], Vec::as_slice) {
+            for &first in &list {
                 let members: &[u32] = match side.group_of[first as usize] {
                     NO_GROUP => std::slice::from_ref(&first),
                     group => &side.groups[group as usize].members,

@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::postings::Postings;
 use super::segment::{Bits, Encoded, Group, KeyBits, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
 use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
 use crate::matching::align::{self, Cost, Relation};
@@ -97,7 +98,7 @@ impl Part {
             threshold.offer(lowest.max(0) as u8);
             candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
         };
-        with_scratch(|Scratch { seen, groups, keys, values, touched, runs, survivors }| {
+        with_scratch(|Scratch { seen, groups, keys, values, touched, runs, slots, survivors }| {
             seen.start(self.slots());
             groups.start(side.groups.len());
             // The rest of a list entry, the unit in `slot` of `m` words,
@@ -140,22 +141,30 @@ impl Part {
                 if position > 0 && order[position - 1] == key {
                     continue;
                 }
-                let Some(list) = side.postings.get(key as usize) else { continue };
                 let (min_len, max_len) = length_bounds(n, s);
-                if !side.by_length {
-                    for &slot in list {
-                        let m = side.len[slot as usize] as usize;
-                        if (min_len..=max_len).contains(&m) && passes(threshold, slot, m) && !visit(threshold, slot, m)
-                        {
-                            return;
+                let packed = match &side.postings {
+                    Postings::Packed(packed) => packed,
+                    Postings::Open(lists) => {
+                        // A segment readers saw before it was closed: its
+                        // lists are ascending, read whole.
+                        let Some(list) = lists.get(key as usize) else { continue };
+                        for &slot in list {
+                            let m = side.len[slot as usize] as usize;
+                            if (min_len..=max_len).contains(&m)
+                                && passes(threshold, slot, m)
+                                && !visit(threshold, slot, m)
+                            {
+                                return;
+                            }
                         }
+                        continue;
                     }
-                    continue;
-                }
+                };
                 // The list's runs of one length, the lengths that can score
                 // highest first: the threshold rises sooner, and the
                 // lengths it rules out meanwhile are not read.
-                side.length_runs(list, min_len, max_len, runs);
+                packed.runs(key, &side.len, min_len, max_len, slots, runs);
+                let list = &slots[..];
                 runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
                 // Entries are read in batches: first the key bits of every
                 // entry of the batch (asked for PREFETCH_AHEAD entries ahead,
@@ -466,7 +475,9 @@ impl Part {
         let rarest = query.keys.iter().copied().filter(|&k| k >= PLACEABLE_KEYS).min_by_key(|&k| side.frequency(k));
         match rarest {
             Some(key) => {
-                Box::new(side.postings.get(key as usize).map_or(&[][..], Vec::as_slice).iter().flat_map(|&slot| {
+                let mut list = Vec::new();
+                side.postings.list(key, &side.len, &mut list);
+                Box::new(list.into_iter().flat_map(|slot| {
                     let members: &[u32] = match side.group_of[slot as usize] {
                         NO_GROUP => &[],
                         group => &side.groups[group as usize].members,
@@ -696,8 +707,10 @@ struct Scratch {
     values: Vec<u32>,
     /// Members of a template group (see [`Index::best_members`]).
     touched: Vec<u32>,
-    /// One list's runs of units of one length: (length, entries).
+    /// One list's runs of units of one length: (length, range of `slots`).
     runs: Vec<(usize, std::ops::Range<usize>)>,
+    /// One list's entries of the lengths a lookup reads, unpacked.
+    slots: Vec<u32>,
     /// The entries of a batch whose key bits passed.
     survivors: Vec<u32>,
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 
+use super::postings::Postings;
 use super::search::{enough_in_common, max_distance, Bag};
 use super::Selection;
 use crate::matching::align::{self, Cost, Relation};
@@ -202,13 +203,11 @@ pub(super) struct Side {
     /// Word id → key id.
     pub(super) key_of: Vec<u32>,
     /// Key id → slots of the units holding it: ascending while the segment
-    /// takes units, then (once it is closed, `by_length`) by word count and
-    /// slot, so that a lookup reads only the units of the lengths that can
-    /// match ([`Side::length_runs`]). A template group is listed once, by its
-    /// first member. May name deleted slots (skipped when read).
-    pub(super) postings: Vec<Vec<u32>>,
-    /// Whether `postings` are ordered by word count (the segment is closed).
-    pub(super) by_length: bool,
+    /// takes units, then (once it is closed) by word count and slot, packed,
+    /// so that a lookup unpacks only the units of the lengths that can match
+    /// ([`Postings`]). A template group is listed once, by its first member.
+    /// May name deleted slots (skipped when read).
+    pub(super) postings: Postings,
     /// Every unit's word ids, back to back.
     pub(super) arena: Vec<u32>,
     /// Slot → start of its words in `arena`.
@@ -241,8 +240,7 @@ impl Default for Side {
             surfaces: HashMap::default(),
             keys,
             key_of: Vec::new(),
-            postings: Vec::new(),
-            by_length: false,
+            postings: Postings::default(),
             arena: Vec::new(),
             start: Vec::new(),
             len: Vec::new(),
@@ -295,46 +293,11 @@ impl Side {
         Some(self.cost(query, words, keys))
     }
 
-    /// The entries of `list` (one of `postings`, ordered by length) for
-    /// units of `min..=max` words, into `runs`: one range of `list` per
-    /// length, shortest first, each found by binary search.
-    pub(super) fn length_runs(
-        &self,
-        list: &[u32],
-        min: usize,
-        max: usize,
-        runs: &mut Vec<(usize, std::ops::Range<usize>)>,
-    ) {
-        debug_assert!(self.by_length, "lists are ordered by length once the segment is closed");
-        runs.clear();
-        let len = |slot: &u32| usize::from(self.len[*slot as usize]);
-        let mut at = list.partition_point(|slot| len(slot) < min);
-        let end = at + list[at..].partition_point(|slot| len(slot) <= max);
-        while at < end {
-            let m = len(&list[at]);
-            let next = at + list[at..end].partition_point(|slot| len(slot) <= m);
-            runs.push((m, at..next));
-            at = next;
-        }
-    }
-
-    /// Orders every list by word count (stable: by slot within a count),
-    /// once no unit is added (see `postings`).
-    fn order_by_length(&mut self) {
-        let len = &self.len;
-        for list in &mut self.postings {
-            list.sort_by_key(|&slot| len[slot as usize]);
-        }
-        self.by_length = true;
-    }
-
     fn shrink(&mut self) {
-        self.order_by_length();
+        self.postings.pack(&self.len);
         self.surfaces.shrink_to_fit();
         self.keys.shrink_to_fit();
         self.key_of.shrink_to_fit();
-        self.postings.iter_mut().for_each(Vec::shrink_to_fit);
-        self.postings.shrink_to_fit();
         self.arena.shrink_to_fit();
         self.start.shrink_to_fit();
         self.len.shrink_to_fit();
@@ -404,13 +367,15 @@ impl Side {
         if group != NO_GROUP && self.groups[group as usize].members[0] != slot {
             return;
         }
-        debug_assert!(!self.by_length, "a unit pushed into a closed segment");
+        let Postings::Open(lists) = &mut self.postings else {
+            unreachable!("a unit pushed into a closed segment");
+        };
         for &key in keys {
             let key = key as usize;
-            if self.postings.len() <= key {
-                self.postings.resize_with(key + 1, Vec::new);
+            if lists.len() <= key {
+                lists.resize_with(key + 1, Vec::new);
             }
-            self.postings[key].push(slot);
+            lists[key].push(slot);
         }
     }
 
@@ -496,7 +461,7 @@ impl Side {
     /// How many list entries the key has (deleted units included, a
     /// template group once): rarer keys come first in the prefix.
     pub(super) fn frequency(&self, key: u32) -> usize {
-        self.postings.get(key as usize).map_or(0, Vec::len)
+        self.postings.len(key)
     }
 
     pub(super) fn encode(&self, tokens: &[Token], lang: Lang) -> Encoded {
@@ -579,7 +544,12 @@ impl<'a> Names<'a> {
 /// new units, or by a merge) and then only read.
 #[derive(Debug, Default)]
 pub(super) struct Segment {
+    /// Slot → unit id: ascending, unless a unit moved here from an older
+    /// segment (then `slot_of` is kept).
     pub(super) ids: Vec<UnitId>,
+    /// Unit id → slot, only once `ids` stopped ascending; while they
+    /// ascend (a segment built at start-up, most merges), empty, and a slot
+    /// is found by binary search in `ids`.
     pub(super) slot_of: HashMap<UnitId, u32>,
     /// Slot → memory id (see `Index::memories`).
     pub(super) memory_of: Vec<u32>,
@@ -612,11 +582,16 @@ impl Segment {
         let slot = self.ids.len() as u32;
         self.arabic.push(slot, arabic);
         self.english.push(slot, english);
+        if !self.slot_of.is_empty() {
+            self.slot_of.insert(entry.id, slot);
+        } else if self.ids.last().is_some_and(|&last| entry.id <= last) {
+            self.slot_of = self.ids.iter().zip(0..).map(|(&id, slot)| (id, slot)).collect();
+            self.slot_of.insert(entry.id, slot);
+        }
         self.ids.push(entry.id);
         self.memory_of.push(entry.memory);
         self.facet_of.push(entry.facet);
         self.time_of.push(entry.time_ms);
-        self.slot_of.insert(entry.id, slot);
     }
 
     /// Gives back the room the segment's lists grew into but do not use:
@@ -708,7 +683,12 @@ impl Part {
 
     /// The live slot holding unit `id`.
     pub(super) fn live_slot(&self, id: UnitId) -> Option<u32> {
-        self.slot_of.get(&id).copied().filter(|&slot| !self.is_deleted(slot))
+        let slot = if self.slot_of.is_empty() {
+            self.ids.binary_search(&id).ok().map(|slot| slot as u32)
+        } else {
+            self.slot_of.get(&id).copied()
+        };
+        slot.filter(|&slot| !self.is_deleted(slot))
     }
 
     /// The points `selection` takes off the unit in `slot`, or `None` when

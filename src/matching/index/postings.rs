@@ -1,0 +1,374 @@
+//! A segment's inverted lists: plain vectors while the segment takes units,
+//! then, once it is closed, delta- and bit-packed (the layout of tantivy's
+//! and Lucene's postings: blocks of 128 gaps packed with the fewest bits
+//! that hold the block's largest, SIMD-unpacked by the `bitpacking` crate).
+//!
+//! A closed list is ordered by word count, then slot, and stored as runs of
+//! one word count each, behind a directory a reader walks without unpacking:
+//!
+//! ```text
+//! list  := run*                                   (SMALL entries or more)
+//!        | varint(slot)*                          (fewer: no runs, see below)
+//! run   := varint(count − previous count) varint(entries) [varint(bytes)] body
+//! body  := varint(first slot) block* varint(gap − 1)*
+//! block := u8(bits) 16·bits bytes                 (128 gaps − 1, bit-packed)
+//! ```
+//!
+//! (`bytes`, the body's size, only in a run of more than 128 entries: a
+//! shorter one is skipped varint by varint.) So a lookup unpacks only the runs of the word counts that can match (see
+//! [`Packed::runs`]), each entry at a cost of about a nanosecond, and the
+//! lists of a million units take about a third of their `u32` size. Lists
+//! of fewer than [`SMALL`] entries (most keys: names, numbers, rare words)
+//! are plain varints, their word counts read from the segment: a directory
+//! would cost more than it saves.
+
+use std::ops::Range;
+
+use bitpacking::{BitPacker, BitPacker4x};
+
+/// Entries of a bit-packed block.
+const BLOCK: usize = BitPacker4x::BLOCK_LEN;
+
+/// Lists shorter than this are stored without a run directory.
+const SMALL: usize = 32;
+
+/// A segment's lists, by key id.
+#[derive(Debug)]
+pub(super) enum Postings {
+    /// Ascending slots, one vector per key: the segment takes units.
+    Open(Vec<Vec<u32>>),
+    /// By word count and slot, packed: the segment is closed.
+    Packed(Packed),
+}
+
+impl Default for Postings {
+    fn default() -> Postings {
+        Postings::Open(Vec::new())
+    }
+}
+
+impl Postings {
+    /// How many entries the key's list has.
+    pub(super) fn len(&self, key: u32) -> usize {
+        match self {
+            Postings::Open(lists) => lists.get(key as usize).map_or(0, Vec::len),
+            Postings::Packed(packed) => packed.count.get(key as usize).map_or(0, |&c| c as usize),
+        }
+    }
+
+    /// Every entry of the key's list, in its order, into `out`.
+    pub(super) fn list(&self, key: u32, len: &[u16], out: &mut Vec<u32>) {
+        out.clear();
+        match self {
+            Postings::Open(lists) => out.extend_from_slice(lists.get(key as usize).map_or(&[][..], Vec::as_slice)),
+            Postings::Packed(packed) => packed.runs(key, len, 0, usize::MAX, out, &mut Vec::new()),
+        }
+    }
+
+    /// Closes the lists: orders each by word count (`len`, by slot) and
+    /// packs it. Packed lists stay as they are, and so do lists that could
+    /// take 4 GiB packed (over 200 million entries in one segment: their
+    /// offsets are `u32`), read whole as while the segment was open.
+    pub(super) fn pack(&mut self, len: &[u16]) {
+        if let Postings::Open(lists) = self {
+            // At most 5 bytes per entry and 15 of run header per entry.
+            let bound = lists.iter().map(|list| list.len() * 20).sum::<usize>();
+            if bound < u32::MAX as usize {
+                *self = Postings::Packed(Packed::new(std::mem::take(lists), len));
+            }
+        }
+    }
+}
+
+/// Closed lists (see the module's documentation).
+#[derive(Debug, Default)]
+pub(super) struct Packed {
+    /// Key → entries in its list.
+    count: Vec<u32>,
+    /// Key → where its bytes start in `data`; one more, the end.
+    start: Vec<u32>,
+    data: Vec<u8>,
+}
+
+impl Packed {
+    /// Packs `lists` (ascending slots), ordered by word count (`len`).
+    pub(super) fn new(lists: Vec<Vec<u32>>, len: &[u16]) -> Packed {
+        let packer = BitPacker4x::new();
+        let mut packed = Packed {
+            count: Vec::with_capacity(lists.len()),
+            start: Vec::with_capacity(lists.len() + 1),
+            data: Vec::new(),
+        };
+        let mut body = Vec::new();
+        let mut block = [0u8; 4 * BLOCK];
+        let offset = |data: &Vec<u8>| u32::try_from(data.len()).expect("`Postings::pack` bounds the size");
+        for mut list in lists {
+            packed.start.push(offset(&packed.data));
+            packed.count.push(u32::try_from(list.len()).expect("a segment has fewer than 2^32 slots"));
+            debug_assert!(list.windows(2).all(|w| w[0] < w[1]), "an open list is ascending");
+            list.sort_by_key(|&slot| len[slot as usize]);
+            if list.len() < SMALL {
+                list.iter().for_each(|&slot| varint(&mut packed.data, slot as usize));
+                continue;
+            }
+            let mut previous = 0;
+            for run in list.chunk_by(|a, b| len[*a as usize] == len[*b as usize]) {
+                let count = usize::from(len[run[0] as usize]);
+                body.clear();
+                varint(&mut body, run[0] as usize);
+                let mut last = run[0];
+                let blocks = run[1..].chunks_exact(BLOCK);
+                let tail = blocks.remainder();
+                for gaps in blocks {
+                    let bits = packer.num_bits_strictly_sorted(Some(last), gaps);
+                    let size = packer.compress_strictly_sorted(Some(last), gaps, &mut block, bits);
+                    body.push(bits);
+                    body.extend_from_slice(&block[..size]);
+                    last = gaps[BLOCK - 1];
+                }
+                for &slot in tail {
+                    varint(&mut body, (slot - last - 1) as usize);
+                    last = slot;
+                }
+                varint(&mut packed.data, count - previous);
+                varint(&mut packed.data, run.len());
+                if run.len() > BLOCK {
+                    varint(&mut packed.data, body.len());
+                }
+                packed.data.extend_from_slice(&body);
+                previous = count;
+            }
+        }
+        packed.start.push(offset(&packed.data));
+        packed.data.shrink_to_fit();
+        packed
+    }
+
+    /// The entries of the key's list for units of `min..=max` words, into
+    /// `slots`, and their runs into `runs`: (word count, range of `slots`),
+    /// shortest first.
+    pub(super) fn runs(
+        &self,
+        key: u32,
+        len: &[u16],
+        min: usize,
+        max: usize,
+        slots: &mut Vec<u32>,
+        runs: &mut Vec<(usize, Range<usize>)>,
+    ) {
+        slots.clear();
+        runs.clear();
+        let key = key as usize;
+        let Some(&count) = self.count.get(key) else { return };
+        let mut data = &self.data[self.start[key] as usize..self.start[key + 1] as usize];
+        if (count as usize) < SMALL {
+            while !data.is_empty() {
+                let slot = read_varint(&mut data) as u32;
+                let m = usize::from(len[slot as usize]);
+                if m > max {
+                    break;
+                }
+                if m < min {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some((last, run)) if *last == m => run.end += 1,
+                    _ => runs.push((m, slots.len()..slots.len() + 1)),
+                }
+                slots.push(slot);
+            }
+            return;
+        }
+        let packer = BitPacker4x::new();
+        let mut m = 0;
+        while !data.is_empty() {
+            m += read_varint(&mut data);
+            let entries = read_varint(&mut data);
+            if m > max {
+                break;
+            }
+            if m < min {
+                // Skipped: by its size when it has blocks, else varint by
+                // varint.
+                if entries > BLOCK {
+                    let bytes = read_varint(&mut data);
+                    data = &data[bytes..];
+                } else {
+                    (0..entries).for_each(|_| _ = read_varint(&mut data));
+                }
+                continue;
+            }
+            if entries > BLOCK {
+                read_varint(&mut data);
+            }
+            let mut body = data;
+            let from = slots.len();
+            let mut last = read_varint(&mut body) as u32;
+            slots.push(last);
+            let mut left = entries - 1;
+            while left >= BLOCK {
+                let bits = body[0];
+                let size = BitPacker4x::compressed_block_size(bits);
+                let at = slots.len();
+                slots.resize(at + BLOCK, 0);
+                packer.decompress_strictly_sorted(Some(last), &body[1..1 + size], &mut slots[at..], bits);
+                body = &body[1 + size..];
+                last = slots[at + BLOCK - 1];
+                left -= BLOCK;
+            }
+            for _ in 0..left {
+                last += read_varint(&mut body) as u32 + 1;
+                slots.push(last);
+            }
+            data = body;
+            runs.push((m, from..slots.len()));
+        }
+    }
+
+    /// Bytes taken, for the index's memory figures.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.data.len() + self.start.len() * 4 + self.count.len() * 4
+    }
+}
+
+/// Appends `value` as a LEB128 varint.
+fn varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Reads a LEB128 varint written by [`varint`], moving `data` past it.
+#[inline]
+fn read_varint(data: &mut &[u8]) -> usize {
+    let mut value = 0;
+    let mut shift = 0;
+    loop {
+        let byte = data[0];
+        *data = &data[1..];
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return value;
+        }
+        shift += 7;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The entries of `lists[key]` of `min..=max` words by (word count,
+    /// slot), grouped by word count: the reference for `runs`.
+    fn expected(list: &[u32], len: &[u16], min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
+        let mut entries: Vec<(usize, u32)> = list
+            .iter()
+            .map(|&slot| (usize::from(len[slot as usize]), slot))
+            .filter(|&(m, _)| (min..=max).contains(&m))
+            .collect();
+        entries.sort();
+        let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (m, slot) in entries {
+            match out.last_mut() {
+                Some((last, slots)) if *last == m => slots.push(slot),
+                _ => out.push((m, vec![slot])),
+            }
+        }
+        out
+    }
+
+    fn read(packed: &Packed, key: u32, len: &[u16], min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
+        let (mut slots, mut runs) = (Vec::new(), Vec::new());
+        packed.runs(key, len, min, max, &mut slots, &mut runs);
+        runs.into_iter().map(|(m, range)| (m, slots[range].to_vec())).collect()
+    }
+
+    /// Lists of every shape: empty, one entry, just under and over
+    /// [`SMALL`], runs of exactly one block, one block and one, gaps of
+    /// one (0 bits) and gaps near 2^32, read for every window of lengths.
+    fn check(lists: Vec<Vec<u32>>, len: Vec<u16>) {
+        let packed = Packed::new(lists.clone(), &len);
+        let max_len = len.iter().copied().max().unwrap_or(0) as usize;
+        for (key, list) in lists.iter().enumerate() {
+            let key = key as u32;
+            assert_eq!(packed.count[key as usize] as usize, list.len());
+            for (min, max) in
+                [(0, usize::MAX), (0, 0), (1, 1), (2, 5), (max_len / 2, max_len), (max_len + 1, usize::MAX)]
+            {
+                assert_eq!(
+                    read(&packed, key, &len, min, max),
+                    expected(list, &len, min, max),
+                    "key {key}, {min}..={max}"
+                );
+            }
+        }
+        assert!(read(&packed, lists.len() as u32, &len, 0, usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn lists_of_every_shape_read_back_by_length() {
+        let slots = 300_000u32;
+        let len: Vec<u16> = (0..slots).map(|s| (s * 7 % 13) as u16 + u16::from(s % 1000 == 0) * 40).collect();
+        let lists = vec![
+            vec![],
+            vec![5],
+            (0..SMALL as u32 - 1).map(|i| i * 3).collect(),
+            (0..SMALL as u32).collect(),
+            (0..13 * BLOCK as u32).collect(),
+            (0..13 * (BLOCK as u32 + 1) + 1).map(|i| i * 17).collect(),
+            (0..slots).step_by(2).collect(),
+            vec![0, 1, slots / 2, slots - 1],
+            (0..200).map(|i| i * 1499).collect(),
+        ];
+        check(lists, len);
+    }
+
+    #[test]
+    fn gaps_near_the_largest_slot_read_back() {
+        // Slots near u32::MAX cannot be backed by a length array; the
+        // codec is checked on its own, every entry of one length.
+        let packer = BitPacker4x::new();
+        let first = u32::MAX - 3 * BLOCK as u32 * 1000;
+        let gaps: Vec<u32> = (1..=BLOCK as u32).map(|i| first + i * 1000).collect();
+        let bits = packer.num_bits_strictly_sorted(Some(first), &gaps);
+        let mut block = [0u8; 4 * BLOCK];
+        let size = packer.compress_strictly_sorted(Some(first), &gaps, &mut block, bits);
+        let mut out = [0u32; BLOCK];
+        packer.decompress_strictly_sorted(Some(first), &block[..size], &mut out, bits);
+        assert_eq!(out.to_vec(), gaps);
+        let mut bytes = Vec::new();
+        varint(&mut bytes, u32::MAX as usize);
+        varint(&mut bytes, 0);
+        let mut data = &bytes[..];
+        assert_eq!((read_varint(&mut data), read_varint(&mut data)), (u32::MAX as usize, 0));
+        assert!(data.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn random_lists_read_back_by_length(
+            len in proptest::collection::vec(0u16..40, 1..3000),
+            keys in proptest::collection::vec(proptest::collection::vec(any::<u16>(), 0..600), 1..12),
+            min in 0usize..45,
+            span in 0usize..45,
+        ) {
+            let slots = len.len() as u32;
+            let lists: Vec<Vec<u32>> = keys.iter().map(|list| {
+                let mut list: Vec<u32> = list.iter().map(|&s| u32::from(s) % slots).collect();
+                list.sort_unstable();
+                list.dedup();
+                list
+            }).collect();
+            let packed = Packed::new(lists.clone(), &len);
+            for (key, list) in lists.iter().enumerate() {
+                prop_assert_eq!(read(&packed, key as u32, &len, min, min + span), expected(list, &len, min, min + span));
+            }
+        }
+    }
+}
