@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! list  := run*                                   (SMALL entries or more)
-//!        | varint(slot)*                          (fewer: no runs, see below)
+//!        | (varint(count − previous count) varint(slot))*   (fewer: no runs)
 //! run   := varint(count − previous count) varint(entries) [varint(bytes)] body
 //! body  := varint(first slot) block* varint(gap − 1)*
 //! block := u8(bits) 16·bits bytes                 (128 gaps − 1, bit-packed)
@@ -17,10 +17,11 @@
 //! (`bytes`, the body's size, only in a run of more than 128 entries: a
 //! shorter one is skipped varint by varint.) So a lookup unpacks only the runs of the word counts that can match (see
 //! [`Packed::runs`]), each entry at a cost of about a nanosecond, and the
-//! lists of a million units take about a third of their `u32` size. Lists
-//! of fewer than [`SMALL`] entries (most keys: names, numbers, rare words)
-//! are plain varints, their word counts read from the segment: a directory
-//! would cost more than it saves.
+//! lists take about half the room of one vector per key. Lists of fewer
+//! than [`SMALL`] entries (most keys: names, numbers, rare words) are plain
+//! varints, each slot after its word count (so that a lookup does not read
+//! the segment's word counts, a cache miss each): a directory would cost
+//! more than it saves.
 
 use std::ops::Range;
 
@@ -52,16 +53,16 @@ impl Postings {
     pub(super) fn len(&self, key: u32) -> usize {
         match self {
             Postings::Open(lists) => lists.get(key as usize).map_or(0, Vec::len),
-            Postings::Packed(packed) => packed.count.get(key as usize).map_or(0, |&c| c as usize),
+            Postings::Packed(packed) => packed.heads.get(key as usize).map_or(0, |head| head.count as usize),
         }
     }
 
     /// Every entry of the key's list, in its order, into `out`.
-    pub(super) fn list(&self, key: u32, len: &[u16], out: &mut Vec<u32>) {
+    pub(super) fn list(&self, key: u32, out: &mut Vec<u32>) {
         out.clear();
         match self {
             Postings::Open(lists) => out.extend_from_slice(lists.get(key as usize).map_or(&[][..], Vec::as_slice)),
-            Postings::Packed(packed) => packed.runs(key, len, 0, usize::MAX, out, &mut Vec::new()),
+            Postings::Packed(packed) => packed.runs(key, 0, usize::MAX, out, &mut Vec::new()),
         }
     }
 
@@ -83,32 +84,40 @@ impl Postings {
 /// Closed lists (see the module's documentation).
 #[derive(Debug, Default)]
 pub(super) struct Packed {
-    /// Key → entries in its list.
-    count: Vec<u32>,
-    /// Key → where its bytes start in `data`; one more, the end.
-    start: Vec<u32>,
+    /// Key → its list's entry count and where its bytes start in `data`
+    /// (side by side: a lookup reads both, and the next key's start, in one
+    /// cache line); one more, the end.
+    heads: Vec<Head>,
     data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    count: u32,
+    start: u32,
 }
 
 impl Packed {
     /// Packs `lists` (ascending slots), ordered by word count (`len`).
     pub(super) fn new(lists: Vec<Vec<u32>>, len: &[u16]) -> Packed {
         let packer = BitPacker4x::new();
-        let mut packed = Packed {
-            count: Vec::with_capacity(lists.len()),
-            start: Vec::with_capacity(lists.len() + 1),
-            data: Vec::new(),
-        };
+        let mut packed = Packed { heads: Vec::with_capacity(lists.len() + 1), data: Vec::new() };
         let mut body = Vec::new();
         let mut block = [0u8; 4 * BLOCK];
         let offset = |data: &Vec<u8>| u32::try_from(data.len()).expect("`Postings::pack` bounds the size");
         for mut list in lists {
-            packed.start.push(offset(&packed.data));
-            packed.count.push(u32::try_from(list.len()).expect("a segment has fewer than 2^32 slots"));
+            let count = u32::try_from(list.len()).expect("a segment has fewer than 2^32 slots");
+            packed.heads.push(Head { count, start: offset(&packed.data) });
             debug_assert!(list.windows(2).all(|w| w[0] < w[1]), "an open list is ascending");
             list.sort_by_key(|&slot| len[slot as usize]);
             if list.len() < SMALL {
-                list.iter().for_each(|&slot| varint(&mut packed.data, slot as usize));
+                let mut previous = 0;
+                for &slot in &list {
+                    let count = usize::from(len[slot as usize]);
+                    varint(&mut packed.data, count - previous);
+                    varint(&mut packed.data, slot as usize);
+                    previous = count;
+                }
                 continue;
             }
             let mut previous = 0;
@@ -139,7 +148,7 @@ impl Packed {
                 previous = count;
             }
         }
-        packed.start.push(offset(&packed.data));
+        packed.heads.push(Head { count: 0, start: offset(&packed.data) });
         packed.data.shrink_to_fit();
         packed
     }
@@ -150,7 +159,6 @@ impl Packed {
     pub(super) fn runs(
         &self,
         key: u32,
-        len: &[u16],
         min: usize,
         max: usize,
         slots: &mut Vec<u32>,
@@ -159,12 +167,13 @@ impl Packed {
         slots.clear();
         runs.clear();
         let key = key as usize;
-        let Some(&count) = self.count.get(key) else { return };
-        let mut data = &self.data[self.start[key] as usize..self.start[key + 1] as usize];
-        if (count as usize) < SMALL {
+        let (Some(head), Some(next)) = (self.heads.get(key), self.heads.get(key + 1)) else { return };
+        let mut data = &self.data[head.start as usize..next.start as usize];
+        if (head.count as usize) < SMALL {
+            let mut m = 0;
             while !data.is_empty() {
+                m += read_varint(&mut data);
                 let slot = read_varint(&mut data) as u32;
-                let m = usize::from(len[slot as usize]);
                 if m > max {
                     break;
                 }
@@ -228,7 +237,7 @@ impl Packed {
     /// Bytes taken, for the index's memory figures.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
-        self.data.len() + self.start.len() * 4 + self.count.len() * 4
+        self.data.len() + self.heads.len() * std::mem::size_of::<Head>()
     }
 }
 
@@ -282,9 +291,9 @@ mod tests {
         out
     }
 
-    fn read(packed: &Packed, key: u32, len: &[u16], min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
+    fn read(packed: &Packed, key: u32, min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
         let (mut slots, mut runs) = (Vec::new(), Vec::new());
-        packed.runs(key, len, min, max, &mut slots, &mut runs);
+        packed.runs(key, min, max, &mut slots, &mut runs);
         runs.into_iter().map(|(m, range)| (m, slots[range].to_vec())).collect()
     }
 
@@ -296,18 +305,14 @@ mod tests {
         let max_len = len.iter().copied().max().unwrap_or(0) as usize;
         for (key, list) in lists.iter().enumerate() {
             let key = key as u32;
-            assert_eq!(packed.count[key as usize] as usize, list.len());
+            assert_eq!(packed.heads[key as usize].count as usize, list.len());
             for (min, max) in
                 [(0, usize::MAX), (0, 0), (1, 1), (2, 5), (max_len / 2, max_len), (max_len + 1, usize::MAX)]
             {
-                assert_eq!(
-                    read(&packed, key, &len, min, max),
-                    expected(list, &len, min, max),
-                    "key {key}, {min}..={max}"
-                );
+                assert_eq!(read(&packed, key, min, max), expected(list, &len, min, max), "key {key}, {min}..={max}");
             }
         }
-        assert!(read(&packed, lists.len() as u32, &len, 0, usize::MAX).is_empty());
+        assert!(read(&packed, lists.len() as u32, 0, usize::MAX).is_empty());
     }
 
     #[test]
@@ -367,7 +372,7 @@ mod tests {
             }).collect();
             let packed = Packed::new(lists.clone(), &len);
             for (key, list) in lists.iter().enumerate() {
-                prop_assert_eq!(read(&packed, key as u32, &len, min, min + span), expected(list, &len, min, min + span));
+                prop_assert_eq!(read(&packed, key as u32, min, min + span), expected(list, &len, min, min + span));
             }
         }
     }

@@ -67,7 +67,7 @@ impl Part {
             if selection.cancel.is_cancelled() {
                 return;
             }
-            side.postings.list(query.keys[i], &side.len, &mut list);
+            side.postings.list(query.keys[i], &mut list);
             let mut reads = 0;
             for &first in &list {
                 let members: &[u32] = match side.group_of[first as usize] {

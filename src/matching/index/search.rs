@@ -163,7 +163,7 @@ impl Part {
                 // The list's runs of one length, the lengths that can score
                 // highest first: the threshold rises sooner, and the
                 // lengths it rules out meanwhile are not read.
-                packed.runs(key, &side.len, min_len, max_len, slots, runs);
+                packed.runs(key, min_len, max_len, slots, runs);
                 let list = &slots[..];
                 runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
                 // Entries are read in batches: first the key bits of every
@@ -476,7 +476,7 @@ impl Part {
         match rarest {
             Some(key) => {
                 let mut list = Vec::new();
-                side.postings.list(key, &side.len, &mut list);
+                side.postings.list(key, &mut list);
                 Box::new(list.into_iter().flat_map(|slot| {
                     let members: &[u32] = match side.group_of[slot as usize] {
                         NO_GROUP => &[],
