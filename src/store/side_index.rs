@@ -93,9 +93,14 @@ pub(super) struct SideMap {
     langs: [Ids; 2],
 }
 
+/// The place of `lang`'s [`Ids`] in [`SideMap::langs`].
+fn at(lang: Lang) -> usize {
+    usize::from(lang == Lang::English)
+}
+
 impl SideMap {
     fn of(&mut self, lang: Lang) -> &mut Ids {
-        &mut self.langs[usize::from(lang == Lang::English)]
+        &mut self.langs[at(lang)]
     }
 
     /// Adds a stored unit's two sides.
@@ -113,7 +118,7 @@ impl SideMap {
     }
 
     pub(super) fn get(&self, lang: Lang, key: SideKey) -> Vec<UnitId> {
-        self.langs[usize::from(lang == Lang::English)].get(key)
+        self.langs[at(lang)].get(key)
     }
 }
 

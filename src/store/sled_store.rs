@@ -425,15 +425,25 @@ impl SledStore {
     /// Reads every unit's sides into `map` (see [`super::side_index`]).
     fn scan_sides(&self, map: &mut SideMap) -> Result<()> {
         let started = std::time::Instant::now();
+        let mut units = 0u64;
+        self.scan_units(&mut |unit| {
+            map.add_unit(&unit);
+            units += 1;
+            Ok(())
+        })?;
+        tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
+        Ok(())
+    }
+
+    /// Every stored unit, in id order, checksums checked.
+    fn scan_units(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         let inner = self.inner()?;
         let mut items = inner.tree.scan_prefix([UNIT]);
-        let mut units = 0u64;
+        // Only sled's part is guarded: a panic of `f` is not damage.
         while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
             let (key, value) = item?;
-            map.add_unit(&decode(&key, &value)?);
-            units += 1;
+            f(decode(&key, &value)?)?;
         }
-        tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
         Ok(())
     }
 
@@ -804,19 +814,14 @@ impl Store for SledStore {
     }
 
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
-        let inner = self.inner()?;
-        let mut items = inner.tree.scan_prefix([UNIT]);
         // The first full scan builds the index of sides on its way.
         let mut sides = self.sides.along();
-        // Only sled's part is guarded: a panic of `f` is not damage.
-        while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
-            let (key, value) = item?;
-            let unit = decode(&key, &value)?;
+        self.scan_units(&mut |unit| {
             if let Some(sides) = &mut sides {
                 sides.unit(&unit);
             }
-            f(unit)?;
-        }
+            f(unit)
+        })?;
         if let Some(sides) = sides {
             sides.finish();
         }
