@@ -6,7 +6,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::postings::Postings;
-use super::segment::{Bits, Encoded, Group, KeyBits, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS};
+use super::segment::{
+    Bits, Encoded, Group, KeyBits, List, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS,
+};
 use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
 use crate::matching::align::{self, Cost, Relation};
 use crate::matching::score::{guaranteed, unnormalized, word_distance};
@@ -83,9 +85,24 @@ impl Part {
         // must reach before its bonus (its points only raise it).
         let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
         let side = self.side(query.lang);
-        let order = side.rarest_first(&query.keys);
         let mut bag = Bag::of(&query.keys);
         let key_bits = KeyBits::of(&query.keys);
+        // Each query word's list (see [`List`]), rarest first (ties by
+        // list, so that words sharing a list are next to each other).
+        let mut order: Vec<List> = Vec::with_capacity(n);
+        for (&key, &count) in bag.words.iter().zip(&bag.counts) {
+            order.extend((1..=count).map(|j| side.list_of(key, j)));
+        }
+        order.sort_by_cached_key(|&list| (side.list_len(list), list));
+        // The distinct lists, and how many query words each stands for.
+        let mut distinct: Vec<(List, u32)> = Vec::with_capacity(n);
+        for &list in &order {
+            match distinct.last_mut() {
+                Some((last, count)) if *last == list => *count += 1,
+                _ => distinct.push((list, 1)),
+            }
+        }
+        let by_count = counts_lists(side, &order, &distinct, n, before_bonus(threshold.value()));
 
         let Found { candidates, withheld } = found;
         // A unit that can make it: offered to the threshold, kept.
@@ -98,131 +115,225 @@ impl Part {
             threshold.offer(lowest.max(0) as u8);
             candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
         };
-        with_scratch(|Scratch { seen, groups, keys, values, touched, runs, slots, survivors }| {
-            seen.start(self.slots());
-            groups.start(side.groups.len());
-            // The rest of a list entry, the unit in `slot` of `m` words,
-            // once its key bits passed: false when the lookup is cancelled.
-            let mut visit = |threshold: &mut Threshold, slot: u32, m: usize| -> bool {
-                if selection.cancel.is_cancelled() {
-                    return false;
-                }
-                let group = side.group_of[slot as usize];
-                if group != NO_GROUP {
-                    if groups.insert(group) {
-                        let scratch = GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
-                        self.template_candidates(query, selection, group, threshold, scratch, &mut take);
+        with_scratch(
+            |Scratch { seen, groups, keys, values, touched, runs, slots, survivors, counts, lists, lengths }| {
+                seen.start(self.slots());
+                groups.start(side.groups.len());
+                // The rest of a list entry, the unit in `slot` of `m` words,
+                // once its key bits passed: false when the lookup is cancelled.
+                let mut visit = |threshold: &mut Threshold, slot: u32, m: usize| -> bool {
+                    if selection.cancel.is_cancelled() {
+                        return false;
                     }
-                    return true;
-                }
-                if !seen.insert(slot) {
-                    return true;
-                }
-                let Some(points) = self.points(slot, selection) else { return true };
-                // The score this unit's alignment must reach.
-                let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
-                if let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) {
-                    take(threshold, slot, cost, m, points);
-                }
-                true
-            };
-            // The count filter on a unit's key bits, for the least score any
-            // unit needs: most units of a common word's list are dropped
-            // here without reading their words. A template group's members
-            // have its first member's keys.
-            let passes = |threshold: &Threshold, slot: u32, m: usize| {
-                key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value()))
-            };
-            for (position, &key) in order.iter().enumerate() {
-                let s = before_bonus(threshold.value());
-                if position >= prefix_len(n, s) {
-                    break;
-                }
-                if position > 0 && order[position - 1] == key {
-                    continue;
-                }
-                let (min_len, max_len) = length_bounds(n, s);
-                let packed = match &side.postings {
-                    Postings::Packed(packed) => packed,
-                    Postings::Open(lists) => {
-                        // A segment readers saw before it was closed: its
-                        // lists are ascending, read whole.
-                        let Some(list) = lists.get(key as usize) else { continue };
-                        for &slot in list {
-                            let m = side.len[slot as usize] as usize;
-                            if (min_len..=max_len).contains(&m)
-                                && passes(threshold, slot, m)
-                                && !visit(threshold, slot, m)
-                            {
+                    let group = side.group_of[slot as usize];
+                    if group != NO_GROUP {
+                        if groups.insert(group) {
+                            let scratch =
+                                GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
+                            self.template_candidates(query, selection, group, threshold, scratch, &mut take);
+                        }
+                        return true;
+                    }
+                    if !seen.insert(slot) {
+                        return true;
+                    }
+                    let Some(points) = self.points(slot, selection) else { return true };
+                    // The score this unit's alignment must reach.
+                    let s = i32::from(threshold.value()) + i32::from(points) - i32::from(selection.bonus);
+                    if let Some(cost) = side.lone_cost(query, &mut bag, slot, s, keys) {
+                        take(threshold, slot, cost, m, points);
+                    }
+                    true
+                };
+                // The count filter on a unit's key bits, for the least score any
+                // unit needs: most units of a common word's list are dropped
+                // here without reading their words. A template group's members
+                // have its first member's keys.
+                let passes = |threshold: &Threshold, slot: u32, m: usize| {
+                    key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value()))
+                };
+                // Units of `m` words that passed a filter, read in turn: the
+                // words of a unit a few ahead were asked for meanwhile (their
+                // starts were asked for when the unit passed).
+                let mut read_units = |threshold: &mut Threshold, survivors: &[u32], m: usize| -> bool {
+                    for (i, &slot) in survivors.iter().enumerate() {
+                        // A hint: never a bounds panic.
+                        let ahead = survivors.get(i + WORDS_AHEAD).and_then(|&ahead| {
+                            side.start.get(ahead as usize).and_then(|&start| side.arena.get(start as usize))
+                        });
+                        if let Some(word) = ahead {
+                            prefetch(word);
+                        }
+                        if !visit(threshold, slot, m) {
+                            return false;
+                        }
+                    }
+                    true
+                };
+                if by_count {
+                    // Every list of the query's keys, counted: see
+                    // [`counts_lists`].
+                    let s = before_bonus(threshold.value());
+                    let (min_len, max_len) = length_bounds(n, s);
+                    if lists.len() < distinct.len() {
+                        lists.resize_with(distinct.len(), Default::default);
+                    }
+                    let lists = &mut lists[..distinct.len()];
+                    for (&(list, _), (slots, runs)) in distinct.iter().zip(lists.iter_mut()) {
+                        match side.postings_of(list) {
+                            Some((Postings::Packed(packed), id)) => packed.runs(id, min_len, max_len, slots, runs),
+                            _ => {
+                                slots.clear();
+                                runs.clear();
+                            }
+                        }
+                    }
+                    lengths.clear();
+                    lengths.extend(lists.iter().flat_map(|(_, runs)| runs.iter().map(|(m, _)| *m)));
+                    lengths.sort_unstable_by_key(|&m| (Reverse(n.min(m) * 1000 / n.max(m).max(1)), m));
+                    lengths.dedup();
+                    if counts.len() < self.slots() {
+                        counts.resize(self.slots(), 0);
+                    }
+                    for &m in lengths.iter() {
+                        let s = before_bonus(threshold.value());
+                        let (min_len, max_len) = length_bounds(n, s);
+                        if !(min_len..=max_len).contains(&m) {
+                            continue;
+                        }
+                        // Keys in common a unit of `m` words needs, and the most
+                        // any has.
+                        let need = (n.max(m) - max_distance(n, m, s)).max(1);
+                        let most: usize = distinct
+                            .iter()
+                            .zip(lists.iter())
+                            .filter(|(_, list)| run_of(list, m).is_some())
+                            .map(|(&(_, q), _)| q as usize)
+                            .sum();
+                        if most.min(m) < need {
+                            continue;
+                        }
+                        // Each entry adds its key's count in the query (a bound
+                        // on the words it shares through that key); a unit is
+                        // kept when its sum reaches `need`, once.
+                        survivors.clear();
+                        for (&(_, q), list) in distinct.iter().zip(lists.iter()) {
+                            let Some(run) = run_of(list, m) else { continue };
+                            let q = q.min(u32::from(u8::MAX)) as u8;
+                            for &slot in run {
+                                let count = &mut counts[slot as usize];
+                                let before = *count;
+                                *count = before.saturating_add(q);
+                                if usize::from(before) < need && usize::from(*count) >= need {
+                                    survivors.push(slot);
+                                }
+                            }
+                        }
+                        for list in lists.iter() {
+                            for &slot in run_of(list, m).unwrap_or_default() {
+                                counts[slot as usize] = 0;
+                            }
+                        }
+                        survivors.sort_unstable();
+                        for batch in survivors.chunks(BATCH) {
+                            for &slot in batch {
+                                self.prefetch_unit(side, slot);
+                            }
+                            if !read_units(threshold, batch, m) {
                                 return;
                             }
                         }
-                        continue;
                     }
-                };
-                // The list's runs of one length, the lengths that can score
-                // highest first: the threshold rises sooner, and the
-                // lengths it rules out meanwhile are not read.
-                packed.runs(key, min_len, max_len, slots, runs);
-                let list = &slots[..];
-                runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
-                // Entries are read in batches: first the key bits of every
-                // entry of the batch (asked for PREFETCH_AHEAD entries ahead,
-                // across runs, which are often only a few entries long), then
-                // the units that passed, whose other arrays were asked for
-                // meanwhile: their cache misses overlap instead of following
-                // one another. The bits are checked against the threshold at
-                // the batch's start, which can only let more units through.
-                let mut ahead = runs.iter().flat_map(|(_, run)| &list[run.clone()]);
-                let mut read = 0;
-                for &slot in ahead.by_ref().take(PREFETCH_AHEAD) {
-                    prefetch(&side.key_bits[slot as usize]);
+                    return;
                 }
-                let mut asked = PREFETCH_AHEAD;
-                for (m, run) in runs.iter() {
-                    read += run.len();
-                    let (min_len, max_len) = length_bounds(n, before_bonus(threshold.value()));
-                    if !(min_len..=max_len).contains(m) {
-                        for &slot in ahead.by_ref().take((read + PREFETCH_AHEAD).saturating_sub(asked)) {
-                            prefetch(&side.key_bits[slot as usize]);
-                        }
-                        asked = asked.max(read + PREFETCH_AHEAD);
+                for (position, &list) in order.iter().enumerate() {
+                    let s = before_bonus(threshold.value());
+                    if position >= prefix_len(n, s) {
+                        break;
+                    }
+                    if position > 0 && order[position - 1] == list {
                         continue;
                     }
-                    for batch in list[run.clone()].chunks(BATCH) {
-                        survivors.clear();
-                        for &slot in batch {
-                            if let Some(&slot) = ahead.next() {
+                    let (min_len, max_len) = length_bounds(n, s);
+                    let Some((postings, key)) = side.postings_of(list) else { continue };
+                    let packed = match postings {
+                        Postings::Packed(packed) => packed,
+                        Postings::Open(lists) => {
+                            // A segment readers saw before it was closed: its
+                            // lists are ascending, read whole.
+                            let Some(list) = lists.get(key as usize) else { continue };
+                            for &slot in list {
+                                let m = side.len[slot as usize] as usize;
+                                if (min_len..=max_len).contains(&m)
+                                    && passes(threshold, slot, m)
+                                    && !read_units(threshold, &[slot], m)
+                                {
+                                    return;
+                                }
+                            }
+                            continue;
+                        }
+                    };
+                    // The list's runs of one length, the lengths that can score
+                    // highest first: the threshold rises sooner, and the
+                    // lengths it rules out meanwhile are not read.
+                    packed.runs(key, min_len, max_len, slots, runs);
+                    let list = &slots[..];
+                    runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
+                    // Entries are read in batches: first the key bits of every
+                    // entry of the batch (asked for PREFETCH_AHEAD entries ahead,
+                    // across runs, which are often only a few entries long), then
+                    // the units that passed, whose other arrays were asked for
+                    // meanwhile: their cache misses overlap instead of following
+                    // one another. The bits are checked against the threshold at
+                    // the batch's start, which can only let more units through.
+                    let mut ahead = runs.iter().flat_map(|(_, run)| &list[run.clone()]);
+                    let mut read = 0;
+                    for &slot in ahead.by_ref().take(PREFETCH_AHEAD) {
+                        prefetch(&side.key_bits[slot as usize]);
+                    }
+                    let mut asked = PREFETCH_AHEAD;
+                    for (m, run) in runs.iter() {
+                        read += run.len();
+                        let (min_len, max_len) = length_bounds(n, before_bonus(threshold.value()));
+                        if !(min_len..=max_len).contains(m) {
+                            for &slot in ahead.by_ref().take((read + PREFETCH_AHEAD).saturating_sub(asked)) {
                                 prefetch(&side.key_bits[slot as usize]);
                             }
-                            if passes(threshold, slot, *m) {
-                                let at = slot as usize;
-                                prefetch(&side.group_of[at]);
-                                prefetch(&side.start[at]);
-                                prefetch(&self.memory_of[at]);
-                                prefetch(&self.facet_of[at]);
-                                prefetch(&self.time_of[at]);
-                                survivors.push(slot);
-                            }
+                            asked = asked.max(read + PREFETCH_AHEAD);
+                            continue;
                         }
-                        asked += batch.len();
-                        for (i, &slot) in survivors.iter().enumerate() {
-                            // The words of a unit a few ahead: its start was
-                            // asked for above. A hint: never a bounds panic.
-                            let ahead = survivors.get(i + WORDS_AHEAD).and_then(|&ahead| {
-                                side.start.get(ahead as usize).and_then(|&start| side.arena.get(start as usize))
-                            });
-                            if let Some(word) = ahead {
-                                prefetch(word);
+                        for batch in list[run.clone()].chunks(BATCH) {
+                            survivors.clear();
+                            for &slot in batch {
+                                if let Some(&slot) = ahead.next() {
+                                    prefetch(&side.key_bits[slot as usize]);
+                                }
+                                if passes(threshold, slot, *m) {
+                                    self.prefetch_unit(side, slot);
+                                    survivors.push(slot);
+                                }
                             }
-                            if !visit(threshold, slot, *m) {
+                            asked += batch.len();
+                            if !read_units(threshold, survivors, *m) {
                                 return;
                             }
                         }
                     }
                 }
-            }
-        });
+            },
+        );
+    }
+
+    /// Asks for what reading the unit in `slot` needs first.
+    #[inline(always)]
+    fn prefetch_unit(&self, side: &Side, slot: u32) {
+        let at = slot as usize;
+        prefetch(&side.group_of[at]);
+        prefetch(&side.start[at]);
+        prefetch(&self.memory_of[at]);
+        prefetch(&self.facet_of[at]);
+        prefetch(&self.time_of[at]);
     }
 
     /// [`Index::candidates`] for the members of a template group, which
@@ -668,6 +779,64 @@ struct Reading<'a> {
     m: usize,
 }
 
+/// Whether [`Part::gather`] reads every list of the query's keys and counts
+/// each unit's keys in common as it goes (ScanCount: a unit of `m` words is
+/// read when the query's counts of the keys it is listed under reach
+/// `max(n, m) − max_distance`), rather than only the lists of the prefix
+/// filter, each entry checked on its key bits.
+///
+/// Counting reads lists in order and touches one byte per entry in an
+/// array that fits the processor's cache; a key bits check is a miss in a
+/// 32-byte-per-unit array. When every query word is common (stop words,
+/// names a corpus repeats), the prefix is most of the lists anyway, and
+/// counting them all costs less than checking the prefix's entries; when a
+/// rare word leads the query, its short list is the whole prefix and
+/// counting would read the common words' long lists for nothing. So:
+/// counting when the prefix's lists hold at least [`COUNT_MIN_ENTRIES`]
+/// entries and all the lists at most [`COUNT_RATIO`] times as many.
+fn counts_lists(side: &Side, order: &[List], distinct: &[(List, u32)], n: usize, s: u8) -> bool {
+    if !side.packed() || n > MAX_COUNTED {
+        return false;
+    }
+    #[cfg(test)]
+    if let Some(forced) = FORCE_COUNT.get() {
+        return forced;
+    }
+    let mut prefix = 0;
+    for (position, &list) in order.iter().enumerate().take(prefix_len(n, s)) {
+        if position == 0 || order[position - 1] != list {
+            prefix += side.list_len(list);
+        }
+    }
+    let all: usize = distinct.iter().map(|&(list, _)| side.list_len(list)).sum();
+    prefix >= COUNT_MIN_ENTRIES && all <= COUNT_RATIO * prefix
+}
+
+/// A decoded list's entries for units of `m` words (see [`Scratch::lists`]).
+fn run_of(list: &DecodedList, m: usize) -> Option<&[u32]> {
+    let (slots, runs) = list;
+    let at = runs.binary_search_by_key(&m, |(length, _)| *length).ok()?;
+    Some(&slots[runs[at].1.clone()])
+}
+
+/// A list's entries of the lengths a lookup reads, and their runs of one
+/// length: (length, range of the entries).
+type DecodedList = (Vec<u32>, Vec<(usize, std::ops::Range<usize>)>);
+
+/// See [`counts_lists`].
+const COUNT_MIN_ENTRIES: usize = 2048;
+/// See [`counts_lists`].
+const COUNT_RATIO: usize = 4;
+/// The longest query [`counts_lists`] counts for (its counts fit a byte).
+const MAX_COUNTED: usize = 64;
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: `Some(true)` makes [`Part::gather`] count every list,
+    /// `Some(false)` read the prefix's; `None` lets [`counts_lists`] choose.
+    pub(super) static FORCE_COUNT: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
 /// How many list entries ahead of the one being read [`Part::gather`]
 /// asks for the key bits of: their reads, one cache miss each on a large
 /// segment, then overlap instead of following one another.
@@ -713,6 +882,14 @@ struct Scratch {
     slots: Vec<u32>,
     /// The entries of a batch whose key bits passed.
     survivors: Vec<u32>,
+    /// Per slot, the keys in common counted so far (see [`counts_lists`]);
+    /// all 0 between lookups.
+    counts: Vec<u8>,
+    /// Per distinct query key, its list's entries in the length window and
+    /// their runs (see [`counts_lists`]).
+    lists: Vec<DecodedList>,
+    /// The word counts those lists hold, the likeliest to score first.
+    lengths: Vec<usize>,
 }
 
 /// The parts of [`Scratch`] a template group is checked with, and where

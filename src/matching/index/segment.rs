@@ -107,6 +107,28 @@ impl KeyBits {
     }
 }
 
+/// The most repeats of one key a unit is listed under (see
+/// [`Side::repeats`]).
+pub(super) const MAX_REPEAT: u32 = 16;
+
+/// One of a side's inverted lists. A query word is one token of a
+/// multiset: the `j`-th time a query holds a key, the units that can pair
+/// with it are those holding the key at least `j` times. So each query word
+/// has a list of its own ([`Side::list_of`]), the words a unit shares with
+/// the query are exactly the lists it is in, and a query that repeats a
+/// common word ("sami … sami", a sentence of twenty numbers) has short
+/// lists for its repeats instead of the common word's long list each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum List {
+    /// No unit holds the key that often.
+    Empty,
+    /// The units holding a key (at least once).
+    Key(u32),
+    /// The units holding a key at least `j` times, `j ≥ 2`: an id in
+    /// [`Side::repeat_postings`].
+    Repeat(u32),
+}
+
 /// In [`Side::templates`]: the entry is a group id, not a slot.
 const GROUP: u32 = 1 << 31;
 
@@ -208,6 +230,12 @@ pub(super) struct Side {
     /// ([`Postings`]). A template group is listed once, by its first member.
     /// May name deleted slots (skipped when read).
     pub(super) postings: Postings,
+    /// (Key id, `j`) → the id in `repeat_postings` of the list of the units
+    /// holding the key at least `j` times (2 ≤ `j` ≤ [`MAX_REPEAT`]; see
+    /// [`List::Repeat`]).
+    pub(super) repeats: HashMap<(u32, u32), u32>,
+    /// The repeat lists, kept as `postings` are.
+    pub(super) repeat_postings: Postings,
     /// Every unit's word ids, back to back.
     pub(super) arena: Vec<u32>,
     /// Slot → start of its words in `arena`.
@@ -241,6 +269,8 @@ impl Default for Side {
             keys,
             key_of: Vec::new(),
             postings: Postings::default(),
+            repeats: HashMap::default(),
+            repeat_postings: Postings::default(),
             arena: Vec::new(),
             start: Vec::new(),
             len: Vec::new(),
@@ -255,12 +285,33 @@ impl Default for Side {
 }
 
 impl Side {
-    /// The query's keys, rarest first (ties by key id), duplicates kept
-    /// next to each other.
-    pub(super) fn rarest_first(&self, keys: &[u32]) -> Vec<u32> {
-        let mut order: Vec<u32> = keys.to_vec();
-        order.sort_by_key(|&k| (self.frequency(k), k));
-        order
+    /// The list of the units holding `key` at least `j` times (`j ≥ 1`;
+    /// past [`MAX_REPEAT`], those holding it `MAX_REPEAT` times):
+    /// [`List::Empty`] when there are none.
+    pub(super) fn list_of(&self, key: u32, j: u32) -> List {
+        match j.min(MAX_REPEAT) {
+            0 | 1 => List::Key(key),
+            j => self.repeats.get(&(key, j)).map_or(List::Empty, |&id| List::Repeat(id)),
+        }
+    }
+
+    /// Where a list is: its postings and its id there.
+    pub(super) fn postings_of(&self, list: List) -> Option<(&Postings, u32)> {
+        match list {
+            List::Empty => None,
+            List::Key(key) => Some((&self.postings, key)),
+            List::Repeat(id) => Some((&self.repeat_postings, id)),
+        }
+    }
+
+    /// How many entries a list has.
+    pub(super) fn list_len(&self, list: List) -> usize {
+        self.postings_of(list).map_or(0, |(postings, id)| postings.len(id))
+    }
+
+    /// Whether every list of this side is packed (the segment is closed).
+    pub(super) fn packed(&self) -> bool {
+        matches!((&self.postings, &self.repeat_postings), (Postings::Packed(_), Postings::Packed(_)))
     }
 
     /// The cost of the lone unit (not in a template group) at `slot` when
@@ -295,6 +346,8 @@ impl Side {
 
     fn shrink(&mut self) {
         self.postings.pack(&self.len);
+        self.repeat_postings.pack(&self.len);
+        self.repeats.shrink_to_fit();
         self.surfaces.shrink_to_fit();
         self.keys.shrink_to_fit();
         self.key_of.shrink_to_fit();
@@ -353,29 +406,39 @@ impl Side {
             self.wordless.push(slot);
         }
         keys.sort_unstable();
-        keys.dedup();
         self.key_bits.push(Bits::of(&keys));
         self.group(slot);
         self.post(slot, &keys);
     }
 
-    /// Adds `slot` to the lists of its (distinct) keys, unless it joined a
-    /// template group as a later member: a group is listed once, by its
-    /// first member, and reached through it.
+    /// Adds `slot` to the lists of its keys (`keys`: sorted, repeats kept),
+    /// and of their repeats, unless it joined a template group as a later
+    /// member: a group is listed once, by its first member, and reached
+    /// through it.
     fn post(&mut self, slot: u32, keys: &[u32]) {
         let group = self.group_of[slot as usize];
         if group != NO_GROUP && self.groups[group as usize].members[0] != slot {
             return;
         }
-        let Postings::Open(lists) = &mut self.postings else {
+        let (Postings::Open(lists), Postings::Open(repeat_lists)) = (&mut self.postings, &mut self.repeat_postings)
+        else {
             unreachable!("a unit pushed into a closed segment");
         };
-        for &key in keys {
-            let key = key as usize;
-            if lists.len() <= key {
-                lists.resize_with(key + 1, Vec::new);
+        let add = |lists: &mut Vec<Vec<u32>>, id: u32| {
+            let id = id as usize;
+            if lists.len() <= id {
+                lists.resize_with(id + 1, Vec::new);
             }
-            lists[key].push(slot);
+            lists[id].push(slot);
+        };
+        for same in keys.chunk_by(|a, b| a == b) {
+            let key = same[0];
+            add(lists, key);
+            for j in 2..=(same.len() as u32).min(MAX_REPEAT) {
+                let next = self.repeats.len() as u32;
+                let id = *self.repeats.entry((key, j)).or_insert(next);
+                add(repeat_lists, id);
+            }
         }
     }
 

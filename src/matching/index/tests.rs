@@ -63,6 +63,7 @@ proptest! {
         bonus in 0u8..=1,
         segment_slots in 1usize..40,
         group in 1usize..12,
+        max_results in 1usize..6,
     ) {
         // Small segments, closed every `group` units as the writer does
         // after each group, and merged: many segments, and merges that
@@ -96,6 +97,17 @@ proptest! {
         };
         let selection = index.selection(&scope);
         let scan = index.scan(&q, &selection, min_score);
+        // Either way of reading the lists (the prefix's, checked on key
+        // bits, or every list counted), the same candidates, and a top-k
+        // that leaves out only units that cannot make it.
+        for count in [false, true] {
+            super::search::FORCE_COUNT.set(Some(count));
+            let found = index.candidates(&q, &selection, min_score, usize::MAX);
+            let top = index.candidates(&q, &selection, min_score, max_results);
+            super::search::FORCE_COUNT.set(None);
+            prop_assert_eq!(sorted(found), sorted(scan.clone()), "counting: {}", count);
+            check_top(&scan, &top, q.len(), &scope, max_results)?;
+        }
         let found = index.candidates(&q, &selection, min_score, usize::MAX);
         prop_assert_eq!(sorted(found.clone()), sorted(scan));
         // One segment gives the same answer.
@@ -198,12 +210,13 @@ fn units_are_found_by_id_whether_a_segments_ids_ascend_or_not() {
 
 /// On real sentences (two corpus files, in segments of 10,000 units):
 /// every closed segment's packed lists hold, key by key, exactly the slots
-/// whose words carry the key, by word count then slot (worked out here
-/// from the arena, not from the lists), in at most 60 % of the bytes of
-/// one vector per key (46–56 % here; the slots of a segment of 10,000 units
-/// are small, so plain entries would be too).
+/// whose words carry the key, and, per key and `j ≥ 2`, the slots whose
+/// words carry it at least `j` times, by word count then slot (worked out
+/// here from the arena, not from the lists), in at most 60 % of the bytes
+/// of one vector per list (46–56 % here; the slots of a segment of 10,000
+/// units are small, so plain entries would be too).
 #[test]
-fn packed_lists_of_real_sentences_equal_the_units_keys_in_at_most_60_percent_of_the_room() {
+fn packed_lists_of_real_sentences_equal_the_units_keys_and_repeats_in_at_most_60_percent_of_the_room() {
     use super::postings::Postings;
     let mut index = Index::with_segment_slots(10_000);
     let mut id = 0;
@@ -218,18 +231,26 @@ fn packed_lists_of_real_sentences_equal_the_units_keys_in_at_most_60_percent_of_
     assert!(id > 30_000 && index.parts.len() >= 3, "{id} units, {} segments", index.parts.len());
     for part in &index.parts {
         for side in [&part.arabic, &part.english] {
-            let Postings::Packed(packed) = &side.postings else { panic!("a closed segment's lists are packed") };
+            let (Postings::Packed(packed), Postings::Packed(repeats)) = (&side.postings, &side.repeat_postings) else {
+                panic!("a closed segment's lists are packed")
+            };
             let mut expected: Vec<Vec<(u16, u32)>> = vec![Vec::new(); side.keys.len()];
+            // (key, j) → the units holding the key at least j times.
+            let mut expected_repeats: HashMap<(u32, u32), Vec<(u16, u32)>> = HashMap::default();
             for slot in 0..part.slots() as u32 {
                 let group = side.group_of[slot as usize];
                 if group != NO_GROUP && side.groups[group as usize].members[0] != slot {
                     continue;
                 }
-                let mut keys: Vec<u32> = side.words(slot).iter().map(|&w| side.key_of[w as usize]).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                for key in keys {
+                let mut times: HashMap<u32, u32> = HashMap::default();
+                for &word in side.words(slot) {
+                    *times.entry(side.key_of[word as usize]).or_default() += 1;
+                }
+                for (key, times) in times {
                     expected[key as usize].push((side.len[slot as usize], slot));
+                    for j in 2..=times.min(super::segment::MAX_REPEAT) {
+                        expected_repeats.entry((key, j)).or_default().push((side.len[slot as usize], slot));
+                    }
                 }
             }
             let mut list = Vec::new();
@@ -241,10 +262,19 @@ fn packed_lists_of_real_sentences_equal_the_units_keys_in_at_most_60_percent_of_
                 assert_eq!(list, want.iter().map(|&(_, slot)| slot).collect::<Vec<_>>(), "key {key}");
                 assert_eq!(side.frequency(key as u32), want.len());
             }
-            // One `Vec<u32>` per key: its 24 bytes and 4 per entry (the
+            assert!(expected_repeats.len() > 100, "real sentences repeat words: {}", expected_repeats.len());
+            assert_eq!(side.repeats.len(), expected_repeats.len());
+            for ((key, j), mut want) in expected_repeats {
+                want.sort_unstable();
+                entries += want.len();
+                let super::segment::List::Repeat(id) = side.list_of(key, j) else { panic!("no list for {key}×{j}") };
+                side.repeat_postings.list(id, &mut list);
+                assert_eq!(list, want.iter().map(|&(_, slot)| slot).collect::<Vec<_>>(), "key {key}×{j}");
+            }
+            // One `Vec<u32>` per list: its 24 bytes and 4 per entry (the
             // allocator's own overhead left out).
-            let vectors = side.keys.len() * 24 + entries * 4;
-            let packed = packed.bytes();
+            let vectors = (side.keys.len() + side.repeats.len()) * 24 + entries * 4;
+            let packed = packed.bytes() + repeats.bytes();
             assert!(packed * 100 <= vectors * 60, "{packed} bytes packed, {vectors} as vectors");
         }
     }
@@ -437,30 +467,25 @@ proptest! {
             ..Scope::default()
         };
         let compacted = Index { segment_slots: SEGMENT_SLOTS, ..index.clone() }.compacted();
-        for index in [&index, &compacted] {
+        for (index, count) in [(&index, false), (&index, true), (&compacted, false), (&compacted, true)] {
+            super::search::FORCE_COUNT.set(Some(count));
             let q = index.encode_text(&text, lang);
             let selection = index.selection(&scope);
             let scan = index.scan(&q, &selection, min_score);
-            prop_assert_eq!(sorted(index.candidates(&q, &selection, min_score, usize::MAX)), sorted(scan.clone()));
-            // With a top-k, what is left out cannot make it: fewer than k
-            // of the scan's units are surely above each one left out.
+            let all = index.candidates(&q, &selection, min_score, usize::MAX);
             let found = index.candidates(&q, &selection, min_score, max_results);
+            let best = index.best_candidates(&q, &selection, min_score, max_results);
+            super::search::FORCE_COUNT.set(None);
+            prop_assert_eq!(sorted(all), sorted(scan.clone()));
             let n = q.len();
+            check_top(&scan, &found, n, &scope, max_results)?;
             let guaranteed_scores: Vec<i32> = scan
                 .iter()
                 .map(|c| i32::from(guaranteed(c.cost, n, c.source_words)) - i32::from(c.points) - 1)
                 .collect();
-            for c in &scan {
-                if !found.contains(c) {
-                    let best = upper(unnormalized(c.cost, n, c.source_words), bonus, c.points);
-                    let above = guaranteed_scores.iter().filter(|&&g| g > best).count();
-                    prop_assert!(above >= max_results, "{:?} left out with {} above it", c, above);
-                }
-            }
             // Holding back template members: each one held back either
             // cannot make it, or is at most the bound reported, which makes
             // the lookup ask again.
-            let best = index.best_candidates(&q, &selection, min_score, max_results);
             prop_assert!(best.candidates.iter().all(|c| scan.contains(c)));
             for c in &scan {
                 if !best.candidates.contains(c) {
@@ -476,6 +501,23 @@ proptest! {
             }
         }
     }
+}
+
+/// With a top-k, what is left out cannot make it: at least k of the
+/// scan's units are surely above each one left out (their guaranteed
+/// score, less their points and the several-translations penalty).
+fn check_top(scan: &[Candidate], found: &[Candidate], n: usize, scope: &Scope, k: usize) -> Result<(), TestCaseError> {
+    let (bonus, unknown) = (scope.bonus, i32::from(scope.unknown));
+    let guaranteed_scores: Vec<i32> =
+        scan.iter().map(|c| i32::from(guaranteed(c.cost, n, c.source_words)) - i32::from(c.points) - unknown).collect();
+    for c in scan {
+        if !found.contains(c) {
+            let best = upper(unnormalized(c.cost, n, c.source_words), bonus, c.points);
+            let above = guaranteed_scores.iter().filter(|&&g| g > best).count();
+            prop_assert!(above >= k, "{:?} left out with {} above it", c, above);
+        }
+    }
+    Ok(())
 }
 
 /// Every group holds units of one template, with their placeables'
