@@ -431,59 +431,103 @@ fn mirrored(store: &dyn Store) -> bool {
 }
 
 /// Builds the index from every stored unit, and with `mirrored` the
-/// [`Mirror`] too. Normalizing and splitting the
-/// text is most of the work, so it runs on every core, a chunk at a time,
-/// while one thread fills the index in id order.
+/// [`Mirror`] too. Normalizing and splitting the text is most of the work,
+/// so it runs on every core, a chunk at a time, while the store is read on
+/// and one thread fills the index in the store's order.
 fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirror>)> {
-    const CHUNK: usize = 16_384;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    const CHUNK: usize = 4_096;
+    let analysts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Three stages, each on its own threads: this one reads the store and
+    // numbers its chunks, `analysts` threads normalize and split them (the
+    // costly part, taken chunk by chunk as each is free), and one filler
+    // puts them into the index in the store's order. Each channel holds a
+    // few chunks: the units in flight stay a few chunks' worth.
+    let (raw, raw_chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<Unit>)>(analysts);
+    let raw_chunks = Mutex::new(raw_chunks);
     std::thread::scope(|scope| {
-        // One thread fills the index while the others read and analyze the
-        // next chunk.
-        let (analyzed, chunks) = std::sync::mpsc::sync_channel::<Vec<(Unit, Analyzed)>>(2);
+        let (analyzed, analyzed_chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<(Unit, Analyzed)>)>(analysts);
+        for _ in 0..analysts {
+            let (raw_chunks, analyzed) = (&raw_chunks, analyzed.clone());
+            scope.spawn(move || loop {
+                // The lock is held only to take the next chunk.
+                let next = raw_chunks.lock().recv();
+                let Ok((number, units)) = next else { break };
+                let chunk = units
+                    .into_iter()
+                    .map(|unit| {
+                        let words = Analyzed::of(&unit);
+                        (unit, words)
+                    })
+                    .collect();
+                if analyzed.send((number, chunk)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(analyzed);
         let filler = scope.spawn(move || {
             let mut index = Index::default();
             let mut mirror = mirrored.then(Mirror::default);
-            for chunk in chunks {
-                for (unit, analyzed) in chunk {
-                    index.insert_analyzed(&unit, analyzed);
-                    if let Some(mirror) = mirror.as_mut() {
-                        mirror.put(unit);
+            let mut in_order = InOrder::default();
+            for (number, chunk) in analyzed_chunks {
+                in_order.put(number, chunk);
+                while let Some(chunk) = in_order.next() {
+                    for (unit, words) in chunk {
+                        index.insert_analyzed(&unit, words);
+                        if let Some(mirror) = mirror.as_mut() {
+                            mirror.put(unit);
+                        }
                     }
                 }
             }
+            // Only an analyst's panic leaves a chunk behind, and the scope
+            // reports that panic.
             (index, mirror)
         });
         let mut chunk = Vec::with_capacity(CHUNK);
-        let send = |chunk: Vec<Unit>| {
-            // The filler only stops early by panicking, which join reports.
-            let _ = analyzed.send(analyze(chunk, threads));
-        };
+        let mut number = 0;
         let read = store.for_each_unit(&mut |unit| {
             chunk.push(unit);
             if chunk.len() == CHUNK {
-                send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                // The analysts only stop early by panicking, which the
+                // scope reports.
+                let _ = raw.send((number, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))));
+                number += 1;
             }
             Ok(())
         });
-        send(chunk);
-        drop(analyzed);
+        let _ = raw.send((number, chunk));
+        drop(raw);
         let built = filler.join().expect("the index filler does not panic");
         read.map(|()| built)
     })
 }
 
-/// Normalizes and splits a chunk of units on `threads` threads.
-fn analyze(units: Vec<Unit>, threads: usize) -> Vec<(Unit, Analyzed)> {
-    let per_thread = units.len().div_ceil(threads).max(1);
-    let analyzed: Vec<Analyzed> = std::thread::scope(|scope| {
-        let workers: Vec<_> = units
-            .chunks(per_thread)
-            .map(|part| scope.spawn(move || part.iter().map(Analyzed::of).collect::<Vec<_>>()))
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("analysis threads do not panic")).collect()
-    });
-    units.into_iter().zip(analyzed).collect()
+/// Numbered items put in any order, taken in their numbers' order (0, 1,
+/// 2…): what the start-up filler does with the analysts' chunks.
+struct InOrder<T> {
+    /// Items that came before their turn, by number.
+    waiting: std::collections::BTreeMap<usize, T>,
+    turn: usize,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> InOrder<T> {
+        InOrder { waiting: std::collections::BTreeMap::new(), turn: 0 }
+    }
+}
+
+impl<T> InOrder<T> {
+    fn put(&mut self, number: usize, item: T) {
+        self.waiting.insert(number, item);
+    }
+
+    /// The item whose turn it is, once it has come.
+    fn next(&mut self) -> Option<T> {
+        let item = self.waiting.remove(&self.turn)?;
+        self.turn += 1;
+        Some(item)
+    }
 }
 
 #[cfg(test)]

@@ -555,6 +555,67 @@ mod index_equals_reference {
     }
 }
 
+#[test]
+fn chunks_analyzed_out_of_order_are_filled_in_order() {
+    let mut in_order = InOrder::default();
+    let mut taken = Vec::new();
+    for number in [2, 0, 3, 1, 5, 4] {
+        in_order.put(number, number * 10);
+        taken.extend(std::iter::from_fn(|| in_order.next()));
+        assert!(taken.windows(2).all(|pair| pair[0] < pair[1]), "{taken:?}");
+    }
+    assert_eq!(taken, [0, 10, 20, 30, 40, 50]);
+}
+
+/// The index a memory builds when it opens (its store read in chunks,
+/// analyzed on several threads, filled in the store's order) holds the
+/// units in the slots an index built one unit at a time gives them, and
+/// finds the same candidates: on the Tatoeba pairs, seven times the chunks
+/// the start-up pipeline keeps in flight.
+#[test]
+fn the_index_built_on_opening_equals_one_built_unit_by_unit() {
+    use crate::matching::Scope;
+    use crate::test_corpus::{corpus_dir, read_pairs};
+    use crate::text::Lang;
+
+    let pairs = read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap();
+    let tm = TranslationMemory::in_memory();
+    let inputs: Vec<UnitInput> = pairs
+        .iter()
+        .map(|(arabic, english)| UnitInput { arabic: arabic.clone(), english: english.clone(), ..Default::default() })
+        .collect();
+    for chunk in inputs.chunks(MAX_UNITS_PER_REQUEST) {
+        tm.add_units(chunk.to_vec()).unwrap();
+    }
+    let store = tm.shared.store.as_ref();
+    let (mut built, mirror) = build_index(store, false).unwrap();
+    assert!(mirror.is_none());
+    // Both as lookups see them: closed.
+    let built = built.snapshot();
+    let mut one_by_one = Index::default();
+    store
+        .for_each_unit(&mut |unit| {
+            one_by_one.insert(&unit);
+            Ok(())
+        })
+        .unwrap();
+    let one_by_one = one_by_one.snapshot();
+    assert!(built.len() > 7 * 4_096, "{} units", built.len());
+    assert_eq!(built.segments(), one_by_one.segments());
+    let (everything, everything_too) = (built.selection(&Scope::default()), one_by_one.selection(&Scope::default()));
+    assert_eq!(built.select(&everything), one_by_one.select(&everything_too), "slot order");
+    let mut found = 0;
+    for (arabic, english) in pairs.iter().step_by(211) {
+        for (text, lang) in [(arabic, Lang::Arabic), (english, Lang::English)] {
+            let candidates = built.candidates(&built.encode_text(text, lang), &everything, 60, 5);
+            let expected = one_by_one.candidates(&one_by_one.encode_text(text, lang), &everything_too, 60, 5);
+            assert_eq!(candidates, expected, "{text}");
+            found += usize::from(!candidates.is_empty());
+        }
+    }
+    assert!(found > 200, "only {found} lookups found their unit");
+}
+
 /// The quality check of Arabic-aware matching, on the news files of the
 /// corpus in data/corpus (NTREX-128, FLORES-200, TICO-19).
 mod news_quality {

@@ -809,7 +809,9 @@ fn counts_lists(side: &Side, order: &[List], distinct: &[(List, u32)], n: usize,
         }
     }
     let all: usize = distinct.iter().map(|&(list, _)| side.list_len(list)).sum();
-    prefix >= COUNT_MIN_ENTRIES && all <= COUNT_RATIO * prefix
+    // One list alone (a one-word query, a number, a word repeated) has
+    // nothing to count: every entry would pass.
+    distinct.len() > 1 && prefix >= COUNT_MIN_ENTRIES && all <= COUNT_RATIO * prefix
 }
 
 /// A decoded list's entries for units of `m` words (see [`Scratch::lists`]).
