@@ -383,7 +383,10 @@ impl Part {
             return;
         }
         let diagonal = least.tenths == 0;
-        let shared = !diagonal && align::cost(n, m, relate(false)).placeables == 0;
+        // What a member costs when none of its placeables is one of the
+        // query's words: every placeable pair then differs.
+        let most = align::cost(n, m, relate(false));
+        let shared = !diagonal && most.placeables == 0;
         values.clear();
         values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
         let differing = |i: usize| group.differing(i, values);
@@ -403,18 +406,49 @@ impl Part {
                 return;
             }
         }
+        if !diagonal && !shared {
+            // The members holding one of the query's placeables at some
+            // place (through the groups' value lists) are aligned; every
+            // other member costs `most`, unaligned, and none of them is
+            // read when `most` cannot reach the threshold (`take` would
+            // drop each: the threshold only rises).
+            touched.clear();
+            for (i, &key) in query.keys.iter().enumerate() {
+                if key >= PLACEABLE_KEYS {
+                    continue;
+                }
+                for value_lists in group.by_value.iter() {
+                    let Some(&(mut member, _)) = value_lists.last.get(&query.surfaces[i]) else { continue };
+                    while member != NO_MEMBER {
+                        touched.push(member);
+                        member = value_lists.before[member as usize];
+                    }
+                }
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let mut aligned = touched.iter().copied().peekable();
+            let others = upper(unnormalized(most, n, m), selection.bonus, 0) >= i32::from(threshold.value());
+            let members: &mut dyn Iterator<Item = u32> =
+                if others { &mut (0..group.members.len() as u32) } else { &mut touched.iter().copied() };
+            for i in members {
+                if selection.cancel.is_cancelled() {
+                    return;
+                }
+                let slot = group.members[i as usize];
+                let holds_query_value = aligned.next_if_eq(&i).is_some();
+                let Some(points) = self.points(slot, selection) else { continue };
+                let cost = if holds_query_value { side.cost(query, side.words(slot), keys) } else { most };
+                take(threshold, slot, cost, m, points);
+            }
+            return;
+        }
         for (i, &slot) in group.members.iter().enumerate() {
             if selection.cancel.is_cancelled() {
                 return;
             }
             let Some(points) = self.points(slot, selection) else { continue };
-            let cost = if diagonal {
-                differing(i)
-            } else if shared {
-                least
-            } else {
-                side.cost(query, side.words(slot), keys)
-            };
+            let cost = if diagonal { differing(i) } else { least };
             take(threshold, slot, cost, m, points);
         }
     }
