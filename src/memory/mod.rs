@@ -449,7 +449,8 @@ fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirro
         for _ in 0..analysts {
             let (raw_chunks, analyzed) = (&raw_chunks, analyzed.clone());
             scope.spawn(move || loop {
-                // The lock is held only to take the next chunk.
+                // One analyst at a time waits on the channel; the others
+                // wait for the lock, then for the next chunk.
                 let next = raw_chunks.lock().recv();
                 let Ok((number, units)) = next else { break };
                 let chunk = units

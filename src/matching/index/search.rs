@@ -6,9 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::postings::Postings;
-use super::segment::{
-    Bits, Encoded, Group, KeyBits, List, Part, Side, ValueLists, NO_GROUP, NO_MEMBER, PLACEABLE_KEYS,
-};
+use super::segment::{Bits, Encoded, Group, KeyBits, List, Part, Side, ValueLists, NO_GROUP, PLACEABLE_KEYS};
 use super::{Candidate, Found, Occurrences, Selection, UNKNOWN_WORD};
 use crate::matching::align::{self, Cost, Relation};
 use crate::matching::score::{guaranteed, unnormalized, word_distance};
@@ -383,10 +381,6 @@ impl Part {
             return;
         }
         let diagonal = least.tenths == 0;
-        // What a member costs when none of its placeables is one of the
-        // query's words: every placeable pair then differs.
-        let most = align::cost(n, m, relate(false));
-        let shared = !diagonal && most.placeables == 0;
         values.clear();
         values.extend(group.places.iter().map(|&p| if diagonal { query.surfaces[p as usize] } else { UNKNOWN_WORD }));
         let differing = |i: usize| group.differing(i, values);
@@ -406,7 +400,12 @@ impl Part {
                 return;
             }
         }
-        if !diagonal && !shared {
+        // Off the diagonal: what a member costs when none of its
+        // placeables is one of the query's words (every placeable pair then
+        // differs). When that alignment pairs no placeables, every member
+        // costs `least`.
+        let most = (!diagonal).then(|| align::cost(n, m, relate(false)));
+        if let Some(most) = most.filter(|most| most.placeables > 0) {
             // The members holding one of the query's placeables at some
             // place (through the groups' value lists) are aligned; every
             // other member costs `most`, unaligned, and none of them is
@@ -418,10 +417,8 @@ impl Part {
                     continue;
                 }
                 for value_lists in group.by_value.iter() {
-                    let Some(&(mut member, _)) = value_lists.last.get(&query.surfaces[i]) else { continue };
-                    while member != NO_MEMBER {
-                        touched.push(member);
-                        member = value_lists.before[member as usize];
+                    if let Some(&(last, _)) = value_lists.last.get(&query.surfaces[i]) {
+                        touched.extend(value_lists.members_from(last));
                     }
                 }
             }
@@ -485,11 +482,8 @@ impl Part {
         let but_the_commonest = (lists.len() >= 2).then(|| lists.len() - 1);
         for read in but_the_commonest.into_iter().chain([lists.len()]) {
             chosen.clear();
-            for &(_, mut member, value_lists) in &lists[..read] {
-                while member != NO_MEMBER {
-                    chosen.push(member);
-                    member = value_lists.before[member as usize];
-                }
+            for &(_, last, value_lists) in &lists[..read] {
+                chosen.extend(value_lists.members_from(last));
             }
             chosen.sort_unstable();
             chosen.dedup();
@@ -1080,13 +1074,11 @@ impl Part {
                         else {
                             continue; // some wanted value no member holds
                         };
-                        let mut member = last;
-                        while member != NO_MEMBER {
+                        for member in group.by_value[place].members_from(last) {
                             let i = member as usize;
                             if group.differing(i, &wanted).placeables == 0 {
                                 hit(group.members[i], start, len);
                             }
-                            member = group.by_value[place].before[i];
                         }
                     }
                 }

@@ -193,6 +193,15 @@ pub(super) struct ValueLists {
     pub(super) before: Vec<u32>,
 }
 
+impl ValueLists {
+    /// The members of one value's list, from its last member (an entry of
+    /// `last`) back to its first.
+    pub(super) fn members_from(&self, last: u32) -> impl Iterator<Item = u32> + '_ {
+        let member = |member: u32| (member != NO_MEMBER).then_some(member);
+        std::iter::successors(member(last), move |&at| member(self.before[at as usize]))
+    }
+}
+
 /// Ends a list of [`ValueLists`].
 pub(super) const NO_MEMBER: u32 = u32::MAX;
 
