@@ -345,3 +345,81 @@ fn a_file_without_an_arabic_english_pair_fails_once_and_creates_nothing() {
         assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stdout));
     }
 }
+
+/// The index kept with the database (`dhakira-index`): a graceful stop
+/// keeps it and the next start reads it; the first write deletes it, so a
+/// kill -9 after writes makes the next start build the index from the
+/// units; a writer idle for `DHAKIRA_INDEX_IDLE_MS` keeps it by itself, and
+/// a start after a kill -9 then reads it. Every start finds every unit.
+#[tokio::test]
+async fn the_kept_index_is_read_at_start_and_never_outlives_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let file = dir.path().join(dhakira::store::INDEX_FILE);
+    let pairs = corpus_pairs("un_v1_testsets.tsv", 2_500);
+    let log = |n: usize| logs.path().join(format!("{n}.log"));
+    let read_log = |n: usize| std::fs::read_to_string(log(n)).unwrap();
+    let no_idle_save = [("DHAKIRA_INDEX_IDLE_MS", "3600000")];
+    async fn best(client: &mut crate::common::Client, text: &str) -> u32 {
+        let request = LookupRequest { text: text.into(), source_lang: "ar".into(), ..Default::default() };
+        client.lookup(request).await.unwrap().into_inner().matches.first().map_or(0, |m| m.score)
+    }
+    async fn add(client: &mut crate::common::Client, pairs: &[(String, String)]) {
+        for batch in pairs.chunks(500) {
+            let units = batch.iter().map(|(ar, en)| unit(ar, en, "news")).collect();
+            client.add_units(AddUnitsRequest { units }).await.unwrap();
+        }
+    }
+
+    // 1. A new database: the index is built; a graceful stop keeps it.
+    let server = Server::start_logged(dir.path(), &no_idle_save, &log(1));
+    let mut client = server.client().await;
+    add(&mut client, &pairs[..2_000]).await;
+    let stored = client.stats(StatsRequest {}).await.unwrap().into_inner().total_units;
+    assert!(stored > 1_900, "{stored} units");
+    assert!(!file.exists(), "not kept while the writer is busy or idle for less than the hour");
+    drop(client);
+    assert!(server.terminate().await.success());
+    assert!(file.exists(), "a graceful stop keeps the index: {}", read_log(1));
+    assert!(read_log(1).contains("index saved"), "{}", read_log(1));
+
+    // 2. The next start reads it.
+    let server = Server::start_logged(dir.path(), &no_idle_save, &log(2));
+    let mut client = server.client().await;
+    assert!(read_log(2).contains("index read from the saved one"), "{}", read_log(2));
+    assert!(!read_log(2).contains("index built"), "{}", read_log(2));
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, stored);
+    assert_eq!(best(&mut client, &pairs[1_234].0).await, 100);
+
+    // 3. A write deletes it before it lands; a kill -9 keeps nothing.
+    add(&mut client, &pairs[2_000..2_400]).await;
+    assert!(!file.exists(), "the first write deletes the kept index");
+    let stored = client.stats(StatsRequest {}).await.unwrap().into_inner().total_units;
+    drop(client);
+    server.kill();
+
+    // 4. So the next start builds the index, with the last units in it;
+    // idle for 300 ms, the writer keeps it by itself.
+    let server = Server::start_logged(dir.path(), &[("DHAKIRA_INDEX_IDLE_MS", "300")], &log(4));
+    let mut client = server.client().await;
+    assert!(read_log(4).contains("index built"), "{}", read_log(4));
+    assert_eq!(best(&mut client, &pairs[2_345].0).await, 100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !read_log(4).contains("index saved") {
+        assert!(std::time::Instant::now() < deadline, "never kept while idle: {}", read_log(4));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(file.exists());
+    drop(client);
+    server.kill();
+
+    // 5. Kept while idle, it survives a kill -9 and is read.
+    let server = Server::start_logged(dir.path(), &no_idle_save, &log(5));
+    let mut client = server.client().await;
+    assert!(read_log(5).contains("index read from the saved one"), "{}", read_log(5));
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, stored);
+    assert_eq!(best(&mut client, &pairs[2_345].0).await, 100);
+    // The units beyond it too: a write after the read index goes in.
+    add(&mut client, &pairs[2_400..]).await;
+    assert_eq!(best(&mut client, &pairs[2_450].0).await, 100);
+}

@@ -297,12 +297,17 @@ fn serve(
         // Scripts and tests read this line to find the port.
         println!("dhakira listening on {local}");
         std::io::stdout().flush()?;
-        dhakira::server::serve(tm, listener, shutdown_signal(), drain, limits, security).await?;
+        dhakira::server::serve(tm.clone(), listener, shutdown_signal(), drain, limits, security).await?;
         anyhow::Ok(())
     })?;
     // Engine work still running on the blocking pool (a long exhaustive
     // lookup) gets the same bound; nothing it holds has been acknowledged.
     runtime.shutdown_timeout(drain);
+    // The next start reads the index instead of building it.
+    match tm.save_index() {
+        Ok(saved) => tracing::debug!(saved, "index kept with the database"),
+        Err(err) => tracing::warn!(error = %err, "the index is not kept; the next start builds it"),
+    }
     tracing::info!("stopped: every acknowledged write is on disk");
     Ok(ExitCode::SUCCESS)
 }

@@ -26,6 +26,7 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use foldhash::HashMap;
+use serde::{Deserialize, Serialize};
 
 pub use self::runs::RunHit;
 use self::search::Threshold;
@@ -34,6 +35,13 @@ use super::align::Cost;
 use super::scope::{Facet, Scope};
 use crate::text::{tokens, Lang, Token};
 use crate::unit::{Unit, UnitId};
+
+/// The form of a saved index ([`Index::save`]): a hash of the sources that
+/// decide what the index holds (text analysis, matching, the units' form)
+/// and of the locked dependencies, computed by `build.rs`. A build whose
+/// analysis or index differs in any way reads no index another build saved;
+/// it builds its own from the units.
+pub const SAVED_FORMAT: &str = env!("DHAKIRA_INDEX_FORMAT");
 
 /// The id of a query word or key that no stored unit has: it equals nothing.
 pub const UNKNOWN_WORD: u32 = u32::MAX;
@@ -130,21 +138,21 @@ impl Query {
     }
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct MemoryInfo {
     name: String,
     units: u64,
 }
 
 /// The memories the index has met, by id, with their unit counts.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Memories {
     ids: HashMap<String, u32>,
     list: Vec<MemoryInfo>,
 }
 
 /// Distinct metadata combinations, by id.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Facets {
     ids: HashMap<Facet, u32>,
     list: Vec<Facet>,
@@ -154,7 +162,7 @@ struct Facets {
 type Words<'a> = Vec<&'a str>;
 
 /// See the module documentation. Cloning is cheap: segments are shared.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Index {
     memories: Arc<Memories>,
     facets: Arc<Facets>,
@@ -162,6 +170,7 @@ pub struct Index {
     parts: Vec<Part>,
     /// Whether the last segment still takes units: this copy made it and
     /// has not handed it to readers yet (see [`Index::snapshot`]).
+    #[serde(skip)]
     open: bool,
     segment_slots: usize,
 }
@@ -183,6 +192,36 @@ impl Index {
             open: false,
             segment_slots: slots.max(1),
         }
+    }
+
+    /// Writes the index in its saved form: the build's
+    /// [`SAVED_FORMAT`], then every field, postcard-encoded (see
+    /// ARCHITECTURE.md, "The index kept between runs"). The open segment,
+    /// if any, is saved as it is and loaded closed.
+    pub fn save(&self, out: &mut dyn std::io::Write) -> crate::Result<()> {
+        let failed = |err: postcard::Error| crate::Error::storage_caused("cannot save the index", err);
+        postcard::to_io(SAVED_FORMAT, &mut *out).map_err(failed)?;
+        postcard::to_io(self, out).map_err(failed)?;
+        Ok(())
+    }
+
+    /// An index [`Index::save`] wrote, by a build of the same
+    /// [`SAVED_FORMAT`]; an error when the bytes are another build's, or
+    /// not a whole index.
+    pub fn load(bytes: &[u8]) -> crate::Result<Index> {
+        let bad = |reason: String| crate::Error::Corrupt { key: "saved index".into(), reason };
+        let (format, rest) =
+            postcard::take_from_bytes::<&str>(bytes).map_err(|err| bad(format!("no format: {err}")))?;
+        if format != SAVED_FORMAT {
+            return Err(bad(format!("saved by another build (format {format}; this build reads {SAVED_FORMAT})")));
+        }
+        let (mut index, rest) =
+            postcard::take_from_bytes::<Index>(rest).map_err(|err| bad(format!("cannot decode it: {err}")))?;
+        if !rest.is_empty() {
+            return Err(bad(format!("{} bytes after the index", rest.len())));
+        }
+        index.open = false;
+        Ok(index)
     }
 
     /// Adds a unit, or replaces the one with the same id.

@@ -128,7 +128,7 @@ impl Freshness {
 
 /// The metadata of a unit that filters and preferences read; the index
 /// keeps one copy per distinct combination.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Facet {
     pub domain: String,
     pub client: String,

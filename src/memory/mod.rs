@@ -9,6 +9,7 @@ mod follow;
 pub mod fragments;
 mod lookup;
 mod manage;
+mod saving;
 mod writer;
 
 use std::path::Path;
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     mirror: Option<RwLock<Mirror>>,
     /// The word alignment model and every unit's alignment.
     aligner: Arc<aligner::Aligner>,
+    /// Whether the index changed since the store last kept it.
+    saving: saving::Saving,
 }
 
 /// Every stored unit, and the ids by side key: what lookups read of the
@@ -197,7 +200,7 @@ impl TranslationMemory {
 
     /// [`TranslationMemory::open_for_import`] with options.
     pub fn open_for_import_with(path: &Path, options: OpenOptions) -> Result<TranslationMemory> {
-        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0, None))
+        Ok(TranslationMemory::start(crate::store::open(path, options)?, Index::default(), false, 0, None, false))
     }
 
     /// Whether this memory keeps an index (see
@@ -221,14 +224,38 @@ impl TranslationMemory {
             Some(log) => log.changes_after(u64::MAX, 1)?.head,
             None => 0,
         };
-        let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
-        tracing::info!(
-            units = index.len(),
-            segments = index.segments(),
-            seconds = started.elapsed().as_secs_f64(),
-            "index built"
-        );
-        let tm = TranslationMemory::start(store, index, true, head, mirror);
+        // A store with a change log keeps no index between runs (and
+        // follows the log from `head`); sled reads the one it kept.
+        let saved = if mirrored(store.as_ref()) { None } else { saving::load(store.as_ref()) };
+        let loaded = saved.is_some();
+        let (index, mirror) = match saved {
+            Some(index) => (index, None),
+            None => {
+                let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
+                tracing::info!(
+                    units = index.len(),
+                    segments = index.segments(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "index built"
+                );
+                (index, mirror)
+            }
+        };
+        if loaded {
+            // The first write would read every unit for the duplicate
+            // check: done now, beside the lookups.
+            let store = Arc::downgrade(&store);
+            let spawned = std::thread::Builder::new().name("dhakira-prepare".into()).spawn(move || {
+                let prepared = store.upgrade().map(|store| store.prepare_writes());
+                if let Some(Err(err)) = prepared {
+                    tracing::warn!(error = %err, "cannot read the units ahead of the first write");
+                }
+            });
+            if let Err(err) = spawned {
+                tracing::warn!(error = %err, "cannot start a thread to read the units ahead of the first write");
+            }
+        }
+        let tm = TranslationMemory::start(store, index, true, head, mirror, loaded);
         if tm.shared.replication.enabled {
             follow::start(&tm.shared, &tm.writer);
         }
@@ -242,6 +269,7 @@ impl TranslationMemory {
         indexed: bool,
         head: u64,
         mirror: Option<Mirror>,
+        loaded: bool,
     ) -> TranslationMemory {
         let replication = follow::Replication::new(indexed && store.change_log().is_some(), head);
         let shared = Arc::new(Shared {
@@ -253,6 +281,7 @@ impl TranslationMemory {
             indexed,
             scans: Default::default(),
             aligner: Default::default(),
+            saving: saving::Saving::new(loaded || !indexed),
         });
         if indexed {
             aligner::start(&shared);
@@ -401,6 +430,21 @@ impl TranslationMemory {
     /// Deletes one unit; returns once the deletion is durable.
     pub fn delete_unit(&self, id: UnitId) -> Result<()> {
         self.writer.delete(vec![check_id(id)?], true).map(|_| ())
+    }
+
+    /// Keeps the index with the store, if it changed since it was last
+    /// kept, so that the database opens without building it (only sled
+    /// keeps one; see ARCHITECTURE.md, "The index kept between runs"). The
+    /// writer also does so by itself once writes pause; a server calls this
+    /// when it stops. Returns whether an index was written.
+    pub fn save_index(&self) -> Result<bool> {
+        self.writer.save_index()
+    }
+
+    /// Whether the index was read from the one the store kept when the
+    /// memory opened (rather than built from the units).
+    pub fn index_was_saved(&self) -> bool {
+        self.shared.saving.loaded
     }
 
     /// Units per memory.

@@ -1213,3 +1213,194 @@ fn a_source_with_many_translations_is_read_once_per_lookup_not_once_per_candidat
     }
     assert!(reads <= 3 * translations, "{reads} units read for {translations} translations");
 }
+
+/// The index kept with a sled database (see `saving` and
+/// `store::saved_index`): read back whole, never used once it no longer
+/// describes the store.
+mod saved_index {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::INDEX_FILE;
+    use crate::test_corpus::{corpus_dir, read_pairs};
+
+    /// Opens the database once the last engine on it let go of it.
+    fn reopen(path: &Path) -> TranslationMemory {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match TranslationMemory::open(path) {
+                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => break other.unwrap(),
+            }
+        }
+    }
+
+    fn tatoeba(n: usize) -> Vec<(String, String)> {
+        read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap().into_iter().take(n).collect()
+    }
+
+    fn add(tm: &TranslationMemory, pairs: &[(String, String)]) -> Vec<UnitId> {
+        let mut ids = Vec::new();
+        for chunk in pairs.chunks(1_000) {
+            let units = chunk
+                .iter()
+                .map(|(arabic, english)| UnitInput {
+                    arabic: arabic.clone(),
+                    english: english.clone(),
+                    ..Default::default()
+                })
+                .collect();
+            ids.extend(tm.add_units(units).unwrap().ids);
+        }
+        ids
+    }
+
+    /// Every 97th pair looked up on both sides at 50.
+    fn lookups(tm: &TranslationMemory, pairs: &[(String, String)]) -> Vec<Vec<Match>> {
+        let mut all = Vec::new();
+        for (arabic, english) in pairs.iter().step_by(97) {
+            for (text, lang) in [(arabic, "ar"), (english, "en")] {
+                let request = LookupRequest {
+                    text: text.clone(),
+                    source_lang: lang.into(),
+                    min_score: Some(50),
+                    ..Default::default()
+                };
+                all.push(tm.lookup(request).unwrap());
+            }
+        }
+        all
+    }
+
+    /// The published index in its saved form.
+    fn encoded(tm: &TranslationMemory) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        tm.shared.index.load().save(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn an_index_kept_with_the_database_is_read_back_whole_and_answers_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = tatoeba(6_000);
+        let tm = TranslationMemory::open(dir.path()).unwrap();
+        let ids = add(&tm, &pairs);
+        // Deletions too: segments with deleted slots are kept as they are.
+        for &id in ids.iter().step_by(50) {
+            tm.delete_unit(id).unwrap();
+        }
+        assert!(!tm.index_was_saved());
+        let (expected, bytes, stats) = (lookups(&tm, &pairs), encoded(&tm), tm.stats());
+        let before_index = tm.shared.index.load();
+        assert!(expected.iter().filter(|matches| !matches.is_empty()).count() > 100);
+        assert!(tm.save_index().unwrap(), "a changed index is kept");
+        assert!(!tm.save_index().unwrap(), "an index kept already is not written again");
+        assert!(dir.path().join(INDEX_FILE).exists());
+        drop(tm);
+
+        let tm = reopen(dir.path());
+        assert!(tm.index_was_saved());
+        // Maps encode in their (random) iteration order: the same length,
+        // not the same bytes.
+        assert_eq!(encoded(&tm).len(), bytes.len(), "every field read back");
+        let (before, after) = (&*before_index, &*tm.shared.index.load());
+        let everything = crate::matching::Scope::default();
+        assert_eq!(
+            before.select(&before.selection(&everything)),
+            after.select(&after.selection(&everything)),
+            "every unit in its slot"
+        );
+        assert_eq!(lookups(&tm, &pairs), expected);
+        assert_eq!(tm.stats().memories, stats.memories);
+        // It goes on taking writes like a built one.
+        let more = add(&tm, &tatoeba(6_500)[6_000..]);
+        assert_eq!(more.len(), 500);
+        let (arabic, _) = &tatoeba(6_500)[6_400];
+        assert_eq!(lookup(&tm, arabic, "ar")[0].score, 100);
+    }
+
+    #[test]
+    fn a_write_deletes_the_kept_index_before_it_lands_so_that_a_crash_after_it_rebuilds() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = tatoeba(2_001);
+        let tm = TranslationMemory::open(dir.path()).unwrap();
+        add(&tm, &pairs[..2_000]);
+        assert!(tm.save_index().unwrap());
+        let file = dir.path().join(INDEX_FILE);
+        assert!(file.exists());
+        add(&tm, &pairs[2_000..]);
+        assert!(!file.exists(), "the first write after a save deletes it");
+        // Dropped without a save, as a crash would leave it.
+        drop(tm);
+        let tm = reopen(dir.path());
+        assert!(!tm.index_was_saved());
+        assert_eq!(lookup(&tm, &pairs[2_000].0, "ar")[0].score, 100);
+        assert_eq!(tm.stats().total_units, 2_001);
+    }
+
+    #[test]
+    fn a_save_taken_before_a_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = tatoeba(101);
+        let tm = TranslationMemory::open(dir.path()).unwrap();
+        add(&tm, &pairs[..100]);
+        let store = Arc::clone(&tm.shared.store);
+        let stamp = store.index_stamp().unwrap();
+        let index = tm.shared.index.load();
+        add(&tm, &pairs[100..]);
+        assert!(!store.save_index(stamp, &mut |out| index.save(out)).unwrap());
+        assert!(!dir.path().join(INDEX_FILE).exists());
+        // Taken together by the writer, it is kept.
+        assert!(tm.save_index().unwrap());
+        assert!(dir.path().join(INDEX_FILE).exists());
+    }
+
+    #[test]
+    fn a_damaged_stale_or_foreign_kept_index_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = tatoeba(2_001);
+        let file = dir.path().join(INDEX_FILE);
+        let tm = TranslationMemory::open(dir.path()).unwrap();
+        add(&tm, &pairs[..2_000]);
+        let expected = lookups(&tm, &pairs);
+        assert!(tm.save_index().unwrap());
+        drop(tm);
+        let good = std::fs::read(&file).unwrap();
+
+        // One byte of the body changed.
+        let mut damaged = good.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x10;
+        std::fs::write(&file, &damaged).unwrap();
+        let tm = reopen(dir.path());
+        assert!(!tm.index_was_saved(), "a damaged file is not read");
+        assert_eq!(lookups(&tm, &pairs), expected);
+        drop(tm);
+
+        // Another build's form, with a checksum that matches: the form
+        // string follows the 36-byte header and its length byte.
+        let mut foreign = good.clone();
+        foreign[36 + 1] ^= 0x01;
+        let crc = crc32fast::hash(&foreign[36..]);
+        foreign[32..36].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&file, &foreign).unwrap();
+        let tm = reopen(dir.path());
+        assert!(!tm.index_was_saved(), "another build's index is not read");
+        assert_eq!(lookups(&tm, &pairs), expected);
+        drop(tm);
+
+        // The good file, put back after a write it does not hold (the
+        // store's commit count moved on).
+        std::fs::write(&file, &good).unwrap();
+        let tm = reopen(dir.path());
+        assert!(tm.index_was_saved(), "the good file is read");
+        add(&tm, &pairs[2_000..]);
+        drop(tm);
+        std::fs::write(&file, &good).unwrap();
+        let tm = reopen(dir.path());
+        assert!(!tm.index_was_saved(), "a file from before the last write is not read");
+        assert_eq!(lookup(&tm, &pairs[2_000].0, "ar")[0].score, 100);
+    }
+}

@@ -138,6 +138,8 @@ enum Command {
     /// Applies the change log's new entries to the index (see
     /// [`super::follow`]); answers whether more are waiting.
     CatchUp(mpsc::SyncSender<Result<bool>>),
+    /// Keep the index with the store (see [`super::saving`]).
+    SaveIndex(mpsc::SyncSender<Result<bool>>),
 }
 
 pub(super) struct Writer {
@@ -193,6 +195,14 @@ impl Writer {
         answer.recv().map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Keeps the index with the store if it changed since it was last
+    /// kept; whether it wrote one.
+    pub(super) fn save_index(&self) -> Result<bool> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::SaveIndex(reply))?;
+        answer.recv().map_err(|_| Error::ShuttingDown)?
+    }
+
     fn send(&self, command: Command) -> Result<()> {
         self.queue.as_ref().ok_or(Error::ShuttingDown)?.send(command).map_err(|_| Error::ShuttingDown)
     }
@@ -208,18 +218,33 @@ impl Drop for Writer {
     }
 }
 
-fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
+fn run(shared: &Arc<Shared>, commands: &mpsc::Receiver<Command>) {
     // Units a failed commit touched whose stored state could not be read
     // back yet (the database was not open again): the index catches up
     // with them before the next commit.
     let mut unsettled: Vec<UnitId> = Vec::new();
-    while let Ok(first) = commands.recv() {
+    let idle = super::saving::idle();
+    loop {
+        let first = match commands.recv_timeout(idle) {
+            Ok(first) => first,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Writes paused: the index equals the store, unless a
+                // failed write left units unsettled.
+                if unsettled.is_empty() {
+                    super::saving::when_idle(shared);
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut group = Vec::new();
         let mut catch_ups = Vec::new();
+        let mut saves = Vec::new();
         let mut next = Some(first);
         while let Some(command) = next.take() {
             match command {
                 Command::CatchUp(reply) => catch_ups.push(reply),
+                Command::SaveIndex(reply) => saves.push(reply),
                 command => group.push(command),
             }
             if group.len() < MAX_GROUP {
@@ -231,6 +256,14 @@ fn run(shared: &Shared, commands: &mpsc::Receiver<Command>) {
         }
         for reply in catch_ups {
             let _ = reply.send(super::follow::catch_up(shared));
+        }
+        for reply in saves {
+            let saved = if !unsettled.is_empty() {
+                Err(Error::storage("the index is not saved: a failed write left it behind the store"))
+            } else {
+                super::saving::take(shared).map_or(Ok(false), |pending| super::saving::save(shared, pending))
+            };
+            let _ = reply.send(saved);
         }
     }
 }
@@ -279,6 +312,11 @@ fn commit(shared: &Shared, mut group: Vec<Command>, mut unsettled: Vec<UnitId>) 
         );
         Ok(planned)
     });
+    // The store may have changed (a failed group may have written part):
+    // the index kept with it no longer describes it.
+    if !writes.is_empty() || !records.is_empty() {
+        shared.saving.changed();
+    }
     match outcome {
         Ok(planned) => {
             update_index(shared, &writes, planner.analyses);
@@ -363,7 +401,7 @@ fn failed(shared: &Shared, group: Vec<Command>, err: &Error, writes: Option<&[Wr
             Command::Memory(_, reply) => {
                 let _ = reply.send(failed.map(|_: Added| ()));
             }
-            Command::CatchUp(_) => unreachable!("catch-ups are not part of a group"),
+            Command::CatchUp(_) | Command::SaveIndex(_) => unreachable!("catch-ups and saves are not part of a group"),
         }
     }
 }
@@ -788,7 +826,7 @@ fn plan(shared: &Shared, planner: &mut Planner, group: &mut [Command]) -> Result
                 planner.records.insert(name.clone(), None);
                 planned.push(Planned::Memory(Ok(())));
             }
-            Command::CatchUp(_) => unreachable!("catch-ups are not part of a group"),
+            Command::CatchUp(_) | Command::SaveIndex(_) => unreachable!("catch-ups and saves are not part of a group"),
         }
     }
     Ok(planned)

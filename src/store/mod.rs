@@ -9,11 +9,13 @@ mod in_memory;
 #[cfg(test)]
 pub(crate) mod pg_cluster;
 pub mod postgres;
+mod saved_index;
 mod side_index;
 mod sled_store;
 
 pub use in_memory::InMemoryStore;
 pub use postgres::PostgresStore;
+pub use saved_index::{SavedIndex, INDEX_FILE};
 pub(crate) use sled_store::unsafe_no_flush;
 pub use sled_store::{OpenOptions, SledStore};
 
@@ -161,6 +163,34 @@ pub trait Store: Send + Sync + 'static {
     /// `None` for a store only one process uses.
     fn change_log(&self) -> Option<&dyn ChangeLog> {
         None
+    }
+
+    /// Builds ahead what the first write would otherwise build (sled: the
+    /// ids by side that the duplicate check reads, built along the first
+    /// full scan, which an index read from [`Store::saved_index`] skips).
+    fn prepare_writes(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The store's state now, for [`Store::save_index`]; `None` for a
+    /// store that keeps no index between runs (only sled keeps one).
+    fn index_stamp(&self) -> Option<u64> {
+        None
+    }
+
+    /// The index saved with [`Store::save_index`], if it still describes
+    /// the store: nothing was written since, and its bytes are whole (see
+    /// `saved_index`).
+    fn saved_index(&self) -> Option<SavedIndex> {
+        None
+    }
+
+    /// Keeps what `index` writes as the index of the store as it was at
+    /// `stamp` ([`Store::index_stamp`]), replacing the one kept before;
+    /// `Ok(false)`, nothing kept, when the store was written since.
+    fn save_index(&self, stamp: u64, index: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>) -> Result<bool> {
+        let _ = (stamp, index);
+        Ok(false)
     }
 }
 

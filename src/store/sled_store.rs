@@ -43,6 +43,7 @@
 //! are migrated when opened (in batches, the schema version written last, so
 //! an interrupted migration starts again).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use prost::Message;
 
+use super::saved_index::{SavedIndex, SavedIndexFile};
 use super::side_index::{SideIndex, SideMap};
 use super::{MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
@@ -216,6 +218,8 @@ pub struct SledStore {
     ack: Mutex<File>,
     /// Ids by side key (the duplicate check's), in RAM.
     sides: SideIndex,
+    /// The index kept between runs ([`super::INDEX_FILE`]).
+    saved_index: SavedIndexFile,
 }
 
 struct Inner {
@@ -354,6 +358,7 @@ impl SledStore {
             commits: AtomicU64::new(commits),
             ack: Mutex::new(ack),
             sides: SideIndex::new(),
+            saved_index: SavedIndexFile::new(path),
         };
         // A new database (or one written before this record existed) starts
         // it now; its directory entry is made durable too.
@@ -725,7 +730,11 @@ impl Store for SledStore {
     }
 
     fn apply(&self, writes: &[Write]) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
         let inner = self.inner()?;
+        self.saved_index.before_write()?;
         // The index of sides holds at least what sled does at every moment.
         self.sides.before(writes);
         // A write never straddles two batches (a replacement is one write).
@@ -813,6 +822,40 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn commit(&self, writes: &[Write], records: &BTreeMap<String, Option<MemoryRecord>>) -> Result<u64> {
+        // A group that writes nothing counts no commit: the count then
+        // changes only with what the store holds, which the saved index's
+        // record of it relies on.
+        if writes.is_empty() && records.is_empty() {
+            return Ok(0);
+        }
+        self.apply(writes)?;
+        for (name, record) in records {
+            match record {
+                Some(record) => self.put_memory(record)?,
+                None => self.remove_memory(name)?,
+            }
+        }
+        self.flush()?;
+        Ok(0)
+    }
+
+    fn prepare_writes(&self) -> Result<()> {
+        self.sides.with(|map| self.scan_sides(map), |_| ())
+    }
+
+    fn index_stamp(&self) -> Option<u64> {
+        Some(self.saved_index.stamp())
+    }
+
+    fn saved_index(&self) -> Option<SavedIndex> {
+        self.saved_index.load(self.commits.load(Ordering::SeqCst))
+    }
+
+    fn save_index(&self, stamp: u64, index: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>) -> Result<bool> {
+        self.saved_index.save(stamp, || self.commits.load(Ordering::SeqCst), index)
+    }
+
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         // The first full scan builds the index of sides on its way.
         let mut sides = self.sides.along();
@@ -842,12 +885,14 @@ impl Store for SledStore {
 
     fn put_memory(&self, record: &MemoryRecord) -> Result<()> {
         let inner = self.inner()?;
+        self.saved_index.before_write()?;
         inner.memories.insert(record.name.as_bytes(), record.encode_to_vec())?;
         Ok(())
     }
 
     fn remove_memory(&self, name: &str) -> Result<()> {
         let inner = self.inner()?;
+        self.saved_index.before_write()?;
         inner.memories.remove(name.as_bytes())?;
         Ok(())
     }

@@ -43,14 +43,25 @@ impl Server {
 
     /// [`Server::start_with`] with environment variables.
     pub fn start_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let log = std::env::var("DHAKIRA_TEST_LOG").unwrap_or("warn".into());
+        Server::spawn(db, extra, &[env, &[("RUST_LOG", &log)]].concat(), Stdio::inherit())
+    }
+
+    /// [`Server::start_env`] with its log (`RUST_LOG=info`, plain lines)
+    /// in the file `log`.
+    pub fn start_logged(db: &Path, env: &[(&str, &str)], log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        Server::spawn(db, &["--no-sample"], &[env, &[("RUST_LOG", "info")]].concat(), file.into())
+    }
+
+    fn spawn(db: &Path, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dhakira"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(extra)
-            .env("RUST_LOG", std::env::var("DHAKIRA_TEST_LOG").unwrap_or("warn".into()))
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("starting dhakira serve");
         let mut line = String::new();

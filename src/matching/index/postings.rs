@@ -26,6 +26,7 @@
 use std::ops::Range;
 
 use bitpacking::{BitPacker, BitPacker4x};
+use serde::{Deserialize, Serialize};
 
 /// Entries of a bit-packed block.
 const BLOCK: usize = BitPacker4x::BLOCK_LEN;
@@ -34,7 +35,7 @@ const BLOCK: usize = BitPacker4x::BLOCK_LEN;
 const SMALL: usize = 32;
 
 /// A segment's lists, by key id.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) enum Postings {
     /// Ascending slots, one vector per key: the segment takes units.
     Open(Vec<Vec<u32>>),
@@ -82,16 +83,17 @@ impl Postings {
 }
 
 /// Closed lists (see the module's documentation).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Packed {
     /// Key → its list's entry count and where its bytes start in `data`
     /// (side by side: a lookup reads both, and the next key's start, in one
     /// cache line); one more, the end.
     heads: Vec<Head>,
+    #[serde(with = "serde_bytes")]
     data: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Head {
     count: u32,
     start: u32,

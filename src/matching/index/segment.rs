@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use foldhash::HashMap;
+use serde::{Deserialize, Serialize};
 
 use super::postings::Postings;
 use super::search::{enough_in_common, max_distance, Bag};
@@ -31,7 +32,7 @@ const BIT_WORDS: usize = 4;
 /// query, read before its words. 256 bits rather than 64: a long query
 /// holds 30–60 distinct keys, which would set most of 64 bits and let
 /// almost every unit through (see ARCHITECTURE.md, "The index").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(align(32))]
 pub(super) struct Bits([u64; BIT_WORDS]);
 
@@ -143,7 +144,7 @@ pub(super) const NO_GROUP: u32 = u32::MAX;
 /// [`Index::candidates`] checks a group once and then reads, per member,
 /// the word ids at the placeable positions (see ARCHITECTURE.md, "The
 /// index").
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Group {
     /// Where the placeables are in the template's words.
     pub(super) places: Box<[u16]>,
@@ -187,7 +188,7 @@ pub(super) enum TemplateEntry {
 /// members hold it, `before` each member to the one before it with the
 /// same value ([`NO_MEMBER`] ends a list). Four bytes per member and
 /// place, no allocation per value.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct ValueLists {
     pub(super) last: HashMap<u32, (u32, u32)>,
     pub(super) before: Vec<u32>,
@@ -225,7 +226,7 @@ impl Encoded {
 }
 
 /// arena, and the inverted lists.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Side {
     /// Normalized word → word id.
     pub(super) surfaces: HashMap<Box<str>, u32>,
@@ -614,7 +615,7 @@ impl<'a> Names<'a> {
 /// and change time, and both sides' words. Slots are given in order as
 /// units are pushed; a segment is built once (by the writer, from a group's
 /// new units, or by a merge) and then only read.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct Segment {
     /// Slot → unit id: ascending, unless a unit moved here from an older
     /// segment (then `slot_of` is kept).
@@ -692,7 +693,7 @@ impl Segment {
 }
 
 /// The deleted slots of a segment, one bit each.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Deleted {
     bits: Vec<u64>,
     count: usize,
@@ -727,7 +728,7 @@ impl Deleted {
 /// A segment as one snapshot of the index sees it: the segment, shared by
 /// every snapshot that holds it, and its deletions as of that snapshot
 /// (copied when the writer deletes after the snapshot was taken).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Part {
     pub(super) segment: Arc<Segment>,
     pub(super) deleted: Arc<Deleted>,
