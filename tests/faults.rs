@@ -47,10 +47,15 @@ impl Tmpfs {
 
     /// Leaves about `mb` MiB free, with a filler file.
     fn fill_until(&self, mb: u64) -> PathBuf {
+        self.fill_until_bytes(mb << 20)
+    }
+
+    /// Leaves about `bytes` free, with a filler file.
+    fn fill_until_bytes(&self, bytes: u64) -> PathBuf {
         let stat = rustix::fs::statvfs(self.path()).unwrap();
         let free = stat.f_bavail * stat.f_frsize;
         let filler = self.path().join("filler");
-        let size = free.saturating_sub(mb << 20);
+        let size = free.saturating_sub(bytes);
         std::fs::write(&filler, vec![7u8; size as usize]).unwrap();
         filler
     }
@@ -460,4 +465,33 @@ async fn a_store_without_its_commit_record_is_refused_unless_the_operator_accept
     let server = Server::start_with(&db, &["--no-sample", "--config", config.to_str().unwrap()]);
     let mut client = server.client().await;
     assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, expected);
+}
+
+/// The index kept beside the database is a cache: when a write finds too
+/// little room, the kept index is deleted to make it, and the write goes in.
+#[tokio::test]
+async fn a_kept_index_gives_its_room_to_writes() {
+    let Some(disk) = Tmpfs::mount(48, "") else { return };
+    let pairs = corpus_pairs("tico19_test.tsv", 1300);
+    let db = disk.path().join("db");
+    let env = [("DHAKIRA_MIN_FREE_MB", "16"), ("DHAKIRA_INDEX_IDLE_MS", "200"), ("RUST_LOG", "off")];
+    let server = Server::start_env(&db, &["--no-sample"], &env);
+    let mut client = server.client().await;
+    client.add_units(AddUnitsRequest { units: units(&pairs[..1200], "before") }).await.unwrap();
+    let kept = db.join(dhakira::store::INDEX_FILE);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !kept.exists() {
+        assert!(std::time::Instant::now() < deadline, "the idle writer never kept the index");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Give it time to be renamed into place and synced.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let size = std::fs::metadata(&kept).unwrap().len();
+    assert!(size > 64 << 10, "{size} bytes");
+    // Less room than writes need, unless the kept index goes.
+    disk.fill_until_bytes((16 << 20) - size / 2);
+    let added = client.add_units(AddUnitsRequest { units: units(&pairs[1200..], "after") }).await.unwrap();
+    assert_eq!(added.into_inner().added, 100);
+    assert!(!kept.exists());
+    assert_eq!(client.stats(StatsRequest {}).await.unwrap().into_inner().total_units, 1300);
 }

@@ -226,10 +226,28 @@ impl TranslationMemory {
         };
         // A store with a change log keeps no index between runs (and
         // follows the log from `head`); sled reads the one it kept.
-        let saved = if mirrored(store.as_ref()) { None } else { saving::load(store.as_ref()) };
-        let loaded = saved.is_some();
-        let (index, mirror) = match saved {
-            Some(index) => (index, None),
+        let saved = if mirrored(store.as_ref()) { None } else { store.saved_index() };
+        let read = saved.map(|saved| {
+            std::thread::scope(|scope| {
+                let reading = scope.spawn(|| saving::read(&saved));
+                // Meanwhile every unit is still read and its checksum
+                // checked before anything is served (a damaged store is
+                // refused at start-up, as when the index is built), without
+                // the analysis; the ids by side that the first write's
+                // duplicate check needs are built on the way.
+                let checking = std::time::Instant::now();
+                let checked = store.check_every_unit();
+                tracing::info!(seconds = checking.elapsed().as_secs_f64(), "every unit read and checked");
+                let index = reading.join().expect("reading the saved index does not panic");
+                (checked, index)
+            })
+        });
+        let read = match read {
+            Some((checked, index)) => checked.map(|()| index)?,
+            None => None,
+        };
+        let (index, mirror, loaded) = match read {
+            Some(index) => (index, None, true),
             None => {
                 let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
                 tracing::info!(
@@ -238,23 +256,9 @@ impl TranslationMemory {
                     seconds = started.elapsed().as_secs_f64(),
                     "index built"
                 );
-                (index, mirror)
+                (index, mirror, false)
             }
         };
-        if loaded {
-            // The first write would read every unit for the duplicate
-            // check: done now, beside the lookups.
-            let store = Arc::downgrade(&store);
-            let spawned = std::thread::Builder::new().name("dhakira-prepare".into()).spawn(move || {
-                let prepared = store.upgrade().map(|store| store.prepare_writes());
-                if let Some(Err(err)) = prepared {
-                    tracing::warn!(error = %err, "cannot read the units ahead of the first write");
-                }
-            });
-            if let Err(err) = spawned {
-                tracing::warn!(error = %err, "cannot start a thread to read the units ahead of the first write");
-            }
-        }
         let tm = TranslationMemory::start(store, index, true, head, mirror, loaded);
         if tm.shared.replication.enabled {
             follow::start(&tm.shared, &tm.writer);

@@ -127,11 +127,10 @@ pub(super) fn when_idle(shared: &Arc<Shared>) {
     }
 }
 
-/// The store's saved index, read, if it describes the store (else the
-/// reason is logged and the index is built).
-pub(super) fn load(shared_store: &dyn crate::store::Store) -> Option<Index> {
+/// The index in `saved`, if this build reads it (else the reason is logged
+/// and the index is built).
+pub(super) fn read(saved: &crate::store::SavedIndex) -> Option<Index> {
     let started = Instant::now();
-    let saved = shared_store.saved_index()?;
     match Index::load(saved.bytes()) {
         Ok(index) => {
             tracing::info!(

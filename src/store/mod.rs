@@ -165,10 +165,12 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
-    /// Builds ahead what the first write would otherwise build (sled: the
-    /// ids by side that the duplicate check reads, built along the first
-    /// full scan, which an index read from [`Store::saved_index`] skips).
-    fn prepare_writes(&self) -> Result<()> {
+    /// Reads every unit, checking it (a damaged one is an error), and
+    /// builds on the way what the first write would otherwise build (sled:
+    /// the ids by side that the duplicate check reads): what opening does
+    /// when the index is read from [`Store::saved_index`] instead of built
+    /// from the units.
+    fn check_every_unit(&self) -> Result<()> {
         Ok(())
     }
 

@@ -69,6 +69,8 @@ struct State {
 
 impl SavedIndexFile {
     pub(super) fn new(dir: &Path) -> SavedIndexFile {
+        // What a save cut short left behind.
+        let _ = std::fs::remove_file(dir.join(format!("{INDEX_FILE}.new")));
         // In place or not, the first write makes sure it is gone.
         SavedIndexFile {
             dir: dir.to_owned(),
@@ -101,6 +103,23 @@ impl SavedIndexFile {
         }
         state.writes += 1;
         Ok(())
+    }
+
+    /// Deletes the file, durably, if it is in place (a write needs its
+    /// room); whether there was one.
+    pub(super) fn discard(&self) -> Result<bool> {
+        let mut state = self.state.lock();
+        let removed = match std::fs::remove_file(self.path()) {
+            Ok(()) => true,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+            Err(err) => return Err(Error::from_io(err, "cannot delete the saved index")),
+        };
+        if removed {
+            sync_dir(&self.dir)?;
+            tracing::warn!("the saved index is deleted to make room for writes; the next start builds it");
+        }
+        state.in_place = false;
+        Ok(removed)
     }
 
     /// The saved index, when the file is whole and was saved with the

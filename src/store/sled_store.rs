@@ -379,6 +379,32 @@ impl SledStore {
         Ok(store)
     }
 
+    /// [`Store::check_space`], the kept index left in place.
+    fn check_space_once(&self) -> Result<()> {
+        if self.reserve_spent.load(Ordering::SeqCst) {
+            let needed = RESERVE_BYTES as u64 + self.min_free;
+            let free = self.free_bytes()?;
+            if free < needed {
+                return Err(Error::DiskFull(format!(
+                    "{} MiB free where the database is; writes resume once {} MiB are free",
+                    free >> 20,
+                    needed.div_ceil(1 << 20)
+                )));
+            }
+            self.write_reserve()?;
+            self.reserve_spent.store(false, Ordering::SeqCst);
+        }
+        let free = self.free_bytes()?;
+        if free < self.min_free {
+            return Err(Error::DiskFull(format!(
+                "{} MiB free where the database is, and writes need {} MiB (DHAKIRA_MIN_FREE_MB)",
+                free >> 20,
+                self.min_free >> 20
+            )));
+        }
+        Ok(())
+    }
+
     /// The open database; reopened first if a failed reopen left none.
     fn inner(&self) -> Result<parking_lot::MappedRwLockReadGuard<'_, Inner>> {
         if let Ok(inner) = RwLockReadGuard::try_map(self.inner.read(), Option::as_ref) {
@@ -798,28 +824,11 @@ impl Store for SledStore {
     }
 
     fn check_space(&self) -> Result<()> {
-        if self.reserve_spent.load(Ordering::SeqCst) {
-            let needed = RESERVE_BYTES as u64 + self.min_free;
-            let free = self.free_bytes()?;
-            if free < needed {
-                return Err(Error::DiskFull(format!(
-                    "{} MiB free where the database is; writes resume once {} MiB are free",
-                    free >> 20,
-                    needed.div_ceil(1 << 20)
-                )));
-            }
-            self.write_reserve()?;
-            self.reserve_spent.store(false, Ordering::SeqCst);
+        match self.check_space_once() {
+            // The kept index is a cache: its room goes to the writes.
+            Err(Error::DiskFull(_)) if self.saved_index.discard()? => self.check_space_once(),
+            other => other,
         }
-        let free = self.free_bytes()?;
-        if free < self.min_free {
-            return Err(Error::DiskFull(format!(
-                "{} MiB free where the database is, and writes need {} MiB (DHAKIRA_MIN_FREE_MB)",
-                free >> 20,
-                self.min_free >> 20
-            )));
-        }
-        Ok(())
     }
 
     fn commit(&self, writes: &[Write], records: &BTreeMap<String, Option<MemoryRecord>>) -> Result<u64> {
@@ -840,7 +849,7 @@ impl Store for SledStore {
         Ok(0)
     }
 
-    fn prepare_writes(&self) -> Result<()> {
+    fn check_every_unit(&self) -> Result<()> {
         self.sides.with(|map| self.scan_sides(map), |_| ())
     }
 
@@ -853,7 +862,15 @@ impl Store for SledStore {
     }
 
     fn save_index(&self, stamp: u64, index: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>) -> Result<bool> {
-        self.saved_index.save(stamp, || self.commits.load(Ordering::SeqCst), index)
+        let kept = self.saved_index.save(stamp, || self.commits.load(Ordering::SeqCst), index)?;
+        // Writes come first: a kept index that leaves them too little room
+        // is given up at once.
+        if kept && self.free_bytes()? < self.min_free + RESERVE_BYTES as u64 {
+            self.saved_index.discard()?;
+            tracing::warn!("too little room left to keep the index; the next start builds it");
+            return Ok(false);
+        }
+        Ok(kept)
     }
 
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
