@@ -25,6 +25,16 @@ fn news_memory() -> (TranslationMemory, Vec<(String, String)>) {
     (tm, pairs)
 }
 
+/// Stores `pairs` (Arabic, English) in the default memory, in requests of
+/// the largest size; the ids in pair order.
+fn add_pairs(tm: &TranslationMemory, pairs: &[(String, String)]) -> Vec<UnitId> {
+    let inputs: Vec<UnitInput> = pairs
+        .iter()
+        .map(|(arabic, english)| UnitInput { arabic: arabic.clone(), english: english.clone(), ..Default::default() })
+        .collect();
+    inputs.chunks(MAX_UNITS_PER_REQUEST).flat_map(|chunk| tm.add_units(chunk.to_vec()).unwrap().ids).collect()
+}
+
 fn lookup(tm: &TranslationMemory, text: &str, lang: &str) -> Vec<Match> {
     tm.lookup(LookupRequest { text: text.into(), source_lang: lang.into(), ..Default::default() }).unwrap()
 }
@@ -580,13 +590,7 @@ fn the_index_built_on_opening_equals_one_built_unit_by_unit() {
 
     let pairs = read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap();
     let tm = TranslationMemory::in_memory();
-    let inputs: Vec<UnitInput> = pairs
-        .iter()
-        .map(|(arabic, english)| UnitInput { arabic: arabic.clone(), english: english.clone(), ..Default::default() })
-        .collect();
-    for chunk in inputs.chunks(MAX_UNITS_PER_REQUEST) {
-        tm.add_units(chunk.to_vec()).unwrap();
-    }
+    add_pairs(&tm, &pairs);
     let store = tm.shared.store.as_ref();
     let (mut built, mirror) = build_index(store, false).unwrap();
     assert!(mirror.is_none());
@@ -635,17 +639,7 @@ mod news_quality {
             pairs.extend(read_pairs(&corpus_dir().join(file)).unwrap());
         }
         let tm = TranslationMemory::in_memory();
-        let inputs: Vec<UnitInput> = pairs
-            .iter()
-            .map(|(arabic, english)| UnitInput {
-                arabic: arabic.clone(),
-                english: english.clone(),
-                ..Default::default()
-            })
-            .collect();
-        for chunk in inputs.chunks(MAX_UNITS_PER_REQUEST) {
-            tm.add_units(chunk.to_vec()).unwrap();
-        }
+        add_pairs(&tm, &pairs);
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (arabic, english) in &pairs {
             *seen.entry(crate::text::words(arabic).join(" ")).or_default() += 1;
@@ -1241,22 +1235,6 @@ mod saved_index {
         read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap().into_iter().take(n).collect()
     }
 
-    fn add(tm: &TranslationMemory, pairs: &[(String, String)]) -> Vec<UnitId> {
-        let mut ids = Vec::new();
-        for chunk in pairs.chunks(1_000) {
-            let units = chunk
-                .iter()
-                .map(|(arabic, english)| UnitInput {
-                    arabic: arabic.clone(),
-                    english: english.clone(),
-                    ..Default::default()
-                })
-                .collect();
-            ids.extend(tm.add_units(units).unwrap().ids);
-        }
-        ids
-    }
-
     /// Every 97th pair looked up on both sides at 50.
     fn lookups(tm: &TranslationMemory, pairs: &[(String, String)]) -> Vec<Vec<Match>> {
         let mut all = Vec::new();
@@ -1286,7 +1264,7 @@ mod saved_index {
         let dir = tempfile::tempdir().unwrap();
         let pairs = tatoeba(6_000);
         let tm = TranslationMemory::open(dir.path()).unwrap();
-        let ids = add(&tm, &pairs);
+        let ids = add_pairs(&tm, &pairs);
         // Deletions too: segments with deleted slots are kept as they are.
         for &id in ids.iter().step_by(50) {
             tm.delete_unit(id).unwrap();
@@ -1315,7 +1293,7 @@ mod saved_index {
         assert_eq!(lookups(&tm, &pairs), expected);
         assert_eq!(tm.stats().memories, stats.memories);
         // It goes on taking writes like a built one.
-        let more = add(&tm, &tatoeba(6_500)[6_000..]);
+        let more = add_pairs(&tm, &tatoeba(6_500)[6_000..]);
         assert_eq!(more.len(), 500);
         let (arabic, _) = &tatoeba(6_500)[6_400];
         assert_eq!(lookup(&tm, arabic, "ar")[0].score, 100);
@@ -1326,11 +1304,11 @@ mod saved_index {
         let dir = tempfile::tempdir().unwrap();
         let pairs = tatoeba(2_001);
         let tm = TranslationMemory::open(dir.path()).unwrap();
-        add(&tm, &pairs[..2_000]);
+        add_pairs(&tm, &pairs[..2_000]);
         assert!(tm.save_index().unwrap());
         let file = dir.path().join(INDEX_FILE);
         assert!(file.exists());
-        add(&tm, &pairs[2_000..]);
+        add_pairs(&tm, &pairs[2_000..]);
         assert!(!file.exists(), "the first write after a save deletes it");
         // Dropped without a save, as a crash would leave it.
         drop(tm);
@@ -1345,11 +1323,11 @@ mod saved_index {
         let dir = tempfile::tempdir().unwrap();
         let pairs = tatoeba(101);
         let tm = TranslationMemory::open(dir.path()).unwrap();
-        add(&tm, &pairs[..100]);
+        add_pairs(&tm, &pairs[..100]);
         let store = Arc::clone(&tm.shared.store);
         let stamp = store.index_stamp().unwrap();
         let index = tm.shared.index.load();
-        add(&tm, &pairs[100..]);
+        add_pairs(&tm, &pairs[100..]);
         assert!(!store.save_index(stamp, &mut |out| index.save(out)).unwrap());
         assert!(!dir.path().join(INDEX_FILE).exists());
         // Taken together by the writer, it is kept.
@@ -1363,7 +1341,7 @@ mod saved_index {
         let pairs = tatoeba(2_001);
         let file = dir.path().join(INDEX_FILE);
         let tm = TranslationMemory::open(dir.path()).unwrap();
-        add(&tm, &pairs[..2_000]);
+        add_pairs(&tm, &pairs[..2_000]);
         let expected = lookups(&tm, &pairs);
         assert!(tm.save_index().unwrap());
         drop(tm);
@@ -1396,7 +1374,7 @@ mod saved_index {
         std::fs::write(&file, &good).unwrap();
         let tm = reopen(dir.path());
         assert!(tm.index_was_saved(), "the good file is read");
-        add(&tm, &pairs[2_000..]);
+        add_pairs(&tm, &pairs[2_000..]);
         drop(tm);
         std::fs::write(&file, &good).unwrap();
         let tm = reopen(dir.path());

@@ -43,7 +43,6 @@
 //! are migrated when opened (in batches, the schema version written last, so
 //! an interrupted migration starts again).
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -829,24 +828,6 @@ impl Store for SledStore {
             Err(Error::DiskFull(_)) if self.saved_index.discard()? => self.check_space_once(),
             other => other,
         }
-    }
-
-    fn commit(&self, writes: &[Write], records: &BTreeMap<String, Option<MemoryRecord>>) -> Result<u64> {
-        // A group that writes nothing counts no commit: the count then
-        // changes only with what the store holds, which the saved index's
-        // record of it relies on.
-        if writes.is_empty() && records.is_empty() {
-            return Ok(0);
-        }
-        self.apply(writes)?;
-        for (name, record) in records {
-            match record {
-                Some(record) => self.put_memory(record)?,
-                None => self.remove_memory(name)?,
-            }
-        }
-        self.flush()?;
-        Ok(0)
     }
 
     fn check_every_unit(&self) -> Result<()> {
