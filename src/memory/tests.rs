@@ -1220,15 +1220,7 @@ mod saved_index {
 
     /// Opens the database once the last engine on it let go of it.
     fn reopen(path: &Path) -> TranslationMemory {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match TranslationMemory::open(path) {
-                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                other => break other.unwrap(),
-            }
-        }
+        crate::store::when_released(|| TranslationMemory::open(path))
     }
 
     fn tatoeba(n: usize) -> Vec<(String, String)> {

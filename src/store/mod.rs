@@ -17,6 +17,8 @@ pub use in_memory::InMemoryStore;
 pub use postgres::PostgresStore;
 pub use saved_index::{SavedIndex, INDEX_FILE};
 pub(crate) use sled_store::unsafe_no_flush;
+#[cfg(test)]
+pub(crate) use sled_store::when_released;
 pub use sled_store::{OpenOptions, SledStore};
 
 use std::collections::BTreeMap;

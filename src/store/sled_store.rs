@@ -896,23 +896,30 @@ impl Store for SledStore {
     }
 }
 
+/// `open`'s result once the database opened before it lets go of its
+/// directory (sled's flusher thread may hold the lock a moment after the
+/// drop), within 10 s (tests).
+#[cfg(test)]
+pub(crate) fn when_released<T>(mut open: impl FnMut() -> Result<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open() {
+            Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other.unwrap(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Opens the store once the database dropped before it lets go of its
-    /// directory (sled's flusher thread may hold the lock a moment after
-    /// the drop).
+    /// directory.
     fn open_when_released(path: &Path) -> SledStore {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match SledStore::open(path) {
-                Err(Error::Locked { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                other => break other.unwrap(),
-            }
-        }
+        when_released(|| SledStore::open(path))
     }
 
     proptest::proptest! {
