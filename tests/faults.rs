@@ -484,8 +484,7 @@ async fn a_kept_index_gives_its_room_to_writes() {
         assert!(std::time::Instant::now() < deadline, "the idle writer never kept the index");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // Give it time to be renamed into place and synced.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // It takes its name once whole (written under another, then renamed).
     let size = std::fs::metadata(&kept).unwrap().len();
     assert!(size > 64 << 10, "{size} bytes");
     // Less room than writes need, unless the kept index goes.

@@ -43,6 +43,22 @@ use crate::unit::{Unit, UnitId};
 /// it builds its own from the units.
 pub const SAVED_FORMAT: &str = env!("DHAKIRA_INDEX_FORMAT");
 
+/// What follows a saved index's format, if it is [`SAVED_FORMAT`].
+fn saved_body(bytes: &[u8]) -> crate::Result<&[u8]> {
+    let (format, rest) =
+        postcard::take_from_bytes::<&str>(bytes).map_err(|err| saved_corrupt(format!("no format: {err}")))?;
+    if format != SAVED_FORMAT {
+        return Err(saved_corrupt(format!(
+            "saved by another build (format {format}; this build reads {SAVED_FORMAT})"
+        )));
+    }
+    Ok(rest)
+}
+
+fn saved_corrupt(reason: String) -> crate::Error {
+    crate::Error::Corrupt { key: "saved index".into(), reason }
+}
+
 /// The id of a query word or key that no stored unit has: it equals nothing.
 pub const UNKNOWN_WORD: u32 = u32::MAX;
 
@@ -209,19 +225,19 @@ impl Index {
     /// [`SAVED_FORMAT`]; an error when the bytes are another build's, or
     /// not a whole index.
     pub fn load(bytes: &[u8]) -> crate::Result<Index> {
-        let bad = |reason: String| crate::Error::Corrupt { key: "saved index".into(), reason };
-        let (format, rest) =
-            postcard::take_from_bytes::<&str>(bytes).map_err(|err| bad(format!("no format: {err}")))?;
-        if format != SAVED_FORMAT {
-            return Err(bad(format!("saved by another build (format {format}; this build reads {SAVED_FORMAT})")));
-        }
-        let (mut index, rest) =
-            postcard::take_from_bytes::<Index>(rest).map_err(|err| bad(format!("cannot decode it: {err}")))?;
+        let (mut index, rest) = postcard::take_from_bytes::<Index>(saved_body(bytes)?)
+            .map_err(|err| saved_corrupt(format!("cannot decode it: {err}")))?;
         if !rest.is_empty() {
-            return Err(bad(format!("{} bytes after the index", rest.len())));
+            return Err(saved_corrupt(format!("{} bytes after the index", rest.len())));
         }
         index.open = false;
         Ok(index)
+    }
+
+    /// Whether [`Index::load`] may read `bytes`: an error when they were
+    /// saved by another build (or hold no format), without decoding them.
+    pub fn readable(bytes: &[u8]) -> crate::Result<()> {
+        saved_body(bytes).map(|_| ())
     }
 
     /// Adds a unit, or replaces the one with the same id.

@@ -224,32 +224,14 @@ impl TranslationMemory {
             Some(log) => log.changes_after(u64::MAX, 1)?.head,
             None => 0,
         };
+        let mirrored = mirrored(store.as_ref());
         // A store with a change log keeps no index between runs (and
         // follows the log from `head`); sled reads the one it kept.
-        let saved = if mirrored(store.as_ref()) { None } else { store.saved_index() };
-        let read = saved.map(|saved| {
-            std::thread::scope(|scope| {
-                let reading = scope.spawn(|| saving::read(&saved));
-                // Meanwhile every unit is still read and its checksum
-                // checked before anything is served (a damaged store is
-                // refused at start-up, as when the index is built), without
-                // the analysis; the ids by side that the first write's
-                // duplicate check needs are built on the way.
-                let checking = std::time::Instant::now();
-                let checked = store.check_every_unit();
-                tracing::info!(seconds = checking.elapsed().as_secs_f64(), "every unit read and checked");
-                let index = reading.join().expect("reading the saved index does not panic");
-                (checked, index)
-            })
-        });
-        let read = match read {
-            Some((checked, index)) => checked.map(|()| index)?,
-            None => None,
-        };
-        let (index, mirror, loaded) = match read {
+        let kept = if mirrored { None } else { saving::open(store.as_ref())? };
+        let (index, mirror, loaded) = match kept {
             Some(index) => (index, None, true),
             None => {
-                let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
+                let (index, mirror) = build_index(store.as_ref(), mirrored)?;
                 tracing::info!(
                     units = index.len(),
                     segments = index.segments(),
@@ -285,7 +267,7 @@ impl TranslationMemory {
             indexed,
             scans: Default::default(),
             aligner: Default::default(),
-            saving: saving::Saving::new(loaded || !indexed),
+            saving: saving::Saving::new(loaded),
         });
         if indexed {
             aligner::start(&shared);

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use super::Shared;
 use crate::error::Result;
 use crate::matching::Index;
+use crate::store::{SavedIndex, Store};
 
 /// How long the writes must pause before the writer keeps a changed index
 /// (`DHAKIRA_INDEX_IDLE_MS` overrides it).
@@ -127,9 +128,31 @@ pub(super) fn when_idle(shared: &Arc<Shared>) {
     }
 }
 
-/// The index in `saved`, if this build reads it (else the reason is logged
-/// and the index is built).
-pub(super) fn read(saved: &crate::store::SavedIndex) -> Option<Index> {
+/// The index the store kept, if there is one this build reads (else the
+/// reason is logged, and the caller builds the index). Beside the read, on
+/// another thread, every unit is still read and its checksum checked
+/// before anything is served (a damaged store is refused at start-up, as
+/// when the index is built), without the analysis; the ids by side the
+/// first write's duplicate check needs are built on the way.
+pub(super) fn open(store: &dyn Store) -> Result<Option<Index>> {
+    let Some(saved) = store.saved_index() else { return Ok(None) };
+    // Another build's index is refused before any unit is read: the
+    // units are read again by the build that follows.
+    if let Err(err) = Index::readable(saved.bytes()) {
+        tracing::warn!(error = %err, "the saved index is not used; building it");
+        return Ok(None);
+    }
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| read(&saved));
+        let checking = Instant::now();
+        store.check_every_unit()?;
+        tracing::info!(seconds = checking.elapsed().as_secs_f64(), "every unit read and checked");
+        Ok(reading.join().expect("reading the saved index does not panic"))
+    })
+}
+
+/// The index in `saved`, if it decodes (else the reason is logged).
+fn read(saved: &SavedIndex) -> Option<Index> {
     let started = Instant::now();
     match Index::load(saved.bytes()) {
         Ok(index) => {

@@ -1338,16 +1338,20 @@ mod saved_index {
         assert!(tm.save_index().unwrap());
         drop(tm);
         let good = std::fs::read(&file).unwrap();
+        // `bytes` in place of the kept index: not read, and the index built
+        // instead answers as the first did.
+        let not_read = |bytes: &[u8], why: &str| {
+            std::fs::write(&file, bytes).unwrap();
+            let tm = reopen(dir.path());
+            assert!(!tm.index_was_saved(), "{why}");
+            assert_eq!(lookups(&tm, &pairs), expected);
+        };
 
         // One byte of the body changed.
         let mut damaged = good.clone();
         let middle = damaged.len() / 2;
         damaged[middle] ^= 0x10;
-        std::fs::write(&file, &damaged).unwrap();
-        let tm = reopen(dir.path());
-        assert!(!tm.index_was_saved(), "a damaged file is not read");
-        assert_eq!(lookups(&tm, &pairs), expected);
-        drop(tm);
+        not_read(&damaged, "a damaged file is not read");
 
         // Another build's form, with a checksum that matches: the form
         // string follows the 36-byte header and its length byte.
@@ -1355,11 +1359,7 @@ mod saved_index {
         foreign[36 + 1] ^= 0x01;
         let crc = crc32fast::hash(&foreign[36..]);
         foreign[32..36].copy_from_slice(&crc.to_le_bytes());
-        std::fs::write(&file, &foreign).unwrap();
-        let tm = reopen(dir.path());
-        assert!(!tm.index_was_saved(), "another build's index is not read");
-        assert_eq!(lookups(&tm, &pairs), expected);
-        drop(tm);
+        not_read(&foreign, "another build's index is not read");
 
         // The good file, put back after a write it does not hold (the
         // store's commit count moved on).
