@@ -77,8 +77,27 @@ pub enum Step {
 /// The cost of the cheapest alignment of `n` query words with `m` source
 /// words, `relate(i, j)` telling how query word `i` relates to source word `j`.
 pub fn cost(n: usize, m: usize, relate: impl Fn(usize, usize) -> Relation) -> Cost {
-    let mut previous: Vec<u64> = (0..=m as u64).map(|j| j * INDEL).collect();
-    let mut current = vec![0u64; m + 1];
+    // Two rows of the table: on the stack for the usual sentence (a lookup
+    // aligns a template per group it meets), else on the heap.
+    const ON_STACK: usize = 64;
+    if m < ON_STACK {
+        let (mut previous, mut current) = ([0u64; ON_STACK], [0u64; ON_STACK]);
+        return cost_in(n, m, relate, &mut previous[..=m], &mut current[..=m]);
+    }
+    cost_in(n, m, relate, &mut vec![0u64; m + 1], &mut vec![0u64; m + 1])
+}
+
+/// [`cost`] in two rows of `m + 1` cells.
+fn cost_in<'a>(
+    n: usize,
+    m: usize,
+    relate: impl Fn(usize, usize) -> Relation,
+    mut previous: &'a mut [u64],
+    mut current: &'a mut [u64],
+) -> Cost {
+    for (j, cell) in previous.iter_mut().enumerate() {
+        *cell = j as u64 * INDEL;
+    }
     for i in 0..n {
         current[0] = (i as u64 + 1) * INDEL;
         for j in 0..m {

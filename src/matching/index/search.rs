@@ -126,8 +126,13 @@ impl Part {
                     let group = side.group_of[slot as usize];
                     if group != NO_GROUP {
                         if groups.insert(group) {
-                            let scratch =
-                                GroupScratch { keys, values, touched, withheld: best.then_some(&mut *withheld) };
+                            let scratch = GroupScratch {
+                                bag: &mut bag,
+                                keys,
+                                values,
+                                touched,
+                                withheld: best.then_some(&mut *withheld),
+                            };
                             self.template_candidates(query, selection, group, threshold, scratch, &mut take);
                         }
                         return true;
@@ -356,7 +361,7 @@ impl Part {
         scratch: GroupScratch<'_>,
         take: &mut impl FnMut(&mut Threshold, u32, Cost, usize, u8),
     ) {
-        let GroupScratch { keys, values, touched, withheld } = scratch;
+        let GroupScratch { bag, keys, values, touched, withheld } = scratch;
         let n = query.len();
         let side = self.side(query.lang);
         let group = &side.groups[group as usize];
@@ -367,7 +372,7 @@ impl Part {
         if s > 100 {
             return;
         }
-        if !can_reach(query, &mut Bag::of(&query.keys), keys, s.max(0) as u8) {
+        if !can_reach(query, bag, keys, s.max(0) as u8) {
             return;
         }
         let relate = |same_placeables: bool| {
@@ -417,7 +422,7 @@ impl Part {
                     continue;
                 }
                 for value_lists in group.by_value.iter() {
-                    if let Some(&(last, _)) = value_lists.last.get(&query.surfaces[i]) {
+                    if let Some((last, _)) = group.holding(value_lists, query.surfaces[i]) {
                         touched.extend(value_lists.members_from(last));
                     }
                 }
@@ -470,9 +475,9 @@ impl Part {
         // (count, last member, lists) per place read.
         let mut lists: Vec<(u32, u32, &ValueLists)> = Vec::with_capacity(values.len());
         for (value_lists, value) in group.by_value.iter().zip(values) {
-            match value_lists.last.get(value) {
+            match group.holding(value_lists, *value) {
                 None => differ_for_all += 1,
-                Some(&(last, count)) if count as usize <= group.members.len() / 2 => {
+                Some((last, count)) if count as usize <= group.members.len() / 2 => {
                     lists.push((count, last, value_lists))
                 }
                 Some(_) => {}
@@ -925,6 +930,8 @@ struct Scratch {
 /// The parts of [`Scratch`] a template group is checked with, and where
 /// it reports the members it held back (`None`: hand over all of them).
 struct GroupScratch<'a> {
+    /// The query's keys as a multiset (the lookup's own).
+    bag: &'a mut Bag,
     keys: &'a mut Vec<u32>,
     values: &'a mut Vec<u32>,
     touched: &'a mut Vec<u32>,
@@ -1066,7 +1073,7 @@ impl Part {
                             .by_value
                             .iter()
                             .zip(&wanted)
-                            .map(|(lists, value)| lists.last.get(value).copied())
+                            .map(|(lists, &value)| group.holding(lists, value))
                             .enumerate()
                             .map(|(i, found)| found.map(|f| (i, f)))
                             .collect::<Option<Vec<_>>>()

@@ -157,9 +157,24 @@ pub(super) struct Group {
     /// reaches the members sharing a placeable with the query without
     /// reading the others.
     pub(super) by_value: Box<[ValueLists]>,
+    /// The values at every place, as a [`Bits`] set: a lookup probes a
+    /// place's lists only when its value's bit is set, so the groups that
+    /// hold none of the query's values (most of them, for a number) cost
+    /// no hash probe.
+    pub(super) held: Bits,
 }
 
 impl Group {
+    /// The members holding `value` at the place of `lists` (one of
+    /// `by_value`): its last member and how many; `None` when none does.
+    #[inline]
+    pub(super) fn holding(&self, lists: &ValueLists, value: u32) -> Option<(u32, u32)> {
+        if !self.held.may_hold(value) {
+            return None;
+        }
+        lists.last.get(&value).copied()
+    }
+
     /// On the diagonal (`values`: the query's words at the group's places),
     /// member `i` costs the placeables whose values differ from the query's
     /// words at the same places.
@@ -507,7 +522,13 @@ impl Side {
                     (0..template.len()).filter(|&i| template[i] >> 32 != 0).map(|i| i as u16).collect();
                 let group = self.groups.len() as u32;
                 let by_value = places.iter().map(|_| ValueLists::default()).collect();
-                self.groups.push(Group { places, members: Vec::new(), values: Vec::new(), by_value });
+                self.groups.push(Group {
+                    places,
+                    members: Vec::new(),
+                    values: Vec::new(),
+                    by_value,
+                    held: Bits::default(),
+                });
                 self.templates.insert(hash, group | GROUP);
                 self.join(group, first);
                 group
@@ -524,6 +545,7 @@ impl Side {
         for (&place, lists) in g.places.iter().zip(g.by_value.iter_mut()) {
             let value = self.arena[start + place as usize];
             g.values.push(value);
+            g.held.insert(value);
             let (last, count) = lists.last.entry(value).or_insert((NO_MEMBER, 0));
             lists.before.push(*last);
             (*last, *count) = (member, *count + 1);
