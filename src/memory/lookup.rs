@@ -595,7 +595,9 @@ impl Judge<'_> {
             for c in candidates {
                 cancel.check()?;
                 let Some(unit) = self.shared.unit(c.id)? else { continue }; // deleted since the scan
-                let judged = self.judge(unit)?;
+                                                                            // The lowest score that can still enter the top.
+                let least = if matches.len() == k { matches[k - 1].found.score } else { lookup.min_score };
+                let Some(judged) = self.judge(unit, least)? else { continue };
                 debug_assert!(
                     c.cost.tenths != 0 || judged.found.explanation.cost == c.cost,
                     "the index and the explanation align alike"
@@ -674,8 +676,11 @@ struct Judge<'a> {
 
 impl Judge<'_> {
     /// The unit as a match: explained, 101 in context, the scope's and the
-    /// several-translations penalties taken off (each named).
-    fn judge(&self, unit: Unit) -> Result<Ranked> {
+    /// several-translations penalties taken off (each named). `None` when
+    /// it scores below `least` before the several-translations penalty,
+    /// which only takes more off: then the other units with its source are
+    /// not read.
+    fn judge(&self, unit: Unit, least: u8) -> Result<Option<Ranked>> {
         let mut ranked = Match::of(unit, self.lookup, self.query);
         let found = &mut ranked.found;
         let e = &mut found.explanation;
@@ -690,6 +695,10 @@ impl Judge<'_> {
             .find(|(name, _)| *name == found.unit.memory)
             .map_or(0, |&(_, points)| points);
         let mut penalties = self.scope.penalties(&found.unit, memory_points);
+        let taken: u32 = penalties.iter().map(|p| u32::from(p.points)).sum();
+        if u32::from(e.score).saturating_sub(taken) < u32::from(least) {
+            return Ok(None);
+        }
         let others = self.other_translations(&found.unit)?;
         if others > 0 {
             penalties.push(Penalty {
@@ -702,7 +711,7 @@ impl Judge<'_> {
         e.score = u32::from(e.score).saturating_sub(taken) as u8;
         e.penalties.extend(penalties);
         found.score = e.score;
-        Ok(ranked)
+        Ok(Some(ranked))
     }
 
     /// How many other units of the unit's memory have its source text.
@@ -715,7 +724,11 @@ impl Judge<'_> {
             None => {
                 let mut sharing = Vec::new();
                 for id in self.shared.ids_with_side(lang, key)? {
-                    if let Some(other) = self.shared.unit(id)? {
+                    // The unit in hand is not read again (most sources are
+                    // stored once).
+                    if id == unit.id {
+                        sharing.push((id, unit.memory.clone(), unit.side(lang).to_owned()));
+                    } else if let Some(other) = self.shared.unit(id)? {
                         sharing.push((id, other.memory.clone(), other.side(lang).to_owned()));
                     }
                 }
