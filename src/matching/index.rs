@@ -44,13 +44,10 @@ use crate::unit::{Unit, UnitId};
 pub const SAVED_FORMAT: &str = env!("DHAKIRA_INDEX_FORMAT");
 
 /// What follows a saved index's format, if it is [`SAVED_FORMAT`].
-fn saved_body(bytes: &[u8]) -> crate::Result<&[u8]> {
-    let (format, rest) =
-        postcard::take_from_bytes::<&str>(bytes).map_err(|err| saved_corrupt(format!("no format: {err}")))?;
+fn saved_body(bytes: &[u8]) -> Result<&[u8], String> {
+    let (format, rest) = postcard::take_from_bytes::<&str>(bytes).map_err(|err| format!("no format: {err}"))?;
     if format != SAVED_FORMAT {
-        return Err(saved_corrupt(format!(
-            "saved by another build (format {format}; this build reads {SAVED_FORMAT})"
-        )));
+        return Err(format!("saved by another build (format {format}; this build reads {SAVED_FORMAT})"));
     }
     Ok(rest)
 }
@@ -225,7 +222,7 @@ impl Index {
     /// [`SAVED_FORMAT`]; an error when the bytes are another build's, or
     /// not a whole index.
     pub fn load(bytes: &[u8]) -> crate::Result<Index> {
-        let (mut index, rest) = postcard::take_from_bytes::<Index>(saved_body(bytes)?)
+        let (mut index, rest) = postcard::take_from_bytes::<Index>(saved_body(bytes).map_err(saved_corrupt)?)
             .map_err(|err| saved_corrupt(format!("cannot decode it: {err}")))?;
         if !rest.is_empty() {
             return Err(saved_corrupt(format!("{} bytes after the index", rest.len())));
@@ -234,9 +231,11 @@ impl Index {
         Ok(index)
     }
 
-    /// Whether [`Index::load`] may read `bytes`: an error when they were
-    /// saved by another build (or hold no format), without decoding them.
-    pub fn readable(bytes: &[u8]) -> crate::Result<()> {
+    /// Whether [`Index::load`] may read `bytes`: the reason it may not
+    /// when they were saved by another build (or hold no format), found
+    /// without decoding them. Another build's index is not damage: it is
+    /// simply not read.
+    pub fn readable(bytes: &[u8]) -> Result<(), String> {
         saved_body(bytes).map(|_| ())
     }
 

@@ -138,8 +138,8 @@ pub(super) fn open(store: &dyn Store) -> Result<Option<Index>> {
     let Some(saved) = store.saved_index() else { return Ok(None) };
     // Another build's index is refused before any unit is read: the
     // units are read again by the build that follows.
-    if let Err(err) = Index::readable(saved.bytes()) {
-        tracing::warn!(error = %err, "the saved index is not used; building it");
+    if let Err(reason) = Index::readable(saved.bytes()) {
+        tracing::info!(%reason, "the saved index is not this build's; building the index");
         return Ok(None);
     }
     std::thread::scope(|scope| {
