@@ -82,19 +82,19 @@ pub fn cost(n: usize, m: usize, relate: impl Fn(usize, usize) -> Relation) -> Co
     const ON_STACK: usize = 64;
     if m < ON_STACK {
         let (mut previous, mut current) = ([0u64; ON_STACK], [0u64; ON_STACK]);
-        return cost_in(n, m, relate, &mut previous[..=m], &mut current[..=m]);
+        return cost_in(n, relate, &mut previous[..=m], &mut current[..=m]);
     }
-    cost_in(n, m, relate, &mut vec![0u64; m + 1], &mut vec![0u64; m + 1])
+    cost_in(n, relate, &mut vec![0u64; m + 1], &mut vec![0u64; m + 1])
 }
 
-/// [`cost`] in two rows of `m + 1` cells.
+/// [`cost`] in two rows of `m + 1` cells (`m` source words).
 fn cost_in<'a>(
     n: usize,
-    m: usize,
     relate: impl Fn(usize, usize) -> Relation,
     mut previous: &'a mut [u64],
     mut current: &'a mut [u64],
 ) -> Cost {
+    let m = previous.len() - 1;
     for (j, cell) in previous.iter_mut().enumerate() {
         *cell = j as u64 * INDEL;
     }

@@ -594,8 +594,9 @@ impl Judge<'_> {
             }
             for c in candidates {
                 cancel.check()?;
-                let Some(unit) = self.shared.unit(c.id)? else { continue }; // deleted since the scan
-                                                                            // The lowest score that can still enter the top.
+                // None: deleted since the scan.
+                let Some(unit) = self.shared.unit(c.id)? else { continue };
+                // The lowest score that can still enter the top.
                 let least = if matches.len() == k { matches[k - 1].found.score } else { lookup.min_score };
                 let Some(judged) = self.judge(unit, least)? else { continue };
                 debug_assert!(
@@ -696,7 +697,8 @@ impl Judge<'_> {
             .map_or(0, |&(_, points)| points);
         let mut penalties = self.scope.penalties(&found.unit, memory_points);
         let taken: u32 = penalties.iter().map(|p| u32::from(p.points)).sum();
-        if u32::from(e.score).saturating_sub(taken) < u32::from(least) {
+        let mut score = u32::from(e.score).saturating_sub(taken);
+        if score < u32::from(least) {
             return Ok(None);
         }
         let others = self.other_translations(&found.unit)?;
@@ -706,9 +708,9 @@ impl Judge<'_> {
                 points: SEVERAL_TRANSLATIONS_POINTS,
                 reason: format!("its memory holds {others} other translation(s) of this source"),
             });
+            score = score.saturating_sub(u32::from(SEVERAL_TRANSLATIONS_POINTS));
         }
-        let taken: u32 = penalties.iter().map(|p| u32::from(p.points)).sum();
-        e.score = u32::from(e.score).saturating_sub(taken) as u8;
+        e.score = score as u8;
         e.penalties.extend(penalties);
         found.score = e.score;
         Ok(Some(ranked))

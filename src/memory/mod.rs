@@ -224,14 +224,13 @@ impl TranslationMemory {
             Some(log) => log.changes_after(u64::MAX, 1)?.head,
             None => 0,
         };
-        let mirrored = mirrored(store.as_ref());
-        // A store with a change log keeps no index between runs (and
-        // follows the log from `head`); sled reads the one it kept.
-        let kept = if mirrored { None } else { saving::open(store.as_ref())? };
+        // Sled reads the index it kept; a store with a change log keeps
+        // none ([`Store::saved_index`]) and follows the log from `head`.
+        let kept = saving::open(store.as_ref())?;
         let (index, mirror, loaded) = match kept {
             Some(index) => (index, None, true),
             None => {
-                let (index, mirror) = build_index(store.as_ref(), mirrored)?;
+                let (index, mirror) = build_index(store.as_ref(), mirrored(store.as_ref()))?;
                 tracing::info!(
                     units = index.len(),
                     segments = index.segments(),

@@ -190,7 +190,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The index saved with [`Store::save_index`], if it still describes
     /// the store: nothing was written since, and its bytes are whole (see
-    /// `saved_index`).
+    /// `saved_index`). A store with a change log keeps none (`None`): its
+    /// nodes build their index and follow the log.
     fn saved_index(&self) -> Option<SavedIndex> {
         None
     }
