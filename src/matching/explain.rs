@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::align::{align, Cost, Relation, Step};
+use super::align::{self, align, Cost, Relation, Step};
 use super::score::{
     counted_tenths, edited_word_score, symbol_score, symbols, unnormalized, Penalty, MAX_NORMALIZATION_PENALTY,
     PLACEABLE_POINTS,
@@ -173,6 +173,19 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
         repaired_target,
         in_context: false,
     }
+}
+
+/// The score [`explain_tokens`] gives the same words, when the alignment's
+/// cost alone decides it: words were edited (the counted cost is above
+/// zero), so neither spelling points nor an identical text nor symbols play
+/// a part. `None` otherwise. Costs one alignment without its steps: a
+/// lookup ranks the candidates that tie on it without explaining them.
+pub fn edited_score(query: &str, q: &[Token], source: &str, s: &[Token]) -> Option<u8> {
+    if query == source || (q.is_empty() && s.is_empty()) {
+        return None;
+    }
+    let cost = align::cost(q.len(), s.len(), |i, j| relation(&q[i], &s[j]));
+    (counted_tenths(cost, q.len(), s.len()) > 0).then(|| unnormalized(cost, q.len(), s.len()))
 }
 
 /// The alignment's steps as edits, with what the score counts of them.

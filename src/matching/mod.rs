@@ -8,7 +8,7 @@ mod scope;
 mod score;
 
 pub use align::Cost;
-pub use explain::{explain, explain_tokens, Edit, EditKind, Explanation, Warning};
+pub use explain::{edited_score, explain, explain_tokens, Edit, EditKind, Explanation, Warning};
 pub use index::{
     Analyzed, Candidate, ConcordancePage, ConflictGroup, Found, Index, Occurrences, Query, RunHit, Selection,
     SubsegmentHit, MAX_SUBSEGMENT_WORDS, UNKNOWN_WORD,

@@ -8,8 +8,8 @@ use super::{now_ms, Shared};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::matching::{
-    explain_tokens, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty, Preference, Scope,
-    Selection, Similarity, UnitFilter,
+    edited_score, explain_tokens, unnormalized, Candidate, Explanation, Found, Freshness, MetadataField, Penalty,
+    Preference, Scope, Selection, Similarity, UnitFilter,
 };
 use crate::reference::Reference;
 use crate::text::{tokens, words, Lang, Token};
@@ -398,30 +398,26 @@ impl Match {
     pub fn target(&self) -> &str {
         self.unit.side(self.lang.other())
     }
-
-    /// Explains the unit as a match for the lookup, with what the
-    /// tie-breaks read.
-    fn of(unit: Unit, lookup: &Lookup, query: &QueryWords) -> Ranked {
-        let source = unit.side(lookup.lang);
-        let source_tokens = tokens(source, lookup.lang);
-        let explanation = explain_tokens(
-            &lookup.text,
-            &query.tokens,
-            source,
-            &source_tokens,
-            unit.side(lookup.lang.other()),
-            lookup.lang,
-        );
-        let found = Match { score: explanation.score, unit, lang: lookup.lang, explanation };
-        Ranked { found, normalized: normalized(&source_tokens), similarity: OnceCell::new() }
-    }
 }
 
-/// A judged match, with the character similarity of its normalized source
-/// to the query's, the tie-break between equal scores: computed only when
-/// two matches tie before it.
+/// A judged unit in the running top: its score with every penalty taken
+/// off, what the tie-breaks read, and its explanation. The explanation is
+/// made at once when the score needs it (no word edited: spelling points, a
+/// context, symbols) and else only for the final top ([`Ranked::into_match`]):
+/// most units judged, ties at the last score of a full top, are never
+/// returned.
 struct Ranked {
-    found: Match,
+    unit: Unit,
+    score: u8,
+    /// The source is the query's very text.
+    identical: bool,
+    source_tokens: Vec<Token>,
+    explanation: Option<Explanation>,
+    /// The scope's penalties and the several-translations one, in that
+    /// order, after the explanation's own.
+    penalties: Vec<Penalty>,
+    /// The normalized words, for the character similarity tie-break,
+    /// computed only when two matches tie before it.
     normalized: String,
     similarity: OnceCell<f64>,
 }
@@ -429,6 +425,25 @@ struct Ranked {
 impl Ranked {
     fn similarity(&self, query: &QueryWords) -> f64 {
         *self.similarity.get_or_init(|| query.similarity().to(&self.normalized))
+    }
+
+    /// The match, explained.
+    fn into_match(self, lookup: &Lookup, query: &QueryWords) -> Match {
+        let Ranked { unit, score, source_tokens, explanation, penalties, .. } = self;
+        let lang = lookup.lang;
+        let mut explanation = explanation.unwrap_or_else(|| {
+            let source = unit.side(lang);
+            let e = explain_tokens(&lookup.text, &query.tokens, source, &source_tokens, unit.side(lang.other()), lang);
+            debug_assert_eq!(
+                Some(e.score),
+                edited_score(&lookup.text, &query.tokens, source, &source_tokens),
+                "the explanation scores as the alignment's cost said"
+            );
+            e
+        });
+        explanation.penalties.extend(penalties);
+        explanation.score = score;
+        Match { score, unit, lang, explanation }
     }
 }
 
@@ -488,13 +503,13 @@ pub(super) fn find(shared: &Shared, lookup: &Lookup, cancel: &Cancel) -> Result<
     // Template members held back could still enter the top (a bound equal
     // to the last score may win its tie-breaks): ask for all of them.
     let matches = match withheld {
-        Some(held) if matches.len() < k || matches[k - 1].found.score <= held => {
+        Some(held) if matches.len() < k || matches[k - 1].score <= held => {
             let all = gather(true, &mut scope)?;
             rank(&scope, all.candidates)?
         }
         _ => matches,
     };
-    Ok(matches.into_iter().map(|m| m.found).collect())
+    Ok(matches.into_iter().map(|m| m.into_match(lookup, &query_words)).collect())
 }
 
 /// An independent answer: every stored unit, read from the store, compared
@@ -589,7 +604,7 @@ impl Judge<'_> {
         let k = lookup.max_results;
         let mut matches: Vec<Ranked> = Vec::with_capacity(k + 1);
         for (bound, candidates) in by_bound.iter().enumerate().rev() {
-            if matches.len() == k && (bound as u8) < matches[k - 1].found.score {
+            if matches.len() == k && (bound as u8) < matches[k - 1].score {
                 break;
             }
             for c in candidates {
@@ -597,17 +612,26 @@ impl Judge<'_> {
                 // None: deleted since the scan.
                 let Some(unit) = self.shared.unit(c.id)? else { continue };
                 // The lowest score that can still enter the top.
-                let least = if matches.len() == k { matches[k - 1].found.score } else { lookup.min_score };
-                let Some(judged) = self.judge(unit, least)? else { continue };
+                let least = if matches.len() == k { matches[k - 1].score } else { lookup.min_score };
+                let Some(mut judged) = self.judge(unit, least)? else { continue };
                 debug_assert!(
-                    c.cost.tenths != 0 || judged.found.explanation.cost == c.cost,
+                    c.cost.tenths != 0 || judged.explanation.as_ref().is_none_or(|e| e.cost == c.cost),
                     "the index and the explanation align alike"
                 );
-                debug_assert!(i32::from(judged.found.score) <= bound as i32, "a score above its bound");
-                if judged.found.score < lookup.min_score {
+                debug_assert!(i32::from(judged.score) <= bound as i32, "a score above its bound");
+                // One that does not rank before the last of a full top
+                // cannot enter it: the several-translations penalty only
+                // takes more off. Its source's other units are then not
+                // read (ties at the last score are most of a common-word
+                // lookup's candidates).
+                if matches.len() == k && ranking(&matches[k - 1], &judged, self.query).is_lt() {
                     continue;
                 }
-                let at = matches.partition_point(|m| ranking(m, &judged, &lookup.text, self.query).is_lt());
+                self.count_other_translations(&mut judged)?;
+                if judged.score < lookup.min_score {
+                    continue;
+                }
+                let at = matches.partition_point(|m| ranking(m, &judged, self.query).is_lt());
                 if at < k {
                     matches.insert(at, judged);
                     matches.truncate(k);
@@ -623,14 +647,11 @@ impl Judge<'_> {
 /// ties with a spelling variant), then character similarity of the
 /// normalized texts, then the most recently changed, the most used, the
 /// newest.
-fn ranking(a: &Ranked, b: &Ranked, text: &str, query: &QueryWords) -> std::cmp::Ordering {
-    let identical = |m: &Match| m.source() == text;
-    let (sa, sb) = (a, b);
-    let (a, b) = (&a.found, &b.found);
+fn ranking(a: &Ranked, b: &Ranked, query: &QueryWords) -> std::cmp::Ordering {
     b.score
         .cmp(&a.score)
-        .then(identical(b).cmp(&identical(a)))
-        .then_with(|| sb.similarity(query).total_cmp(&sa.similarity(query)))
+        .then(b.identical.cmp(&a.identical))
+        .then_with(|| b.similarity(query).total_cmp(&a.similarity(query)))
         .then(b.unit.changed_or_created_ms().cmp(&a.unit.changed_or_created_ms()))
         .then(b.unit.usage_count.cmp(&a.unit.usage_count))
         .then(b.unit.id.cmp(&a.unit.id))
@@ -676,44 +697,61 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// The unit as a match: explained, 101 in context, the scope's and the
-    /// several-translations penalties taken off (each named). `None` when
-    /// it scores below `least` before the several-translations penalty,
-    /// which only takes more off: then the other units with its source are
-    /// not read.
+    /// The unit as a match: scored, 101 in context, the scope's penalties
+    /// taken off (each named); the several-translations penalty is not yet
+    /// counted ([`Judge::count_other_translations`]). Explained now only
+    /// when no word was edited (see [`Ranked`]). `None` when it scores below
+    /// `least`, which that penalty could only take it further under.
     fn judge(&self, unit: Unit, least: u8) -> Result<Option<Ranked>> {
-        let mut ranked = Match::of(unit, self.lookup, self.query);
-        let found = &mut ranked.found;
-        let e = &mut found.explanation;
-        if e.score == 100 && self.context.is_some_and(|c| c.matches(&found.unit)) {
-            e.score = MAX_SCORE;
-            e.in_context = true;
-        }
-        let memory_points = self
-            .lookup
-            .memory_penalties
-            .iter()
-            .find(|(name, _)| *name == found.unit.memory)
-            .map_or(0, |&(_, points)| points);
-        let mut penalties = self.scope.penalties(&found.unit, memory_points);
+        let (lookup, query) = (self.lookup, self.query);
+        let lang = lookup.lang;
+        let source = unit.side(lang);
+        let source_tokens = tokens(source, lang);
+        let (score, explanation) = match edited_score(&lookup.text, &query.tokens, source, &source_tokens) {
+            Some(score) => (score, None),
+            None => {
+                let target = unit.side(lang.other());
+                let mut e = explain_tokens(&lookup.text, &query.tokens, source, &source_tokens, target, lang);
+                if e.score == 100 && self.context.is_some_and(|c| c.matches(&unit)) {
+                    e.score = MAX_SCORE;
+                    e.in_context = true;
+                }
+                (e.score, Some(e))
+            }
+        };
+        let memory_points =
+            lookup.memory_penalties.iter().find(|(name, _)| *name == unit.memory).map_or(0, |&(_, points)| points);
+        let penalties = self.scope.penalties(&unit, memory_points);
         let taken: u32 = penalties.iter().map(|p| u32::from(p.points)).sum();
-        let mut score = u32::from(e.score).saturating_sub(taken);
+        let score = u32::from(score).saturating_sub(taken);
         if score < u32::from(least) {
             return Ok(None);
         }
-        let others = self.other_translations(&found.unit)?;
+        Ok(Some(Ranked {
+            identical: source == lookup.text,
+            normalized: normalized(&source_tokens),
+            score: score as u8,
+            unit,
+            source_tokens,
+            explanation,
+            penalties,
+            similarity: OnceCell::new(),
+        }))
+    }
+
+    /// Takes the several-translations penalty off a judged unit whose
+    /// memory holds other units with its source.
+    fn count_other_translations(&self, judged: &mut Ranked) -> Result<()> {
+        let others = self.other_translations(&judged.unit)?;
         if others > 0 {
-            penalties.push(Penalty {
+            judged.penalties.push(Penalty {
                 kind: "several_translations".into(),
                 points: SEVERAL_TRANSLATIONS_POINTS,
                 reason: format!("its memory holds {others} other translation(s) of this source"),
             });
-            score = score.saturating_sub(u32::from(SEVERAL_TRANSLATIONS_POINTS));
+            judged.score = judged.score.saturating_sub(SEVERAL_TRANSLATIONS_POINTS);
         }
-        e.score = score as u8;
-        e.penalties.extend(penalties);
-        found.score = e.score;
-        Ok(Some(ranked))
+        Ok(())
     }
 
     /// How many other units of the unit's memory have its source text.

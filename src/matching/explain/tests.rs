@@ -371,3 +371,53 @@ fn fuzzy_matches_list_every_edit_with_ranges_on_both_sides() {
     assert_eq!(e.score, 88); // one word of 9
     assert!(e.penalties.is_empty(), "spelling points apply only to word-equal matches");
 }
+
+/// The score from the alignment's cost alone, which lookups rank ties by
+/// without explaining them, is the explanation's whenever words were
+/// edited, and not given otherwise: real sentences against their
+/// neighbours in the corpus and against edits of themselves (a word
+/// dropped, two words swapped, a letter's case changed, a number changed).
+#[test]
+fn the_edited_score_is_the_explanations_whenever_words_were_edited() {
+    let dir = crate::test_corpus::corpus_dir();
+    let mut pairs = crate::test_corpus::read_pairs(&dir.join("tatoeba.tsv")).unwrap();
+    pairs.truncate(1500);
+    pairs.extend(crate::test_corpus::read_pairs(&dir.join("ntrex128.tsv")).unwrap().into_iter().take(500));
+    let (mut given, mut withheld) = (0, 0);
+    for lang in [AR, EN] {
+        let side = |p: &(String, String)| if lang == AR { p.0.clone() } else { p.1.clone() };
+        let texts: Vec<String> = pairs.iter().map(side).collect();
+        for (i, query) in texts.iter().enumerate() {
+            let words: Vec<&str> = query.split(' ').collect();
+            let mut sources = vec![texts[(i + 1) % texts.len()].clone(), texts[(i + 7) % texts.len()].clone()];
+            sources.push(words.iter().skip(1).copied().collect::<Vec<_>>().join(" "));
+            if words.len() > 2 {
+                let mut swapped = words.clone();
+                swapped.swap(0, 1);
+                sources.push(swapped.join(" "));
+            }
+            sources.push(query.to_uppercase());
+            sources.push(query.replacen(|c: char| c.is_ascii_digit(), "7", 1));
+            sources.push(query.clone());
+            let q = tokens(query, lang);
+            for source in &sources {
+                let s = tokens(source, lang);
+                let e = explain_tokens(query, &q, source, &s, "", lang);
+                let edited =
+                    query != source && !(q.is_empty() && s.is_empty()) && counted_tenths(e.cost, q.len(), s.len()) > 0;
+                match edited_score(query, &q, source, &s) {
+                    Some(score) => {
+                        assert!(edited, "{query:?} / {source:?}: a score given where words are not edited");
+                        assert_eq!(score, e.score, "{query:?} / {source:?}");
+                        given += 1;
+                    }
+                    None => {
+                        assert!(!edited, "{query:?} / {source:?}: no score where words are edited");
+                        withheld += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(given > 10_000 && withheld > 3_000, "given {given}, withheld {withheld}");
+}
