@@ -139,17 +139,18 @@ pub fn explain_tokens(query: &str, q: &[Token], source: &str, s: &[Token], targe
         None
     };
     let word_score = symbol_score.unwrap_or_else(|| edited_word_score(cost, q.len(), s.len()));
-    let score = if query == source {
+    let score = if let Some(score) = score_of_edits(query, q, source, s, cost) {
+        score
+    } else if query == source {
         100
     } else if let Some(score) = symbol_score {
         score
-    } else if counted_tenths(cost, q.len(), s.len()) == 0 {
+    } else {
+        // No word edited: spelling differences take points off.
         let spelling = spelling_penalties(&sides, &substitutions);
         let spelling_points = (spelling.len() as u8).min(MAX_NORMALIZATION_PENALTY);
         penalties.extend(spelling);
         unnormalized(cost, q.len(), s.len()).saturating_sub(spelling_points)
-    } else {
-        unnormalized(cost, q.len(), s.len())
     };
     penalties.extend(substitutions.iter().map(|&(i, j)| placeable_penalty(&sides, i, j)));
 
@@ -184,8 +185,14 @@ pub fn edited_score(query: &str, q: &[Token], source: &str, s: &[Token]) -> Opti
     if query == source || (q.is_empty() && s.is_empty()) {
         return None;
     }
-    let cost = align::cost(q.len(), s.len(), |i, j| relation(&q[i], &s[j]));
-    (counted_tenths(cost, q.len(), s.len()) > 0).then(|| unnormalized(cost, q.len(), s.len()))
+    score_of_edits(query, q, source, s, align::cost(q.len(), s.len(), |i, j| relation(&q[i], &s[j])))
+}
+
+/// The score of an alignment of `cost` when its word edits decide it (see
+/// [`edited_score`]): the one rule [`explain_tokens`] and lookups share.
+fn score_of_edits(query: &str, q: &[Token], source: &str, s: &[Token], cost: Cost) -> Option<u8> {
+    let decides = query != source && !(q.is_empty() && s.is_empty()) && counted_tenths(cost, q.len(), s.len()) > 0;
+    decides.then(|| unnormalized(cost, q.len(), s.len()))
 }
 
 /// The alignment's steps as edits, with what the score counts of them.
