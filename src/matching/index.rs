@@ -131,6 +131,59 @@ impl Analyzed {
     }
 }
 
+/// Units analyzed together away from the index (the start-up build's
+/// chunks): per side, each distinct word once, and every unit's words as
+/// places in that list, so that the index looks each distinct word up once
+/// per chunk ([`Index::insert_chunk`]) rather than once per occurrence.
+#[derive(Debug, Default)]
+pub struct AnalyzedChunk {
+    sides: [ChunkSide; 2],
+}
+
+#[derive(Debug, Default)]
+struct ChunkSide {
+    /// Distinct words: (normalized surface, key).
+    words: Vec<(String, String)>,
+    /// Every unit's words, back to back, as places in `words`.
+    places: Vec<u32>,
+    /// Where each unit's words end in `places`.
+    ends: Vec<u32>,
+}
+
+impl ChunkSide {
+    fn unit(&self, n: usize) -> &[u32] {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        &self.places[start..self.ends[n] as usize]
+    }
+}
+
+impl AnalyzedChunk {
+    pub fn of(units: &[Unit]) -> AnalyzedChunk {
+        let mut chunk = AnalyzedChunk::default();
+        for (side, lang) in [Lang::Arabic, Lang::English].into_iter().enumerate() {
+            let chunk = &mut chunk.sides[side];
+            // A surface has one key (`text::classify`): surfaces name words.
+            let mut seen: HashMap<String, u32> = HashMap::default();
+            for unit in units {
+                for token in tokens(unit.side(lang), lang) {
+                    let place = match seen.get(token.surface.as_str()) {
+                        Some(&place) => place,
+                        None => {
+                            let place = chunk.words.len() as u32;
+                            seen.insert(token.surface.clone(), place);
+                            chunk.words.push((token.surface, token.key));
+                            place
+                        }
+                    };
+                    chunk.places.push(place);
+                }
+                chunk.ends.push(chunk.places.len() as u32);
+            }
+        }
+        chunk
+    }
+}
+
 /// A query's words as ids, for each segment of the index it was encoded
 /// with (see [`Index::encode`]); to be used with that index only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,6 +299,48 @@ impl Index {
 
     /// [`Index::insert`] with the words already computed.
     pub fn insert_analyzed(&mut self, unit: &Unit, analyzed: Analyzed) {
+        let entry = self.entry(unit);
+        let arabic = analyzed.arabic.iter().map(|(surface, key)| (surface.as_str(), key.as_str()));
+        let english = analyzed.english.iter().map(|(surface, key)| (surface.as_str(), key.as_str()));
+        self.open_segment().push(entry, arabic, english);
+    }
+
+    /// Adds `units`, analyzed together as `chunk` ([`AnalyzedChunk::of`]),
+    /// as [`Index::insert_analyzed`] would one by one: each distinct word
+    /// is looked up in the open segment's vocabularies once.
+    pub fn insert_chunk(&mut self, units: &[Unit], chunk: &AnalyzedChunk) {
+        const UNSEEN: u32 = u32::MAX;
+        // Per side, a chunk word's id in the open segment (`at`'s).
+        let mut ids = [vec![UNSEEN; chunk.sides[0].words.len()], vec![UNSEEN; chunk.sides[1].words.len()]];
+        let mut at = usize::MAX;
+        let mut words: [Vec<u32>; 2] = Default::default();
+        for (n, unit) in units.iter().enumerate() {
+            let entry = self.entry(unit);
+            self.open_segment();
+            if self.parts.len() != at {
+                at = self.parts.len();
+                ids.iter_mut().for_each(|ids| ids.fill(UNSEEN));
+            }
+            let segment = self.open_segment();
+            for (side, lang) in [Lang::Arabic, Lang::English].into_iter().enumerate() {
+                let (chunk, ids, words) = (&chunk.sides[side], &mut ids[side], &mut words[side]);
+                words.clear();
+                for &word in chunk.unit(n) {
+                    let id = &mut ids[word as usize];
+                    if *id == UNSEEN {
+                        let (surface, key) = &chunk.words[word as usize];
+                        *id = segment.word(lang, surface, key);
+                    }
+                    words.push(*id);
+                }
+            }
+            segment.push_words(entry, &words[0], &words[1]);
+        }
+    }
+
+    /// What the open segment keeps of `unit` beside its words; the unit is
+    /// first taken out of the segment holding it, if any.
+    fn entry(&mut self, unit: &Unit) -> Entry {
         self.remove(unit.id);
         let memories = Arc::make_mut(&mut self.memories);
         let memory = match memories.ids.get(&unit.memory) {
@@ -258,10 +353,57 @@ impl Index {
             }
         };
         memories.list[memory as usize].units += 1;
-        let entry = Entry { id: unit.id, memory, facet: self.facet_id(unit), time_ms: unit.changed_or_created_ms() };
-        let arabic = analyzed.arabic.iter().map(|(surface, key)| (surface.as_str(), key.as_str()));
-        let english = analyzed.english.iter().map(|(surface, key)| (surface.as_str(), key.as_str()));
-        self.open_segment().push(entry, arabic, english);
+        Entry { id: unit.id, memory, facet: self.facet_id(unit), time_ms: unit.changed_or_created_ms() }
+    }
+
+    /// Takes the segments of `later`, an index of units whose ids all
+    /// follow this one's (the start-up build fills one index per range of
+    /// ids, each on a thread of its own), after this index's: `later`'s
+    /// memories and metadata combinations are numbered as this index's.
+    pub fn append(&mut self, mut later: Index) {
+        self.close();
+        later.close();
+        let memories = Arc::make_mut(&mut self.memories);
+        let memory_ids: Vec<u32> = later
+            .memories
+            .list
+            .iter()
+            .map(|info| match memories.ids.get(&info.name) {
+                Some(&id) => {
+                    memories.list[id as usize].units += info.units;
+                    id
+                }
+                None => {
+                    let id = memories.list.len() as u32;
+                    memories.ids.insert(info.name.clone(), id);
+                    memories.list.push(info.clone());
+                    id
+                }
+            })
+            .collect();
+        let facets = Arc::make_mut(&mut self.facets);
+        let facet_ids: Vec<u32> = later
+            .facets
+            .list
+            .iter()
+            .map(|facet| match facets.ids.get(facet) {
+                Some(&id) => id,
+                None => {
+                    let id = facets.list.len() as u32;
+                    facets.ids.insert(facet.clone(), id);
+                    facets.list.push(facet.clone());
+                    id
+                }
+            })
+            .collect();
+        for mut part in later.parts {
+            // A segment a snapshot of `later` still shares is copied first.
+            if Arc::get_mut(&mut part.segment).is_none() {
+                part = Part::merged(std::slice::from_ref(&part));
+            }
+            Arc::get_mut(&mut part.segment).expect("a segment this copy alone holds").renumber(&memory_ids, &facet_ids);
+            self.parts.push(part);
+        }
     }
 
     /// The segment new units go to: the last one while it is open and has

@@ -38,7 +38,7 @@ pub struct LookupResult {
 }
 
 use crate::error::{Error, Result};
-use crate::matching::{Analyzed, Index};
+use crate::matching::{AnalyzedChunk, Index};
 use crate::store::{InMemoryStore, OpenOptions, Store};
 use crate::text::Lang;
 use crate::unit::{check_id, Packed, Unit, UnitId, UnitInput};
@@ -87,6 +87,15 @@ impl Mirror {
             self.sides.entry((lang, unit.side_key(lang))).or_default().push(unit.id);
         }
         self.units.insert(unit.id, Packed::of(&unit));
+    }
+
+    /// Takes the units of `later`, whose ids all follow this mirror's (a
+    /// later range of the start-up build).
+    fn append(&mut self, later: Mirror) {
+        self.units.extend(later.units);
+        for (key, ids) in later.sides {
+            self.sides.entry(key).or_default().extend(ids);
+        }
     }
 
     fn get(&self, id: UnitId) -> Result<Option<Unit>> {
@@ -464,74 +473,104 @@ fn mirrored(store: &dyn Store) -> bool {
 /// so it runs on every core, a chunk at a time, while the store is read on
 /// and one thread fills the index in the store's order.
 fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirror>)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    build_index_with(store, mirrored, cores, MIN_SPLIT_IDS)
+}
+
+/// [`build_index`] from at most `parts` ranges of at least `min_ids` ids.
+fn build_index_with(store: &dyn Store, mirrored: bool, parts: usize, min_ids: u64) -> Result<(Index, Option<Mirror>)> {
     const CHUNK: usize = 4_096;
-    let analysts = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Three stages, each on its own threads: this one reads the store and
-    // numbers its chunks, `analysts` threads normalize and split them (the
-    // costly part, taken chunk by chunk as each is free), and one filler
-    // puts them into the index in the store's order. Each channel holds a
-    // few chunks: the units in flight stay a few chunks' worth.
-    let (raw, raw_chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<Unit>)>(analysts);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = parts.max(1);
+    // Stages, each on threads of its own: the store reads its units in up
+    // to `cores` ranges of ids at once (sled; others in one stream) and
+    // this build numbers each range's chunks; `cores` analysts normalize
+    // and split them (the costly part, taken chunk by chunk as each is
+    // free); one filler per range puts that range's chunks into an index of
+    // its own in their order; the ranges' indexes are then joined in order.
+    // Each channel holds a few chunks: the units in flight stay a few
+    // chunks' worth.
+    let (raw, raw_chunks) = std::sync::mpsc::sync_channel::<(usize, usize, Vec<Unit>)>(cores);
     let raw_chunks = Mutex::new(raw_chunks);
-    std::thread::scope(|scope| {
-        let (analyzed, analyzed_chunks) = std::sync::mpsc::sync_channel::<(usize, Vec<(Unit, Analyzed)>)>(analysts);
-        for _ in 0..analysts {
-            let (raw_chunks, analyzed) = (&raw_chunks, analyzed.clone());
+    let built = std::thread::scope(|scope| {
+        let mut to_fillers = Vec::with_capacity(parts);
+        let mut fillers = Vec::with_capacity(parts);
+        for _ in 0..parts {
+            let (analyzed, analyzed_chunks) =
+                std::sync::mpsc::sync_channel::<(usize, (Vec<Unit>, AnalyzedChunk))>(cores);
+            to_fillers.push(analyzed);
+            fillers.push(scope.spawn(move || {
+                let mut index = Index::default();
+                let mut mirror = mirrored.then(Mirror::default);
+                let mut in_order = InOrder::default();
+                for (number, chunk) in analyzed_chunks {
+                    in_order.put(number, chunk);
+                    while let Some((units, words)) = in_order.next() {
+                        index.insert_chunk(&units, &words);
+                        if let Some(mirror) = mirror.as_mut() {
+                            units.into_iter().for_each(|unit| mirror.put(unit));
+                        }
+                    }
+                }
+                // Only an analyst's panic leaves a chunk behind, and the
+                // scope reports that panic.
+                (index, mirror)
+            }));
+        }
+        for _ in 0..cores {
+            let (raw_chunks, to_fillers) = (&raw_chunks, to_fillers.clone());
             scope.spawn(move || loop {
                 // One analyst at a time waits on the channel; the others
                 // wait for the lock, then for the next chunk.
                 let next = raw_chunks.lock().recv();
-                let Ok((number, units)) = next else { break };
-                let chunk = units
-                    .into_iter()
-                    .map(|unit| {
-                        let words = Analyzed::of(&unit);
-                        (unit, words)
-                    })
-                    .collect();
-                if analyzed.send((number, chunk)).is_err() {
+                let Ok((part, number, units)) = next else { break };
+                let words = AnalyzedChunk::of(&units);
+                if to_fillers[part].send((number, (units, words))).is_err() {
                     break;
                 }
             });
         }
-        drop(analyzed);
-        let filler = scope.spawn(move || {
-            let mut index = Index::default();
-            let mut mirror = mirrored.then(Mirror::default);
-            let mut in_order = InOrder::default();
-            for (number, chunk) in analyzed_chunks {
-                in_order.put(number, chunk);
-                while let Some(chunk) = in_order.next() {
-                    for (unit, words) in chunk {
-                        index.insert_analyzed(&unit, words);
-                        if let Some(mirror) = mirror.as_mut() {
-                            mirror.put(unit);
-                        }
-                    }
-                }
-            }
-            // Only an analyst's panic leaves a chunk behind, and the scope
-            // reports that panic.
-            (index, mirror)
-        });
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut number = 0;
-        let read = store.for_each_unit(&mut |unit| {
-            chunk.push(unit);
-            if chunk.len() == CHUNK {
+        drop(to_fillers);
+        // Per range: its next chunk's number and the chunk being filled.
+        let pending: Vec<Mutex<(usize, Vec<Unit>)>> =
+            (0..parts).map(|_| Mutex::new((0, Vec::with_capacity(CHUNK)))).collect();
+        let read = store.for_each_unit_split(parts, min_ids, &|part, unit| {
+            let mut pending = pending[part].lock();
+            pending.1.push(unit);
+            if pending.1.len() == CHUNK {
+                let chunk = std::mem::replace(&mut pending.1, Vec::with_capacity(CHUNK));
+                let number = pending.0;
+                pending.0 += 1;
+                drop(pending);
                 // The analysts only stop early by panicking, which the
                 // scope reports.
-                let _ = raw.send((number, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))));
-                number += 1;
+                let _ = raw.send((part, number, chunk));
             }
             Ok(())
         });
-        let _ = raw.send((number, chunk));
+        for (part, pending) in pending.into_iter().enumerate() {
+            let (number, chunk) = pending.into_inner();
+            let _ = raw.send((part, number, chunk));
+        }
         drop(raw);
-        let built = filler.join().expect("the index filler does not panic");
+        let built: Vec<(Index, Option<Mirror>)> =
+            fillers.into_iter().map(|filler| filler.join().expect("the index filler does not panic")).collect();
         read.map(|()| built)
-    })
+    })?;
+    let mut built = built.into_iter();
+    let (mut index, mut mirror) = built.next().expect("one range at least");
+    for (next, next_mirror) in built {
+        index.append(next);
+        if let (Some(mirror), Some(next)) = (mirror.as_mut(), next_mirror) {
+            mirror.append(next);
+        }
+    }
+    Ok((index, mirror))
 }
+
+/// The start-up build reads ranges of fewer ids in one stream: a memory
+/// too small to fill two segments stays in one.
+const MIN_SPLIT_IDS: u64 = crate::matching::SEGMENT_SLOTS as u64 / 2;
 
 /// Numbered items put in any order, taken in their numbers' order (0, 1,
 /// 2…): what the start-up filler does with the analysts' chunks.

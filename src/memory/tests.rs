@@ -620,6 +620,89 @@ fn the_index_built_on_opening_equals_one_built_unit_by_unit() {
     assert!(found > 200, "only {found} lookups found their unit");
 }
 
+/// The index built from ranges of ids read at once (sled; one filler per
+/// range, the ranges' indexes joined) holds the units in the order of one
+/// built unit by unit, and finds the same candidates, also within one
+/// memory and with metadata preferences: the later ranges' memories and
+/// metadata combinations, met in another order, are renumbered as the
+/// first's.
+#[test]
+fn the_index_built_from_ranges_read_at_once_equals_one_built_unit_by_unit() {
+    use crate::matching::{MetadataField, Preference, Scope};
+    use crate::test_corpus::{corpus_dir, read_pairs};
+    use crate::text::Lang;
+
+    let pairs = read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap();
+    let pairs = &pairs[..9_000];
+    let dir = tempfile::tempdir().unwrap();
+    let tm = TranslationMemory::open(dir.path()).unwrap();
+    // The first third in "first" alone; then "second" before "first", and
+    // a domain on the last third, so the later ranges meet them in another
+    // order than the first range.
+    let inputs: Vec<UnitInput> = pairs
+        .iter()
+        .enumerate()
+        .map(|(n, (arabic, english))| UnitInput {
+            arabic: arabic.clone(),
+            english: english.clone(),
+            memory: if n < 3_000 || n % 3 == 1 { "first" } else { "second" }.into(),
+            domain: if n >= 6_000 && n % 2 == 0 { "law".into() } else { String::new() },
+            ..Default::default()
+        })
+        .collect();
+    let ids: Vec<UnitId> =
+        inputs.chunks(MAX_UNITS_PER_REQUEST).flat_map(|chunk| tm.add_units(chunk.to_vec()).unwrap().ids).collect();
+    for &id in ids.iter().step_by(37) {
+        tm.delete_unit(id).unwrap();
+    }
+    let store = tm.shared.store.as_ref();
+    let (mut built, mirror) = build_index_with(store, false, 3, 1_000).unwrap();
+    assert!(mirror.is_none());
+    let built = built.snapshot();
+    let mut one_by_one = Index::default();
+    store
+        .for_each_unit(&mut |unit| {
+            one_by_one.insert(&unit);
+            Ok(())
+        })
+        .unwrap();
+    let one_by_one = one_by_one.snapshot();
+    assert!(built.segments() >= 3, "{} segments: the store was not read in ranges", built.segments());
+    assert_eq!(built.len(), one_by_one.len());
+    assert_eq!(built.memory_counts(), one_by_one.memory_counts());
+    let scopes = |index: &Index| {
+        let second = Scope { memories: Some(vec![index.memory_id("second").unwrap()]), ..Scope::default() };
+        let law = Preference { field: MetadataField::Domain, value: "law".into(), points: 7 };
+        let prefers_law = Scope { preferences: vec![law], ..Scope::default() };
+        [Scope::default(), second, prefers_law].map(|scope| index.selection(&scope))
+    };
+    let (selections, expected_selections) = (scopes(&built), scopes(&one_by_one));
+    let mut found = 0;
+    for (selection, expected_selection) in selections.iter().zip(&expected_selections) {
+        assert_eq!(built.select(selection), one_by_one.select(expected_selection), "slot order");
+        for (arabic, english) in pairs.iter().step_by(97) {
+            for (text, lang) in [(arabic, Lang::Arabic), (english, Lang::English)] {
+                // Every candidate (no top to cut at), in id order: the
+                // segments differ, and with them the order units are met.
+                let by_id = |mut found: Vec<crate::matching::Candidate>| {
+                    found.sort_by_key(|c| c.id);
+                    found
+                };
+                let candidates = by_id(built.candidates(&built.encode_text(text, lang), selection, 60, usize::MAX));
+                let expected = by_id(one_by_one.candidates(
+                    &one_by_one.encode_text(text, lang),
+                    expected_selection,
+                    60,
+                    usize::MAX,
+                ));
+                assert_eq!(candidates, expected, "{text}");
+                found += usize::from(candidates.iter().any(|c| c.points > 0));
+            }
+        }
+    }
+    assert!(found > 20, "only {found} lookups met a unit with points off");
+}
+
 /// The quality check of Arabic-aware matching, on the news files of the
 /// corpus in data/corpus (NTREX-128, FLORES-200, TICO-19).
 mod news_quality {

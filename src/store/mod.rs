@@ -132,6 +132,23 @@ pub trait Store: Send + Sync + 'static {
     /// Calls `f` for every unit, in id order.
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()>;
 
+    /// Calls `f(part, unit)` for every unit, the ids cut into at most
+    /// `parts` ranges (of at least `min_ids` ids each) that follow one
+    /// another, `part` 0 first. The ranges are read at once, each on a
+    /// thread of its own, in id order within each; so `f` is called from
+    /// several threads. What the start-up index build reads (sled: on every
+    /// core; the default reads in one stream, as part 0). The first error
+    /// stops every range and is returned.
+    fn for_each_unit_split(
+        &self,
+        parts: usize,
+        min_ids: u64,
+        f: &(dyn Fn(usize, Unit) -> Result<()> + Sync),
+    ) -> Result<()> {
+        let _ = (parts, min_ids);
+        self.for_each_unit(&mut |unit| f(0, unit))
+    }
+
     /// The memory records, by name.
     fn memories(&self) -> Result<Vec<MemoryRecord>>;
 

@@ -110,6 +110,14 @@ impl SideMap {
         }
     }
 
+    /// Adds stored units' sides, in any order.
+    pub(super) fn add_sides(&mut self, sides: impl Iterator<Item = Sides>) {
+        for sides in sides {
+            self.langs[at(Lang::Arabic)].add(sides.arabic, sides.id);
+            self.langs[at(Lang::English)].add(sides.english, sides.id);
+        }
+    }
+
     fn apply(&mut self, op: Op) {
         match op {
             Op::Add(lang, key, id) => self.of(lang).add(key, id),
@@ -119,6 +127,19 @@ impl SideMap {
 
     pub(super) fn get(&self, lang: Lang, key: SideKey) -> Vec<UnitId> {
         self.langs[at(lang)].get(key)
+    }
+}
+
+/// A unit's two side keys, hashed away from the map's lock.
+pub(super) struct Sides {
+    id: UnitId,
+    arabic: SideKey,
+    english: SideKey,
+}
+
+impl Sides {
+    pub(super) fn of(unit: &Unit) -> Sides {
+        Sides { id: unit.id, arabic: unit.side_key(Lang::Arabic), english: unit.side_key(Lang::English) }
     }
 }
 
@@ -156,6 +177,13 @@ impl Along<'_> {
     /// A unit the scan read.
     pub(super) fn unit(&mut self, unit: &Unit) {
         self.map.add_unit(unit);
+    }
+
+    /// The scan read every unit into `map` (on threads of its own): the
+    /// index is built.
+    pub(super) fn finish_with(mut self, map: SideMap) {
+        self.map = map;
+        self.finish();
     }
 
     /// The scan read every unit: the index is built.
@@ -287,6 +315,12 @@ impl SideIndex {
     /// have partly rolled back).
     pub(super) fn invalidate(&self) {
         *self.state.write() = State::Unbuilt;
+    }
+
+    /// Whether it is built (tests of the scans that build it).
+    #[cfg(test)]
+    pub(super) fn is_built(&self) -> bool {
+        matches!(*self.state.read(), State::Built(_))
     }
 }
 

@@ -52,7 +52,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use prost::Message;
 
 use super::saved_index::{SavedIndex, SavedIndexFile};
-use super::side_index::{SideIndex, SideMap};
+use super::side_index::{SideIndex, SideMap, Sides};
 use super::{MemoryRecord, Store, Write};
 use crate::error::{Error, Result};
 use crate::text::Lang;
@@ -452,17 +452,97 @@ impl SledStore {
         Ok(())
     }
 
-    /// Reads every unit's sides into `map` (see [`super::side_index`]).
+    /// Reads every unit's sides into `map` (see [`super::side_index`]), on
+    /// every core: each range's sides are hashed on its own thread and added
+    /// to `map` a batch at a time.
     fn scan_sides(&self, map: &mut SideMap) -> Result<()> {
         let started = std::time::Instant::now();
-        let mut units = 0u64;
-        self.scan_units(&mut |unit| {
-            map.add_unit(&unit);
-            units += 1;
-            Ok(())
-        })?;
+        let map = Mutex::new(map);
+        let counts = self.scan_units_split(
+            cores(),
+            MIN_SPLIT_IDS,
+            || (Vec::with_capacity(SIDES_BATCH), 0u64),
+            |(batch, units), _, unit| {
+                batch.push(Sides::of(&unit));
+                *units += 1;
+                if batch.len() == SIDES_BATCH {
+                    map.lock().add_sides(batch.drain(..));
+                }
+                Ok(())
+            },
+        )?;
+        let mut units = 0;
+        for (mut batch, count) in counts {
+            map.lock().add_sides(batch.drain(..));
+            units += count;
+        }
         tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
         Ok(())
+    }
+
+    /// Every stored unit, checksums checked: `f(state, part, unit)` for
+    /// each, the ids cut into at most `parts` ranges of at least `min_ids`
+    /// ids, each read on a thread of its own with a state `init` made for it
+    /// (returned, in the ranges' order). The first error stops every range.
+    fn scan_units_split<S: Send>(
+        &self,
+        parts: usize,
+        min_ids: u64,
+        init: impl Fn() -> S + Sync,
+        f: impl Fn(&mut S, usize, Unit) -> Result<()> + Sync,
+    ) -> Result<Vec<S>> {
+        let inner = self.inner()?;
+        let bounds = guarded(&self.path, "reading every unit", || unit_bounds(&inner.tree))?;
+        let ranges = match bounds {
+            Some((first, last)) => split_ids(first, last, parts, min_ids),
+            None => Vec::new(),
+        };
+        if ranges.len() <= 1 {
+            drop(inner);
+            let mut state = init();
+            self.scan_units(&mut |unit| f(&mut state, 0, unit))?;
+            return Ok(vec![state]);
+        }
+        let stop = AtomicBool::new(false);
+        let tree = &inner.tree;
+        let (init, f, stop) = (&init, &f, &stop);
+        let read = |part: usize, (lo, hi): (UnitId, UnitId)| -> Result<S> {
+            let mut state = init();
+            let mut items = tree.range(unit_key(lo)..=unit_key(hi));
+            let outcome = (|| {
+                while let Some(item) = guarded(&self.path, "reading every unit", || Ok(items.next()))? {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (key, value) = item?;
+                    f(&mut state, part, decode(&key, &value)?)?;
+                }
+                Ok(())
+            })();
+            if outcome.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            outcome.map(|()| state)
+        };
+        let read = &read;
+        let outcomes: Vec<Result<S>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = ranges
+                .iter()
+                .enumerate()
+                .map(|(part, &range)| {
+                    std::thread::Builder::new()
+                        .name(format!("dhakira-scan-{part}"))
+                        .spawn_scoped(scope, move || read(part, range))
+                        .expect("spawning a scan thread")
+                })
+                .collect();
+            // A panic of `f` goes on in this thread, as it would unsplit.
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        outcomes.into_iter().collect()
     }
 
     /// Every stored unit, in id order, checksums checked.
@@ -694,6 +774,43 @@ fn is_lock_error(io: &std::io::Error) -> bool {
     io.to_string().contains("lock")
 }
 
+/// Ranges of fewer ids are not read on threads of their own when the
+/// sides are scanned: a small store is read in one stream. (The unit tests
+/// split from a few dozen units, so that every scan of theirs that builds
+/// the sides reads ranges at once.)
+const MIN_SPLIT_IDS: u64 = if cfg!(test) { 16 } else { 1 << 16 };
+
+/// Units' sides hashed by a scan thread before they are added to the
+/// index of sides under its lock.
+const SIDES_BATCH: usize = 4_096;
+
+/// The cores a split scan reads on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The ids of the first and the last stored unit; `None` when there is
+/// none.
+fn unit_bounds(tree: &sled::Tree) -> Result<Option<(UnitId, UnitId)>> {
+    let id = |key: &[u8]| match key {
+        [UNIT, id @ ..] => <[u8; 8]>::try_from(id).ok().map(u64::from_be_bytes),
+        _ => None,
+    };
+    let first = tree.get_gt([UNIT])?.and_then(|(key, _)| id(&key));
+    let last = tree.get_lt([UNIT + 1])?.and_then(|(key, _)| id(&key));
+    Ok(first.zip(last))
+}
+
+/// `first..=last` cut into at most `parts` ranges of about equal numbers
+/// of ids, each of at least `min_ids` ids (one range when the span is
+/// shorter), in order, as inclusive bounds.
+fn split_ids(first: UnitId, last: UnitId, parts: usize, min_ids: u64) -> Vec<(UnitId, UnitId)> {
+    let span = u128::from(last - first) + 1;
+    let parts = (parts.max(1) as u128).min(span / u128::from(min_ids.max(1))).max(1);
+    let at = |i: u128| u128::from(first) + span * i / parts;
+    (0..parts).map(|i| (at(i) as u64, (at(i + 1) - 1) as u64)).collect()
+}
+
 fn unit_key(id: UnitId) -> [u8; 9] {
     let mut key = [0; 9];
     key[0] = UNIT;
@@ -854,6 +971,40 @@ impl Store for SledStore {
         Ok(kept)
     }
 
+    fn for_each_unit_split(
+        &self,
+        parts: usize,
+        min_ids: u64,
+        f: &(dyn Fn(usize, Unit) -> Result<()> + Sync),
+    ) -> Result<()> {
+        // As in `for_each_unit`, the first full scan builds the index of
+        // sides on its way: each range's sides a batch at a time.
+        let Some(sides) = self.sides.along() else {
+            return self.scan_units_split(parts, min_ids, || (), |(), part, unit| f(part, unit)).map(drop);
+        };
+        // `sides` stays on this thread (it holds the build's lock); the
+        // ranges fill a map of their own, installed once they are read.
+        let map = Mutex::new(SideMap::default());
+        let batches = self.scan_units_split(
+            parts,
+            min_ids,
+            || Vec::with_capacity(SIDES_BATCH),
+            |batch, part, unit| {
+                batch.push(Sides::of(&unit));
+                if batch.len() == SIDES_BATCH {
+                    map.lock().add_sides(batch.drain(..));
+                }
+                f(part, unit)
+            },
+        )?;
+        let mut map = map.into_inner();
+        for mut batch in batches {
+            map.add_sides(batch.drain(..));
+        }
+        sides.finish_with(map);
+        Ok(())
+    }
+
     fn for_each_unit(&self, f: &mut dyn FnMut(Unit) -> Result<()>) -> Result<()> {
         // The first full scan builds the index of sides on its way.
         let mut sides = self.sides.along();
@@ -997,6 +1148,73 @@ mod tests {
         let err = store.get(41).unwrap_err().to_string();
         assert!(err.starts_with("stored record unit 41 is damaged: its checksum does not match its contents"), "{err}");
         assert!(store.for_each_unit(&mut |_| Ok(())).is_err());
+    }
+
+    /// A split scan reads every unit once, in id order within its range,
+    /// the ranges in order; the first one builds the index of sides on its
+    /// way, which then finds every unit by its sides (and none it deleted);
+    /// a damaged unit in a later range is an error naming it.
+    #[test]
+    fn a_split_scan_reads_every_unit_once_and_builds_the_sides_on_its_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let units = numbered_units(5_000, |id| format!("جملة رقم {id}"));
+        let gone: Vec<&Unit> = units.iter().filter(|unit| unit.id % 11 == 3).collect();
+        let kept: Vec<&Unit> = units.iter().filter(|unit| unit.id % 11 != 3).collect();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            for batch in units.chunks(MAX_BATCH_KEYS) {
+                store.apply(&batch.iter().cloned().map(Write::Put).collect::<Vec<_>>()).unwrap();
+            }
+            store.apply(&gone.iter().map(|&unit| Write::Delete(unit.clone())).collect::<Vec<_>>()).unwrap();
+            store.flush().unwrap();
+        }
+        let store = open_when_released(dir.path());
+        assert!(!store.sides.is_built());
+        let seen = Mutex::new(vec![Vec::new(); 4]);
+        store
+            .for_each_unit_split(4, 100, &|part, unit| {
+                seen.lock()[part].push(unit.id);
+                Ok(())
+            })
+            .unwrap();
+        let seen = seen.into_inner();
+        assert!(seen.iter().all(|part| part.len() > 1_000), "{:?}", seen.iter().map(Vec::len).collect::<Vec<_>>());
+        assert_eq!(seen.concat(), kept.iter().map(|unit| unit.id).collect::<Vec<_>>());
+        assert!(store.sides.is_built(), "the first full scan builds the sides");
+        for unit in &units {
+            for lang in [Lang::Arabic, Lang::English] {
+                let ids = store.ids_with_side(lang, unit.side_key(lang)).unwrap();
+                assert_eq!(ids.contains(&unit.id), unit.id % 11 != 3, "unit {} by its {lang:?}", unit.id);
+            }
+        }
+        // A later scan builds nothing, and stops at a damaged unit.
+        let inner = store.inner().unwrap();
+        let mut value = inner.tree.get(unit_key(4_001)).unwrap().unwrap().to_vec();
+        value[3] ^= 0x20;
+        inner.tree.insert(unit_key(4_001), value).unwrap();
+        drop(inner);
+        let err = store.for_each_unit_split(4, 100, &|_, _| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("unit 4001 is damaged"), "{err}");
+    }
+
+    /// `first..=last` is cut into ranges that cover it once, in order, of
+    /// at least `min_ids` ids, up to the largest id.
+    #[test]
+    fn ids_are_split_into_ranges_that_cover_them_once() {
+        for (first, last, parts, min) in
+            [(1, 1, 4, 16), (1, 1_000_000, 2, 1 << 17), (7, 100, 3, 16), (0, u64::MAX, 5, 1), (5, 40, 8, 16)]
+        {
+            let ranges = split_ids(first, last, parts, min);
+            assert!(!ranges.is_empty() && ranges.len() <= parts, "{ranges:?}");
+            assert_eq!(ranges[0].0, first);
+            assert_eq!(ranges.last().unwrap().1, last);
+            assert!(ranges.windows(2).all(|pair| pair[1].0 == pair[0].1 + 1), "{ranges:?}");
+            if ranges.len() > 1 {
+                assert!(ranges.iter().all(|&(lo, hi)| hi - lo + 1 >= min), "{ranges:?}");
+            }
+        }
+        assert_eq!(split_ids(1, 1_000_000, 2, 1 << 17), [(1, 500_000), (500_001, 1_000_000)]);
+        assert_eq!(split_ids(5, 40, 8, 16).len(), 2);
     }
 
     /// Units 1..=n of memory "news": `sentence number {id}`, with the

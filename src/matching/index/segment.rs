@@ -403,31 +403,50 @@ impl Side {
     /// Adds the words of the unit in `slot` (the next one): (normalized
     /// surface, key) pairs.
     fn push<'w>(&mut self, slot: u32, words: impl Iterator<Item = (&'w str, &'w str)>) {
-        let mut keys = Vec::new();
         let start = self.arena.len();
-        self.start.push(start as u32);
-        for (surface, key_name) in words.take(u16::MAX as usize) {
-            // One key per surface (`text::classify`): a surface met before
-            // brings its key, so only a new one looks its key up (half the
-            // hash lookups when an index is built).
-            let word = intern(&mut self.surfaces, surface);
-            let key = if word as usize == self.key_of.len() {
-                let key = intern(&mut self.keys, key_name);
-                self.key_of.push(key);
-                key
-            } else {
-                self.key_of[word as usize]
-            };
-            debug_assert_eq!(
-                self.keys.get(key_name),
-                Some(&key),
-                "surface {surface:?} came with another key {key_name:?}"
-            );
+        for (surface, key) in words.take(MAX_WORDS) {
+            let word = self.word(surface, key);
             self.arena.push(word);
-            keys.push(key);
         }
-        self.len.push((self.arena.len() - start) as u16);
-        if self.arena.len() == start {
+        self.pushed(slot, start);
+    }
+
+    /// The id of a word (normalized surface, key), taken into the
+    /// vocabularies when it is new.
+    #[inline]
+    fn word(&mut self, surface: &str, key_name: &str) -> u32 {
+        // One key per surface (`text::classify`): a surface met before
+        // brings its key, so only a new one looks its key up (half the
+        // hash lookups when an index is built).
+        let word = intern(&mut self.surfaces, surface);
+        if word as usize == self.key_of.len() {
+            let key = intern(&mut self.keys, key_name);
+            self.key_of.push(key);
+        }
+        debug_assert_eq!(
+            self.keys.get(key_name),
+            Some(&self.key_of[word as usize]),
+            "surface {surface:?} came with another key {key_name:?}"
+        );
+        word
+    }
+
+    /// Adds the unit in `slot` (the next one), its words given by id
+    /// ([`Side::word`]); at most [`MAX_WORDS`] are kept.
+    fn push_words(&mut self, slot: u32, words: &[u32]) {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(&words[..words.len().min(MAX_WORDS)]);
+        self.pushed(slot, start);
+    }
+
+    /// Takes in the unit in `slot`, whose words were put in the arena from
+    /// `start` on.
+    fn pushed(&mut self, slot: u32, start: usize) {
+        self.start.push(start as u32);
+        let words = &self.arena[start..];
+        let mut keys: Vec<u32> = words.iter().map(|&word| self.key_of[word as usize]).collect();
+        self.len.push(words.len() as u16);
+        if words.is_empty() {
             self.wordless.push(slot);
         }
         keys.sort_unstable();
@@ -604,6 +623,9 @@ impl Side {
     }
 }
 
+/// The most words of a unit a side keeps (its word counts are `u16`).
+const MAX_WORDS: usize = u16::MAX as usize;
+
 /// The id of `name` in `vocabulary`, the next id when it is new (looked up
 /// first, so that only a new name is copied).
 #[inline]
@@ -677,6 +699,11 @@ impl Segment {
         let slot = self.ids.len() as u32;
         self.arabic.push(slot, arabic);
         self.english.push(slot, english);
+        self.push_entry(entry, slot);
+    }
+
+    /// The slot's unit id, memory, metadata and time, after its words.
+    fn push_entry(&mut self, entry: Entry, slot: u32) {
         if !self.slot_of.is_empty() {
             self.slot_of.insert(entry.id, slot);
         } else if self.ids.last().is_some_and(|&last| entry.id <= last) {
@@ -687,6 +714,35 @@ impl Segment {
         self.memory_of.push(entry.memory);
         self.facet_of.push(entry.facet);
         self.time_of.push(entry.time_ms);
+    }
+
+    /// Adds a unit in the next slot, with its words on each side given by
+    /// id ([`Segment::word`]).
+    pub(super) fn push_words(&mut self, entry: Entry, arabic: &[u32], english: &[u32]) {
+        let slot = self.ids.len() as u32;
+        self.arabic.push_words(slot, arabic);
+        self.english.push_words(slot, english);
+        self.push_entry(entry, slot);
+    }
+
+    /// The id of a word (normalized surface, key) on `lang`'s side, taken
+    /// into its vocabularies when it is new.
+    pub(super) fn word(&mut self, lang: Lang, surface: &str, key: &str) -> u32 {
+        match lang {
+            Lang::Arabic => self.arabic.word(surface, key),
+            Lang::English => self.english.word(surface, key),
+        }
+    }
+
+    /// Gives its slots' memories and metadata combinations new ids: the
+    /// one numbered `old` becomes `memories[old]`, `facets[old]`.
+    pub(super) fn renumber(&mut self, memories: &[u32], facets: &[u32]) {
+        for memory in &mut self.memory_of {
+            *memory = memories[*memory as usize];
+        }
+        for facet in &mut self.facet_of {
+            *facet = facets[*facet as usize];
+        }
     }
 
     /// Gives back the room the segment's lists grew into but do not use:
