@@ -648,10 +648,12 @@ pub(super) struct Names<'a> {
 impl<'a> Names<'a> {
     /// The unit's words in `slot`: (normalized surface, key) pairs.
     pub(super) fn words(&self, slot: u32) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.side
-            .words(slot)
-            .iter()
-            .map(|&w| (self.surface[w as usize], self.key[self.side.key_of[w as usize] as usize]))
+        self.side.words(slot).iter().map(|&w| self.word(w))
+    }
+
+    /// A word by id: (normalized surface, key).
+    fn word(&self, w: u32) -> (&'a str, &'a str) {
+        (self.surface[w as usize], self.key[self.side.key_of[w as usize] as usize])
     }
 }
 
@@ -864,9 +866,14 @@ impl Part {
     /// words are pushed by name (no text is analyzed again), so template
     /// groups and inverted lists are built as for new units.
     pub(super) fn merged(parts: &[Part]) -> Part {
+        const UNSEEN: u32 = u32::MAX;
         let mut segment = Segment::default();
+        let mut words: [Vec<u32>; 2] = Default::default();
         for part in parts {
-            let (arabic, english) = (part.arabic.names(), part.english.names());
+            let names = [part.arabic.names(), part.english.names()];
+            // Per side, a word of `part` → its id in `segment`: each word
+            // is looked up by name once per part, not once per occurrence.
+            let mut ids = [vec![UNSEEN; part.arabic.key_of.len()], vec![UNSEEN; part.english.key_of.len()]];
             for slot in 0..part.slots() as u32 {
                 if part.is_deleted(slot) {
                     continue;
@@ -878,7 +885,19 @@ impl Part {
                     facet: part.facet_of[at],
                     time_ms: part.time_of[at],
                 };
-                segment.push(entry, arabic.words(slot), english.words(slot));
+                for (side, lang) in [Lang::Arabic, Lang::English].into_iter().enumerate() {
+                    let (names, ids, words) = (&names[side], &mut ids[side], &mut words[side]);
+                    words.clear();
+                    for &word in part.side(lang).words(slot) {
+                        let id = &mut ids[word as usize];
+                        if *id == UNSEEN {
+                            let (surface, key) = names.word(word);
+                            *id = segment.word(lang, surface, key);
+                        }
+                        words.push(*id);
+                    }
+                }
+                segment.push_words(entry, &words[0], &words[1]);
             }
         }
         segment.shrink();
