@@ -577,6 +577,25 @@ fn chunks_analyzed_out_of_order_are_filled_in_order() {
     assert_eq!(taken, [0, 10, 20, 30, 40, 50]);
 }
 
+/// The index `build` makes of `tm`'s store, and one built from the same
+/// units one at a time, both as lookups see them (closed).
+fn built_and_one_by_one(
+    tm: &TranslationMemory,
+    build: impl Fn(&dyn Store) -> Result<(Index, Option<Mirror>)>,
+) -> (Index, Index) {
+    let store = tm.shared.store.as_ref();
+    let (mut built, mirror) = build(store).unwrap();
+    assert!(mirror.is_none());
+    let mut one_by_one = Index::default();
+    store
+        .for_each_unit(&mut |unit| {
+            one_by_one.insert(&unit);
+            Ok(())
+        })
+        .unwrap();
+    (built.snapshot(), one_by_one.snapshot())
+}
+
 /// The index a memory builds when it opens (its store read in chunks,
 /// analyzed on several threads, filled in the store's order) holds the
 /// units in the slots an index built one unit at a time gives them, and
@@ -591,19 +610,7 @@ fn the_index_built_on_opening_equals_one_built_unit_by_unit() {
     let pairs = read_pairs(&corpus_dir().join("tatoeba.tsv")).unwrap();
     let tm = TranslationMemory::in_memory();
     add_pairs(&tm, &pairs);
-    let store = tm.shared.store.as_ref();
-    let (mut built, mirror) = build_index(store, false).unwrap();
-    assert!(mirror.is_none());
-    // Both as lookups see them: closed.
-    let built = built.snapshot();
-    let mut one_by_one = Index::default();
-    store
-        .for_each_unit(&mut |unit| {
-            one_by_one.insert(&unit);
-            Ok(())
-        })
-        .unwrap();
-    let one_by_one = one_by_one.snapshot();
+    let (built, one_by_one) = built_and_one_by_one(&tm, |store| build_index(store, false));
     assert!(built.len() > 7 * 4_096, "{} units", built.len());
     assert_eq!(built.segments(), one_by_one.segments());
     let (everything, everything_too) = (built.selection(&Scope::default()), one_by_one.selection(&Scope::default()));
@@ -655,18 +662,7 @@ fn the_index_built_from_ranges_read_at_once_equals_one_built_unit_by_unit() {
     for &id in ids.iter().step_by(37) {
         tm.delete_unit(id).unwrap();
     }
-    let store = tm.shared.store.as_ref();
-    let (mut built, mirror) = build_index_with(store, false, 3, 1_000).unwrap();
-    assert!(mirror.is_none());
-    let built = built.snapshot();
-    let mut one_by_one = Index::default();
-    store
-        .for_each_unit(&mut |unit| {
-            one_by_one.insert(&unit);
-            Ok(())
-        })
-        .unwrap();
-    let one_by_one = one_by_one.snapshot();
+    let (built, one_by_one) = built_and_one_by_one(&tm, |store| build_index_with(store, false, 3, 1_000));
     assert!(built.segments() >= 3, "{} segments: the store was not read in ranges", built.segments());
     assert_eq!(built.len(), one_by_one.len());
     assert_eq!(built.memory_counts(), one_by_one.memory_counts());
