@@ -37,6 +37,14 @@ struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// Whether `err` says the element found is no longer in the page: the app
+/// drew the view again between the find and the action (a view is drawn,
+/// then drawn again once its data arrives), so the element is to be found
+/// again, until [`WAIT`] has passed since `started`.
+fn redrawn(err: &fantoccini::error::CmdError, started: Instant) -> bool {
+    err.is_stale_element_reference() && started.elapsed() < WAIT
+}
+
 impl Browser {
     /// A browser session; `None` only when DHAKIRA_SKIP_BROWSER_TESTS=1 says
     /// to skip (a missing browser is a failure: `.ci/browser-deps` installs
@@ -129,21 +137,40 @@ impl Browser {
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        el.clear().await.unwrap();
-        // ChromeDriver types characters outside the BMP poorly: the value is
-        // set as a user's paste would, and an input event sent.
-        self.client
-            .execute(
-                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
-                vec![serde_json::to_value(&el).unwrap(), Value::from(text)],
-            )
-            .await
-            .unwrap();
+        let started = Instant::now();
+        loop {
+            let el = self.find(css).await;
+            let typed = match el.clear().await {
+                // ChromeDriver types characters outside the BMP poorly: the
+                // value is set as a user's paste would, and an input event
+                // sent.
+                Ok(()) => self
+                    .client
+                    .execute(
+                        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+                        vec![serde_json::to_value(&el).unwrap(), Value::from(text)],
+                    )
+                    .await
+                    .map(drop),
+                Err(err) => Err(err),
+            };
+            match typed {
+                Ok(()) => return,
+                Err(err) if redrawn(&err, started) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(err) => panic!("cannot type into {css}: {err}"),
+            }
+        }
     }
 
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            match self.find(css).await.click().await {
+                Ok(_) => return,
+                Err(err) if redrawn(&err, started) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(err) => panic!("cannot click {css}: {err}"),
+            }
+        }
     }
 
     /// Saves the page as `target/webapp-screenshots/<name>.png`.
