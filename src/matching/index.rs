@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::runs::RunHit;
 use self::search::Threshold;
-use self::segment::{Encoded, Entry, Part, Segment};
+use self::segment::{Encoded, Entry, Part, Segment, WordIds};
 use super::align::Cost;
 use super::scope::{Facet, Scope};
 use crate::text::{tokens, Lang, Token};
@@ -309,30 +309,21 @@ impl Index {
     /// as [`Index::insert_analyzed`] would one by one: each distinct word
     /// is looked up in the open segment's vocabularies once.
     pub fn insert_chunk(&mut self, units: &[Unit], chunk: &AnalyzedChunk) {
-        const UNSEEN: u32 = u32::MAX;
-        // Per side, a chunk word's id in the open segment (`at`'s).
-        let mut ids = [vec![UNSEEN; chunk.sides[0].words.len()], vec![UNSEEN; chunk.sides[1].words.len()]];
-        let mut at = usize::MAX;
+        let mut ids = WordIds::new(chunk.sides.each_ref().map(|side| side.words.len()));
         let mut words: [Vec<u32>; 2] = Default::default();
         for (n, unit) in units.iter().enumerate() {
             let entry = self.entry(unit);
-            self.open_segment();
-            if self.parts.len() != at {
-                at = self.parts.len();
-                ids.iter_mut().for_each(|ids| ids.fill(UNSEEN));
-            }
             let segment = self.open_segment();
+            if segment.slots() == 0 {
+                ids.clear();
+            }
             for (side, lang) in [Lang::Arabic, Lang::English].into_iter().enumerate() {
-                let (chunk, ids, words) = (&chunk.sides[side], &mut ids[side], &mut words[side]);
-                words.clear();
-                for &word in chunk.unit(n) {
-                    let id = &mut ids[word as usize];
-                    if *id == UNSEEN {
-                        let (surface, key) = &chunk.words[word as usize];
-                        *id = segment.word(lang, surface, key);
-                    }
-                    words.push(*id);
-                }
+                let chunk = &chunk.sides[side];
+                let name = |word: u32| {
+                    let (surface, key) = &chunk.words[word as usize];
+                    (surface.as_str(), key.as_str())
+                };
+                ids.map(segment, lang, chunk.unit(n), name, &mut words[side]);
             }
             segment.push_words(entry, &words[0], &words[1]);
         }

@@ -105,16 +105,14 @@ impl SideMap {
 
     /// Adds a stored unit's two sides.
     pub(super) fn add_unit(&mut self, unit: &Unit) {
-        for lang in [Lang::Arabic, Lang::English] {
-            self.of(lang).add(unit.side_key(lang), unit.id);
-        }
+        self.add_sides(std::iter::once(Sides::of(unit)));
     }
 
     /// Adds stored units' sides, in any order.
     pub(super) fn add_sides(&mut self, sides: impl Iterator<Item = Sides>) {
         for sides in sides {
-            self.langs[at(Lang::Arabic)].add(sides.arabic, sides.id);
-            self.langs[at(Lang::English)].add(sides.english, sides.id);
+            self.of(Lang::Arabic).add(sides.arabic, sides.id);
+            self.of(Lang::English).add(sides.english, sides.id);
         }
     }
 

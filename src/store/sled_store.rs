@@ -453,31 +453,45 @@ impl SledStore {
     }
 
     /// Reads every unit's sides into `map` (see [`super::side_index`]), on
-    /// every core: each range's sides are hashed on its own thread and added
-    /// to `map` a batch at a time.
+    /// every core.
     fn scan_sides(&self, map: &mut SideMap) -> Result<()> {
         let started = std::time::Instant::now();
+        let units = self.scan_adding_sides(cores(), MIN_SPLIT_IDS, map, |_, _| Ok(()))?;
+        tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
+        Ok(())
+    }
+
+    /// [`SledStore::scan_units_split`] with `f`, each unit's sides added to
+    /// `map` on the way: hashed on the range's thread, added a batch at a
+    /// time. Returns the units read.
+    fn scan_adding_sides(
+        &self,
+        parts: usize,
+        min_ids: u64,
+        map: &mut SideMap,
+        f: impl Fn(usize, Unit) -> Result<()> + Sync,
+    ) -> Result<u64> {
         let map = Mutex::new(map);
-        let counts = self.scan_units_split(
-            cores(),
-            MIN_SPLIT_IDS,
+        let batches = self.scan_units_split(
+            parts,
+            min_ids,
             || (Vec::with_capacity(SIDES_BATCH), 0u64),
-            |(batch, units), _, unit| {
+            |(batch, units), part, unit| {
                 batch.push(Sides::of(&unit));
                 *units += 1;
                 if batch.len() == SIDES_BATCH {
                     map.lock().add_sides(batch.drain(..));
                 }
-                Ok(())
+                f(part, unit)
             },
         )?;
+        let map = map.into_inner();
         let mut units = 0;
-        for (mut batch, count) in counts {
-            map.lock().add_sides(batch.drain(..));
+        for (mut batch, count) in batches {
+            map.add_sides(batch.drain(..));
             units += count;
         }
-        tracing::debug!(units, ms = started.elapsed().as_millis() as u64, "index of sides built");
-        Ok(())
+        Ok(units)
     }
 
     /// Every stored unit, checksums checked: `f(state, part, unit)` for
@@ -984,23 +998,8 @@ impl Store for SledStore {
         };
         // `sides` stays on this thread (it holds the build's lock); the
         // ranges fill a map of their own, installed once they are read.
-        let map = Mutex::new(SideMap::default());
-        let batches = self.scan_units_split(
-            parts,
-            min_ids,
-            || Vec::with_capacity(SIDES_BATCH),
-            |batch, part, unit| {
-                batch.push(Sides::of(&unit));
-                if batch.len() == SIDES_BATCH {
-                    map.lock().add_sides(batch.drain(..));
-                }
-                f(part, unit)
-            },
-        )?;
-        let mut map = map.into_inner();
-        for mut batch in batches {
-            map.add_sides(batch.drain(..));
-        }
+        let mut map = SideMap::default();
+        self.scan_adding_sides(parts, min_ids, &mut map, f)?;
         sides.finish_with(map);
         Ok(())
     }

@@ -623,6 +623,48 @@ impl Side {
     }
 }
 
+/// The words of another vocabulary (a chunk's, a segment being merged)
+/// → their ids in one segment, per side: each word is looked up by name
+/// the first time it is met, then by id.
+pub(super) struct WordIds([Vec<u32>; 2]);
+
+impl WordIds {
+    const UNSEEN: u32 = u32::MAX;
+
+    /// For vocabularies of `len` words per side (Arabic, English).
+    pub(super) fn new(len: [usize; 2]) -> WordIds {
+        WordIds(len.map(|len| vec![WordIds::UNSEEN; len]))
+    }
+
+    /// Forgets every id: the words go to another segment now.
+    pub(super) fn clear(&mut self) {
+        self.0.iter_mut().for_each(|ids| ids.fill(WordIds::UNSEEN));
+    }
+
+    /// `words` (of the other vocabulary, `lang`'s side) as ids in
+    /// `segment`, into `out`; `name` gives a word's (normalized surface,
+    /// key).
+    pub(super) fn map<'n>(
+        &mut self,
+        segment: &mut Segment,
+        lang: Lang,
+        words: &[u32],
+        name: impl Fn(u32) -> (&'n str, &'n str),
+        out: &mut Vec<u32>,
+    ) {
+        let ids = &mut self.0[usize::from(lang == Lang::English)];
+        out.clear();
+        for &word in words {
+            let id = &mut ids[word as usize];
+            if *id == WordIds::UNSEEN {
+                let (surface, key) = name(word);
+                *id = segment.word(lang, surface, key);
+            }
+            out.push(*id);
+        }
+    }
+}
+
 /// The most words of a unit a side keeps (its word counts are `u16`).
 const MAX_WORDS: usize = u16::MAX as usize;
 
@@ -652,7 +694,7 @@ impl<'a> Names<'a> {
     }
 
     /// A word by id: (normalized surface, key).
-    fn word(&self, w: u32) -> (&'a str, &'a str) {
+    pub(super) fn word(&self, w: u32) -> (&'a str, &'a str) {
         (self.surface[w as usize], self.key[self.side.key_of[w as usize] as usize])
     }
 }
@@ -866,14 +908,11 @@ impl Part {
     /// words are pushed by name (no text is analyzed again), so template
     /// groups and inverted lists are built as for new units.
     pub(super) fn merged(parts: &[Part]) -> Part {
-        const UNSEEN: u32 = u32::MAX;
         let mut segment = Segment::default();
         let mut words: [Vec<u32>; 2] = Default::default();
         for part in parts {
             let names = [part.arabic.names(), part.english.names()];
-            // Per side, a word of `part` → its id in `segment`: each word
-            // is looked up by name once per part, not once per occurrence.
-            let mut ids = [vec![UNSEEN; part.arabic.key_of.len()], vec![UNSEEN; part.english.key_of.len()]];
+            let mut ids = WordIds::new([part.arabic.key_of.len(), part.english.key_of.len()]);
             for slot in 0..part.slots() as u32 {
                 if part.is_deleted(slot) {
                     continue;
@@ -886,16 +925,8 @@ impl Part {
                     time_ms: part.time_of[at],
                 };
                 for (side, lang) in [Lang::Arabic, Lang::English].into_iter().enumerate() {
-                    let (names, ids, words) = (&names[side], &mut ids[side], &mut words[side]);
-                    words.clear();
-                    for &word in part.side(lang).words(slot) {
-                        let id = &mut ids[word as usize];
-                        if *id == UNSEEN {
-                            let (surface, key) = names.word(word);
-                            *id = segment.word(lang, surface, key);
-                        }
-                        words.push(*id);
-                    }
+                    let names = &names[side];
+                    ids.map(&mut segment, lang, part.side(lang).words(slot), |word| names.word(word), &mut words[side]);
                 }
                 segment.push_words(entry, &words[0], &words[1]);
             }
