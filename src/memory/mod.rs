@@ -469,9 +469,9 @@ fn mirrored(store: &dyn Store) -> bool {
 }
 
 /// Builds the index from every stored unit, and with `mirrored` the
-/// [`Mirror`] too. Normalizing and splitting the text is most of the work,
-/// so it runs on every core, a chunk at a time, while the store is read on
-/// and one thread fills the index in the store's order.
+/// [`Mirror`] too, on every core: the store's ranges of ids read at once,
+/// their chunks normalized and split by one analyst per core, each range
+/// filled in order by a thread of its own (see [`build_index_with`]).
 fn build_index(store: &dyn Store, mirrored: bool) -> Result<(Index, Option<Mirror>)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     build_index_with(store, mirrored, cores, MIN_SPLIT_IDS)
