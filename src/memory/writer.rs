@@ -467,11 +467,13 @@ pub(super) fn tidy_index(shared: &Shared) {
     let started = std::time::Instant::now();
     let mut index = shared.working.lock();
     let (segments, deleted) = (index.segments(), index.deleted_slots());
-    if index.tidy() {
+    let tidied = index.tidy();
+    if tidied.changed {
         shared.index.store(index.snapshot());
         tracing::debug!(
             segments_before = segments,
             segments = index.segments(),
+            copied = tidied.copied,
             dropped = deleted - index.deleted_slots(),
             ms = started.elapsed().as_secs_f64() * 1e3,
             "index segments merged"

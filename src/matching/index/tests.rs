@@ -162,6 +162,45 @@ fn the_threshold_rises_to_the_kth_best_guaranteed_score() {
     assert_eq!(t.value(), 90);
 }
 
+/// The merge policy: groups of `GROUP` units, each published and tidied
+/// as the writer does, end in full segments of `GROUP · F²` units after
+/// every unit was copied exactly twice (log_F of a full segment over a
+/// group), and after every group fewer than `F` segments of one size tier
+/// wait to be merged. The words survive the merges: each unit is still
+/// found by its own text.
+#[test]
+fn merges_copy_each_unit_log_f_times_and_leave_fewer_than_f_segments_per_tier() {
+    const GROUP: usize = 10;
+    let full = GROUP * MERGE_FACTOR * MERGE_FACTOR;
+    let mut index = Index::with_segment_slots(full);
+    let (mut copied, mut id) = (0, 0);
+    for _ in 0..3 * MERGE_FACTOR * MERGE_FACTOR {
+        for _ in 0..GROUP {
+            id += 1;
+            let words = [id as usize % VOCAB.len(), id as usize / 7 % VOCAB.len(), id as usize / 49 % VOCAB.len()];
+            index.insert(&unit(id, "m", &words, &words));
+        }
+        index.snapshot();
+        copied += index.tidy().copied;
+        let mut waiting = std::collections::HashMap::new();
+        for part in index.parts.iter().filter(|part| part.slots() < full) {
+            *waiting.entry(part.live().ilog(MERGE_FACTOR)).or_insert(0) += 1;
+        }
+        assert!(waiting.values().all(|&n| n < MERGE_FACTOR), "segments waiting per tier: {waiting:?}");
+    }
+    assert_eq!(index.len(), id as usize);
+    assert_eq!(index.segments(), 3, "every group merged into full segments");
+    assert!(index.parts.iter().all(|part| part.slots() == full));
+    assert_eq!(copied, 2 * id as usize, "each unit copied twice");
+    for unit_id in [1, id / 2, id] {
+        let words = [unit_id as usize % VOCAB.len(), unit_id as usize / 7 % VOCAB.len(), unit_id as usize / 49 % VOCAB.len()];
+        let text = words.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
+        let q = index.encode_text(&text, Lang::English);
+        let found = index.candidates(&q, &index.selection(&Scope::default()), 100, usize::MAX);
+        assert!(found.iter().any(|c| c.id == unit_id), "unit {unit_id} ({text}) not found after the merges");
+    }
+}
+
 #[test]
 fn deleted_units_are_never_candidates() {
     let mut index = Index::default();
