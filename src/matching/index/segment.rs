@@ -395,6 +395,17 @@ impl Side {
         self.collided.shrink_to_fit();
     }
 
+    /// Room for `slots` more units and `words` more words (and for a
+    /// template each: most units have one of their own).
+    fn reserve(&mut self, slots: usize, words: usize) {
+        self.templates.reserve(slots);
+        self.arena.reserve(words);
+        self.start.reserve(slots);
+        self.len.reserve(slots);
+        self.key_bits.reserve(slots);
+        self.group_of.reserve(slots);
+    }
+
     pub(super) fn words(&self, slot: u32) -> &[u32] {
         let start = self.start[slot as usize] as usize;
         &self.arena[start..start + self.len[slot as usize] as usize]
@@ -769,6 +780,17 @@ impl Segment {
         self.push_entry(entry, slot);
     }
 
+    /// Room for `slots` more units holding at most `words` words per side
+    /// (Arabic, English), taken at once rather than grown into.
+    fn reserve(&mut self, slots: usize, words: [usize; 2]) {
+        self.ids.reserve(slots);
+        self.memory_of.reserve(slots);
+        self.facet_of.reserve(slots);
+        self.time_of.reserve(slots);
+        self.arabic.reserve(slots, words[0]);
+        self.english.reserve(slots, words[1]);
+    }
+
     /// The id of a word (normalized surface, key) on `lang`'s side, taken
     /// into its vocabularies when it is new.
     pub(super) fn word(&mut self, lang: Lang, surface: &str, key: &str) -> u32 {
@@ -909,6 +931,9 @@ impl Part {
     /// groups and inverted lists are built as for new units.
     pub(super) fn merged(parts: &[Part]) -> Part {
         let mut segment = Segment::default();
+        let live = parts.iter().map(Part::live).sum();
+        let arena = |lang| parts.iter().map(|part| part.side(lang).arena.len()).sum();
+        segment.reserve(live, [arena(Lang::Arabic), arena(Lang::English)]);
         let mut words: [Vec<u32>; 2] = Default::default();
         for part in parts {
             let names = [part.arabic.names(), part.english.names()];
