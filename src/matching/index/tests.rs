@@ -173,12 +173,12 @@ fn merges_copy_each_unit_log_f_times_and_leave_fewer_than_f_segments_per_tier() 
     const GROUP: usize = 10;
     let full = GROUP * MERGE_FACTOR * MERGE_FACTOR;
     let mut index = Index::with_segment_slots(full);
+    let words = |id: UnitId| [id as usize % VOCAB.len(), id as usize / 7 % VOCAB.len(), id as usize / 49 % VOCAB.len()];
     let (mut copied, mut id) = (0, 0);
     for _ in 0..3 * MERGE_FACTOR * MERGE_FACTOR {
         for _ in 0..GROUP {
             id += 1;
-            let words = [id as usize % VOCAB.len(), id as usize / 7 % VOCAB.len(), id as usize / 49 % VOCAB.len()];
-            index.insert(&unit(id, "m", &words, &words));
+            index.insert(&unit(id, "m", &words(id), &words(id)));
         }
         index.snapshot();
         copied += index.tidy().copied;
@@ -193,8 +193,7 @@ fn merges_copy_each_unit_log_f_times_and_leave_fewer_than_f_segments_per_tier() 
     assert!(index.parts.iter().all(|part| part.slots() == full));
     assert_eq!(copied, 2 * id as usize, "each unit copied twice");
     for unit_id in [1, id / 2, id] {
-        let words = [unit_id as usize % VOCAB.len(), unit_id as usize / 7 % VOCAB.len(), unit_id as usize / 49 % VOCAB.len()];
-        let text = words.iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
+        let text = words(unit_id).iter().map(|&i| VOCAB[i]).collect::<Vec<_>>().join(" ");
         let q = index.encode_text(&text, Lang::English);
         let found = index.candidates(&q, &index.selection(&Scope::default()), 100, usize::MAX);
         assert!(found.iter().any(|c| c.id == unit_id), "unit {unit_id} ({text}) not found after the merges");
