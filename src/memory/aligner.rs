@@ -17,11 +17,13 @@
 //! here blocks a lookup or a write: training works on an index snapshot,
 //! and the stored alignments are swapped in whole.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use foldhash::HashMap;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 
 use super::Shared;
 use crate::matching::Index;
@@ -84,17 +86,42 @@ impl Stored {
 }
 
 /// The model, the stored alignments and the work queue.
-#[derive(Default)]
+///
+/// The aligner thread runs under `SCHED_IDLE`: once preempted it may wait
+/// long for a core on a busy machine, so nothing the writer or a lookup
+/// needs is ever behind a lock it holds for more than a swap. The writer
+/// hands units over through a channel and a clock reading; a lookup that
+/// finds the stored alignments being written aligns the unit itself.
 pub(crate) struct Aligner {
     model: RwLock<Option<Arc<Model>>>,
     stored: RwLock<Stored>,
-    pending: Mutex<Vec<UnitId>>,
-    /// When the writer last handed units over.
-    last_added: Mutex<Option<Instant>>,
-    wake: Condvar,
+    /// Ids of units the writer committed, in batches.
+    added: Sender<Vec<UnitId>>,
+    /// The other end, read by the aligner thread alone.
+    queue: Mutex<Receiver<Vec<UnitId>>>,
+    /// When the writer last handed units over, in ms after `epoch` plus
+    /// one (0: never).
+    last_added: AtomicU64,
+    epoch: Instant,
     status: Mutex<AlignmentStatus>,
     /// Serializes trainings (the thread's and [`train_now`]'s).
     training: Mutex<()>,
+}
+
+impl Default for Aligner {
+    fn default() -> Aligner {
+        let (added, queue) = channel();
+        Aligner {
+            model: RwLock::default(),
+            stored: RwLock::default(),
+            added,
+            queue: Mutex::new(queue),
+            last_added: AtomicU64::new(0),
+            epoch: Instant::now(),
+            status: Mutex::default(),
+            training: Mutex::default(),
+        }
+    }
 }
 
 /// A fingerprint of a unit's words: an alignment is used only for the
@@ -132,23 +159,47 @@ impl Aligner {
     /// The alignment of a unit whose words are `arabic` and `english`: the
     /// stored one, else one made now with the current model; `None`
     /// without a model.
+    /// (While the aligner thread writes the stored alignments, the unit
+    /// is aligned here: the same links, since they are stored with the
+    /// current model.)
     pub(crate) fn links(&self, id: UnitId, arabic: &[Word<'_>], english: &[Word<'_>]) -> Option<Links> {
         let print = fingerprint(arabic, english);
-        if let Some(links) = self.stored.read().get(id, print) {
+        if let Some(links) = self.stored.try_read().and_then(|stored| stored.get(id, print)) {
             return Some(links);
         }
         Some(self.model()?.align(arabic, english))
     }
 
     /// Units the writer just committed (added, or with changed words).
+    /// Never waits.
     pub(crate) fn added(&self, ids: impl IntoIterator<Item = UnitId>) {
-        let mut pending = self.pending.lock();
-        let before = pending.len();
-        pending.extend(ids);
-        if pending.len() > before {
-            *self.last_added.lock() = Some(Instant::now());
-            self.wake.notify_one();
+        let ids: Vec<UnitId> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return;
         }
+        let at = self.epoch.elapsed().as_millis() as u64 + 1;
+        self.last_added.store(at, Ordering::Relaxed);
+        // The receiver lives as long as the sender, in this struct.
+        let _ = self.added.send(ids);
+    }
+
+    /// Whether units came within [`QUIET`].
+    fn streaming(&self) -> bool {
+        let at = self.last_added.load(Ordering::Relaxed);
+        at != 0 && (self.epoch.elapsed().as_millis() as u64 + 1).saturating_sub(at) < QUIET.as_millis() as u64
+    }
+
+    /// Waits up to `wait` for units when none are queued, then takes every
+    /// queued one into `ids`.
+    fn take_added(&self, wait: Duration, ids: &mut Vec<UnitId>) {
+        let queue = self.queue.lock();
+        if ids.is_empty() {
+            match queue.recv_timeout(wait) {
+                Ok(batch) => ids.extend(batch),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        ids.extend(queue.try_iter().flatten());
     }
 
     /// Aligns units with the current model and stores their alignments.
@@ -220,9 +271,10 @@ fn train(aligner: &Aligner, index: &Index, stop: &dyn Fn() -> bool, unless_curre
     let aligning = started.elapsed();
     let entries = model.entries();
     let trained_units = model.trained_units;
-    *aligner.model.write() = Some(Arc::new(model));
+    // Swapped under the locks, freed after them.
+    let old_model = aligner.model.write().replace(Arc::new(model));
     let old = std::mem::replace(&mut *aligner.stored.write(), stored);
-    drop(old);
+    drop((old_model, old));
     let mut status = aligner.status.lock();
     status.memory_units = live;
     status.trained_units = trained_units;
@@ -294,20 +346,17 @@ fn background_priority() {
 
 fn run(aligner: &Aligner, shared: &Weak<Shared>) {
     let gone = || shared.strong_count() == 0;
+    // Units that came during the last wait, for the next round.
+    let mut next = Vec::new();
     loop {
-        let ids = {
-            let mut pending = aligner.pending.lock();
-            // At start too: a one-shot command is done before it trains.
-            if pending.is_empty() {
-                aligner.wake.wait_for(&mut pending, CHECK);
-            }
-            std::mem::take(&mut *pending)
-        };
+        // At start too: a one-shot command is done before it trains.
+        aligner.take_added(CHECK, &mut next);
+        let ids = std::mem::take(&mut next);
         let index = match shared.upgrade() {
             Some(shared) => shared.index.load(),
             None => return,
         };
-        let streaming = aligner.last_added.lock().is_some_and(|at| at.elapsed() < QUIET);
+        let streaming = aligner.streaming();
         let (due_now, due_later) = {
             let status = aligner.status.lock();
             (train_now_due(&status, index.len(), streaming), due(&status, index.len()))
@@ -324,10 +373,7 @@ fn run(aligner: &Aligner, shared: &Weak<Shared>) {
             // Units are streaming in and a training is due once they pause:
             // it aligns these too (lookups align them meanwhile). Wake
             // after the pause to train.
-            let mut pending = aligner.pending.lock();
-            if pending.is_empty() {
-                aligner.wake.wait_for(&mut pending, QUIET);
-            }
+            aligner.take_added(QUIET, &mut next);
             continue;
         }
         if ids.is_empty() {
