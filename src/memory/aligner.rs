@@ -159,9 +159,10 @@ impl Aligner {
     /// The alignment of a unit whose words are `arabic` and `english`: the
     /// stored one, else one made now with the current model; `None`
     /// without a model.
-    /// (While the aligner thread writes the stored alignments, the unit
-    /// is aligned here: the same links, since they are stored with the
-    /// current model.)
+    ///
+    /// While the aligner thread writes the stored alignments, the unit is
+    /// aligned here rather than waiting for it: the same links, since they
+    /// are stored with the current model.
     pub(crate) fn links(&self, id: UnitId, arabic: &[Word<'_>], english: &[Word<'_>]) -> Option<Links> {
         let print = fingerprint(arabic, english);
         if let Some(links) = self.stored.try_read().and_then(|stored| stored.get(id, print)) {
