@@ -229,22 +229,12 @@ pub struct SideKey(pub u64);
 
 impl SideKey {
     pub fn of(memory: &str, lang: Lang, text: &str) -> SideKey {
-        // The hash of `memory NUL code NUL text`: joined on the stack and
-        // hashed in one pass when it fits (most sentences; a writer
-        // computes several keys per unit), else streamed.
-        let fields = [memory.as_bytes(), &[0], lang.code().as_bytes(), &[0], text.as_bytes()];
-        let len = fields.iter().map(|field| field.len()).sum::<usize>();
-        let mut joined = [0u8; 512];
-        if len <= joined.len() {
-            let mut at = 0;
-            for field in fields {
-                joined[at..at + field.len()].copy_from_slice(field);
-                at += field.len();
-            }
-            return SideKey(xxhash_rust::xxh3::xxh3_64(&joined[..len]));
-        }
+        // The hash of `memory NUL code NUL text`, streamed rather than
+        // joined (the default secret is static: nothing to set up).
         let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
-        fields.iter().for_each(|field| hasher.update(field));
+        for field in [memory.as_bytes(), &[0], lang.code().as_bytes(), &[0], text.as_bytes()] {
+            hasher.update(field);
+        }
         SideKey(hasher.digest())
     }
 }
@@ -620,8 +610,7 @@ mod tests {
         let (memory, arabic) = ("news", "كشفت شركة Tencent");
         let joined = format!("{memory}\0ar\0{arabic}");
         assert_eq!(SideKey::of(memory, Lang::Arabic, arabic).0, xxhash_rust::xxh3::xxh3_64(joined.as_bytes()));
-        // Around the length past which the fields are no longer joined on
-        // the stack.
+        // Long sides too, across the hasher's internal buffer sizes.
         for words in [100, 101, 102, 200] {
             let long = vec!["word"; words].join(" ");
             let joined = format!("{memory}\0en\0{long}");
