@@ -140,21 +140,15 @@ impl Browser {
         let started = Instant::now();
         loop {
             let el = self.find(css).await;
-            let typed = match el.clear().await {
+            let typed = async {
+                el.clear().await?;
                 // ChromeDriver types characters outside the BMP poorly: the
                 // value is set as a user's paste would, and an input event
                 // sent.
-                Ok(()) => self
-                    .client
-                    .execute(
-                        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
-                        vec![serde_json::to_value(&el).unwrap(), Value::from(text)],
-                    )
-                    .await
-                    .map(drop),
-                Err(err) => Err(err),
+                let script = "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));";
+                self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), Value::from(text)]).await.map(drop)
             };
-            match typed {
+            match typed.await {
                 Ok(()) => return,
                 Err(err) if redrawn(&err, started) => tokio::time::sleep(Duration::from_millis(50)).await,
                 Err(err) => panic!("cannot type into {css}: {err}"),
