@@ -590,12 +590,20 @@ impl Side {
     }
 
     pub(super) fn encode(&self, tokens: &[Token], lang: Lang) -> Encoded {
-        let id = |map: &HashMap<Box<str>, u32>, s: &str| map.get(s).copied().unwrap_or(UNKNOWN_WORD);
-        Encoded {
-            lang,
-            surfaces: tokens.iter().map(|t| id(&self.surfaces, &t.surface)).collect(),
-            keys: tokens.iter().map(|t| id(&self.keys, &t.key)).collect(),
+        let mut surfaces = Vec::with_capacity(tokens.len());
+        let mut keys = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            // A word the segment holds has its key there already: a key is
+            // a function of the surface alone (see `text::classify`), so
+            // only an unseen word's key is looked up by name.
+            let (surface, key) = match self.surfaces.get(token.surface.as_str()) {
+                Some(&word) => (word, self.key_of[word as usize]),
+                None => (UNKNOWN_WORD, self.keys.get(token.key.as_str()).copied().unwrap_or(UNKNOWN_WORD)),
+            };
+            surfaces.push(surface);
+            keys.push(key);
         }
+        Encoded { lang, surfaces, keys }
     }
 
     /// The alignment cost of a unit's words with the query's.

@@ -253,6 +253,55 @@ fn units_are_found_by_id_whether_a_segments_ids_ascend_or_not() {
 /// here from the arena, not from the lists), in at most 60 % of the bytes
 /// of one vector per list (46–56 % here; the slots of a segment of 10,000
 /// units are small, so plain entries would be too).
+/// A query's words are encoded by surface, and a known surface's key is
+/// taken from the segment's `key_of` rather than looked up by name: on real
+/// sentences (the stored half, and the other half as unseen queries), in
+/// both languages, each word's key id is the one the key vocabulary has for
+/// its key, and each surface id the one the surface vocabulary has.
+#[test]
+fn encoded_queries_have_the_ids_their_words_and_keys_have_by_name() {
+    let path = crate::test_corpus::corpus_dir().join("tatoeba.tsv");
+    let pairs = crate::test_corpus::read_pairs(&path).unwrap();
+    let (stored, unseen) = pairs.split_at(pairs.len() / 2);
+    let mut index = Index::with_segment_slots(4_000);
+    for (i, (arabic, english)) in stored.iter().enumerate() {
+        let unit = Unit { id: i as u64 + 1, memory: "m".into(), ..Default::default() };
+        index.insert(&Unit { arabic: arabic.clone(), english: english.clone(), ..unit });
+    }
+    let _ = index.snapshot();
+    assert!(index.parts.len() >= 3, "{} segments", index.parts.len());
+    let (mut known, mut unknown, mut unknown_surface_known_key) = (0, 0, 0);
+    for (arabic, english) in pairs.iter().step_by(7).chain(unseen.iter().step_by(3)) {
+        for (text, lang) in [(arabic, Lang::Arabic), (english, Lang::English)] {
+            let tokens = crate::text::tokens(text, lang);
+            let query = index.encode(&tokens, lang);
+            for (part, encoded) in index.parts.iter().zip(&query.parts) {
+                let side = part.side(lang);
+                for (i, token) in tokens.iter().enumerate() {
+                    let surface = side.surfaces.get(token.surface.as_str()).copied().unwrap_or(UNKNOWN_WORD);
+                    let key = side.keys.get(token.key.as_str()).copied().unwrap_or(UNKNOWN_WORD);
+                    assert_eq!(
+                        (encoded.surfaces[i], encoded.keys[i]),
+                        (surface, key),
+                        "{:?} in {text:?}",
+                        token.surface
+                    );
+                    match (surface == UNKNOWN_WORD, key == UNKNOWN_WORD) {
+                        (false, _) => known += 1,
+                        (true, false) => unknown_surface_known_key += 1,
+                        (true, true) => unknown += 1,
+                    }
+                }
+            }
+        }
+    }
+    // Every case was met many times.
+    assert!(
+        known > 10_000 && unknown > 1_000 && unknown_surface_known_key > 1_000,
+        "{known} {unknown} {unknown_surface_known_key}"
+    );
+}
+
 #[test]
 fn packed_lists_of_real_sentences_equal_the_units_keys_and_repeats_in_at_most_60_percent_of_the_room() {
     use super::postings::Postings;
