@@ -240,6 +240,36 @@ pub struct Tidied {
     pub copied: usize,
 }
 
+/// The segments [`Index::settling`] chose, to merge without the index.
+pub struct Settling {
+    parts: Vec<Part>,
+    units: usize,
+}
+
+impl Settling {
+    /// Segments to merge.
+    pub fn segments(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Units they hold (deleted ones left out).
+    pub fn units(&self) -> usize {
+        self.units
+    }
+
+    /// The merged segment, built beside the index (at most one segment's
+    /// worth of memory), to hand to [`Index::settle`].
+    pub fn merge(self) -> Settled {
+        Settled { merged: Part::merged(&self.parts), was: self.parts }
+    }
+}
+
+/// A merge [`Settling::merge`] built.
+pub struct Settled {
+    was: Vec<Part>,
+    merged: Part,
+}
+
 /// See the module documentation. Cloning is cheap: segments are shared.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Index {
@@ -553,6 +583,59 @@ impl Index {
             self.parts.push(merged);
         }
         tidied
+    }
+
+    /// Segments next to each other worth merging into one once the writes
+    /// pause, if any: the last such run, taken from its end while each
+    /// segment holds at most [`MERGE_FACTOR`] times the units of those after
+    /// it in the run and all fit in one segment. The tiered merges of
+    /// [`Index::tidy`] leave up to `MERGE_FACTOR − 1` segments per size
+    /// tier, and segments of one tier that together overflow a segment
+    /// (after a bulk import at a million units: a dozen segments, 10,000 to
+    /// 240,000 units each), while a lookup pays for every segment (its words
+    /// looked up in each vocabulary, each list's directory read). Each pause
+    /// merges one run, at most one segment's worth of units; the next pause
+    /// takes the next. The size rule keeps a large segment from being copied
+    /// again for a few units added after it: it is copied again only once
+    /// the units after it reach an eighth of its own.
+    ///
+    /// The merge ([`Settling::merge`]) needs no lock: it reads segments that
+    /// never change; [`Index::settle`] then puts it in place.
+    pub fn settling(&mut self) -> Option<Settling> {
+        self.close();
+        (1..=self.parts.len()).rev().find_map(|end| {
+            let (mut units, mut take) = (0, 0);
+            for part in self.parts[..end].iter().rev() {
+                let live = part.live();
+                if (take > 0 && live > MERGE_FACTOR * units) || units + live > self.segment_slots {
+                    break;
+                }
+                units += live;
+                take += 1;
+            }
+            (take >= 2).then(|| Settling { parts: self.parts[end - take..end].to_vec(), units })
+        })
+    }
+
+    /// Puts a merge prepared by [`Settling::merge`] in place of the
+    /// segments it read, if the index still holds them as they were (the
+    /// same segments, next to each other, with the same deletions; later
+    /// segments may follow them). Says whether it did: a deletion or a merge
+    /// of those segments since leaves the index as it is, and the merge is
+    /// dropped (the next pause prepares another).
+    pub fn settle(&mut self, settled: Settled) -> bool {
+        let Settled { was, merged } = settled;
+        let same = |a: &Part, b: &Part| Arc::ptr_eq(&a.segment, &b.segment) && Arc::ptr_eq(&a.deleted, &b.deleted);
+        let Some(from) = self.parts.windows(was.len()).position(|run| run.iter().zip(&was).all(|(a, b)| same(a, b)))
+        else {
+            return false;
+        };
+        // The open segment, if it is the last of them, takes no more units.
+        if from + was.len() == self.parts.len() {
+            self.open = false;
+        }
+        self.parts.splice(from..from + was.len(), [merged]);
+        true
     }
 
     /// The same units in as few segments as fit, without deleted units:

@@ -776,3 +776,127 @@ fn units_whose_template_hash_collided_are_still_found() {
     let after: Vec<_> = [Lang::Arabic, Lang::English].iter().map(|&l| hits(&index, text, l, &scope)).collect();
     assert_eq!(after, before);
 }
+
+/// Real sentences added in groups of `sizes`, each group published and
+/// tidied as the writer does.
+fn grouped(slots: usize, sizes: &[usize]) -> (Index, Vec<(String, String)>) {
+    let path = crate::test_corpus::corpus_dir().join("tatoeba.tsv");
+    let pairs = crate::test_corpus::read_pairs(&path).unwrap();
+    let mut index = Index::with_segment_slots(slots);
+    let mut at = 0;
+    for &size in sizes {
+        for (arabic, english) in &pairs[at..at + size] {
+            at += 1;
+            index.insert(&Unit {
+                id: at as u64,
+                memory: "m".into(),
+                arabic: arabic.clone(),
+                english: english.clone(),
+                ..Default::default()
+            });
+        }
+        let _ = index.snapshot();
+        index.tidy();
+    }
+    let added = pairs[..at].to_vec();
+    (index, added)
+}
+
+/// Live units of each segment, oldest first.
+fn sizes(index: &Index) -> Vec<usize> {
+    index.parts.iter().map(|part| part.live()).collect()
+}
+
+fn answers(index: &Index, pairs: &[(String, String)]) -> Vec<Vec<Candidate>> {
+    pairs
+        .iter()
+        .step_by(17)
+        .map(|(_, english)| {
+            let q = index.encode_text(english, Lang::English);
+            sorted(index.candidates(&q, &index.selection(&Scope::default()), 60, usize::MAX))
+        })
+        .collect()
+}
+
+/// `Index::settling` takes the last segments while each holds at most
+/// MERGE_FACTOR times the units after it, within one segment's room; the
+/// merge puts them into one and every lookup finds the same candidates.
+#[test]
+fn settling_merges_the_small_last_segments_into_one_and_finds_the_same() {
+    // Groups of 10: the tiered merges leave segments of 80 and of 10.
+    let (mut index, pairs) = grouped(10_000, &[10; 60]);
+    let before = index.segments();
+    assert!(before >= 8, "{before} segments");
+    let expected = answers(&index, &pairs);
+    assert!(expected.iter().map(Vec::len).sum::<usize>() >= expected.len(), "the queries find their units");
+    let settling = index.settling().expect("small segments to merge");
+    assert_eq!((settling.segments(), settling.units()), (before, 600));
+    assert!(index.settle(settling.merge()));
+    assert_eq!(index.segments(), 1);
+    assert_eq!(answers(&index, &pairs), expected);
+    assert!(index.settling().is_none(), "one segment: nothing to merge");
+
+    // A large segment is not copied again for a few units after it: 8 after
+    // 600 stay apart, 80 after it are merged in.
+    let (mut index, _) = grouped(10_000, &[600, 4, 4]);
+    assert_eq!(index.segments(), 3);
+    let settling = index.settling().expect("the two small ones");
+    assert_eq!((settling.segments(), settling.units()), (2, 8));
+    let (mut index, _) = grouped(10_000, &[600, 40, 40]);
+    assert_eq!(index.settling().map(|s| s.segments()), Some(3));
+    // Never past one segment's room.
+    let (mut index, _) = grouped(650, &[600, 40, 40]);
+    assert_eq!(index.settling().map(|s| (s.segments(), s.units())), Some((2, 80)));
+    // Runs before the last segment too, one per pause, until none fits.
+    let (mut index, pairs) = grouped(1_000, &[300, 300, 300, 300, 5]);
+    assert_eq!(sizes(&index), [300, 300, 300, 300, 5]);
+    let expected = answers(&index, &pairs);
+    let settling = index.settling().expect("three of 300");
+    assert_eq!((settling.segments(), settling.units()), (3, 900));
+    assert!(index.settle(settling.merge()));
+    assert_eq!(sizes(&index), [300, 900, 5]);
+    assert!(index.settling().is_none());
+    assert_eq!(answers(&index, &pairs), expected);
+}
+
+/// A merge prepared while the index changes: a deletion in the merged
+/// segments, or a merge of them, drops it; units added after them do not.
+#[test]
+fn a_settled_merge_is_dropped_if_its_segments_changed_meanwhile() {
+    let (mut index, pairs) = grouped(10_000, &[10; 20]);
+    let segments = index.segments();
+    assert!(segments > 2, "{segments}");
+    let settling = index.settling().expect("small segments");
+    index.remove(5);
+    let _ = index.snapshot();
+    assert!(!index.settle(settling.merge()), "a unit was deleted since");
+    assert_eq!(index.segments(), segments);
+    let live = index.len();
+
+    // Merged since (tidy's tiers, here all of them at once).
+    let settling = index.settling().expect("small segments");
+    index = index.compacted();
+    assert!(!index.settle(settling.merge()));
+    assert_eq!(index.len(), live);
+
+    // Units added after the chosen segments: the merge goes in before them.
+    let (mut index, _) = grouped(10_000, &[10; 20]);
+    let settling = index.settling().expect("small segments");
+    let (arabic, english) = &pairs[150];
+    index.insert(&Unit {
+        id: 10_000,
+        memory: "m".into(),
+        arabic: arabic.clone(),
+        english: english.clone(),
+        ..Default::default()
+    });
+    let _ = index.snapshot();
+    assert!(index.settle(settling.merge()));
+    assert_eq!(index.segments(), 2);
+    assert_eq!(index.len(), 201);
+    let q = index.encode_text(english, Lang::English);
+    let found = index.candidates(&q, &index.selection(&Scope::default()), 100, usize::MAX);
+    let mut ids: Vec<UnitId> = found.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [151, 10_000], "the unit added after and its twin");
+}
