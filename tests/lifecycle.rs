@@ -423,3 +423,51 @@ async fn the_kept_index_is_read_at_start_and_never_outlives_a_write() {
     add(&mut client, &pairs[2_400..]).await;
     assert_eq!(best(&mut client, &pairs[2_450].0).await, 100);
 }
+
+/// Many small writes leave many small index segments; once the writes
+/// pause (`DHAKIRA_INDEX_IDLE_MS`), the writer merges them on a thread of
+/// its own, one run per pause, and every unit is found as before.
+#[tokio::test]
+async fn small_segments_are_merged_once_the_writes_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("merge.log");
+    let read_log = || std::fs::read_to_string(&log).unwrap();
+    let pairs = corpus_pairs("un_v1_testsets.tsv", 600);
+    let server = Server::start_logged(dir.path(), &[("DHAKIRA_INDEX_IDLE_MS", "300")], &log);
+    let mut client = server.client().await;
+    async fn best(client: &mut crate::common::Client, text: &str) -> Vec<(u64, u32)> {
+        let request = LookupRequest { text: text.into(), source_lang: "ar".into(), ..Default::default() };
+        client.lookup(request).await.unwrap().into_inner().matches.iter().map(|m| (m.unit_id, m.score)).collect()
+    }
+    // One request (one group, one segment) after another, never 300 ms apart.
+    for batch in pairs.chunks(10) {
+        let units = batch.iter().map(|(ar, en)| unit(ar, en, "news")).collect();
+        client.add_units(AddUnitsRequest { units }).await.unwrap();
+    }
+    let mut expected = Vec::new();
+    for (arabic, _) in pairs.iter().step_by(40) {
+        let found = best(&mut client, arabic).await;
+        assert_eq!(found.first().map(|&(_, score)| score), Some(100), "{arabic}");
+        expected.push(found);
+    }
+    // The merged line names how many segments it merged: the 60 groups of
+    // 10 left more than 5 (tiers of 8: segments of 80 and of 10).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let merged = loop {
+        let log = read_log();
+        if let Some(line) = log.lines().find(|l| l.contains("segments merged once the writes paused")) {
+            break line.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "never merged while idle: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(merged.contains("merged=true"), "{merged}");
+    let count: usize =
+        merged.split("segments_merged=").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    assert!(count > 5, "{merged}");
+    assert!(merged.contains("units=600"), "{merged}");
+    for ((arabic, _), want) in pairs.iter().step_by(40).zip(&expected) {
+        assert_eq!(&best(&mut client, arabic).await, want, "{arabic}");
+    }
+}

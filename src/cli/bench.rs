@@ -333,6 +333,15 @@ fn settle(tm: &TranslationMemory) {
         status.trained_units,
         started.elapsed().as_secs_f64()
     );
+    // The small segments a build leaves, merged as a server's writer merges
+    // them once the writes pause (it may have done so meanwhile).
+    let (before, started) = (tm.stats().segments, std::time::Instant::now());
+    while tm.settle_index() {}
+    eprintln!(
+        "index in {} segments before timing ({before} before merging the last ones, {:.1} s)",
+        tm.stats().segments,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn print_report(report: &Report, concordance: bool) -> anyhow::Result<()> {

@@ -52,8 +52,11 @@ pub(crate) struct Shared {
     /// The index as lookups see it (see [`Published`]).
     index: Published,
     /// The writer's copy of the index, which it changes and then publishes;
-    /// only the writer thread locks it (readers never do).
+    /// readers never lock it: the writer thread does, and the merge thread
+    /// of [`writer::settle_when_idle`] to put its merge in place.
     working: Mutex<Index>,
+    /// Whether a merge of [`writer::settle_when_idle`] is running.
+    settling: std::sync::atomic::AtomicBool,
     /// False for a memory opened for a bulk import only: no index is kept.
     indexed: bool,
     /// Full scans running at once (see [`lookup::ScanBudget`]).
@@ -179,6 +182,8 @@ pub struct Stats {
     pub total_units: u64,
     /// The word alignment model.
     pub alignment: AlignmentStatus,
+    /// Segments of the index (see ARCHITECTURE.md, "The index").
+    pub segments: usize,
 }
 
 /// A translation memory database: every named memory in one store.
@@ -276,6 +281,7 @@ impl TranslationMemory {
             scans: Default::default(),
             aligner: Default::default(),
             saving: saving::Saving::new(loaded),
+            settling: Default::default(),
         });
         if indexed {
             aligner::start(&shared);
@@ -448,7 +454,24 @@ impl TranslationMemory {
             memories: index.memory_counts(),
             total_units: index.len() as u64,
             alignment: self.shared.aligner.status(),
+            segments: index.segments(),
         }
+    }
+
+    /// Merges one run of the index's small segments now, as the writer does
+    /// by itself each time the writes pause (`Index::settling`); waits for
+    /// such a merge the writer started. For `dhakira bench`, which times
+    /// lookups on a memory at rest. Says whether segments were merged.
+    pub fn settle_index(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let settling = &self.shared.settling;
+        while settling.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let chosen = if self.shared.indexed { self.shared.working.lock().settling() } else { None };
+        let done = chosen.is_some_and(|chosen| writer::settle(&self.shared, chosen));
+        settling.store(false, Ordering::SeqCst);
+        done
     }
 
     /// True when no unit is stored.

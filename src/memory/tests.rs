@@ -1453,3 +1453,29 @@ mod saved_index {
         assert_eq!(lookup(&tm, &pairs[2_000].0, "ar")[0].score, 100);
     }
 }
+
+/// Many small writes leave many small segments; merging the last ones
+/// (what the writer does once the writes pause) leaves one, and every
+/// lookup answers as before.
+#[test]
+fn settling_the_index_leaves_one_segment_and_the_same_answers() {
+    let tm = TranslationMemory::in_memory();
+    let pairs = news_pairs();
+    for batch in pairs.chunks(6) {
+        add_pairs(&tm, batch);
+    }
+    let before = tm.stats().segments;
+    assert!(before >= 5, "{before} segments");
+    let queries: Vec<&str> = pairs.iter().step_by(5).map(|(arabic, _)| arabic.as_str()).collect();
+    let answers = |tm: &TranslationMemory| -> Vec<Vec<(UnitId, u8)>> {
+        queries.iter().map(|q| lookup(tm, q, "ar").iter().map(|m| (m.unit.id, m.score)).collect()).collect()
+    };
+    let expected = answers(&tm);
+    assert!(expected.iter().all(|found| found.first().is_some_and(|&(_, score)| score >= 99)));
+    assert!(tm.settle_index());
+    assert_eq!(tm.stats().segments, 1);
+    assert_eq!(answers(&tm), expected);
+    assert_eq!(tm.stats().total_units as usize, pairs.len());
+    // Nothing left to merge.
+    assert!(!tm.settle_index());
+}

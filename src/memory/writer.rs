@@ -231,6 +231,7 @@ fn run(shared: &Arc<Shared>, commands: &mpsc::Receiver<Command>) {
                 // Writes paused: the index equals the store, unless a
                 // failed write left units unsettled.
                 if unsettled.is_empty() {
+                    settle_when_idle(shared);
                     super::saving::when_idle(shared);
                 }
                 continue;
@@ -479,6 +480,56 @@ pub(super) fn tidy_index(shared: &Shared) {
             "index segments merged"
         );
     }
+}
+
+/// Once the writes pause: merges the index's small last segments into one
+/// (see `Index::settling`) on a thread of its own, unless one such merge is
+/// running. Lookups and writes go on meanwhile; the merge is put in place
+/// if those segments are unchanged by then, and marks the index as worth
+/// keeping again.
+pub(super) fn settle_when_idle(shared: &Arc<Shared>) {
+    use std::sync::atomic::Ordering;
+    if !shared.indexed || shared.settling.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let Some(settling) = shared.working.lock().settling() else {
+        shared.settling.store(false, Ordering::SeqCst);
+        return;
+    };
+    let merging = Arc::clone(shared);
+    let spawned = std::thread::Builder::new().name("dhakira-merge".into()).spawn(move || {
+        settle(&merging, settling);
+        merging.settling.store(false, Ordering::SeqCst);
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "the index's small segments are not merged: no thread for it");
+        shared.settling.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Merges what `settling` chose and puts it in place (see
+/// `Index::settle`); says whether it was.
+pub(super) fn settle(shared: &Shared, settling: crate::matching::Settling) -> bool {
+    let started = std::time::Instant::now();
+    let (segments, units) = (settling.segments(), settling.units());
+    let settled = settling.merge();
+    let merged_at = started.elapsed();
+    let mut index = shared.working.lock();
+    let done = index.settle(settled);
+    if done {
+        shared.index.store(index.snapshot());
+        shared.saving.changed();
+    }
+    drop(index);
+    tracing::info!(
+        merged = done,
+        segments_merged = segments,
+        units,
+        merge_ms = merged_at.as_secs_f64() * 1e3,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "index segments merged once the writes paused"
+    );
+    done
 }
 
 /// The state of the store as a group of commands changes it, before any of
