@@ -426,7 +426,8 @@ async fn the_kept_index_is_read_at_start_and_never_outlives_a_write() {
 
 /// Many small writes leave many small index segments; once the writes
 /// pause (`DHAKIRA_INDEX_IDLE_MS`), the writer merges them on a thread of
-/// its own, one run per pause, and every unit is found as before.
+/// its own, one run per pause, and every unit is found as before; a later
+/// pause keeps the merged index, which the next start reads.
 #[tokio::test]
 async fn small_segments_are_merged_once_the_writes_pause() {
     let dir = tempfile::tempdir().unwrap();
@@ -467,6 +468,26 @@ async fn small_segments_are_merged_once_the_writes_pause() {
         merged.split("segments_merged=").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
     assert!(count > 5, "{merged}");
     assert!(merged.contains("units=600"), "{merged}");
+    for ((arabic, _), want) in pairs.iter().step_by(40).zip(&expected) {
+        assert_eq!(&best(&mut client, arabic).await, want, "{arabic}");
+    }
+    // The next pause keeps the merged index (no save ran before the merge
+    // was in place), and a start after a kill -9 reads it in one segment.
+    while !read_log().contains("index saved") {
+        assert!(std::time::Instant::now() < deadline, "never kept while idle: {}", read_log());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let saved = read_log();
+    assert!(saved.find("segments merged once").unwrap() < saved.find("index saved").unwrap(), "{saved}");
+    drop(client);
+    server.kill();
+    let log = logs.path().join("after.log");
+    let server = Server::start_logged(dir.path(), &[("DHAKIRA_INDEX_IDLE_MS", "3600000")], &log);
+    let mut client = server.client().await;
+    let started = std::fs::read_to_string(&log).unwrap();
+    let read =
+        started.lines().find(|l| l.contains("index read from the saved one")).unwrap_or_else(|| panic!("{started}"));
+    assert!(read.contains("segments=1 "), "{read}");
     for ((arabic, _), want) in pairs.iter().step_by(40).zip(&expected) {
         assert_eq!(&best(&mut client, arabic).await, want, "{arabic}");
     }

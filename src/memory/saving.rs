@@ -1,8 +1,10 @@
 //! The index kept between runs: opening a database reads the index its
 //! store kept ([`crate::store::SavedIndex`]) instead of analyzing every
 //! unit again, and the writer keeps the index when it has changed —
-//! once the writes pause ([`IDLE`], at most once per [`EVERY`]), and when
-//! the server stops (`TranslationMemory::save_index`).
+//! once the writes pause ([`IDLE`], at most once per [`EVERY`]; a pause
+//! that starts a merge of small segments leaves the save to a later one, so
+//! that the merged index is kept), and when the server stops
+//! (`TranslationMemory::save_index`).
 //!
 //! Only the writer thread takes what a save needs, between two groups,
 //! where the published index is exactly the store's: the store's stamp and

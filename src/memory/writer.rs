@@ -230,8 +230,9 @@ fn run(shared: &Arc<Shared>, commands: &mpsc::Receiver<Command>) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Writes paused: the index equals the store, unless a
                 // failed write left units unsettled.
-                if unsettled.is_empty() {
-                    settle_when_idle(shared);
+                // A merge started now is kept by the save of a later
+                // pause, once no merge is left to start.
+                if unsettled.is_empty() && !settle_when_idle(shared) {
                     super::saving::when_idle(shared);
                 }
                 continue;
@@ -486,15 +487,18 @@ pub(super) fn tidy_index(shared: &Shared) {
 /// (see `Index::settling`) on a thread of its own, unless one such merge is
 /// running. Lookups and writes go on meanwhile; the merge is put in place
 /// if those segments are unchanged by then, and marks the index as worth
-/// keeping again.
-pub(super) fn settle_when_idle(shared: &Arc<Shared>) {
+/// keeping again. Says whether a merge is running.
+pub(super) fn settle_when_idle(shared: &Arc<Shared>) -> bool {
     use std::sync::atomic::Ordering;
-    if !shared.indexed || shared.settling.swap(true, Ordering::SeqCst) {
-        return;
+    if !shared.indexed {
+        return false;
+    }
+    if shared.settling.swap(true, Ordering::SeqCst) {
+        return true;
     }
     let Some(settling) = shared.working.lock().settling() else {
         shared.settling.store(false, Ordering::SeqCst);
-        return;
+        return false;
     };
     let merging = Arc::clone(shared);
     let spawned = std::thread::Builder::new().name("dhakira-merge".into()).spawn(move || {
@@ -504,7 +508,9 @@ pub(super) fn settle_when_idle(shared: &Arc<Shared>) {
     if let Err(error) = spawned {
         tracing::warn!(%error, "the index's small segments are not merged: no thread for it");
         shared.settling.store(false, Ordering::SeqCst);
+        return false;
     }
+    true
 }
 
 /// Merges what `settling` chose and puts it in place (see
