@@ -630,10 +630,8 @@ impl Index {
         else {
             return false;
         };
-        // The open segment, if it is the last of them, takes no more units.
-        if from + was.len() == self.parts.len() {
-            self.open = false;
-        }
+        // None of them is open: `settling` closed the last, and while
+        // `was` shares them no unit can be added to one.
         self.parts.splice(from..from + was.len(), [merged]);
         true
     }

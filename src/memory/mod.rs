@@ -55,8 +55,8 @@ pub(crate) struct Shared {
     /// readers never lock it: the writer thread does, and the merge thread
     /// of [`writer::settle_when_idle`] to put its merge in place.
     working: Mutex<Index>,
-    /// Whether a merge of [`writer::settle_when_idle`] is running.
-    settling: std::sync::atomic::AtomicBool,
+    /// Held while a merge of [`writer::settle`] runs: one at a time.
+    merging: Mutex<()>,
     /// False for a memory opened for a bulk import only: no index is kept.
     indexed: bool,
     /// Full scans running at once (see [`lookup::ScanBudget`]).
@@ -281,7 +281,7 @@ impl TranslationMemory {
             scans: Default::default(),
             aligner: Default::default(),
             saving: saving::Saving::new(loaded),
-            settling: Default::default(),
+            merging: Mutex::new(()),
         });
         if indexed {
             aligner::start(&shared);
@@ -463,15 +463,9 @@ impl TranslationMemory {
     /// such a merge the writer started. For `dhakira bench`, which times
     /// lookups on a memory at rest. Says whether segments were merged.
     pub fn settle_index(&self) -> bool {
-        use std::sync::atomic::Ordering;
-        let settling = &self.shared.settling;
-        while settling.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let _merging = self.shared.merging.lock();
         let chosen = if self.shared.indexed { self.shared.working.lock().settling() } else { None };
-        let done = chosen.is_some_and(|chosen| writer::settle(&self.shared, chosen));
-        settling.store(false, Ordering::SeqCst);
-        done
+        chosen.is_some_and(|chosen| writer::settle(&self.shared, chosen))
     }
 
     /// True when no unit is stored.

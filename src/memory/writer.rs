@@ -489,32 +489,29 @@ pub(super) fn tidy_index(shared: &Shared) {
 /// if those segments are unchanged by then, and marks the index as worth
 /// keeping again. Says whether a merge is running.
 pub(super) fn settle_when_idle(shared: &Arc<Shared>) -> bool {
-    use std::sync::atomic::Ordering;
     if !shared.indexed {
         return false;
     }
-    if shared.settling.swap(true, Ordering::SeqCst) {
+    if shared.merging.is_locked() {
         return true;
     }
-    let Some(settling) = shared.working.lock().settling() else {
-        shared.settling.store(false, Ordering::SeqCst);
-        return false;
-    };
+    let Some(settling) = shared.working.lock().settling() else { return false };
     let merging = Arc::clone(shared);
     let spawned = std::thread::Builder::new().name("dhakira-merge".into()).spawn(move || {
+        let _merging = merging.merging.lock();
         settle(&merging, settling);
-        merging.settling.store(false, Ordering::SeqCst);
     });
     if let Err(error) = spawned {
         tracing::warn!(%error, "the index's small segments are not merged: no thread for it");
-        shared.settling.store(false, Ordering::SeqCst);
         return false;
     }
     true
 }
 
 /// Merges what `settling` chose and puts it in place (see
-/// `Index::settle`); says whether it was.
+/// `Index::settle`: dropped if those segments changed meanwhile, as when
+/// another merge took them); says whether it was. The caller holds
+/// `Shared::merging`.
 pub(super) fn settle(shared: &Shared, settling: crate::matching::Settling) -> bool {
     let started = std::time::Instant::now();
     let (segments, units) = (settling.segments(), settling.units());
