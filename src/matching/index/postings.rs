@@ -9,7 +9,8 @@
 //! ```text
 //! list  := run*                                   (SMALL entries or more)
 //!        | (varint(count − previous count) varint(slot))*   (fewer: no runs)
-//! run   := varint(count − previous count) varint(entries) [varint(bytes)] body
+//! run   := varint(count − previous count) varint(entries) [varint(bytes)]
+//!          u8(room)·entries body
 //! body  := varint(first slot) block* varint(gap − 1)*
 //! block := u8(bits) 16·bits bytes                 (128 gaps − 1, bit-packed)
 //! ```
@@ -22,6 +23,14 @@
 //! varints, each slot after its word count (so that a lookup does not read
 //! the segment's word counts, a cache miss each): a directory would cost
 //! more than it saves.
+//!
+//! Each entry of a run has a byte beside it, its *room*: how many of the
+//! unit's words are in this list or in lists a lookup reads after it (see
+//! `Side::rooms`). A lookup that reaches a unit first through this list
+//! shares at most that many words with the query, so entries whose room is
+//! below what their word count needs are dropped before their slots are
+//! handed out (the position filter of PPJoin), and a run where none has
+//! the room is not unpacked at all.
 
 use std::ops::Range;
 
@@ -63,20 +72,22 @@ impl Postings {
         out.clear();
         match self {
             Postings::Open(lists) => out.extend_from_slice(lists.get(key as usize).map_or(&[][..], Vec::as_slice)),
-            Postings::Packed(packed) => packed.runs(key, 0, usize::MAX, out, &mut Vec::new()),
+            Postings::Packed(packed) => packed.runs(key, 0, usize::MAX, |_| 0, out, &mut Vec::new()),
         }
     }
 
     /// Closes the lists: orders each by word count (`len`, by slot) and
-    /// packs it. Packed lists stay as they are, and so do lists that could
-    /// take 4 GiB packed (over 200 million entries in one segment: their
-    /// offsets are `u32`), read whole as while the segment was open.
-    pub(super) fn pack(&mut self, len: &[u16]) {
+    /// packs it, with each entry's room (`rooms`, beside the open lists'
+    /// entries; see the module's documentation). Packed lists stay as they
+    /// are, and so do lists that could take 4 GiB packed (over 200 million
+    /// entries in one segment: their offsets are `u32`), read whole as
+    /// while the segment was open.
+    pub(super) fn pack(&mut self, len: &[u16], rooms: &[Vec<u8>]) {
         if let Postings::Open(lists) = self {
-            // At most 5 bytes per entry and 15 of run header per entry.
-            let bound = lists.iter().map(|list| list.len() * 20).sum::<usize>();
+            // At most 5 bytes per entry, its room and 15 of run header.
+            let bound = lists.iter().map(|list| list.len() * 21).sum::<usize>();
             if bound < u32::MAX as usize {
-                *self = Postings::Packed(Packed::new(std::mem::take(lists), len));
+                *self = Postings::Packed(Packed::new(std::mem::take(lists), len, rooms));
             }
         }
     }
@@ -100,18 +111,27 @@ struct Head {
 }
 
 impl Packed {
-    /// Packs `lists` (ascending slots), ordered by word count (`len`).
-    pub(super) fn new(lists: Vec<Vec<u32>>, len: &[u16]) -> Packed {
+    /// Packs `lists` (ascending slots), ordered by word count (`len`), each
+    /// entry with its room (`rooms[key][entry]`; see the module's
+    /// documentation).
+    pub(super) fn new(lists: Vec<Vec<u32>>, len: &[u16], rooms: &[Vec<u8>]) -> Packed {
         let packer = BitPacker4x::new();
         let mut packed = Packed { heads: Vec::with_capacity(lists.len() + 1), data: Vec::new() };
         let mut body = Vec::new();
         let mut block = [0u8; 4 * BLOCK];
         let offset = |data: &Vec<u8>| u32::try_from(data.len()).expect("`Postings::pack` bounds the size");
-        for mut list in lists {
-            let count = u32::try_from(list.len()).expect("a segment has fewer than 2^32 slots");
+        let mut list = Vec::new();
+        let mut room = Vec::new();
+        for (key, open) in lists.into_iter().enumerate() {
+            let count = u32::try_from(open.len()).expect("a segment has fewer than 2^32 slots");
             packed.heads.push(Head { count, start: offset(&packed.data) });
-            debug_assert!(list.windows(2).all(|w| w[0] < w[1]), "an open list is ascending");
-            list.sort_by_key(|&slot| len[slot as usize]);
+            debug_assert!(open.windows(2).all(|w| w[0] < w[1]), "an open list is ascending");
+            let mut entries: Vec<(u32, u8)> = open.into_iter().zip(rooms[key].iter().copied()).collect();
+            entries.sort_by_key(|&(slot, _)| len[slot as usize]);
+            list.clear();
+            list.extend(entries.iter().map(|&(slot, _)| slot));
+            room.clear();
+            room.extend(entries.iter().map(|&(_, room)| room));
             if list.len() < SMALL {
                 let mut previous = 0;
                 for &slot in &list {
@@ -123,8 +143,11 @@ impl Packed {
                 continue;
             }
             let mut previous = 0;
+            let mut at = 0;
             for run in list.chunk_by(|a, b| len[*a as usize] == len[*b as usize]) {
                 let count = usize::from(len[run[0] as usize]);
+                let rooms = &room[at..at + run.len()];
+                at += run.len();
                 body.clear();
                 varint(&mut body, run[0] as usize);
                 let mut last = run[0];
@@ -146,6 +169,7 @@ impl Packed {
                 if run.len() > BLOCK {
                     varint(&mut packed.data, body.len());
                 }
+                packed.data.extend_from_slice(rooms);
                 packed.data.extend_from_slice(&body);
                 previous = count;
             }
@@ -157,12 +181,15 @@ impl Packed {
 
     /// The entries of the key's list for units of `min..=max` words, into
     /// `slots`, and their runs into `runs`: (word count, range of `slots`),
-    /// shortest first.
+    /// shortest first. Of a run of `m` words, only the entries whose room
+    /// is at least `need(m)` (see the module's documentation): a `need`
+    /// of 1 or less keeps all, one over `m` none.
     pub(super) fn runs(
         &self,
         key: u32,
         min: usize,
         max: usize,
+        need: impl Fn(usize) -> usize,
         slots: &mut Vec<u32>,
         runs: &mut Vec<(usize, Range<usize>)>,
     ) {
@@ -179,7 +206,7 @@ impl Packed {
                 if m > max {
                     break;
                 }
-                if m < min {
+                if m < min || need(m) > m {
                     continue;
                 }
                 match runs.last_mut() {
@@ -198,19 +225,21 @@ impl Packed {
             if m > max {
                 break;
             }
-            if m < min {
+            let bytes = (entries > BLOCK).then(|| read_varint(&mut data));
+            let (rooms, rest) = data.split_at(entries);
+            data = rest;
+            // The least room an entry needs (a room of 255 stands for 255
+            // or more); none when every entry has it.
+            let need = if m < min { usize::MAX } else { need(m) };
+            let least = (need > 1).then(|| need.min(usize::from(u8::MAX)) as u8);
+            if need > m || least.is_some_and(|least| rooms.iter().all(|&room| room < least)) {
                 // Skipped: by its size when it has blocks, else varint by
                 // varint.
-                if entries > BLOCK {
-                    let bytes = read_varint(&mut data);
-                    data = &data[bytes..];
-                } else {
-                    (0..entries).for_each(|_| _ = read_varint(&mut data));
+                match bytes {
+                    Some(bytes) => data = &data[bytes..],
+                    None => (0..entries).for_each(|_| _ = read_varint(&mut data)),
                 }
                 continue;
-            }
-            if entries > BLOCK {
-                read_varint(&mut data);
             }
             let mut body = data;
             let from = slots.len();
@@ -232,8 +261,59 @@ impl Packed {
                 slots.push(last);
             }
             data = body;
+            if let Some(least) = least {
+                let mut kept = from;
+                for (i, &room) in rooms.iter().enumerate() {
+                    slots[kept] = slots[from + i];
+                    kept += usize::from(room >= least);
+                }
+                slots.truncate(kept);
+            }
             runs.push((m, from..slots.len()));
         }
+    }
+
+    /// Every entry of the key's list with its room, in its order; `None`
+    /// for a list shorter than [`SMALL`], which has no rooms.
+    #[cfg(test)]
+    pub(super) fn rooms(&self, key: u32) -> Option<Vec<(u32, u8)>> {
+        let (head, next) = (self.heads.get(key as usize)?, self.heads.get(key as usize + 1)?);
+        if (head.count as usize) < SMALL {
+            return None;
+        }
+        let mut data = &self.data[head.start as usize..next.start as usize];
+        let mut out = Vec::new();
+        while !data.is_empty() {
+            let _count = read_varint(&mut data);
+            let entries = read_varint(&mut data);
+            let bytes = (entries > BLOCK).then(|| read_varint(&mut data));
+            let (rooms, rest) = data.split_at(entries);
+            // The run's slots, read as `runs` reads them.
+            let mut run = Vec::new();
+            let mut body = rest;
+            let mut last = read_varint(&mut body) as u32;
+            run.push(last);
+            let packer = BitPacker4x::new();
+            let mut left = entries - 1;
+            while left >= BLOCK {
+                let bits = body[0];
+                let size = BitPacker4x::compressed_block_size(bits);
+                let mut block = [0u32; BLOCK];
+                packer.decompress_strictly_sorted(Some(last), &body[1..1 + size], &mut block, bits);
+                body = &body[1 + size..];
+                last = block[BLOCK - 1];
+                run.extend_from_slice(&block);
+                left -= BLOCK;
+            }
+            for _ in 0..left {
+                last += read_varint(&mut body) as u32 + 1;
+                run.push(last);
+            }
+            assert!(bytes.is_none_or(|bytes| bytes == rest.len() - body.len()), "a run's size is its body's");
+            data = body;
+            out.extend(run.into_iter().zip(rooms.iter().copied()));
+        }
+        Some(out)
     }
 
     /// Bytes taken, for the index's memory figures.
@@ -275,12 +355,29 @@ mod tests {
     use super::*;
 
     /// The entries of `lists[key]` of `min..=max` words by (word count,
-    /// slot), grouped by word count: the reference for `runs`.
-    fn expected(list: &[u32], len: &[u16], min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
+    /// slot), grouped by word count, that `need` keeps: those of `m` words
+    /// whose room is at least `need(m)` (255 standing for any more), all of
+    /// them when `need(m) ≤ 1` or the list is shorter than [`SMALL`] (no
+    /// rooms), none when `need(m) > m`. The reference for `runs`.
+    fn expected(
+        list: &[u32],
+        rooms: &[u8],
+        len: &[u16],
+        min: usize,
+        max: usize,
+        need: impl Fn(usize) -> usize,
+    ) -> Vec<(usize, Vec<u32>)> {
         let mut entries: Vec<(usize, u32)> = list
             .iter()
-            .map(|&slot| (usize::from(len[slot as usize]), slot))
-            .filter(|&(m, _)| (min..=max).contains(&m))
+            .zip(rooms)
+            .map(|(&slot, &room)| (usize::from(len[slot as usize]), slot, room))
+            .filter(|&(m, _, room)| {
+                let need = need(m);
+                (min..=max).contains(&m)
+                    && need <= m
+                    && (need <= 1 || list.len() < SMALL || room == u8::MAX || usize::from(room) >= need)
+            })
+            .map(|(m, slot, _)| (m, slot))
             .collect();
         entries.sort();
         let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
@@ -293,34 +390,68 @@ mod tests {
         out
     }
 
-    fn read(packed: &Packed, key: u32, min: usize, max: usize) -> Vec<(usize, Vec<u32>)> {
+    fn read(
+        packed: &Packed,
+        key: u32,
+        min: usize,
+        max: usize,
+        need: impl Fn(usize) -> usize,
+    ) -> Vec<(usize, Vec<u32>)> {
         let (mut slots, mut runs) = (Vec::new(), Vec::new());
-        packed.runs(key, min, max, &mut slots, &mut runs);
+        packed.runs(key, min, max, need, &mut slots, &mut runs);
         runs.into_iter().map(|(m, range)| (m, slots[range].to_vec())).collect()
+    }
+
+    /// Rooms of every value for `lists`: 0–255, most below the entry's
+    /// word count, as `Side::rooms` gives them.
+    fn rooms_of(lists: &[Vec<u32>], len: &[u16]) -> Vec<Vec<u8>> {
+        lists
+            .iter()
+            .enumerate()
+            .map(|(key, list)| {
+                list.iter()
+                    .map(|&slot| {
+                        let m = u32::from(len[slot as usize]);
+                        (slot.wrapping_mul(2_654_435_761).wrapping_add(key as u32) % (m + 2)).min(255) as u8
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Lists of every shape: empty, one entry, just under and over
     /// [`SMALL`], runs of exactly one block, one block and one, gaps of
-    /// one (0 bits) and gaps near 2^32, read for every window of lengths.
+    /// one (0 bits) and gaps near 2^32, read for every window of lengths
+    /// and rooms needed of every kind.
     fn check(lists: Vec<Vec<u32>>, len: Vec<u16>) {
-        let packed = Packed::new(lists.clone(), &len);
+        let rooms = rooms_of(&lists, &len);
+        let packed = Packed::new(lists.clone(), &len, &rooms);
         let max_len = len.iter().copied().max().unwrap_or(0) as usize;
+        let needs: [&dyn Fn(usize) -> usize; 6] = [&|_| 0, &|_| 1, &|m| m / 2, &|m| m, &|m| m + 1, &|_| 300];
         for (key, list) in lists.iter().enumerate() {
             let key = key as u32;
             assert_eq!(packed.heads[key as usize].count as usize, list.len());
             for (min, max) in
                 [(0, usize::MAX), (0, 0), (1, 1), (2, 5), (max_len / 2, max_len), (max_len + 1, usize::MAX)]
             {
-                assert_eq!(read(&packed, key, min, max), expected(list, &len, min, max), "key {key}, {min}..={max}");
+                for (i, need) in needs.iter().enumerate() {
+                    assert_eq!(
+                        read(&packed, key, min, max, need),
+                        expected(list, &rooms[key as usize], &len, min, max, need),
+                        "key {key}, {min}..={max}, need #{i}"
+                    );
+                }
             }
         }
-        assert!(read(&packed, lists.len() as u32, 0, usize::MAX).is_empty());
+        assert!(read(&packed, lists.len() as u32, 0, usize::MAX, |_| 0).is_empty());
     }
 
     #[test]
     fn lists_of_every_shape_read_back_by_length() {
         let slots = 300_000u32;
-        let len: Vec<u16> = (0..slots).map(|s| (s * 7 % 13) as u16 + u16::from(s % 1000 == 0) * 40).collect();
+        let len: Vec<u16> = (0..slots)
+            .map(|s| (s * 7 % 13) as u16 + u16::from(s % 1000 == 0) * 40 + u16::from(s % 777 == 0) * 300)
+            .collect();
         let lists = vec![
             vec![],
             vec![5],
@@ -331,6 +462,7 @@ mod tests {
             (0..slots).step_by(2).collect(),
             vec![0, 1, slots / 2, slots - 1],
             (0..200).map(|i| i * 1499).collect(),
+            (0..380).map(|i| i * 777).collect(),
         ];
         check(lists, len);
     }
@@ -364,6 +496,8 @@ mod tests {
             keys in proptest::collection::vec(proptest::collection::vec(any::<u16>(), 0..600), 1..12),
             min in 0usize..45,
             span in 0usize..45,
+            need_shift in 0usize..2,
+            need_less in 0usize..40,
         ) {
             let slots = len.len() as u32;
             let lists: Vec<Vec<u32>> = keys.iter().map(|list| {
@@ -372,9 +506,14 @@ mod tests {
                 list.dedup();
                 list
             }).collect();
-            let packed = Packed::new(lists.clone(), &len);
+            let rooms = rooms_of(&lists, &len);
+            let packed = Packed::new(lists.clone(), &len, &rooms);
+            let need = |m: usize| (m + need_shift).saturating_sub(need_less);
             for (key, list) in lists.iter().enumerate() {
-                prop_assert_eq!(read(&packed, key as u32, min, min + span), expected(list, &len, min, min + span));
+                prop_assert_eq!(
+                    read(&packed, key as u32, min, min + span, need),
+                    expected(list, &rooms[key], &len, min, min + span, need)
+                );
             }
         }
     }

@@ -184,7 +184,9 @@ impl Part {
                     let lists = &mut lists[..distinct.len()];
                     for (&(list, _), (slots, runs)) in distinct.iter().zip(lists.iter_mut()) {
                         match side.postings_of(list) {
-                            Some((Postings::Packed(packed), id)) => packed.runs(id, min_len, max_len, slots, runs),
+                            Some((Postings::Packed(packed), id)) => {
+                                packed.runs(id, min_len, max_len, |_| 0, slots, runs)
+                            }
                             _ => {
                                 slots.clear();
                                 runs.clear();
@@ -279,8 +281,22 @@ impl Part {
                     };
                     // The list's runs of one length, the lengths that can score
                     // highest first: the threshold rises sooner, and the
-                    // lengths it rules out meanwhile are not read.
-                    packed.runs(key, min_len, max_len, slots, runs);
+                    // lengths it rules out meanwhile are not read. A unit
+                    // not met in the lists before this one shares with the
+                    // query only words from here on: at most the query's
+                    // `n − position` and the entry's room (see
+                    // `postings`); a unit met before was read or ruled out
+                    // then, at a threshold no higher than now.
+                    let left = n - position;
+                    let need = |m: usize| {
+                        let need = (n.max(m) - max_distance(n, m, s)).max(1);
+                        if left < need {
+                            usize::MAX
+                        } else {
+                            need
+                        }
+                    };
+                    packed.runs(key, min_len, max_len, need, slots, runs);
                     let list = &slots[..];
                     runs.sort_by_key(|(m, _)| (Reverse(n.min(*m) * 1000 / n.max(*m).max(1)), *m));
                     // Entries are read in batches: first the key bits of every

@@ -19,6 +19,9 @@ use crate::unit::UnitId;
 
 pub use super::UNKNOWN_WORD;
 
+/// Per open list, its entries' rooms (see [`Side::rooms`]).
+type Rooms = Vec<Vec<u8>>;
+
 /// Key ids below this are placeable kinds (in [`Placeable::ALL`] order).
 pub(super) const PLACEABLE_KEYS: u32 = Placeable::ALL.len() as u32;
 
@@ -119,7 +122,7 @@ pub(super) const MAX_REPEAT: u32 = 16;
 /// the query are exactly the lists it is in, and a query that repeats a
 /// common word ("sami … sami", a sentence of twenty numbers) has short
 /// lists for its repeats instead of the common word's long list each time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum List {
     /// No unit holds the key that often.
     Empty,
@@ -370,8 +373,10 @@ impl Side {
     }
 
     fn shrink(&mut self) {
-        self.postings.pack(&self.len);
-        self.repeat_postings.pack(&self.len);
+        if let Some((rooms, repeat_rooms)) = self.rooms() {
+            self.postings.pack(&self.len, &rooms);
+            self.repeat_postings.pack(&self.len, &repeat_rooms);
+        }
         self.repeats.shrink_to_fit();
         self.surfaces.shrink_to_fit();
         self.keys.shrink_to_fit();
@@ -393,6 +398,51 @@ impl Side {
         self.groups.shrink_to_fit();
         self.wordless.shrink_to_fit();
         self.collided.shrink_to_fit();
+    }
+
+    /// Each entry's room in the open lists (`postings`, `repeat_postings`;
+    /// `None` once they are packed): how many of the unit's words are in
+    /// this list or in one a lookup reads after it. A lookup reads its
+    /// words' lists by (length, [`List`]) ascending (`Part::gather`), so
+    /// the lists are walked the other way, each adding its units' words to
+    /// their count. The list of a key's [`MAX_REPEAT`]-th and later
+    /// repeats holds several words of a unit: its entries count all the
+    /// unit's words, which only lets more units through. A room is at most
+    /// the unit's word count, and 255 stands for 255 or more.
+    fn rooms(&self) -> Option<(Rooms, Rooms)> {
+        let (Postings::Open(lists), Postings::Open(repeat_lists)) = (&self.postings, &self.repeat_postings) else {
+            return None;
+        };
+        let mut capped = vec![false; repeat_lists.len()];
+        for (&(_, j), &id) in &self.repeats {
+            if let Some(capped) = capped.get_mut(id as usize) {
+                *capped = j == MAX_REPEAT;
+            }
+        }
+        let mut order: Vec<(usize, List)> =
+            (lists.iter().enumerate().map(|(key, list)| (list.len(), List::Key(key as u32))))
+                .chain(repeat_lists.iter().enumerate().map(|(id, list)| (list.len(), List::Repeat(id as u32))))
+                .filter(|&(len, _)| len > 0)
+                .collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        let mut rooms: Rooms = lists.iter().map(|list| vec![0; list.len()]).collect();
+        let mut repeat_rooms: Rooms = repeat_lists.iter().map(|list| vec![0; list.len()]).collect();
+        // Per slot, its words in the lists walked so far.
+        let mut words = vec![0u16; self.len.len()];
+        for (_, list) in order {
+            let (slots, rooms, all) = match list {
+                List::Key(key) => (&lists[key as usize], &mut rooms[key as usize], false),
+                List::Repeat(id) => (&repeat_lists[id as usize], &mut repeat_rooms[id as usize], capped[id as usize]),
+                List::Empty => continue,
+            };
+            for (&slot, room) in slots.iter().zip(rooms.iter_mut()) {
+                let m = self.len[slot as usize];
+                let count = &mut words[slot as usize];
+                *count = if all { m } else { count.saturating_add(1).min(m) };
+                *room = (*count).min(u16::from(u8::MAX)) as u8;
+            }
+        }
+        Some((rooms, repeat_rooms))
     }
 
     /// Room for `slots` more units and `words` more words (and for a
