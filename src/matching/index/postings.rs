@@ -183,7 +183,8 @@ impl Packed {
     /// `slots`, and their runs into `runs`: (word count, range of `slots`),
     /// shortest first. Of a run of `m` words, only the entries whose room
     /// is at least `need(m)` (see the module's documentation): a `need`
-    /// of 1 or less keeps all, one over `m` none.
+    /// of 1 or less keeps all, one over `m` none. A list shorter than
+    /// [`SMALL`] has no rooms: only a `need` over `m` drops its entries.
     pub(super) fn runs(
         &self,
         key: u32,
