@@ -120,13 +120,13 @@ impl Packed {
         let mut body = Vec::new();
         let mut block = [0u8; 4 * BLOCK];
         let offset = |data: &Vec<u8>| u32::try_from(data.len()).expect("`Postings::pack` bounds the size");
-        let mut list = Vec::new();
-        let mut room = Vec::new();
+        let (mut entries, mut list, mut room) = (Vec::new(), Vec::new(), Vec::new());
         for (key, open) in lists.into_iter().enumerate() {
             let count = u32::try_from(open.len()).expect("a segment has fewer than 2^32 slots");
             packed.heads.push(Head { count, start: offset(&packed.data) });
             debug_assert!(open.windows(2).all(|w| w[0] < w[1]), "an open list is ascending");
-            let mut entries: Vec<(u32, u8)> = open.into_iter().zip(rooms[key].iter().copied()).collect();
+            entries.clear();
+            entries.extend(open.into_iter().zip(rooms[key].iter().copied()));
             entries.sort_by_key(|&(slot, _)| len[slot as usize]);
             list.clear();
             list.extend(entries.iter().map(|&(slot, _)| slot));
@@ -242,26 +242,8 @@ impl Packed {
                 }
                 continue;
             }
-            let mut body = data;
             let from = slots.len();
-            let mut last = read_varint(&mut body) as u32;
-            slots.push(last);
-            let mut left = entries - 1;
-            while left >= BLOCK {
-                let bits = body[0];
-                let size = BitPacker4x::compressed_block_size(bits);
-                let at = slots.len();
-                slots.resize(at + BLOCK, 0);
-                packer.decompress_strictly_sorted(Some(last), &body[1..1 + size], &mut slots[at..], bits);
-                body = &body[1 + size..];
-                last = slots[at + BLOCK - 1];
-                left -= BLOCK;
-            }
-            for _ in 0..left {
-                last += read_varint(&mut body) as u32 + 1;
-                slots.push(last);
-            }
-            data = body;
+            unpack(&packer, &mut data, entries, slots);
             if let Some(least) = least {
                 let mut kept = from;
                 for (i, &room) in rooms.iter().enumerate() {
@@ -283,36 +265,18 @@ impl Packed {
             return None;
         }
         let mut data = &self.data[head.start as usize..next.start as usize];
-        let mut out = Vec::new();
+        let packer = BitPacker4x::new();
+        let (mut out, mut run) = (Vec::new(), Vec::new());
         while !data.is_empty() {
             let _count = read_varint(&mut data);
             let entries = read_varint(&mut data);
             let bytes = (entries > BLOCK).then(|| read_varint(&mut data));
-            let (rooms, rest) = data.split_at(entries);
-            // The run's slots, read as `runs` reads them.
-            let mut run = Vec::new();
-            let mut body = rest;
-            let mut last = read_varint(&mut body) as u32;
-            run.push(last);
-            let packer = BitPacker4x::new();
-            let mut left = entries - 1;
-            while left >= BLOCK {
-                let bits = body[0];
-                let size = BitPacker4x::compressed_block_size(bits);
-                let mut block = [0u32; BLOCK];
-                packer.decompress_strictly_sorted(Some(last), &body[1..1 + size], &mut block, bits);
-                body = &body[1 + size..];
-                last = block[BLOCK - 1];
-                run.extend_from_slice(&block);
-                left -= BLOCK;
-            }
-            for _ in 0..left {
-                last += read_varint(&mut body) as u32 + 1;
-                run.push(last);
-            }
-            assert!(bytes.is_none_or(|bytes| bytes == rest.len() - body.len()), "a run's size is its body's");
+            let (rooms, body) = data.split_at(entries);
             data = body;
-            out.extend(run.into_iter().zip(rooms.iter().copied()));
+            run.clear();
+            unpack(&packer, &mut data, entries, &mut run);
+            assert!(bytes.is_none_or(|bytes| bytes == body.len() - data.len()), "a run's size is its body's");
+            out.extend(run.iter().copied().zip(rooms.iter().copied()));
         }
         Some(out)
     }
@@ -321,6 +285,29 @@ impl Packed {
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
         self.data.len() + self.heads.len() * std::mem::size_of::<Head>()
+    }
+}
+
+/// Unpacks the body of a run of `entries` slots (see the module's
+/// documentation) onto `slots`, moving `data` past it.
+#[inline]
+fn unpack(packer: &BitPacker4x, data: &mut &[u8], entries: usize, slots: &mut Vec<u32>) {
+    let mut last = read_varint(data) as u32;
+    slots.push(last);
+    let mut left = entries - 1;
+    while left >= BLOCK {
+        let bits = data[0];
+        let size = BitPacker4x::compressed_block_size(bits);
+        let at = slots.len();
+        slots.resize(at + BLOCK, 0);
+        packer.decompress_strictly_sorted(Some(last), &data[1..1 + size], &mut slots[at..], bits);
+        *data = &data[1 + size..];
+        last = slots[at + BLOCK - 1];
+        left -= BLOCK;
+    }
+    for _ in 0..left {
+        last += read_varint(data) as u32 + 1;
+        slots.push(last);
     }
 }
 

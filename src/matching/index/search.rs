@@ -208,7 +208,7 @@ impl Part {
                         }
                         // Keys in common a unit of `m` words needs, and the most
                         // any has.
-                        let need = (n.max(m) - max_distance(n, m, s)).max(1);
+                        let need = least_in_common(n, m, s);
                         let most: usize = distinct
                             .iter()
                             .zip(lists.iter())
@@ -289,7 +289,7 @@ impl Part {
                     // then, at a threshold no higher than now.
                     let left = n - position;
                     let need = |m: usize| {
-                        let need = (n.max(m) - max_distance(n, m, s)).max(1);
+                        let need = least_in_common(n, m, s);
                         if left < need {
                             usize::MAX
                         } else {
@@ -706,6 +706,12 @@ pub(super) fn enough_in_common(
 #[inline]
 pub(super) fn max_distance(n: usize, m: usize, s: u8) -> usize {
     n.max(m) * (100 - s.min(100) as usize) / 100
+}
+
+/// Least words in common (at least one) an `m`-word unit needs with an
+/// `n`-word query to score `s`: `max(n, m) − max_distance`.
+fn least_in_common(n: usize, m: usize, s: u8) -> usize {
+    (n.max(m) - max_distance(n, m, s)).max(1)
 }
 
 /// The most a unit can score: its alignment score, plus the bonus when
