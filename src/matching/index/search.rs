@@ -84,14 +84,14 @@ impl Part {
         let before_bonus = |s: u8| s.saturating_sub(selection.bonus).min(100);
         let side = self.side(query.lang);
         let mut bag = Bag::of(&query.keys);
-        let key_bits = KeyBits::of(&query.keys);
-        // Each query word's list (see [`List`]), rarest first (ties by
-        // list, so that words sharing a list are next to each other).
-        let mut order: Vec<List> = Vec::with_capacity(n);
+        // Each query word's list (see [`List`]) and key, rarest first (ties
+        // by list, so that words sharing a list are next to each other).
+        let mut words: Vec<(List, u32)> = Vec::with_capacity(n);
         for (&key, &count) in bag.words.iter().zip(&bag.counts) {
-            order.extend((1..=count).map(|j| side.list_of(key, j)));
+            words.extend((1..=count).map(|j| (side.list_of(key, j), key)));
         }
-        order.sort_by_cached_key(|&list| (side.list_len(list), list));
+        words.sort_by_cached_key(|&(list, _)| (side.list_len(list), list));
+        let order: Vec<List> = words.iter().map(|&(list, _)| list).collect();
         // The distinct lists, and how many query words each stands for.
         let mut distinct: Vec<(List, u32)> = Vec::with_capacity(n);
         for &list in &order {
@@ -148,11 +148,12 @@ impl Part {
                     }
                     true
                 };
-                // The count filter on a unit's key bits, for the least score any
-                // unit needs: most units of a common word's list are dropped
-                // here without reading their words. A template group's members
-                // have its first member's keys.
-                let passes = |threshold: &Threshold, slot: u32, m: usize| {
+                // The count filter on a unit's key bits (against the query's
+                // words it can still share, see below), for the least score
+                // any unit needs: most units of a common word's list are
+                // dropped here without reading their words. A template
+                // group's members have its first member's keys.
+                let passes = |key_bits: &KeyBits, threshold: &Threshold, slot: u32, m: usize| {
                     key_bits.can_reach(&side.key_bits[slot as usize], n, m, before_bonus(threshold.value()))
                 };
                 // Units of `m` words that passed a filter, read in turn: the
@@ -251,13 +252,20 @@ impl Part {
                     }
                     return;
                 }
+                // The query's words a unit met from here on can share: not
+                // those of the lists read before, or it would have been met
+                // there (see the rooms, below).
+                let mut key_bits = KeyBits::of(&query.keys);
                 for (position, &list) in order.iter().enumerate() {
                     let s = before_bonus(threshold.value());
                     if position >= prefix_len(n, s) {
                         break;
                     }
-                    if position > 0 && order[position - 1] == list {
-                        continue;
+                    if position > 0 {
+                        key_bits.remove(words[position - 1].1);
+                        if order[position - 1] == list {
+                            continue;
+                        }
                     }
                     let (min_len, max_len) = length_bounds(n, s);
                     let Some((postings, key)) = side.postings_of(list) else { continue };
@@ -270,7 +278,7 @@ impl Part {
                             for &slot in list {
                                 let m = side.len[slot as usize] as usize;
                                 if (min_len..=max_len).contains(&m)
-                                    && passes(threshold, slot, m)
+                                    && passes(&key_bits, threshold, slot, m)
                                     && !read_units(threshold, &[slot], m)
                                 {
                                     return;
@@ -328,7 +336,7 @@ impl Part {
                                 if let Some(&slot) = ahead.next() {
                                     prefetch(&side.key_bits[slot as usize]);
                                 }
-                                if passes(threshold, slot, *m) {
+                                if passes(&key_bits, threshold, slot, *m) {
                                     self.prefetch_unit(side, slot);
                                     survivors.push(slot);
                                 }

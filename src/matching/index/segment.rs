@@ -75,17 +75,29 @@ impl Bits {
 /// without reading the unit's words.
 pub(super) struct KeyBits {
     mask: Bits,
-    counts: [u16; 64 * BIT_WORDS],
+    counts: [u32; 64 * BIT_WORDS],
 }
 
 impl KeyBits {
     pub(super) fn of(keys: &[u32]) -> KeyBits {
         let mut bits = KeyBits { mask: Bits::of(keys), counts: [0; 64 * BIT_WORDS] };
         for &key in keys {
-            let count = &mut bits.counts[Bits::position(key)];
-            *count = count.saturating_add(1);
+            bits.counts[Bits::position(key)] += 1;
         }
         bits
+    }
+
+    /// Takes one word with `key` out of the query's: the units it is
+    /// checked against can no longer share that word (see
+    /// [`super::search`], the prefix's lists).
+    pub(super) fn remove(&mut self, key: u32) {
+        let at = Bits::position(key);
+        let count = &mut self.counts[at];
+        debug_assert!(*count > 0, "a key removed more often than the query holds it");
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.mask.0[at / 64] &= !(1 << (at % 64));
+        }
     }
 
     /// Whether a unit of `m` words with key set `unit` can pass the count
@@ -103,7 +115,7 @@ impl KeyBits {
                 if bound + max_distance >= longest {
                     break 'words;
                 }
-                bound += usize::from(self.counts[word * 64 + shared.trailing_zeros() as usize]);
+                bound += self.counts[word * 64 + shared.trailing_zeros() as usize] as usize;
                 shared &= shared - 1;
             }
         }

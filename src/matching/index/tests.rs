@@ -449,6 +449,47 @@ proptest! {
             prop_assert_eq!(super::segment::KeyBits::of(&query).can_reach(&bits, n, m, s), passes);
         }
     }
+
+    /// With some of the query's words taken out (those of the lists a
+    /// lookup read before), the bits still bound the overlap with the
+    /// rest, and a unit that shares too few of the rest is dropped when no
+    /// two keys share a bit.
+    #[test]
+    fn key_bits_without_some_words_bound_the_overlap_with_the_rest(
+        query in prop::collection::vec(0u32..800, 1..12),
+        unit in prop::collection::vec(0u32..800, 1..24),
+        taken in prop::collection::vec(any::<bool>(), 12),
+        s in 0u8..=100,
+    ) {
+        let (n, m) = (query.len(), unit.len());
+        let mut key_bits = super::segment::KeyBits::of(&query);
+        let mut rest = Vec::new();
+        for (&key, &take) in query.iter().zip(&taken) {
+            if take {
+                key_bits.remove(key);
+            } else {
+                rest.push(key);
+            }
+        }
+        let bits = super::segment::Bits::of(&unit);
+        let longest = n.max(m);
+        let passes = Bag::of(&rest).overlap(unit.iter().copied()) + longest * (100 - s as usize) / 100 >= longest;
+        if passes {
+            prop_assert!(key_bits.can_reach(&bits, n, m, s));
+        }
+        let mut keys: Vec<u32> = query.iter().chain(&unit).copied().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut bit_set: Vec<usize> = keys.iter().map(|&k| super::segment::Bits::position(k)).collect();
+        bit_set.sort_unstable();
+        bit_set.dedup();
+        let mut rest_keys = rest.clone();
+        rest_keys.sort_unstable();
+        rest_keys.dedup();
+        if bit_set.len() == keys.len() && rest_keys.len() == rest.len() {
+            prop_assert_eq!(key_bits.can_reach(&bits, n, m, s), passes);
+        }
+    }
 }
 
 #[test]
