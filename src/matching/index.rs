@@ -107,6 +107,11 @@ pub struct Candidate {
     /// The alignment cost of its source side with the query.
     pub cost: Cost,
     pub source_words: usize,
+    /// Characters of its normalized source text (its words' normalized
+    /// surfaces, a space between two): a bound on the tie-break's
+    /// similarity ([`crate::matching::score::Similarity::most`]); `None`
+    /// for a unit of more words than the index keeps.
+    pub chars: Option<u32>,
     /// Points the scope takes off it (memory, metadata, age).
     pub points: u8,
 }

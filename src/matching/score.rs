@@ -186,6 +186,17 @@ impl Similarity {
         }
         1.0 - self.query.distance(source_key.chars()) as f64 / longest as f64
     }
+
+    /// The most [`Similarity::to`] gives a text of `chars` characters: the
+    /// distance is at least the difference in length, and the same
+    /// arithmetic on a smaller distance never gives less.
+    pub fn most(&self, chars: usize) -> f64 {
+        let longest = self.chars.max(chars);
+        if longest == 0 {
+            return 1.0;
+        }
+        1.0 - self.chars.abs_diff(chars) as f64 / longest as f64
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +214,19 @@ mod tests {
             source in "[ a-c\u{0627}-\u{0629}é0-1]{0,150}",
         ) {
             prop_assert_eq!(Similarity::of(&query).to(&source), strsim::normalized_levenshtein(&query, &source));
+        }
+
+        /// The bound from the length alone is never below the similarity,
+        /// and equals it when one text is the other with characters added.
+        #[test]
+        fn similarity_is_at_most_its_bound_from_the_length(
+            query in "[ a-c\u{0627}-\u{0629}é0-1]{0,150}",
+            source in "[ a-c\u{0627}-\u{0629}é0-1]{0,150}",
+        ) {
+            let similarity = Similarity::of(&query);
+            prop_assert!(similarity.to(&source) <= similarity.most(source.chars().count()));
+            let longer = format!("{query}{source}");
+            prop_assert_eq!(similarity.to(&longer), similarity.most(longer.chars().count()));
         }
     }
 

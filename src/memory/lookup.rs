@@ -603,17 +603,39 @@ impl Judge<'_> {
         }
         let k = lookup.max_results;
         let mut matches: Vec<Ranked> = Vec::with_capacity(k + 1);
-        for (bound, candidates) in by_bound.iter().enumerate().rev() {
+        // The most a candidate's similarity to the query can be, from its
+        // length (unknown: 1).
+        let most = |c: &Candidate| c.chars.map_or(1.0, |chars| self.query.similarity().most(chars as usize));
+        for (bound, candidates) in by_bound.iter_mut().enumerate().rev() {
             if matches.len() == k && (bound as u8) < matches[k - 1].score {
                 break;
             }
-            for c in candidates {
+            // Within a bound, the likeliest to win the tie-break first: once
+            // the top is full at this score, a candidate whose similarity
+            // cannot reach the last one's cannot enter it (an identical
+            // source has the query's length, so its bound is 1), and
+            // neither can any after it. A common-word lookup's candidates
+            // are mostly ties at the last score, and are no longer all read.
+            if candidates.len() > 1 {
+                candidates.sort_by(|a, b| most(b).total_cmp(&most(a)));
+            }
+            for c in candidates.iter() {
+                if matches.len() == k
+                    && bound as u8 == matches[k - 1].score
+                    && most(c) < matches[k - 1].similarity(self.query)
+                {
+                    break;
+                }
                 cancel.check()?;
                 // None: deleted since the scan.
                 let Some(unit) = self.shared.unit(c.id)? else { continue };
                 // The lowest score that can still enter the top.
                 let least = if matches.len() == k { matches[k - 1].score } else { lookup.min_score };
                 let Some(mut judged) = self.judge(unit, least)? else { continue };
+                debug_assert!(
+                    c.chars.is_none_or(|chars| chars as usize == judged.normalized.chars().count()),
+                    "the index counts a unit's normalized characters as the ranking does"
+                );
                 debug_assert!(
                     c.cost.tenths != 0 || judged.explanation.as_ref().is_none_or(|e| e.cost == c.cost),
                     "the index and the explanation align alike"

@@ -50,6 +50,7 @@ impl Part {
                     id: self.ids[slot as usize],
                     cost,
                     source_words: words.len(),
+                    chars: side.chars(slot),
                     points,
                 })
             })
@@ -111,7 +112,13 @@ impl Part {
             }
             let lowest = i32::from(guaranteed(cost, n, m)) - i32::from(points) - i32::from(selection.unknown);
             threshold.offer(lowest.max(0) as u8);
-            candidates.push(Candidate { id: self.ids[slot as usize], cost, source_words: m, points });
+            candidates.push(Candidate {
+                id: self.ids[slot as usize],
+                cost,
+                source_words: m,
+                chars: side.chars(slot),
+                points,
+            });
         };
         with_scratch(
             |Scratch { seen, groups, keys, values, touched, runs, slots, survivors, counts, lists, lengths }| {

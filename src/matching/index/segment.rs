@@ -264,6 +264,8 @@ pub(super) struct Side {
     pub(super) keys: HashMap<Box<str>, u32>,
     /// Word id → key id.
     pub(super) key_of: Vec<u32>,
+    /// Word id → characters in its normalized surface (see [`Side::chars`]).
+    pub(super) chars_of: Vec<u32>,
     /// Key id → slots of the units holding it: ascending while the segment
     /// takes units, then (once it is closed) by word count and slot, packed,
     /// so that a lookup unpacks only the units of the lengths that can match
@@ -308,6 +310,7 @@ impl Default for Side {
             surfaces: HashMap::default(),
             keys,
             key_of: Vec::new(),
+            chars_of: Vec::new(),
             postings: Postings::default(),
             repeats: HashMap::default(),
             repeat_postings: Postings::default(),
@@ -393,6 +396,7 @@ impl Side {
         self.surfaces.shrink_to_fit();
         self.keys.shrink_to_fit();
         self.key_of.shrink_to_fit();
+        self.chars_of.shrink_to_fit();
         self.arena.shrink_to_fit();
         self.start.shrink_to_fit();
         self.len.shrink_to_fit();
@@ -473,6 +477,19 @@ impl Side {
         &self.arena[start..start + self.len[slot as usize] as usize]
     }
 
+    /// The characters of the unit's normalized text on this side (its
+    /// words' normalized surfaces, a space between two), as the ranking's
+    /// tie-break reads it; `None` when the unit has more words than the
+    /// index keeps.
+    pub(super) fn chars(&self, slot: u32) -> Option<u32> {
+        let words = self.words(slot);
+        if words.len() >= MAX_WORDS {
+            return None;
+        }
+        let letters: u32 = words.iter().map(|&word| self.chars_of[word as usize]).sum();
+        Some(letters + words.len().saturating_sub(1) as u32)
+    }
+
     /// Adds the words of the unit in `slot` (the next one): (normalized
     /// surface, key) pairs.
     fn push<'w>(&mut self, slot: u32, words: impl Iterator<Item = (&'w str, &'w str)>) {
@@ -495,6 +512,7 @@ impl Side {
         if word as usize == self.key_of.len() {
             let key = intern(&mut self.keys, key_name);
             self.key_of.push(key);
+            self.chars_of.push(surface.chars().count() as u32);
         }
         debug_assert_eq!(
             self.keys.get(key_name),
