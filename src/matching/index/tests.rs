@@ -436,16 +436,7 @@ proptest! {
             prop_assert!(super::segment::KeyBits::of(&query).can_reach(&bits, n, m, s));
         }
         // Exact when no two keys share a bit and the query repeats no key.
-        let mut keys: Vec<u32> = query.iter().chain(&unit).copied().collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut bit_set: Vec<usize> = keys.iter().map(|&k| super::segment::Bits::position(k)).collect();
-        bit_set.sort_unstable();
-        bit_set.dedup();
-        let mut query_keys = query.clone();
-        query_keys.sort_unstable();
-        query_keys.dedup();
-        if bit_set.len() == keys.len() && query_keys.len() == query.len() {
+        if bits_are_exact(&query, &unit, &query) {
             prop_assert_eq!(super::segment::KeyBits::of(&query).can_reach(&bits, n, m, s), passes);
         }
     }
@@ -477,19 +468,26 @@ proptest! {
         if passes {
             prop_assert!(key_bits.can_reach(&bits, n, m, s));
         }
-        let mut keys: Vec<u32> = query.iter().chain(&unit).copied().collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut bit_set: Vec<usize> = keys.iter().map(|&k| super::segment::Bits::position(k)).collect();
-        bit_set.sort_unstable();
-        bit_set.dedup();
-        let mut rest_keys = rest.clone();
-        rest_keys.sort_unstable();
-        rest_keys.dedup();
-        if bit_set.len() == keys.len() && rest_keys.len() == rest.len() {
+        if bits_are_exact(&query, &unit, &rest) {
             prop_assert_eq!(key_bits.can_reach(&bits, n, m, s), passes);
         }
     }
+}
+
+/// Whether the key bits count exactly: no two keys of the query and the
+/// unit share a bit, and `counted` (the query's words the bits count)
+/// repeats no key.
+fn bits_are_exact(query: &[u32], unit: &[u32], counted: &[u32]) -> bool {
+    let mut keys: Vec<u32> = query.iter().chain(unit).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut bit_set: Vec<usize> = keys.iter().map(|&k| super::segment::Bits::position(k)).collect();
+    bit_set.sort_unstable();
+    bit_set.dedup();
+    let mut counted_keys = counted.to_vec();
+    counted_keys.sort_unstable();
+    counted_keys.dedup();
+    bit_set.len() == keys.len() && counted_keys.len() == counted.len()
 }
 
 #[test]
