@@ -180,22 +180,24 @@ impl Similarity {
     }
 
     pub fn to(&self, source_key: &str) -> f64 {
-        let longest = self.chars.max(source_key.chars().count());
-        if longest == 0 {
-            return 1.0;
-        }
-        1.0 - self.query.distance(source_key.chars()) as f64 / longest as f64
+        self.with_distance(source_key.chars().count(), self.query.distance(source_key.chars()))
     }
 
     /// The most [`Similarity::to`] gives a text of `chars` characters: the
     /// distance is at least the difference in length, and the same
     /// arithmetic on a smaller distance never gives less.
     pub fn most(&self, chars: usize) -> f64 {
+        self.with_distance(chars, self.chars.abs_diff(chars))
+    }
+
+    /// `1 − distance / max(a, b)` for a text of `chars` characters (1 when
+    /// both texts are empty).
+    fn with_distance(&self, chars: usize, distance: usize) -> f64 {
         let longest = self.chars.max(chars);
         if longest == 0 {
             return 1.0;
         }
-        1.0 - self.chars.abs_diff(chars) as f64 / longest as f64
+        1.0 - distance as f64 / longest as f64
     }
 }
 

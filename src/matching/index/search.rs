@@ -92,16 +92,15 @@ impl Part {
             words.extend((1..=count).map(|j| (side.list_of(key, j), key)));
         }
         words.sort_by_cached_key(|&(list, _)| (side.list_len(list), list));
-        let order: Vec<List> = words.iter().map(|&(list, _)| list).collect();
         // The distinct lists, and how many query words each stands for.
         let mut distinct: Vec<(List, u32)> = Vec::with_capacity(n);
-        for &list in &order {
+        for &(list, _) in &words {
             match distinct.last_mut() {
                 Some((last, count)) if *last == list => *count += 1,
                 _ => distinct.push((list, 1)),
             }
         }
-        let by_count = counts_lists(side, &order, &distinct, n, before_bonus(threshold.value()));
+        let by_count = counts_lists(side, &words, &distinct, n, before_bonus(threshold.value()));
 
         let Found { candidates, withheld } = found;
         // A unit that can make it: offered to the threshold, kept.
@@ -263,14 +262,14 @@ impl Part {
                 // those of the lists read before, or it would have been met
                 // there (see the rooms, below).
                 let mut key_bits = KeyBits::of(&query.keys);
-                for (position, &list) in order.iter().enumerate() {
+                for (position, &(list, _)) in words.iter().enumerate() {
                     let s = before_bonus(threshold.value());
                     if position >= prefix_len(n, s) {
                         break;
                     }
-                    if position > 0 {
-                        key_bits.remove(words[position - 1].1);
-                        if order[position - 1] == list {
+                    if let Some(&(before, key)) = position.checked_sub(1).map(|i| &words[i]) {
+                        key_bits.remove(key);
+                        if before == list {
                             continue;
                         }
                     }
@@ -864,7 +863,7 @@ struct Reading<'a> {
 /// counting would read the common words' long lists for nothing. So:
 /// counting when the prefix's lists hold at least [`COUNT_MIN_ENTRIES`]
 /// entries and all the lists at most [`COUNT_RATIO`] times as many.
-fn counts_lists(side: &Side, order: &[List], distinct: &[(List, u32)], n: usize, s: u8) -> bool {
+fn counts_lists(side: &Side, words: &[(List, u32)], distinct: &[(List, u32)], n: usize, s: u8) -> bool {
     if !side.packed() || n > MAX_COUNTED {
         return false;
     }
@@ -873,8 +872,8 @@ fn counts_lists(side: &Side, order: &[List], distinct: &[(List, u32)], n: usize,
         return forced;
     }
     let mut prefix = 0;
-    for (position, &list) in order.iter().enumerate().take(prefix_len(n, s)) {
-        if position == 0 || order[position - 1] != list {
+    for (position, &(list, _)) in words.iter().enumerate().take(prefix_len(n, s)) {
+        if position == 0 || words[position - 1].0 != list {
             prefix += side.list_len(list);
         }
     }
